@@ -1,0 +1,35 @@
+import { Command, Flags } from '@oclif/core'
+import { configPath, loadConfig, type Config } from '../core/config/index.js'
+import { SinopiaError } from '../core/errors.js'
+
+/**
+ * What every command shares: the `--config` flag (env SINOPIA_CONFIG) and one way of
+ * reporting errors, a single line with its hint and a non-zero exit, never a stack trace
+ * for an error the core anticipated.
+ */
+export abstract class BaseCommand extends Command {
+  static override baseFlags = {
+    config: Flags.string({
+      summary: 'Config file to use.',
+      description: 'Defaults to $SINOPIA_CONFIG, else config.yaml in $XDG_CONFIG_HOME/sinopia-cli/ (or ~/.config/sinopia-cli/).',
+      helpValue: 'PATH',
+    }),
+  }
+
+  protected async loadConfig(flag: string | undefined, createIfMissing: boolean): Promise<Config> {
+    const path = configPath({ flag, env: process.env })
+    return loadConfig({
+      path,
+      createIfMissing,
+      onWarning: (w) => this.warn(`${path}${w.line ? `:${w.line}` : ''}: ${w.key}: ${w.message}`),
+    })
+  }
+
+  protected override async catch(error: Error & { exitCode?: number }): Promise<unknown> {
+    if (error instanceof SinopiaError) {
+      this.logToStderr(`Error: ${error.message}${error.hint ? `\nHint: ${error.hint}` : ''}`)
+      this.exit(1)
+    }
+    return super.catch(error)
+  }
+}

@@ -1,0 +1,47 @@
+import { Flags } from '@oclif/core'
+import { BaseCommand } from '../cli/base-command.js'
+import { assertNoSelfUplink, parseListen } from '../core/config/index.js'
+import { createLogger } from '../core/log.js'
+import { startServer } from '../core/server/index.js'
+
+export default class Serve extends BaseCommand {
+  static override summary = 'Run the registry server.'
+  static override description = `Serves private packages and a cache of the uplink registries on one URL. \
+On first start, with no config file, it writes a commented default config (filesystem storage next to it, \
+the uplink set to the registry npm currently uses) and runs with it.
+
+Point a client at it with: npm set registry http://localhost:4873/`
+
+  static override examples = [
+    '<%= config.bin %> serve',
+    '<%= config.bin %> serve --listen 0.0.0.0:4873',
+    'SINOPIA_CONFIG=./config.yaml <%= config.bin %> serve',
+  ]
+
+  static override flags = {
+    listen: Flags.string({ summary: 'Address to listen on, overriding `listen` in the config.', helpValue: 'HOST:PORT' }),
+  }
+
+  async run(): Promise<void> {
+    const { flags } = await this.parse(Serve)
+    const config = await this.loadConfig(flags.config, true)
+    const listen = flags.listen ? parseListen(flags.listen) : config.listen
+    assertNoSelfUplink(config, listen)
+    const log = createLogger(config.logLevel)
+    const server = await startServer(config, listen, log)
+    this.log(`sinopia-cli listening on ${server.url} (config ${config.file}, storage ${config.storage})`)
+
+    await new Promise<void>((resolve) => {
+      let stopping = false
+      const stop = (signal: string) => {
+        // A second signal means "now": in-flight downloads are discarded (never half-stored).
+        if (stopping) process.exit(130)
+        stopping = true
+        log.log('info', `${signal}: finishing requests in flight, then stopping`)
+        void server.close().then(resolve)
+      }
+      process.on('SIGINT', () => stop('SIGINT'))
+      process.on('SIGTERM', () => stop('SIGTERM'))
+    })
+  }
+}

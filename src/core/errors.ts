@@ -1,0 +1,31 @@
+/**
+ * One error type for the whole core. `code` is stable (scripts and tests match on it),
+ * `status` is the HTTP status the server answers with, `hint` tells a person what to do next.
+ * Only the edges translate: the server into `{"error": message}`, the CLI into one line.
+ */
+export class SinopiaError extends Error {
+  readonly code: string
+  readonly status: number
+  readonly hint?: string
+
+  constructor(code: string, message: string, options: { status?: number; hint?: string; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause })
+    this.name = 'SinopiaError'
+    this.code = code
+    this.status = options.status ?? 500
+    this.hint = options.hint
+  }
+}
+
+export const badRequest = (message: string, code = 'EBADREQUEST') => new SinopiaError(code, message, { status: 400 })
+export const notFound = (message: string, code = 'ENOTFOUND') => new SinopiaError(code, message, { status: 404 })
+
+export function isSinopiaError(error: unknown): error is SinopiaError {
+  return error instanceof SinopiaError
+}
+
+/** Node's system errors (ENOENT, EACCES, ...) carry a string `code`. */
+export function errnoCode(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code
+  return typeof code === 'string' ? code : undefined
+}

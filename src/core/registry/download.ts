@@ -1,0 +1,93 @@
+import { EventEmitter, once } from 'node:events'
+import type { Readable, Writable } from 'node:stream'
+import ssri from 'ssri'
+import { SinopiaError } from '../errors.js'
+import type { BlobStore } from '../store/index.js'
+
+/**
+ * One tarball download from an uplink, shared by every client that asks for it meanwhile.
+ * Bytes go to the store (which verifies them) and to the clients as they arrive, except
+ * the last chunk, which is held back until the digest is known to match: a client never
+ * receives a complete tarball with the wrong content. Late joiners replay what came so far.
+ *
+ * Events: 'data' (chunk), 'end', 'error' (err). `chunks` holds every byte sent so far.
+ */
+export class Download extends EventEmitter {
+  readonly chunks: Buffer[] = []
+  state: 'running' | 'done' | 'failed' = 'running'
+  error?: Error
+
+  constructor(readonly size: number | undefined) {
+    super()
+    // Subscribers come and go; an 'error' with none of them listening must not crash the process.
+    this.on('error', () => undefined)
+  }
+
+  push(chunk: Buffer): void {
+    this.chunks.push(chunk)
+    this.emit('data', chunk)
+  }
+
+  finish(): void {
+    this.state = 'done'
+    this.emit('end')
+  }
+
+  fail(error: Error): void {
+    this.state = 'failed'
+    this.error = error
+    this.emit('error', error)
+  }
+}
+
+interface Sink {
+  stream: Writable
+  done: Promise<unknown>
+}
+
+/** A sink that only checks the digest, for uplinks whose tarballs are not to be stored. */
+function verifyOnly(expected: string, size?: number): Sink {
+  const stream = ssri.integrityStream({ integrity: expected, ...(size === undefined ? {} : { size }) })
+  stream.resume()
+  return { stream: stream as unknown as Writable, done: once(stream, 'verified') }
+}
+
+/**
+ * Pumps `body` into the store (or a verifier) and into `download`. Never throws: failures
+ * end up as `download.fail`, and nothing unverified is ever made visible in the store.
+ */
+export async function pump(
+  body: Readable,
+  download: Download,
+  target: { blobs: BlobStore; key: string; expected: string; store: boolean },
+): Promise<void> {
+  const sink: Sink = target.store
+    ? target.blobs.write(target.key, target.expected, download.size)
+    : verifyOnly(target.expected, download.size)
+  let held: Buffer | null = null
+  try {
+    for await (const chunk of body as AsyncIterable<Buffer>) {
+      if (!sink.stream.write(chunk)) await once(sink.stream, 'drain')
+      if (held) download.push(held)
+      held = chunk
+    }
+    sink.stream.end()
+    await sink.done
+    if (held) download.push(held)
+    download.finish()
+  } catch (error) {
+    body.destroy()
+    sink.stream.destroy()
+    download.fail(
+      error instanceof SinopiaError
+        ? error
+        : new SinopiaError(
+            (error as { code?: string }).code === 'EINTEGRITY' ? 'EINTEGRITY' : 'EUPLINK',
+            (error as { code?: string }).code === 'EINTEGRITY'
+              ? `tarball ${target.key.replace(/^tarball:/, '')} from the uplink does not match its integrity; not stored`
+              : `tarball download failed: ${(error as Error).message}`,
+            { status: 502, cause: error },
+          ),
+    )
+  }
+}

@@ -1,0 +1,44 @@
+import type { Config } from '../config/types.js'
+import { notFound } from '../errors.js'
+import type { Manifest, Store } from '../store/index.js'
+import type { UpstreamClient } from '../upstream/client.js'
+import { printable } from './names.js'
+import { offlinePackument, resolveSpec } from './packument.js'
+import { Packuments } from './packuments.js'
+import { PackageRules } from './rules.js'
+import { Tarballs } from './tarballs.js'
+import { servedManifest } from './view.js'
+
+export { BASE_TOKEN, instantiate, type PackageView } from './view.js'
+export type { CacheStatus, PackumentAnswer } from './packuments.js'
+export type { TarballAnswer } from './tarballs.js'
+export { Download } from './download.js'
+export { parsePackagePath, type PackagePath } from './paths.js'
+export { PackageRules, allows } from './rules.js'
+
+/** The registry as the server (and later the other commands) sees it. */
+export class Registry {
+  readonly rules: PackageRules
+  readonly packuments: Packuments
+  readonly tarballs: Tarballs
+
+  constructor(
+    readonly config: Config,
+    readonly store: Store,
+    readonly upstream: UpstreamClient,
+  ) {
+    this.rules = new PackageRules(config.packages)
+    this.packuments = new Packuments(config, store, upstream, this.rules)
+    this.tarballs = new Tarballs(store, upstream, this.packuments)
+  }
+
+  /** One version's manifest, by version, dist-tag or range; its tarball URL holds BASE_TOKEN. */
+  async manifest(name: string, spec: string): Promise<{ manifest: Manifest; offline: boolean }> {
+    const answer = await this.packuments.get(name)
+    const doc = await this.packuments.document(name)
+    const visible = doc && answer.offline ? offlinePackument(doc, new Set(answer.view.versions.keys())) : doc
+    const manifest = visible ? resolveSpec(visible, spec) : null
+    if (!manifest) throw notFound(`version ${printable(spec)} of ${printable(name)} not found`, 'ETARGET')
+    return { manifest: servedManifest(manifest, name, manifest.version), offline: answer.offline }
+  }
+}

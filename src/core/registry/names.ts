@@ -1,0 +1,34 @@
+import validate from 'validate-npm-package-name'
+import { badRequest } from '../errors.js'
+
+/** npm's own limit; longer names exist only in very old packages, which we do not serve. */
+export const MAX_NAME_LENGTH = 214
+
+/** Throws a 400 unless `name` is a package name npm would accept (old-style capitals included). */
+export function assertPackageName(name: string): string {
+  if (name.length === 0 || name.length > MAX_NAME_LENGTH) {
+    throw badRequest(`invalid package name: must be 1 to ${MAX_NAME_LENGTH} characters`, 'EINVALIDNAME')
+  }
+  const result = validate(name)
+  if (!result.validForOldPackages) {
+    const why = [...(result.errors ?? []), ...(result.warnings ?? [])][0] ?? 'not a valid npm package name'
+    throw badRequest(`invalid package name "${printable(name)}": ${why}`, 'EINVALIDNAME')
+  }
+  return name
+}
+
+/** The conventional tarball file name: `name-1.0.0.tgz`, the scope left out. */
+export function tarballFile(name: string, version: string): string {
+  return `${name.slice(name.lastIndexOf('/') + 1)}-${version}.tgz`
+}
+
+/** The registry path of a tarball: `@scope/name/-/name-1.0.0.tgz`. */
+export function tarballPath(name: string, version: string): string {
+  return `${name}/-/${tarballFile(name, version)}`
+}
+
+/** Keeps control characters out of error messages and log lines. */
+export function printable(value: string): string {
+  // eslint-disable-next-line no-control-regex
+  return value.replace(/[\u0000-\u001f\u007f]/g, '?').slice(0, 300)
+}

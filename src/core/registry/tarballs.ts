@@ -1,0 +1,75 @@
+import { SinopiaError, notFound } from '../errors.js'
+import { tarballKey, type OpenBlob, type Store } from '../store/index.js'
+import type { UpstreamClient } from '../upstream/client.js'
+import { Download, pump } from './download.js'
+import { printable } from './names.js'
+import type { Packuments } from './packuments.js'
+
+export type TarballAnswer =
+  | { kind: 'blob'; blob: OpenBlob; version: string; cache: 'hit' }
+  | { kind: 'download'; download: Download; version: string; cache: 'miss' }
+
+/**
+ * Tarballs: from the store when it has them, else one shared download from the uplink
+ * (however many clients ask at once) that is verified while it streams.
+ */
+export class Tarballs {
+  private readonly downloads = new Map<string, Promise<Download>>()
+
+  constructor(
+    private readonly store: Store,
+    private readonly upstream: UpstreamClient,
+    private readonly packuments: Packuments,
+  ) {}
+
+  async open(name: string, file: string): Promise<TarballAnswer> {
+    let view = await this.packuments.current(name)
+    let version = view?.files.get(file)
+    if (!version) {
+      // Not seen yet (a lockfile install asks for tarballs before any packument): ask the uplink.
+      view = (await this.packuments.get(name, { fresh: view !== null })).view
+      version = view.files.get(file)
+    }
+    const entry = version ? view?.versions.get(version) : undefined
+    if (!version || !entry) throw notFound(`tarball ${printable(file)} of ${printable(name)} not found`)
+    const key = tarballKey(name, version)
+    const blob = await this.store.blobs.open(entry.expected ?? undefined, key)
+    if (blob) return { kind: 'blob', blob, version, cache: 'hit' }
+
+    const running = this.downloads.get(key)
+    if (running) return { kind: 'download', download: await running, version, cache: 'miss' }
+    const uplink = this.packuments.uplinkFor(name)
+    if (!uplink || !this.upstream.available(uplink)) {
+      throw notFound(`tarball ${printable(file)} is not in the store and the uplink is unavailable`, 'ENOTCACHED')
+    }
+    if (!entry.expected) {
+      throw new SinopiaError('EINTEGRITY', `${printable(name)}@${version} has no integrity or shasum to verify its tarball against`, {
+        status: 502,
+      })
+    }
+    return { kind: 'download', download: await this.startDownload(key, uplink, entry.upstreamUrl, entry.expected), version, cache: 'miss' }
+  }
+
+  /** Registers the download synchronously, so that requests arriving meanwhile join it. */
+  private startDownload(key: string, uplink: string, url: string, expected: string): Promise<Download> {
+    const started = (async () => {
+      const { body, size } = await this.upstream.tarball(uplink, url).catch((error: unknown) => {
+        // Unreachable uplink: fail at once rather than have clients retry for a minute.
+        if (error instanceof SinopiaError && error.code === 'EUPLINK' && error.status === 503) {
+          throw notFound(`tarball ${printable(key.slice('tarball:'.length))} is not in the store and the uplink is unavailable`, 'ENOTCACHED')
+        }
+        throw error
+      })
+      const download = new Download(size)
+      void pump(body, download, { blobs: this.store.blobs, key, expected, store: this.upstream.config(uplink).cache }).finally(() => {
+        if (this.downloads.get(key) === started) this.downloads.delete(key)
+      })
+      return download
+    })()
+    this.downloads.set(key, started)
+    started.catch(() => {
+      if (this.downloads.get(key) === started) this.downloads.delete(key)
+    })
+    return started
+  }
+}

@@ -1,0 +1,72 @@
+import http from 'node:http'
+import type { AddressInfo, Socket } from 'node:net'
+import type { Config, ListenAddress } from '../config/types.js'
+import { SinopiaError, errnoCode } from '../errors.js'
+import type { Logger } from '../log.js'
+import { Registry } from '../registry/index.js'
+import { openStore } from '../store/index.js'
+import { UpstreamClient } from '../upstream/client.js'
+import { createApp } from './app.js'
+import { BodyCache } from './bodies.js'
+
+export { createApp } from './app.js'
+export type { ServerContext } from './context.js'
+
+/** Memory for prepared response bodies (uncompressed and compressed forms together). */
+const BODY_CACHE_BYTES = 128 * 1024 * 1024
+
+export interface RunningServer {
+  /** `http://host:port/` as bound (the real port when 0 was asked for). */
+  url: string
+  /** Stops accepting, lets requests in flight finish for up to `graceMs`, then cuts the rest. */
+  close(graceMs?: number): Promise<void>
+}
+
+/** Opens the store, builds the registry and listens. Errors say what to fix (port taken, storage not writable). */
+export async function startServer(config: Config, listen: ListenAddress, log: Logger): Promise<RunningServer> {
+  const store = await openStore(config.storage)
+  const upstream = new UpstreamClient(config.uplinks)
+  const registry = new Registry(config, store, upstream)
+  const hostForUrls = `${listen.host.includes(':') ? `[${listen.host}]` : listen.host}:${listen.port}`
+  const app = createApp({ config, registry, upstream, bodies: new BodyCache(BODY_CACHE_BYTES), log, hostForUrls })
+
+  const server = http.createServer(app.handler as http.RequestListener)
+  server.keepAliveTimeout = 5_000
+  const sockets = new Set<Socket>()
+  server.on('connection', (socket) => {
+    sockets.add(socket)
+    socket.on('close', () => sockets.delete(socket))
+  })
+  server.on('clientError', (_error, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n')
+    else socket.destroy()
+  })
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (error) => {
+      const code = errnoCode(error)
+      if (code === 'EADDRINUSE') {
+        reject(new SinopiaError('EADDRINUSE', `${listen.host}:${listen.port} is already in use`, { hint: 'stop the other process or pass --listen HOST:PORT' }))
+      } else if (code === 'EACCES') {
+        reject(new SinopiaError('EACCES', `no permission to listen on ${listen.host}:${listen.port}`, { hint: 'use a port above 1023' }))
+      } else if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') {
+        reject(new SinopiaError(code, `cannot listen on ${listen.host}: no such local address`, { hint: 'check `listen` in the config' }))
+      } else reject(error)
+    })
+    server.listen(listen.port, listen.host, () => resolve())
+  })
+  const address = server.address() as AddressInfo
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address
+  return {
+    url: `http://${host}:${address.port}/`,
+    async close(graceMs = 10_000) {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()))
+      server.closeIdleConnections()
+      const timer = setTimeout(() => {
+        for (const socket of sockets) socket.destroy()
+      }, graceMs)
+      await closed
+      clearTimeout(timer)
+      await upstream.close()
+    },
+  }
+}

@@ -1,0 +1,78 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Polka, Request } from 'polka'
+import { SinopiaError, notFound } from '../../errors.js'
+import { allows, instantiate, parsePackagePath, type PackageView } from '../../registry/index.js'
+import { Body } from '../bodies.js'
+import type { ServerContext } from '../context.js'
+import { ABBREVIATED_TYPE, etagMatches, pickEncoding, publicBaseUrl, wantsAbbreviated } from '../negotiate.js'
+import { note, sendJson } from '../respond.js'
+import { sendTarball } from './tarballs.js'
+
+/** Bodies smaller than this go out uncompressed: gzip would not pay for its headers. */
+const COMPRESS_MIN_BYTES = 1024
+
+/** GET/HEAD of packuments, single versions and tarballs, in all the spellings clients use. */
+export function packageRoutes(app: Polka, ctx: ServerContext): void {
+  app.all('*', async (req: Request, res: ServerResponse) => {
+    const target = parsePackagePath(req.path)
+    if (!target) throw notFound('not found', 'ENOROUTE')
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.setHeader('allow', 'GET, HEAD')
+      throw new SinopiaError('EMETHOD', `method ${req.method} not allowed here`, { status: 405 })
+    }
+    const rule = ctx.registry.rules.match(target.name)
+    if (!rule) throw notFound(`package ${target.name} not found`)
+    if (!allows(rule.access, null)) {
+      throw new SinopiaError('EUNAUTHORIZED', `authentication required to read ${target.name}`, { status: 401 })
+    }
+    const base = publicBaseUrl(req, ctx.config.urlPrefix, ctx.hostForUrls)
+    if (target.kind === 'packument') {
+      const fresh = (req.query as Record<string, string | undefined>).write === 'true'
+      const answer = await ctx.registry.packuments.get(target.name, { fresh })
+      note(res, { cache: answer.cache })
+      if (answer.offline) {
+        res.setHeader('x-sinopia-offline', '1')
+        ctx.log.log('warn', `uplink unavailable: serving ${target.name} from the store (only stored versions advertised)`)
+      }
+      return sendPackument(req, res, ctx, answer.view, base)
+    }
+    if (target.kind === 'version') {
+      const { manifest, offline } = await ctx.registry.manifest(target.name, target.spec)
+      if (offline) res.setHeader('x-sinopia-offline', '1')
+      const body = new Body(Buffer.from(instantiate(JSON.stringify(manifest), base)), 'application/json')
+      return sendBody(req, res, body)
+    }
+    return sendTarball(req, res, await ctx.registry.tarballs.open(target.name, target.file))
+  })
+}
+
+function sendPackument(req: IncomingMessage, res: ServerResponse, ctx: ServerContext, view: PackageView, base: string): Promise<void> {
+  const abbreviated = wantsAbbreviated(req.headers.accept)
+  const form = abbreviated ? 'abbreviated' : 'full'
+  const body = ctx.bodies.get(`${view.name}\u0000${view.rev}\u0000${form}\u0000${base}`, () => {
+    return new Body(Buffer.from(instantiate(view[form], base)), abbreviated ? ABBREVIATED_TYPE : 'application/json')
+  })
+  return sendBody(req, res, body)
+}
+
+/** Sends a prepared body: 304 on a matching ETag, else the pre-compressed form the client takes. */
+export async function sendBody(req: IncomingMessage, res: ServerResponse, body: Body): Promise<void> {
+  res.setHeader('vary', 'Accept, Accept-Encoding')
+  const encoding = body.raw.length >= COMPRESS_MIN_BYTES ? pickEncoding(req.headers['accept-encoding']) : null
+  if (etagMatches(req.headers['if-none-match'], [body.etag, body.etagFor('gzip'), body.etagFor('br')])) {
+    res.writeHead(304, { etag: body.etagFor(encoding) })
+    res.end()
+    return
+  }
+  const payload = encoding ? await body.compressed(encoding) : body.raw
+  res.writeHead(200, {
+    'content-type': body.contentType,
+    'content-length': payload.length,
+    etag: body.etagFor(encoding),
+    ...(encoding ? { 'content-encoding': encoding } : {}),
+  })
+  res.end(req.method === 'HEAD' ? undefined : payload)
+  note(res, { bytes: payload.length })
+}
+
+export { sendJson }

@@ -1,0 +1,34 @@
+/**
+ * The on-disk layout of a storage folder, format 1. This comment is the one place it is described.
+ *
+ *   <storage>/
+ *     format.json                       {"format": 1}: written on first use, checked on every open
+ *     blobs/                            a cacache folder: tarballs, content-addressed
+ *       content-v2/sha512/ab/cd/<rest>  the bytes of a tarball whose sha512 hex digest is "abcd<rest>"
+ *       index-v5/...                    cacache index: key "tarball:<name>@<version>" -> integrity, size, time
+ *       tmp/                            downloads in progress; never read as content
+ *     packages/<encodeURIComponent(name)>/
+ *       upstream.json                   cached upstream packument: {etag, lastModified, uplink, upstreamUrl, doc}
+ *       fetched.json                    {fetchedAt, uplink}: rewritten on every revalidation (a 304 included),
+ *                                       so the large upstream.json is written only when it changes
+ *       .lock                           cross-process lock (a directory, proper-lockfile) held across every
+ *                                       read-modify-write of this package's files
+ *
+ * A package folder name is the package name percent-encoded, so `@scope/name` is `@scope%2fname`:
+ * one flat level, and a validated npm name can never encode to `.`, `..` or a path separator.
+ * Every JSON file is written to a temp file in the same folder and renamed into place.
+ */
+import path from 'node:path'
+
+export const STORE_FORMAT = 1
+
+export const formatFile = (root: string) => path.join(root, 'format.json')
+export const blobsDir = (root: string) => path.join(root, 'blobs')
+export const packagesDir = (root: string) => path.join(root, 'packages')
+export const packageDir = (root: string, name: string) => path.join(packagesDir(root), encodeURIComponent(name))
+export const upstreamFile = (root: string, name: string) => path.join(packageDir(root, name), 'upstream.json')
+export const fetchedFile = (root: string, name: string) => path.join(packageDir(root, name), 'fetched.json')
+export const lockFile = (root: string, name: string) => path.join(packageDir(root, name), '.lock')
+
+/** The cacache index key under which a tarball's blob is recorded. */
+export const tarballKey = (name: string, version: string) => `tarball:${name}@${version}`

@@ -1,0 +1,39 @@
+import { mkdir } from 'node:fs/promises'
+import path from 'node:path'
+import lockfile from 'proper-lockfile'
+
+/**
+ * Serializes read-modify-write on one key, inside this process (a promise chain per key)
+ * and across processes (a proper-lockfile lock directory), so `serve` and `mirror`
+ * running on the same storage never lose each other's updates.
+ */
+export class KeyedLock {
+  private readonly chains = new Map<string, Promise<unknown>>()
+
+  async withLock<T>(lockPath: string, fn: () => Promise<T>): Promise<T> {
+    const previous = this.chains.get(lockPath) ?? Promise.resolve()
+    const run = previous.catch(() => undefined).then(() => this.acrossProcesses(lockPath, fn))
+    this.chains.set(lockPath, run)
+    try {
+      return await run
+    } finally {
+      if (this.chains.get(lockPath) === run) this.chains.delete(lockPath)
+    }
+  }
+
+  private async acrossProcesses<T>(lockPath: string, fn: () => Promise<T>): Promise<T> {
+    await mkdir(path.dirname(lockPath), { recursive: true })
+    const release = await lockfile.lock(path.dirname(lockPath), {
+      lockfilePath: lockPath,
+      realpath: false,
+      // A holder that died leaves a lock whose mtime stops being refreshed; 10 s later it is stale.
+      stale: 10_000,
+      retries: { retries: 200, factor: 1.2, minTimeout: 5, maxTimeout: 200 },
+    })
+    try {
+      return await fn()
+    } finally {
+      await release()
+    }
+  }
+}

@@ -1,0 +1,128 @@
+import { createHash } from 'node:crypto'
+import { mkdir, readFile, readdir, stat } from 'node:fs/promises'
+import { SinopiaError, errnoCode } from '../errors.js'
+import { writeFileAtomic } from './atomic.js'
+import { fetchedFile, lockFile, packageDir, packagesDir, upstreamFile } from './layout.js'
+import type { KeyedLock } from './lock.js'
+
+/** A packument as the registry API shapes it; only the parts the core reads are typed. */
+export interface Packument {
+  name: string
+  'dist-tags'?: Record<string, string>
+  versions: Record<string, Manifest>
+  time?: Record<string, string>
+  [key: string]: unknown
+}
+
+export interface Manifest {
+  name: string
+  version: string
+  dist?: { tarball?: string; integrity?: string; shasum?: string; [key: string]: unknown }
+  deprecated?: string
+  [key: string]: unknown
+}
+
+/** The cached upstream packument and what is needed to revalidate it. */
+export interface UpstreamRecord {
+  uplink: string
+  /** The uplink's URL when the document was fetched: tarball URLs under it are re-based onto the current URL. */
+  upstreamUrl: string
+  etag?: string
+  lastModified?: string
+  doc: Packument
+}
+
+export interface FetchedRecord {
+  uplink: string
+  /** ms since the epoch of the last 200 or 304 from the uplink. */
+  fetchedAt: number
+}
+
+export interface LoadedUpstream {
+  record: UpstreamRecord
+  /** Content hash of the file: changes exactly when the stored document does. */
+  rev: string
+  mtimeMs: number
+  bytes: number
+}
+
+/** Per-package metadata files. A missing file is `null`; a broken one is an ECORRUPT error. */
+export class PackageStore {
+  constructor(
+    private readonly root: string,
+    private readonly lock: KeyedLock,
+  ) {}
+
+  async upstreamMtime(name: string): Promise<number | null> {
+    try {
+      return (await stat(upstreamFile(this.root, name))).mtimeMs
+    } catch (error) {
+      if (errnoCode(error) === 'ENOENT') return null
+      throw error
+    }
+  }
+
+  async readUpstream(name: string): Promise<LoadedUpstream | null> {
+    const file = upstreamFile(this.root, name)
+    const raw = await readOrNull(file)
+    if (!raw) return null
+    const mtimeMs = (await stat(file)).mtimeMs
+    const record = parseJson<UpstreamRecord>(raw, file)
+    if (!record.doc || typeof record.doc !== 'object' || typeof record.doc.versions !== 'object') {
+      throw new SinopiaError('ECORRUPT', `${file} holds no packument`, { hint: 'run `sinopia-cli verify --fix`' })
+    }
+    const rev = createHash('sha1').update(raw).digest('base64url').slice(0, 20)
+    return { record, rev, mtimeMs, bytes: raw.length }
+  }
+
+  async readFetched(name: string): Promise<FetchedRecord | null> {
+    const file = fetchedFile(this.root, name)
+    const raw = await readOrNull(file)
+    return raw ? parseJson<FetchedRecord>(raw, file) : null
+  }
+
+  /** Call only inside `withLock(name)`. */
+  async writeUpstream(name: string, record: UpstreamRecord): Promise<void> {
+    await mkdir(packageDir(this.root, name), { recursive: true })
+    await writeFileAtomic(upstreamFile(this.root, name), JSON.stringify(record))
+  }
+
+  /** Call only inside `withLock(name)`. */
+  async writeFetched(name: string, record: FetchedRecord): Promise<void> {
+    await mkdir(packageDir(this.root, name), { recursive: true })
+    await writeFileAtomic(fetchedFile(this.root, name), JSON.stringify(record))
+  }
+
+  /** Runs `fn` holding this package's lock (in-process and cross-process). */
+  withLock<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    return this.lock.withLock(lockFile(this.root, name), fn)
+  }
+
+  /** Names of every package that has a folder in the store. */
+  async list(): Promise<string[]> {
+    try {
+      const entries = await readdir(packagesDir(this.root), { withFileTypes: true })
+      return entries.filter((e) => e.isDirectory()).map((e) => decodeURIComponent(e.name)).sort()
+    } catch (error) {
+      if (errnoCode(error) === 'ENOENT') return []
+      throw error
+    }
+  }
+}
+
+async function readOrNull(file: string): Promise<Buffer | null> {
+  try {
+    return await readFile(file)
+  } catch (error) {
+    if (errnoCode(error) === 'ENOENT') return null
+    throw error
+  }
+}
+
+function parseJson<T>(raw: Buffer, file: string): T {
+  try {
+    return JSON.parse(raw.toString('utf8')) as T
+  } catch (error) {
+    throw new SinopiaError('ECORRUPT', `${file} is not valid JSON`, { hint: 'run `sinopia-cli verify --fix`', cause: error })
+  }
+}
