@@ -97,7 +97,11 @@ export class BlobStore {
       ...(size === undefined ? {} : { size }),
     }) as unknown as Writable
     let written = 0
-    stream.on('size', (n: number) => { written = n })
+    stream.on('size', (n: number) => {
+      written = n
+    })
+    // cacache can emit a failure more than once; the first rejects `done`, the rest are the same news.
+    stream.on('error', () => undefined)
     // `once` rejects when the stream emits 'error' (EINTEGRITY, EBADSIZE, disk errors) first.
     const done = once(stream, 'integrity').then(([computed]) => {
       const integrity = sha512Of(String(computed))

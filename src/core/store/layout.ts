@@ -14,7 +14,7 @@
  *       .lock                           cross-process lock (a directory, proper-lockfile) held across every
  *                                       read-modify-write of this package's files
  *
- * A package folder name is the package name percent-encoded, so `@scope/name` is `@scope%2fname`:
+ * A package folder name is the package name percent-encoded, so `@scope/name` is `%40scope%2Fname`:
  * one flat level, and a validated npm name can never encode to `.`, `..` or a path separator.
  * Every JSON file is written to a temp file in the same folder and renamed into place.
  */

@@ -1,0 +1,41 @@
+import { spawn } from 'node:child_process'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { openStore } from '../../../src/core/store/index.js'
+
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..')
+
+/** A child process that bumps a counter in the store N times, each a locked read-modify-write. */
+const CHILD = `
+const { openStore } = await import(process.argv[1]);
+const store = await openStore(process.argv[2]);
+for (let i = 0; i < Number(process.argv[3]); i++) {
+  await store.packages.withLock('counter', async () => {
+    const current = (await store.packages.readFetched('counter'))?.fetchedAt ?? 0;
+    await new Promise((r) => setTimeout(r, 2));
+    await store.packages.writeFetched('counter', { uplink: 'n', fetchedAt: current + 1 });
+  });
+}
+`
+
+describe('package lock across processes', () => {
+  let root: string
+  beforeEach(async () => {
+    root = await mkdtemp(path.join(tmpdir(), 'sinopia-lock-'))
+  })
+  afterEach(() => rm(root, { recursive: true, force: true }))
+
+  it('loses no update when several processes write the same package', async () => {
+    const entry = path.join(repo, 'dist/core/store/index.js')
+    const runs = Array.from({ length: 4 }, () => {
+      const child = spawn(process.execPath, ['--input-type=module', '-e', CHILD, entry, root, '10'], { stdio: 'inherit' })
+      return new Promise<number | null>((resolve) => child.on('exit', resolve))
+    })
+    expect(await Promise.all(runs)).toEqual([0, 0, 0, 0])
+    const store = await openStore(root)
+    expect((await store.packages.readFetched('counter'))?.fetchedAt).toBe(40)
+  })
+})

@@ -1,0 +1,95 @@
+import { createHash } from 'node:crypto'
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { expectedIntegrity, openStore, type Store } from '../../../src/core/store/index.js'
+
+const sri = (data: Buffer, algo = 'sha512') => `${algo}-${createHash(algo).update(data).digest('base64')}`
+
+async function listFiles(dir: string): Promise<string[]> {
+  const out: string[] = []
+  for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
+    if (entry.isFile()) out.push(path.join(entry.parentPath, entry.name))
+  }
+  return out
+}
+
+describe('store', () => {
+  let root: string
+  let store: Store
+  beforeEach(async () => {
+    root = await mkdtemp(path.join(tmpdir(), 'sinopia-store-'))
+    store = await openStore(root)
+  })
+  afterEach(() => rm(root, { recursive: true, force: true }))
+
+  it('stores a blob under its sha512 and opens it by integrity', async () => {
+    const data = Buffer.from('tarball bytes')
+    const write = store.blobs.write('tarball:a@1.0.0', sri(data), data.length)
+    write.stream.end(data)
+    const { integrity, size } = await write.done
+    expect(integrity).toBe(sri(data))
+    expect(size).toBe(data.length)
+    const blob = await store.blobs.open(sri(data), 'tarball:a@1.0.0')
+    expect(blob?.size).toBe(data.length)
+    expect(await blob?.handle.readFile()).toEqual(data)
+    await blob?.handle.close()
+  })
+
+  it('finds a blob known only by sha1 through the key it was stored under', async () => {
+    const data = Buffer.from('old package')
+    const sha1 = expectedIntegrity({ shasum: createHash('sha1').update(data).digest('hex') })
+    expect(sha1).toMatch(/^sha1-/)
+    const write = store.blobs.write('tarball:old@0.1.0', sha1 as string)
+    write.stream.end(data)
+    expect((await write.done).integrity).toBe(sri(data))
+    expect(await store.blobs.has(sha1 as string, 'tarball:old@0.1.0')).toBe(true)
+    expect(await store.blobs.has(sha1 as string, 'tarball:other@0.1.0')).toBe(false)
+  })
+
+  it('refuses bytes that do not match and leaves nothing visible', async () => {
+    const data = Buffer.from('the real bytes')
+    const write = store.blobs.write('tarball:a@1.0.0', sri(Buffer.from('other bytes')))
+    write.stream.end(data)
+    await expect(write.done).rejects.toMatchObject({ code: 'EINTEGRITY' })
+    expect(await store.blobs.has(sri(data), 'tarball:a@1.0.0')).toBe(false)
+    const content = (await listFiles(store.blobs.dir)).filter((f) => f.includes('content-v2'))
+    expect(content).toEqual([])
+  })
+
+  it('writes metadata atomically and reads a missing file as null', async () => {
+    expect(await store.packages.readUpstream('@acme/x')).toBeNull()
+    await store.packages.withLock('@acme/x', () =>
+      store.packages.writeUpstream('@acme/x', { uplink: 'npmjs', upstreamUrl: 'http://up/', doc: { name: '@acme/x', versions: {} } }),
+    )
+    const loaded = await store.packages.readUpstream('@acme/x')
+    expect(loaded?.record.doc.name).toBe('@acme/x')
+    expect(await store.packages.list()).toEqual(['@acme/x'])
+    const files = await readdir(path.join(root, 'packages', '%40acme%2Fx'))
+    expect(files.filter((f) => f.endsWith('.tmp'))).toEqual([])
+  })
+
+  it('reports a broken metadata file as ECORRUPT', async () => {
+    await store.packages.withLock('x', () => store.packages.writeFetched('x', { uplink: 'npmjs', fetchedAt: 1 }))
+    await writeFile(path.join(root, 'packages', 'x', 'upstream.json'), '{not json')
+    await expect(store.packages.readUpstream('x')).rejects.toMatchObject({ code: 'ECORRUPT' })
+  })
+
+  it('refuses a storage folder of another format', async () => {
+    await writeFile(path.join(root, 'format.json'), JSON.stringify({ format: 99 }))
+    await expect(openStore(root)).rejects.toMatchObject({ code: 'ESTORAGE' })
+    expect(JSON.parse(await readFile(path.join(root, 'format.json'), 'utf8'))).toEqual({ format: 99 })
+  })
+
+  it('serializes read-modify-write on one package', async () => {
+    const bump = () =>
+      store.packages.withLock('counter', async () => {
+        const current = (await store.packages.readFetched('counter'))?.fetchedAt ?? 0
+        await new Promise((r) => setTimeout(r, 1))
+        await store.packages.writeFetched('counter', { uplink: 'n', fetchedAt: current + 1 })
+      })
+    await Promise.all(Array.from({ length: 20 }, bump))
+    expect((await store.packages.readFetched('counter'))?.fetchedAt).toBe(20)
+  })
+})
