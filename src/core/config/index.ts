@@ -1,0 +1,7 @@
+export { defaultConfigText } from './defaults.js'
+export { parseListen } from './listen.js'
+export { configPath, loadConfig, npmRegistryUrl, type LoadOptions } from './load.js'
+export { parseConfig } from './parse.js'
+export { assertNoSelfUplink } from './self-uplink.js'
+export type { Config, ConfigWarning, ListenAddress, LogLevel, PackageRule, UplinkConfig } from './types.js'
+export { parseDuration, parseSize } from './units.js'

@@ -1,0 +1,33 @@
+import { expect } from 'vitest'
+import { SinopiaError } from '../../../src/core/errors.js'
+import { parseConfig, type Config, type ConfigWarning } from '../../../src/core/config/index.js'
+
+export const FILE = '/etc/sinopia/config.yaml'
+
+/** Parses YAML written with leading indentation stripped, from a file at FILE. */
+export function parse(text: string): { config: Config; warnings: ConfigWarning[] } {
+  return parseConfig(dedent(text), FILE)
+}
+
+export function dedent(text: string): string {
+  const lines = text.replace(/^\n/, '').split('\n')
+  const indent = Math.min(...lines.filter((line) => line.trim() !== '').map((line) => /^ */.exec(line)![0].length))
+  return lines.map((line) => line.slice(indent)).join('\n')
+}
+
+/** The ECONFIG that parsing `text` throws, checked to name the key path and the line. */
+export function configError(text: string, key: string, line: number): SinopiaError {
+  let caught: unknown
+  try {
+    parse(text)
+  } catch (error) {
+    caught = error
+  }
+  expect(caught).toBeInstanceOf(SinopiaError)
+  const error = caught as SinopiaError
+  expect(error.code).toBe('ECONFIG')
+  expect(error.status).toBe(500)
+  expect(error.hint).toBeTruthy()
+  expect(error.message).toContain(key === '' ? `${FILE}:${line}: ` : `${FILE}:${line}: ${key}: `)
+  return error
+}
