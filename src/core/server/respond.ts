@@ -32,3 +32,9 @@ export function sendError(res: ServerResponse, error: unknown): void {
   for (const name of res.getHeaderNames()) res.removeHeader(name)
   sendJson(res, status, { error: message })
 }
+
+/** The 405 for a known path asked with a method it does not take. */
+export function methodNotAllowed(res: ServerResponse, method: string | undefined, allowed: string[]): never {
+  res.setHeader('allow', allowed.join(', '))
+  throw new SinopiaError('EMETHOD', `method ${method ?? '?'} not allowed here`, { status: 405 })
+}

@@ -3,6 +3,7 @@ import type { Polka, Request } from 'polka'
 import { SinopiaError } from '../../errors.js'
 import { readBody } from '../body.js'
 import type { ServerContext } from '../context.js'
+import { methodNotAllowed } from '../respond.js'
 
 const AUDIT_PATHS = ['/-/npm/v1/security/advisories/bulk', '/-/npm/v1/security/audits/quick', '/-/npm/v1/security/audits']
 
@@ -27,5 +28,6 @@ export function auditRoutes(app: Polka, ctx: ServerContext): void {
       res.writeHead(answer.status, { ...answer.headers, 'content-length': answer.body.length })
       res.end(answer.body)
     })
+    app.all(path, (req: Request, res: ServerResponse) => methodNotAllowed(res, req.method, ['POST']))
   }
 }

@@ -5,7 +5,7 @@ import { allows, instantiate, parsePackagePath, type PackageView } from '../../r
 import { Body } from '../bodies.js'
 import type { ServerContext } from '../context.js'
 import { ABBREVIATED_TYPE, etagMatches, pickEncoding, publicBaseUrl, wantsAbbreviated } from '../negotiate.js'
-import { note, sendJson } from '../respond.js'
+import { methodNotAllowed, note } from '../respond.js'
 import { sendTarball } from './tarballs.js'
 
 /** Bodies smaller than this go out uncompressed: gzip would not pay for its headers. */
@@ -16,10 +16,7 @@ export function packageRoutes(app: Polka, ctx: ServerContext): void {
   app.all('*', async (req: Request, res: ServerResponse) => {
     const target = parsePackagePath(req.path)
     if (!target) throw notFound('not found', 'ENOROUTE')
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.setHeader('allow', 'GET, HEAD')
-      throw new SinopiaError('EMETHOD', `method ${req.method} not allowed here`, { status: 405 })
-    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') methodNotAllowed(res, req.method, ['GET', 'HEAD'])
     const rule = ctx.registry.rules.match(target.name)
     if (!rule) throw notFound(`package ${target.name} not found`)
     if (!allows(rule.access, null)) {
@@ -74,5 +71,3 @@ export async function sendBody(req: IncomingMessage, res: ServerResponse, body: 
   res.end(req.method === 'HEAD' ? undefined : payload)
   note(res, { bytes: payload.length })
 }
-
-export { sendJson }
