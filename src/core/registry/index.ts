@@ -28,7 +28,7 @@ export class Registry {
     readonly upstream: UpstreamClient,
   ) {
     this.rules = new PackageRules(config.packages)
-    this.packuments = new Packuments(config, store, upstream, this.rules)
+    this.packuments = new Packuments(store, upstream, this.rules)
     this.tarballs = new Tarballs(store, upstream, this.packuments)
   }
 

@@ -1,15 +1,15 @@
-import type { Config } from '../config/types.js'
 import { SinopiaError, notFound } from '../errors.js'
-import { tarballKey, type LoadedUpstream, type Packument, type Store, type UpstreamRecord } from '../store/index.js'
+import { tarballKey, type LoadedUpstream, type LocalDoc, type Packument, type Store, type UpstreamRecord } from '../store/index.js'
 import type { UpstreamClient } from '../upstream/client.js'
 import { SingleFlight } from '../upstream/single-flight.js'
+import { mergePackument } from './merge.js'
 import { printable, tarballPath } from './names.js'
 import { checkUpstreamPackument, offlinePackument } from './packument.js'
 import type { PackageRules } from './rules.js'
 import { buildView, type PackageView } from './view.js'
 
 /** How a packument answer came about; the request log prints it. */
-export type CacheStatus = 'hit' | 'miss' | 'revalidated' | 'stale' | 'offline'
+export type CacheStatus = 'hit' | 'miss' | 'revalidated' | 'stale' | 'offline' | 'local'
 
 export interface PackumentAnswer {
   view: PackageView
@@ -18,7 +18,7 @@ export interface PackumentAnswer {
   offline: boolean
 }
 
-interface CachedPackage {
+interface CachedUpstream {
   view: PackageView
   uplink: string
   etag?: string
@@ -26,26 +26,44 @@ interface CachedPackage {
   mtimeMs: number
   fetchedAt: number
   bytes: number
-  /** The offline view of this revision, recomputed at most every OFFLINE_VIEW_TTL ms. */
-  offline?: { view: PackageView; at: number }
 }
 
-/** Bound on the parsed-and-serialized packages kept in memory (approximate bytes of JSON). */
+interface CachedLocal {
+  doc: LocalDoc
+  mtimeMs: number
+}
+
+interface UpstreamAnswer {
+  entry: CachedUpstream | null
+  cache: CacheStatus
+  offline: boolean
+  cause?: SinopiaError
+}
+
+/** Bound on the serialized packages kept in memory (approximate bytes of JSON). */
 const MEMORY_BUDGET = 256 * 1024 * 1024
-const OFFLINE_VIEW_TTL = 5_000
+/** Derived views (merged with local versions, or offline) are rebuilt at most this often. */
+const DERIVED_TTL = 5_000
+/**
+ * Another process's publish is seen within this long: the local file's mtime is checked at
+ * most this often per package, so the read path does not stat on every request.
+ */
+const LOCAL_RECHECK_MS = 1_000
 
 /**
- * The cached upstream packuments: memory first, then the store, then the uplink, with
- * `maxage` freshness, conditional revalidation and one uplink request per package at a time.
+ * The packuments served: what was published here merged with the uplink's copy, which is
+ * kept in memory and the store, fresh for `maxage`, revalidated conditionally, and fetched
+ * by one uplink request per package at a time.
  */
 export class Packuments {
-  private readonly memory = new Map<string, CachedPackage>()
+  private readonly memory = new Map<string, CachedUpstream>()
   private memoryBytes = 0
-  private readonly revalidations = new SingleFlight<{ entry: CachedPackage | null; cache: CacheStatus }>()
-  private readonly loads = new SingleFlight<CachedPackage | null>()
+  private readonly locals = new Map<string, { entry: CachedLocal | null; mtimeMs: number | null; checkedAt: number }>()
+  private readonly derived = new Map<string, { key: string; view: PackageView; at: number }>()
+  private readonly revalidations = new SingleFlight<{ entry: CachedUpstream | null; cache: CacheStatus }>()
+  private readonly loads = new SingleFlight<CachedUpstream | null>()
 
   constructor(
-    private readonly config: Config,
     private readonly store: Store,
     private readonly upstream: UpstreamClient,
     private readonly rules: PackageRules,
@@ -59,65 +77,107 @@ export class Packuments {
 
   /**
    * The packument to serve for `name`. `fresh` (npm's `?write=true`) skips `maxage` and asks
-   * the uplink. Throws a 404 when neither the store nor the uplink has the package.
+   * the uplink. Throws a 404 when neither this registry nor the uplink has the package.
    */
   async get(name: string, options: { fresh?: boolean } = {}): Promise<PackumentAnswer> {
-    const uplink = this.uplinkFor(name)
-    if (!uplink) throw notFound(`package ${printable(name)} not found`)
-    const cached = await this.cached(name)
-    const maxage = this.upstream.config(uplink).maxage
-    if (cached && !options.fresh && this.now() - cached.fetchedAt < maxage && this.upstream.available(uplink)) {
-      return { view: cached.view, cache: 'hit', offline: false }
+    const local = await this.local(name)
+    const uplink = local?.doc.origin === 'local-only' ? null : this.uplinkFor(name)
+    const up: UpstreamAnswer = uplink ? await this.fromUplink(name, uplink, options.fresh ?? false) : { entry: null, cache: 'local', offline: false }
+    if (!local) {
+      if (!up.entry) {
+        throw new SinopiaError('ENOTFOUND', `package ${printable(name)} not found${up.offline ? ' (not in the store, and its uplink is unavailable)' : ''}`, {
+          status: 404,
+          ...(up.cause ? { cause: up.cause } : {}),
+        })
+      }
+      if (!up.offline) return { view: up.entry.view, cache: up.cache, offline: false }
     }
-    if (!this.upstream.available(uplink)) return this.offline(name, cached)
-    let answer: { entry: CachedPackage | null; cache: CacheStatus }
-    try {
-      const before = cached
-      answer = await this.revalidations.run(name, () => this.revalidate(name, uplink, before, options.fresh ?? false))
-    } catch (error) {
-      if (error instanceof SinopiaError && error.code === 'EUPLINK') return this.offline(name, cached, error)
-      throw error
-    }
-    if (!answer.entry) throw notFound(`package ${printable(name)} not found`)
-    return { view: answer.entry.view, cache: answer.cache, offline: false }
+    const view = await this.derivedView(name, up.entry, local, up.offline)
+    return { view, cache: local && !up.offline ? (up.entry ? up.cache : 'local') : up.cache, offline: up.offline }
   }
 
   /** The view held in memory or the store, without asking the uplink (tarball requests). */
   async current(name: string): Promise<PackageView | null> {
-    return (await this.cached(name))?.view ?? null
+    const local = await this.local(name)
+    const entry = local?.doc.origin === 'local-only' ? null : await this.cached(name)
+    if (!local) return entry?.view ?? null
+    return this.derivedView(name, entry, local, false)
   }
 
-  /** The parsed stored document (cold paths: single manifests, offline views). */
+  /** The merged document as served (cold paths: single manifests, writes). */
   async document(name: string): Promise<Packument | null> {
-    return (await this.store.packages.readUpstream(name))?.record.doc ?? null
+    const local = await this.local(name)
+    const upstream = local?.doc.origin === 'local-only' ? null : ((await this.store.packages.readUpstream(name))?.record.doc ?? null)
+    if (!local && !upstream) return null
+    return mergePackument(name, upstream, local?.doc ?? null)
   }
 
-  private async offline(name: string, cached: CachedPackage | null, cause?: SinopiaError): Promise<PackumentAnswer> {
-    if (!cached) {
-      throw new SinopiaError('ENOTFOUND', `package ${printable(name)} is not in the store and its uplink is unavailable`, {
-        status: 404,
-        cause,
-      })
-    }
+  /** What was published here, read again if the file changed (another process published). */
+  async local(name: string, force = false): Promise<CachedLocal | null> {
     const at = this.now()
-    if (!cached.offline || at - cached.offline.at > OFFLINE_VIEW_TTL) {
-      const doc = await this.document(name)
-      if (!doc) throw notFound(`package ${printable(name)} not found`)
+    const known = this.locals.get(name)
+    if (known && !force && at - known.checkedAt < LOCAL_RECHECK_MS) return known.entry
+    const mtimeMs = await this.store.packages.localMtime(name)
+    if (mtimeMs !== null && known?.entry && known.mtimeMs === mtimeMs) {
+      known.checkedAt = at
+      return known.entry
+    }
+    const loaded = mtimeMs === null ? null : await this.store.packages.readLocal(name)
+    const entry = loaded ? { doc: loaded.doc, mtimeMs: loaded.mtimeMs } : null
+    this.locals.set(name, { entry, mtimeMs: loaded?.mtimeMs ?? null, checkedAt: at })
+    return entry
+  }
+
+  /** Called after this process changed a package's local file: the next read sees it. */
+  forget(name: string): void {
+    this.locals.delete(name)
+    this.derived.delete(name)
+  }
+
+  /** A view that is not the uplink's copy as it is: merged with local versions, or offline. */
+  private async derivedView(name: string, entry: CachedUpstream | null, local: CachedLocal | null, offline: boolean): Promise<PackageView> {
+    const key = `${entry?.view.rev ?? '-'}.${local ? `${local.doc.revision}:${local.mtimeMs}` : '-'}${offline ? '.offline' : ''}`
+    const at = this.now()
+    const memo = this.derived.get(name)
+    if (memo && memo.key === key && (!offline || at - memo.at < DERIVED_TTL)) return memo.view
+    const upstreamDoc = entry ? ((await this.store.packages.readUpstream(name))?.record.doc ?? null) : null
+    let doc = mergePackument(name, upstreamDoc, local?.doc ?? null)
+    if (offline) {
       const available = new Set<string>()
       await Promise.all(
-        [...cached.view.versions.values()].map(async (entry) => {
-          if (await this.store.blobs.has(entry.expected ?? undefined, tarballKey(name, entry.version))) available.add(entry.version)
+        Object.values(doc.versions).map(async (manifest) => {
+          const key = tarballKey(name, manifest.version)
+          const expected = entry?.view.versions.get(manifest.version)?.expected ?? undefined
+          const integrity = local?.doc.versions[manifest.version]?.dist?.integrity ?? expected
+          if (await this.store.blobs.has(integrity, key)) available.add(manifest.version)
         }),
       )
-      const view = buildView(name, `${cached.view.rev}-offline`, offlinePackument(doc, available), (_url, version) => {
-        return cached.view.versions.get(version)?.upstreamUrl ?? ''
-      })
-      cached.offline = { view, at }
+      doc = offlinePackument(doc, available)
     }
-    return { view: cached.offline.view, cache: 'offline', offline: true }
+    const view = buildView(name, key, doc, (_url, version) => {
+      if (local?.doc.versions[version]) return null
+      return entry?.view.versions.get(version)?.upstreamUrl ?? null
+    })
+    this.derived.set(name, { key, view, at })
+    return view
   }
 
-  private async cached(name: string): Promise<CachedPackage | null> {
+  private async fromUplink(name: string, uplink: string, fresh: boolean): Promise<UpstreamAnswer> {
+    const cached = await this.cached(name)
+    if (cached && !fresh && this.now() - cached.fetchedAt < this.upstream.config(uplink).maxage && this.upstream.available(uplink)) {
+      return { entry: cached, cache: 'hit', offline: false }
+    }
+    if (!this.upstream.available(uplink)) return { entry: cached, cache: 'offline', offline: true }
+    try {
+      const answer = await this.revalidations.run(name, () => this.revalidate(name, uplink, cached, fresh))
+      return { ...answer, offline: false }
+    } catch (error) {
+      if (error instanceof SinopiaError && error.code === 'EUPLINK') return { entry: cached, cache: 'offline', offline: true, cause: error }
+      throw error
+    }
+  }
+
+  private async cached(name: string): Promise<CachedUpstream | null> {
     const inMemory = this.memory.get(name)
     if (inMemory) {
       // Refresh recency for the LRU order.
@@ -136,9 +196,9 @@ export class Packuments {
   private async revalidate(
     name: string,
     uplink: string,
-    cached: CachedPackage | null,
+    cached: CachedUpstream | null,
     fresh: boolean,
-  ): Promise<{ entry: CachedPackage | null; cache: CacheStatus }> {
+  ): Promise<{ entry: CachedUpstream | null; cache: CacheStatus }> {
     // Another process (a second `serve`, a `mirror`) may have refreshed the store meanwhile.
     const mtime = await this.store.packages.upstreamMtime(name)
     if (mtime !== null && mtime !== cached?.mtimeMs) {
@@ -181,7 +241,7 @@ export class Packuments {
     return { entry: this.remember(name, loaded, fetchedAt), cache: cached ? 'revalidated' : 'miss' }
   }
 
-  private remember(name: string, loaded: LoadedUpstream, fetchedAt: number): CachedPackage {
+  private remember(name: string, loaded: LoadedUpstream, fetchedAt: number): CachedUpstream {
     const { record } = loaded
     const current = this.upstream.has(record.uplink) ? this.upstream.config(record.uplink).url : record.upstreamUrl
     const view = buildView(name, loaded.rev, record.doc, (url, version) => {
@@ -190,7 +250,7 @@ export class Packuments {
       if (url && /^https?:\/\//.test(url)) return url
       return current + tarballPath(name, version)
     })
-    const entry: CachedPackage = {
+    const entry: CachedUpstream = {
       view,
       uplink: record.uplink,
       ...(record.etag ? { etag: record.etag } : {}),

@@ -36,6 +36,10 @@ export class Tarballs {
     const blob = await this.store.blobs.open(entry.expected ?? undefined, key)
     if (blob) return { kind: 'blob', blob, version, cache: 'hit' }
 
+    if (entry.upstreamUrl === null) {
+      // Published here: its bytes exist only in this store, and no uplink is ever asked for them.
+      throw notFound(`tarball ${printable(file)} is missing from the store`, 'ENOTCACHED')
+    }
     const running = this.downloads.get(key)
     if (running) return { kind: 'download', download: await running, version, cache: 'miss' }
     const uplink = this.packuments.uplinkFor(name)

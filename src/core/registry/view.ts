@@ -16,8 +16,8 @@ export interface TarballEntry {
   version: string
   /** What the bytes must hash to (SRI); null when the uplink published no digest. */
   expected: string | null
-  /** Where the uplink serves it. */
-  upstreamUrl: string
+  /** Where the uplink serves it; null for versions published here (never fetched from an uplink). */
+  upstreamUrl: string | null
 }
 
 /** Everything the hot paths need about one revision of a package, without the parsed document. */
@@ -37,7 +37,12 @@ export interface PackageView {
  * Builds the view of a packument. `rebase` maps a tarball URL recorded from the uplink to the
  * URL to fetch it from now (the uplink's URL may have changed in the config since).
  */
-export function buildView(name: string, rev: string, doc: Packument, rebase: (url: string | undefined, version: string) => string): PackageView {
+export function buildView(
+  name: string,
+  rev: string,
+  doc: Packument,
+  rebase: (url: string | undefined, version: string) => string | null,
+): PackageView {
   const versions = new Map<string, TarballEntry>()
   const files = new Map<string, string>()
   const served: Record<string, Manifest> = {}
@@ -45,8 +50,8 @@ export function buildView(name: string, rev: string, doc: Packument, rebase: (ur
     const upstreamUrl = rebase(manifest.dist?.tarball, version)
     versions.set(version, { version, expected: expectedIntegrity(manifest.dist), upstreamUrl })
     files.set(tarballFile(name, version), version)
-    const own = decodeURIComponent(new URL(upstreamUrl).pathname.split('/').pop() ?? '')
-    if (own.endsWith('.tgz') && !files.has(own)) files.set(own, version)
+    const own = upstreamUrl ? fileOf(upstreamUrl) : null
+    if (own && !files.has(own)) files.set(own, version)
     served[version] = servedManifest(manifest, name, version)
   }
   const fullDoc = { ...doc, versions: served }
@@ -69,4 +74,14 @@ export function servedManifest(manifest: Manifest, name: string, version: string
 export function instantiate(template: string, baseUrl: string): string {
   // The base goes inside JSON strings: escape it as JSON would.
   return template.replaceAll(BASE_TOKEN, JSON.stringify(baseUrl).slice(1, -1))
+}
+
+/** The file name at the end of a tarball URL, when it is one. */
+function fileOf(url: string): string | null {
+  try {
+    const file = decodeURIComponent(new URL(url).pathname.split('/').pop() ?? '')
+    return file.endsWith('.tgz') ? file : null
+  } catch {
+    return null
+  }
 }

@@ -3,20 +3,25 @@ import path from 'node:path'
 import { SinopiaError, errnoCode } from '../errors.js'
 import { writeFileAtomic } from './atomic.js'
 import { BlobStore } from './blobs.js'
-import { STORE_FORMAT, blobsDir, formatFile, packagesDir } from './layout.js'
+import { STORE_FORMAT, blobsDir, formatFile, packagesDir, tokensFile } from './layout.js'
 import { KeyedLock } from './lock.js'
 import { PackageStore } from './packages.js'
 
 export { BlobStore, expectedIntegrity, sha512Of } from './blobs.js'
 export type { BlobWrite, OpenBlob } from './blobs.js'
 export { PackageStore } from './packages.js'
-export type { FetchedRecord, LoadedUpstream, Manifest, Packument, UpstreamRecord } from './packages.js'
+export type { FetchedRecord, LoadedUpstream, LocalDoc, Manifest, Packument, UpstreamRecord } from './packages.js'
 export { tarballKey, STORE_FORMAT } from './layout.js'
+export { KeyedLock } from './lock.js'
+export { writeFileAtomic } from './atomic.js'
 
 export interface Store {
   root: string
   blobs: BlobStore
   packages: PackageStore
+  /** One lock table per process, for every file the store guards. */
+  lock: KeyedLock
+  tokensFile: string
 }
 
 /** Temp files of downloads that a killed process left behind are removed after this long. */
@@ -41,7 +46,14 @@ export async function openStore(root: string): Promise<Store> {
   await mkdir(packagesDir(absolute), { recursive: true })
   await mkdir(blobsDir(absolute), { recursive: true })
   await removeStaleTemp(path.join(blobsDir(absolute), 'tmp'))
-  return { root: absolute, blobs: new BlobStore(blobsDir(absolute)), packages: new PackageStore(absolute, new KeyedLock()) }
+  const lock = new KeyedLock()
+  return {
+    root: absolute,
+    blobs: new BlobStore(blobsDir(absolute)),
+    packages: new PackageStore(absolute, lock),
+    lock,
+    tokensFile: tokensFile(absolute),
+  }
 }
 
 async function checkFormat(root: string): Promise<void> {

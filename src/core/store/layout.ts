@@ -11,8 +11,10 @@
  *       upstream.json                   cached upstream packument: {etag, lastModified, uplink, upstreamUrl, doc}
  *       fetched.json                    {fetchedAt, uplink}: rewritten on every revalidation (a 304 included),
  *                                       so the large upstream.json is written only when it changes
+ *       local.json                      what was published here: versions, dist-tags, overlays on uplink versions
  *       .lock                           cross-process lock (a directory, proper-lockfile) held across every
  *                                       read-modify-write of this package's files
+ *     auth/tokens.json                  login and API tokens, as sha512 hashes (never the tokens themselves)
  *
  * A package folder name is the package name percent-encoded, so `@scope/name` is `%40scope%2Fname`:
  * one flat level, and a validated npm name can never encode to `.`, `..` or a path separator.
@@ -28,6 +30,8 @@ export const packagesDir = (root: string) => path.join(root, 'packages')
 export const packageDir = (root: string, name: string) => path.join(packagesDir(root), encodeURIComponent(name))
 export const upstreamFile = (root: string, name: string) => path.join(packageDir(root, name), 'upstream.json')
 export const fetchedFile = (root: string, name: string) => path.join(packageDir(root, name), 'fetched.json')
+export const localFile = (root: string, name: string) => path.join(packageDir(root, name), 'local.json')
+export const tokensFile = (root: string) => path.join(root, 'auth', 'tokens.json')
 export const lockFile = (root: string, name: string) => path.join(packageDir(root, name), '.lock')
 
 /** The cacache index key under which a tarball's blob is recorded. */

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto'
-import { mkdir, readFile, readdir, stat } from 'node:fs/promises'
+import { mkdir, readFile, readdir, rm, stat } from 'node:fs/promises'
 import { SinopiaError, errnoCode } from '../errors.js'
 import { writeFileAtomic } from './atomic.js'
-import { fetchedFile, lockFile, packageDir, packagesDir, upstreamFile } from './layout.js'
+import { fetchedFile, localFile, lockFile, packageDir, packagesDir, upstreamFile } from './layout.js'
 import type { KeyedLock } from './lock.js'
 
 /** A packument as the registry API shapes it; only the parts the core reads are typed. */
@@ -36,6 +36,30 @@ export interface FetchedRecord {
   uplink: string
   /** ms since the epoch of the last 200 or 304 from the uplink. */
   fetchedAt: number
+}
+
+/**
+ * What was published here for one package. Versions published here live in `versions`;
+ * the rest are overlays on the uplink's versions (dist-tags, deprecations) for packages
+ * that are cached from an uplink.
+ */
+export interface LocalDoc {
+  /** `local-only`: the uplink is never asked for this name again; `override`: merged with the uplink's. */
+  origin: 'local-only' | 'override'
+  versions: Record<string, Manifest>
+  /** Tags set here; they win over the uplink's. */
+  'dist-tags': Record<string, string>
+  /** Uplink tags removed here. */
+  removedTags: string[]
+  /** Deprecation messages set here on uplink versions ('' undoes the uplink's). */
+  deprecated: Record<string, string>
+  time: Record<string, string>
+  /** Increments on every change: the number in `_rev`. */
+  revision: number
+  readme?: string
+  description?: string
+  maintainers?: Array<{ name: string; email?: string }>
+  users?: Record<string, boolean>
 }
 
 export interface LoadedUpstream {
@@ -91,6 +115,33 @@ export class PackageStore {
   async writeFetched(name: string, record: FetchedRecord): Promise<void> {
     await mkdir(packageDir(this.root, name), { recursive: true })
     await writeFileAtomic(fetchedFile(this.root, name), JSON.stringify(record))
+  }
+
+  async localMtime(name: string): Promise<number | null> {
+    try {
+      return (await stat(localFile(this.root, name))).mtimeMs
+    } catch (error) {
+      if (errnoCode(error) === 'ENOENT') return null
+      throw error
+    }
+  }
+
+  async readLocal(name: string): Promise<{ doc: LocalDoc; mtimeMs: number } | null> {
+    const file = localFile(this.root, name)
+    const raw = await readOrNull(file)
+    if (!raw) return null
+    const mtimeMs = (await stat(file)).mtimeMs
+    return { doc: parseJson<LocalDoc>(raw, file), mtimeMs }
+  }
+
+  /** Call only inside `withLock(name)`. `null` removes what was published here. */
+  async writeLocal(name: string, doc: LocalDoc | null): Promise<void> {
+    if (doc === null) {
+      await rm(localFile(this.root, name), { force: true })
+      return
+    }
+    await mkdir(packageDir(this.root, name), { recursive: true })
+    await writeFileAtomic(localFile(this.root, name), JSON.stringify(doc))
   }
 
   /** Runs `fn` holding this package's lock (in-process and cross-process). */

@@ -1,0 +1,62 @@
+import { SinopiaError } from '../errors.js'
+import { FailureLimiter } from './limiter.js'
+import type { TokenRecord, Tokens } from './tokens.js'
+import type { Users } from './users.js'
+
+export { Tokens, hashToken, type TokenRecord } from './tokens.js'
+export { Users, assertUserName } from './users.js'
+export { FailureLimiter } from './limiter.js'
+export { hashPassword, verifyPassword, parseHtpasswd } from './htpasswd.js'
+
+export interface User {
+  name: string
+  groups: string[]
+  /** Set when the request came with a token rather than a password. */
+  token?: TokenRecord
+}
+
+const unauthorized = (message: string) => new SinopiaError('EUNAUTHORIZED', message, { status: 401 })
+
+/** Who a request is, from its Authorization header: a token (Bearer) or a password (Basic). */
+export class Auth {
+  readonly limiter = new FailureLimiter()
+
+  constructor(
+    readonly users: Users,
+    readonly tokens: Tokens,
+  ) {}
+
+  /** null for anonymous requests; throws 401 for credentials that are wrong, 429 when guessing. */
+  async identify(authorization: string | undefined, address: string): Promise<User | null> {
+    if (!authorization) return null
+    const space = authorization.indexOf(' ')
+    const scheme = authorization.slice(0, space).toLowerCase()
+    const value = authorization.slice(space + 1).trim()
+    if (scheme === 'bearer') {
+      const record = await this.tokens.find(value)
+      if (!record || !(await this.users.exists(record.user))) throw unauthorized('invalid or revoked token')
+      return { name: record.user, groups: [], token: record }
+    }
+    if (scheme === 'basic') {
+      const decoded = Buffer.from(value, 'base64').toString('utf8')
+      const colon = decoded.indexOf(':')
+      if (colon <= 0) throw unauthorized('malformed Basic credentials')
+      const name = decoded.slice(0, colon)
+      const password = decoded.slice(colon + 1)
+      await this.checkPassword(name, password, address)
+      return { name, groups: [] }
+    }
+    throw unauthorized(`unsupported authorization scheme`)
+  }
+
+  /** Password check with the failure limiter around it; throws 401 or 429. */
+  async checkPassword(name: string, password: string, address: string): Promise<void> {
+    const keys = [`user:${name}`, `addr:${address}`]
+    this.limiter.check(keys)
+    if (!(await this.users.authenticate(name, password))) {
+      this.limiter.fail(keys)
+      throw unauthorized('wrong user name or password')
+    }
+    this.limiter.succeed(keys)
+  }
+}

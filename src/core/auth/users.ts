@@ -1,0 +1,121 @@
+import { createHash } from 'node:crypto'
+import { mkdir, readFile, stat } from 'node:fs/promises'
+import path from 'node:path'
+import { SinopiaError, errnoCode } from '../errors.js'
+import { writeFileAtomic } from '../store/atomic.js'
+import type { KeyedLock } from '../store/lock.js'
+import { hashPassword, parseHtpasswd, serializeHtpasswd, verifyPassword, type HtpasswdEntry } from './htpasswd.js'
+
+/** npm's own rule for user names is loose; these characters are safe in htpasswd lines, URLs and logs. */
+const USER_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/
+
+export function assertUserName(name: string): string {
+  if (!USER_NAME.test(name)) {
+    throw new SinopiaError('EBADUSER', 'user names are 1 to 100 letters, digits, ".", "_" or "-", starting with a letter or digit', {
+      status: 400,
+    })
+  }
+  return name
+}
+
+/**
+ * The users of an htpasswd file. The file is read again whenever it changes on disk, so
+ * `sinopia-cli user add` in another process is seen by a running server at once; writes
+ * hold a lock and replace the file atomically.
+ */
+export class Users {
+  private cache: { mtimeMs: number; size: number; entries: HtpasswdEntry[] } | null = null
+  /** Passwords already checked against a hash: bcrypt costs ~50 ms, too much for every request. */
+  private readonly verified = new Map<string, string>()
+
+  constructor(
+    readonly file: string,
+    private readonly maxUsers: number,
+    private readonly lock: KeyedLock,
+  ) {}
+
+  async list(): Promise<string[]> {
+    return (await this.entries()).map((e) => e.name)
+  }
+
+  async exists(name: string): Promise<boolean> {
+    return (await this.entries()).some((e) => e.name === name)
+  }
+
+  async authenticate(name: string, password: string): Promise<boolean> {
+    const entry = (await this.entries()).find((e) => e.name === name)
+    if (!entry) return false
+    const key = createHash('sha256').update(`${name}\u0000${password}`).digest('base64')
+    if (this.verified.get(key) === entry.hash) return true
+    if (!(await verifyPassword(password, entry.hash))) return false
+    if (this.verified.size > 10_000) this.verified.clear()
+    this.verified.set(key, entry.hash)
+    return true
+  }
+
+  /** Adds a user. `selfRegistration` (npm adduser) obeys `max_users`; the terminal does not. */
+  async add(name: string, password: string, options: { selfRegistration?: boolean } = {}): Promise<void> {
+    assertUserName(name)
+    assertPassword(password)
+    const hash = await hashPassword(password)
+    await this.modify((entries) => {
+      if (entries.some((e) => e.name === name)) {
+        throw new SinopiaError('EUSEREXISTS', `user ${name} already exists`, { status: 409 })
+      }
+      if (options.selfRegistration && entries.length >= this.maxUsers) {
+        throw new SinopiaError('EREGISTRATION', this.maxUsers < 0 ? 'registration is closed on this registry' : 'maximum number of users reached', {
+          status: 409,
+          hint: 'ask an admin to run `sinopia-cli user add`',
+        })
+      }
+      return [...entries, { name, hash, rest: '' }]
+    })
+  }
+
+  async setPassword(name: string, password: string): Promise<void> {
+    assertPassword(password)
+    const hash = await hashPassword(password)
+    await this.modify((entries) => {
+      const found = entries.find((e) => e.name === name)
+      if (!found) throw new SinopiaError('ENOUSER', `no user named ${name}`, { status: 404 })
+      return entries.map((e) => (e.name === name ? { ...e, hash } : e))
+    })
+  }
+
+  async remove(name: string): Promise<void> {
+    await this.modify((entries) => {
+      if (!entries.some((e) => e.name === name)) throw new SinopiaError('ENOUSER', `no user named ${name}`, { status: 404 })
+      return entries.filter((e) => e.name !== name)
+    })
+  }
+
+  private async entries(): Promise<HtpasswdEntry[]> {
+    let info: { mtimeMs: number; size: number }
+    try {
+      info = await stat(this.file)
+    } catch (error) {
+      if (errnoCode(error) === 'ENOENT') return []
+      throw error
+    }
+    if (this.cache && this.cache.mtimeMs === info.mtimeMs && this.cache.size === info.size) return this.cache.entries
+    const entries = parseHtpasswd(await readFile(this.file, 'utf8'))
+    this.cache = { mtimeMs: info.mtimeMs, size: info.size, entries }
+    return entries
+  }
+
+  private async modify(change: (entries: HtpasswdEntry[]) => HtpasswdEntry[]): Promise<void> {
+    await mkdir(path.dirname(this.file), { recursive: true })
+    await this.lock.withLock(`${this.file}.lock`, async () => {
+      this.cache = null
+      const next = change(await this.entries())
+      await writeFileAtomic(this.file, serializeHtpasswd(next))
+      this.cache = null
+    })
+  }
+}
+
+function assertPassword(password: string): void {
+  if (password.length < 1 || password.length > 1024 || /[\r\n]/.test(password)) {
+    throw new SinopiaError('EBADPASSWORD', 'passwords are 1 to 1024 characters, on one line', { status: 400 })
+  }
+}
