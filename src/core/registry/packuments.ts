@@ -1,4 +1,4 @@
-import { SinopiaError, notFound } from '../errors.js'
+import { SinopiaError } from '../errors.js'
 import { tarballKey, type LoadedUpstream, type LocalDoc, type Packument, type Store, type UpstreamRecord } from '../store/index.js'
 import type { UpstreamClient } from '../upstream/client.js'
 import { SingleFlight } from '../upstream/single-flight.js'
