@@ -19,6 +19,8 @@ export class Download extends EventEmitter {
 
   constructor(readonly size: number | undefined) {
     super()
+    // Every client that joins adds listeners; fifty at once is normal, not a leak.
+    this.setMaxListeners(0)
     // Subscribers come and go; an 'error' with none of them listening must not crash the process.
     this.on('error', () => undefined)
   }

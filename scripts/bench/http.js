@@ -1,0 +1,18 @@
+import http from 'node:http'
+
+/**
+ * One GET with node:http (no decompression, no added headers): resolves
+ * `{ status, headers, body }` for any status, rejects on a network error or after `timeoutMs`.
+ */
+export function get(url, { headers = {}, agent, timeoutMs = 20_000 } = {}) {
+  return new Promise((resolve, reject) => {
+    const req = http.get(url, { headers, agent }, (res) => {
+      const chunks = []
+      res.on('data', (chunk) => chunks.push(chunk))
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) }))
+      res.on('error', reject)
+    })
+    req.setTimeout(timeoutMs, () => req.destroy(new Error(`no answer within ${timeoutMs / 1000} s: GET ${url}`)))
+    req.on('error', reject)
+  })
+}

@@ -1,0 +1,169 @@
+import { spawn } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { writeFile } from 'node:fs/promises'
+import path from 'node:path'
+
+const READY = /listening on (http:\/\/127\.0\.0\.1:(\d+)\/)/
+const OUTPUT_TAIL_CHARS = 8000
+
+/** The config the server runs with: everything proxied to the fake uplink, cached for an hour. */
+export function configYaml(storage, upstreamUrl) {
+  return [
+    `storage: ${JSON.stringify(storage)}`,
+    'listen: 127.0.0.1:0',
+    'uplinks:',
+    '  npmjs:',
+    `    url: ${JSON.stringify(upstreamUrl)}`,
+    '    maxage: 1h',
+    'packages:',
+    "  '@*/*': { access: $all, publish: $authenticated, proxy: npmjs }",
+    "  '**': { access: $all, publish: $authenticated, proxy: npmjs }",
+    'log:',
+    '  level: warn',
+    '',
+  ].join('\n')
+}
+
+/** The environment without proxy settings: the uplink is on 127.0.0.1 and must be reached directly. */
+function childEnv() {
+  const env = { ...process.env }
+  for (const key of Object.keys(env)) {
+    if (/^(https?|all|no)_proxy$/i.test(key)) delete env[key]
+  }
+  return env
+}
+
+/** `{ rssKb, hwmKb }` from /proc/<pid>/status, or null where there is no /proc. */
+export function readMemory(pid) {
+  let text
+  try {
+    text = readFileSync(`/proc/${pid}/status`, 'utf8')
+  } catch {
+    return null
+  }
+  const field = (name) => {
+    const match = new RegExp(`^${name}:\\s*(\\d+) kB`, 'm').exec(text)
+    return match ? Number(match[1]) : null
+  }
+  return { rssKb: field('VmRSS'), hwmKb: field('VmHWM') }
+}
+
+/**
+ * CPU seconds (user + system) the process has used, from /proc/<pid>/stat, or null. Fields
+ * 14 and 15 count clock ticks of USER_HZ, which is 100 on every Linux architecture.
+ */
+export function readCpuSeconds(pid) {
+  let text
+  try {
+    text = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  } catch {
+    return null
+  }
+  // The command name (field 2) may hold spaces: count fields after its closing parenthesis.
+  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ')
+  const ticks = Number(fields[11]) + Number(fields[12])
+  return Number.isFinite(ticks) ? ticks / 100 : null
+}
+
+/**
+ * Writes the config into `dir` and starts `bin/run.js serve` as a child. Returns at once with
+ * `{ pid, ready, alive(), output(), stop() }`, so the caller can register `stop` before it
+ * waits: `ready` resolves `{ url, startupMs }` once the listening line is printed, and
+ * rejects (with the child's output in the message) when it exits first or `timeoutMs` passes.
+ */
+export async function launchServer({ root, dir, upstreamUrl, timeoutMs }) {
+  const config = path.join(dir, 'config.yaml')
+  await writeFile(config, configYaml(path.join(dir, 'storage'), upstreamUrl))
+  const started = Date.now()
+  const child = spawn(process.execPath, [path.join(root, 'bin/run.js'), 'serve', '--config', config, '--listen', '127.0.0.1:0'], {
+    cwd: root,
+    env: childEnv(),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let stdout = ''
+  let stderr = ''
+  let seen = ''
+  const keepTail = (text) => (text.length > OUTPUT_TAIL_CHARS ? text.slice(-OUTPUT_TAIL_CHARS) : text)
+  const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })))
+  const output = () => ({ stdout, stderr })
+  const withOutput = (error) => {
+    error.message += `\n--- server stdout ---\n${stdout.trim() || '(empty)'}\n--- server stderr ---\n${stderr.trim() || '(empty)'}`
+    return error
+  }
+  child.stderr.setEncoding('utf8').on('data', (chunk) => (stderr = keepTail(stderr + chunk)))
+
+  const ready = new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(withOutput(new Error(`the server printed no listening line within ${timeoutMs / 1000} s`))), timeoutMs)
+    child.once('error', (error) => {
+      clearTimeout(timer)
+      reject(error)
+    })
+    void exited.then(({ code, signal }) => {
+      clearTimeout(timer)
+      // Let the last output arrive before quoting it.
+      setImmediate(() => reject(withOutput(new Error(`the server exited (${signal ?? `code ${code}`}) before it was listening`))))
+    })
+    child.stdout.setEncoding('utf8').on('data', (chunk) => {
+      stdout = keepTail(stdout + chunk)
+      if (seen === null) return
+      seen += chunk
+      const match = READY.exec(seen)
+      if (match) {
+        seen = null
+        clearTimeout(timer)
+        resolve({ url: match[1], startupMs: Date.now() - started })
+      }
+    })
+  })
+  // The caller may give up (SIGINT) before it awaits `ready`.
+  ready.catch(() => undefined)
+
+  return {
+    pid: child.pid,
+    ready,
+    exited,
+    alive: () => child.exitCode === null && child.signalCode === null,
+    output,
+    stop: () => stopChild(child, exited),
+  }
+}
+
+/** SIGTERM (the server finishes requests in flight), SIGKILL after 5 s. Resolves when the child is gone. */
+async function stopChild(child, exited) {
+  if (child.exitCode !== null || child.signalCode !== null) return exited
+  child.kill('SIGTERM')
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5000)
+  const result = await exited
+  clearTimeout(timer)
+  return result
+}
+
+/**
+ * Samples VmRSS every 200 ms: the fallback for kernels without VmHWM, and the source of the
+ * per-phase peaks (`window()` returns the peak since the last call and starts a new window).
+ */
+export function sampleMemory(pid) {
+  let peakKb = 0
+  let windowKb = 0
+  const take = () => {
+    const rss = readMemory(pid)?.rssKb ?? 0
+    peakKb = Math.max(peakKb, rss)
+    windowKb = Math.max(windowKb, rss)
+  }
+  const timer = setInterval(take, 200)
+  timer.unref()
+  take()
+  return {
+    window() {
+      take()
+      const peak = windowKb
+      windowKb = 0
+      return peak
+    },
+    stop() {
+      clearInterval(timer)
+      take()
+      return peakKb
+    },
+  }
+}
