@@ -1,8 +1,8 @@
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../cli/base-command.js'
 import { assertNoSelfUplink, parseListen } from '../core/config/index.js'
-import { createLogger } from '../core/log.js'
 import { startServer } from '../core/server/index.js'
+import { adjustableLogger } from '../core/server/reload.js'
 
 export default class Serve extends BaseCommand {
   static override summary = 'Run the registry server.'
@@ -27,8 +27,8 @@ Point a client at it with: npm set registry http://localhost:4873/`
     const config = await this.loadConfig(flags.config, true)
     const listen = flags.listen ? parseListen(flags.listen) : config.listen
     assertNoSelfUplink(config, listen)
-    const log = createLogger(config.logLevel)
-    const server = await startServer(config, listen, log)
+    const log = adjustableLogger(config.logLevel)
+    const server = await startServer(config, listen, log, { watchConfig: true })
     this.log(`sinopia-cli listening on ${server.url} (config ${config.file}, storage ${config.storage})`)
 
     await new Promise<void>((resolve) => {
@@ -42,6 +42,11 @@ Point a client at it with: npm set registry http://localhost:4873/`
       }
       process.on('SIGINT', () => stop('SIGINT'))
       process.on('SIGTERM', () => stop('SIGTERM'))
+      // The daemon convention (nginx, sshd): re-read the config. The file is also watched, so this is for scripts that want it now.
+      process.on('SIGHUP', () => {
+        log.log('info', 'SIGHUP: re-reading the config file')
+        void server.reload()
+      })
     })
   }
 }

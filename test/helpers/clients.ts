@@ -7,7 +7,9 @@ import { fileURLToPath } from 'node:url'
 /** The repository root (this file is test/helpers/clients.ts). */
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url))
 export const PNPM_BIN = path.join(REPO_ROOT, 'node_modules', '.bin', 'pnpm')
-export const YARN_BIN = path.join(REPO_ROOT, 'node_modules', '.bin', 'yarn')
+/** yarn classic (v1) and yarn berry both install a `yarn` bin: name each by its own package. */
+export const YARN_BIN = path.join(REPO_ROOT, 'node_modules', 'yarn', 'bin', 'yarn.js')
+export const YARN_BERRY_BIN = path.join(REPO_ROOT, 'node_modules', '@yarnpkg', 'cli-dist', 'bin', 'yarn.js')
 
 export interface ClientResult {
   /** null when the process ended by a signal (see `signal`, `timedOut`). */
@@ -180,10 +182,24 @@ export function runPnpm(args: string[], opts: ClientOptions): Promise<ClientResu
 }
 
 export function runYarn(args: string[], opts: ClientOptions): Promise<ClientResult> {
-  return runInSandbox(YARN_BIN, ['--non-interactive', '--no-progress', ...args], opts, (box) => ({
+  return runInSandbox(process.execPath, [YARN_BIN, '--non-interactive', '--no-progress', ...args], opts, (box) => ({
     YARN_CACHE_FOLDER: box.cache,
     YARN_REGISTRY: box.env.npm_config_registry as string,
     YARN_DISABLE_SELF_UPDATE_CHECK: 'true',
     YARN_ENABLE_TELEMETRY: '0',
+  }))
+}
+
+/** yarn berry (`yarn npm publish`, `yarn npm login`): configured through YARN_* variables. */
+export function runYarnBerry(args: string[], opts: ClientOptions & { token?: string }): Promise<ClientResult> {
+  return runInSandbox(process.execPath, [YARN_BERRY_BIN, ...args], opts, (box) => ({
+    YARN_NPM_REGISTRY_SERVER: (box.env.npm_config_registry as string).replace(/\/$/, ''),
+    YARN_UNSAFE_HTTP_WHITELIST: '127.0.0.1',
+    YARN_CACHE_FOLDER: path.join(box.cache, 'berry-cache'),
+    YARN_GLOBAL_FOLDER: path.join(box.cache, 'berry-global'),
+    YARN_ENABLE_TELEMETRY: '0',
+    YARN_ENABLE_GLOBAL_CACHE: '0',
+    YARN_ENABLE_IMMUTABLE_INSTALLS: '0',
+    ...(opts.token ? { YARN_NPM_AUTH_TOKEN: opts.token } : {}),
   }))
 }

@@ -1,4 +1,5 @@
 import { SinopiaError } from '../errors.js'
+import { cidrAllows } from './cidr.js'
 import { FailureLimiter } from './limiter.js'
 import type { TokenRecord, Tokens } from './tokens.js'
 import type { Users } from './users.js'
@@ -6,6 +7,7 @@ import type { Users } from './users.js'
 export { Tokens, hashToken, type TokenRecord } from './tokens.js'
 export { Users, assertUserName } from './users.js'
 export { FailureLimiter } from './limiter.js'
+export { cidrAllows, isIpv4Cidr } from './cidr.js'
 export { hashPassword, verifyPassword, parseHtpasswd } from './htpasswd.js'
 
 export interface User {
@@ -35,6 +37,9 @@ export class Auth {
     if (scheme === 'bearer') {
       const record = await this.tokens.find(value)
       if (!record || !(await this.users.exists(record.user))) throw unauthorized('invalid or revoked token')
+      if (record.cidr.length > 0 && !cidrAllows(record.cidr, address)) {
+        throw new SinopiaError('EFORBIDDEN', 'this token may not be used from this address (CIDR allow-list)', { status: 403 })
+      }
       return { name: record.user, groups: [], token: record }
     }
     if (scheme === 'basic') {

@@ -6,6 +6,7 @@ import { printable } from './names.js'
 import { offlinePackument, resolveSpec } from './packument.js'
 import { Packuments } from './packuments.js'
 import { PackageRules } from './rules.js'
+import { Publisher } from './publish.js'
 import { Tarballs } from './tarballs.js'
 import { servedManifest } from './view.js'
 
@@ -13,7 +14,8 @@ export { BASE_TOKEN, instantiate, type PackageView } from './view.js'
 export type { CacheStatus, PackumentAnswer } from './packuments.js'
 export type { TarballAnswer } from './tarballs.js'
 export { Download } from './download.js'
-export { parsePackagePath, type PackagePath } from './paths.js'
+export { parseDistTagsPath, parsePackagePath, type PackagePath } from './paths.js'
+export type { PublishBody } from './publish.js'
 export { PackageRules, allows } from './rules.js'
 
 /** The registry as the server (and later the other commands) sees it. */
@@ -21,6 +23,7 @@ export class Registry {
   readonly rules: PackageRules
   readonly packuments: Packuments
   readonly tarballs: Tarballs
+  readonly publisher: Publisher
 
   constructor(
     readonly config: Config,
@@ -30,6 +33,7 @@ export class Registry {
     this.rules = new PackageRules(config.packages)
     this.packuments = new Packuments(store, upstream, this.rules)
     this.tarballs = new Tarballs(store, upstream, this.packuments)
+    this.publisher = new Publisher(store, this.packuments)
   }
 
   /** One version's manifest, by version, dist-tag or range; its tarball URL holds BASE_TOKEN. */

@@ -3,9 +3,9 @@ import { assertPackageName, printable } from './names.js'
 
 /** What a package URL asks for. */
 export type PackagePath =
-  | { kind: 'packument'; name: string }
+  | { kind: 'packument'; name: string; rev?: string }
   | { kind: 'version'; name: string; spec: string }
-  | { kind: 'tarball'; name: string; file: string }
+  | { kind: 'tarball'; name: string; file: string; rev?: string }
 
 /**
  * Parses the raw (still percent-encoded) path of a package URL. Clients spell a scoped
@@ -29,9 +29,13 @@ export function parsePackagePath(rawPath: string): PackagePath | null {
     rest = decoded.slice(1)
   }
   assertPackageName(name)
+  const [a, b, c, d] = rest as [string?, string?, string?, string?]
   if (rest.length === 0) return { kind: 'packument', name }
-  if (rest.length === 1) return { kind: 'version', name, spec: assertSpec(rest[0] as string) }
-  if (rest.length === 2 && rest[0] === '-') return { kind: 'tarball', name, file: assertTarballFile(rest[1] as string) }
+  if (rest.length === 1) return { kind: 'version', name, spec: assertSpec(a as string) }
+  // npm's writes name the revision they saw: PUT/DELETE /:name/-rev/:rev, DELETE /:name/-/:file/-rev/:rev.
+  if (rest.length === 2 && a === '-rev') return { kind: 'packument', name, rev: assertSpec(b as string) }
+  if (rest.length === 2 && a === '-') return { kind: 'tarball', name, file: assertTarballFile(b as string) }
+  if (rest.length === 4 && a === '-' && c === '-rev') return { kind: 'tarball', name, file: assertTarballFile(b as string), rev: assertSpec(d as string) }
   return null
 }
 
@@ -62,4 +66,20 @@ function assertTarballFile(file: string): string {
     throw badRequest(`invalid tarball file name "${printable(file)}"`, 'EBADPATH')
   }
   return file
+}
+
+/**
+ * `/-/package/:name/dist-tags[/:tag]`, the name percent-encoded (`@scope%2fname`) or not.
+ * Returns null when the path is not of that shape.
+ */
+export function parseDistTagsPath(rawPath: string): { name: string; tag?: string } | null {
+  const prefix = '/-/package/'
+  if (!rawPath.startsWith(prefix)) return null
+  const segments = rawPath.slice(prefix.length).split('/').map(decodeSegment)
+  const at = segments.indexOf('dist-tags')
+  if (at < 1 || at > 2 || segments.length > at + 2) return null
+  const name = segments.slice(0, at).join('/')
+  assertPackageName(name)
+  const tag = segments[at + 1]
+  return tag === undefined ? { name } : { name, tag: assertSpec(tag) }
 }

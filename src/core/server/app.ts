@@ -3,10 +3,13 @@ import polka, { type Polka, type Request } from 'polka'
 import { SinopiaError } from '../errors.js'
 import { printable } from '../registry/names.js'
 import type { ServerContext } from './context.js'
+import { redactPath } from './redact.js'
 import { sendError, type NotedResponse } from './respond.js'
 import { auditRoutes } from './routes/audit.js'
+import { distTagRoutes } from './routes/dist-tags.js'
 import { miscRoutes } from './routes/misc.js'
 import { packageRoutes } from './routes/packages.js'
+import { userRoutes } from './routes/users.js'
 
 /** The registry's HTTP app, usable without listen() (tests mount `app.handler`). */
 export function createApp(ctx: ServerContext): Polka {
@@ -22,6 +25,8 @@ export function createApp(ctx: ServerContext): Polka {
   app.use(requestLog(ctx))
   miscRoutes(app, ctx)
   auditRoutes(app, ctx)
+  distTagRoutes(app, ctx)
+  userRoutes(app, ctx)
   // Last: it claims every path that is not one of the `/-/` endpoints above.
   packageRoutes(app, ctx)
   return app
@@ -36,7 +41,7 @@ function requestLog(ctx: ServerContext) {
       const ms = Number(process.hrtime.bigint() - start) / 1e6
       const notes = (res as NotedResponse).notes ?? {}
       const status = res.writableFinished ? res.statusCode : `${res.statusCode}(aborted)`
-      ctx.log.log('http', `${req.method} ${printable(req.path)} ${status} ${ms.toFixed(1)}ms ${notes.bytes ?? 0}b ${notes.cache ?? '-'}`)
+      ctx.log.log('http', `${req.method} ${printable(redactPath(req.path))} ${status} ${ms.toFixed(1)}ms ${notes.bytes ?? 0}b ${notes.cache ?? '-'}`)
     })
     next()
   }

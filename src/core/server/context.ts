@@ -1,3 +1,4 @@
+import type { Auth } from '../auth/index.js'
 import type { Config } from '../config/types.js'
 import type { Logger } from '../log.js'
 import type { Registry } from '../registry/index.js'
@@ -9,6 +10,7 @@ export interface ServerContext {
   config: Config
   registry: Registry
   upstream: UpstreamClient
+  auth: Auth
   bodies: BodyCache
   log: Logger
   /** host:port for tarball URLs when a request carries no usable Host header. */

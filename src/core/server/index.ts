@@ -1,5 +1,6 @@
 import http from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
+import { Auth, Tokens, Users } from '../auth/index.js'
 import type { Config, ListenAddress } from '../config/types.js'
 import { SinopiaError, errnoCode } from '../errors.js'
 import type { Logger } from '../log.js'
@@ -8,6 +9,8 @@ import { openStore } from '../store/index.js'
 import { UpstreamClient } from '../upstream/client.js'
 import { createApp } from './app.js'
 import { BodyCache } from './bodies.js'
+import type { ServerContext } from './context.js'
+import { ConfigWatcher } from './reload.js'
 
 export { createApp } from './app.js'
 export type { ServerContext } from './context.js'
@@ -18,17 +21,31 @@ const BODY_CACHE_BYTES = 128 * 1024 * 1024
 export interface RunningServer {
   /** `http://host:port/` as bound (the real port when 0 was asked for). */
   url: string
+  /** Re-reads the config file now and applies what can change live (see reload.ts); SIGHUP in `serve`. */
+  reload(): Promise<void>
   /** Stops accepting, lets requests in flight finish for up to `graceMs`, then cuts the rest. */
   close(graceMs?: number): Promise<void>
 }
 
 /** Opens the store, builds the registry and listens. Errors say what to fix (port taken, storage not writable). */
-export async function startServer(config: Config, listen: ListenAddress, log: Logger): Promise<RunningServer> {
+export async function startServer(config: Config, listen: ListenAddress, log: Logger, options: { watchConfig?: boolean } = {}): Promise<RunningServer> {
   const store = await openStore(config.storage)
   const upstream = new UpstreamClient(config.uplinks)
   const registry = new Registry(config, store, upstream)
+  const auth = new Auth(new Users(config.auth.htpasswd.file, config.auth.htpasswd.maxUsers, store.lock), new Tokens(store.tokensFile, store.lock))
   const hostForUrls = `${listen.host.includes(':') ? `[${listen.host}]` : listen.host}:${listen.port}`
-  const app = createApp({ config, registry, upstream, bodies: new BodyCache(BODY_CACHE_BYTES), log, hostForUrls })
+  const ctx: ServerContext = { config, registry, upstream, auth, bodies: new BodyCache(BODY_CACHE_BYTES), log, hostForUrls }
+  const app = createApp(ctx)
+  // Routes read ctx.config on every request, and every holder of registry.rules sees replace().
+  const watcher = new ConfigWatcher({
+    file: config.file,
+    log,
+    current: () => ctx.config,
+    apply: (next) => {
+      registry.rules.replace(next.packages)
+      ctx.config = next
+    },
+  })
 
   const server = http.createServer(app.handler as http.RequestListener)
   server.keepAliveTimeout = 5_000
@@ -54,11 +71,15 @@ export async function startServer(config: Config, listen: ListenAddress, log: Lo
     })
     server.listen(listen.port, listen.host, () => resolve())
   })
+  // After listen: a server that failed to start leaves no watcher behind.
+  if (options.watchConfig) await watcher.start()
   const address = server.address() as AddressInfo
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address
   return {
     url: `http://${host}:${address.port}/`,
+    reload: () => watcher.reload(),
     async close(graceMs = 10_000) {
+      watcher.close()
       const closed = new Promise<void>((resolve) => server.close(() => resolve()))
       server.closeIdleConnections()
       const timer = setTimeout(() => {

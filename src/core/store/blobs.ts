@@ -89,6 +89,18 @@ export class BlobStore {
     return true
   }
 
+  /**
+   * Removes the blob recorded under `key`, unless `inUse(integrity)` says something else
+   * still refers to the same bytes. The index entry goes either way.
+   */
+  async remove(key: string, inUse: (integrity: string) => Promise<boolean>): Promise<void> {
+    const info = await cacache.get.info(this.dir, key)
+    if (!info) return
+    const sha512 = sha512Of(info.integrity)
+    await (cacache.rm.entry as (cache: string, key: string, opts: { removeFully: boolean }) => Promise<unknown>)(this.dir, key, { removeFully: true })
+    if (sha512 && !(await inUse(sha512))) await cacache.rm.content(this.dir, sha512)
+  }
+
   /** Starts storing a blob that must hash to `expected` (and be `size` bytes, when known). */
   write(key: string, expected: string, size?: number): BlobWrite {
     const stream = cacache.put.stream(this.dir, key, {

@@ -1,27 +1,27 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Polka, Request } from 'polka'
-import { SinopiaError, notFound } from '../../errors.js'
-import { allows, instantiate, parsePackagePath, type PackageView } from '../../registry/index.js'
+import { notFound } from '../../errors.js'
+import { instantiate, parsePackagePath, type PackageView } from '../../registry/index.js'
+import { authorize, identify } from '../identify.js'
 import { Body } from '../bodies.js'
 import type { ServerContext } from '../context.js'
 import { ABBREVIATED_TYPE, etagMatches, pickEncoding, publicBaseUrl, wantsAbbreviated } from '../negotiate.js'
 import { methodNotAllowed, note } from '../respond.js'
+import { writePackage } from './publish.js'
 import { sendTarball } from './tarballs.js'
 
 /** Bodies smaller than this go out uncompressed: gzip would not pay for its headers. */
 const COMPRESS_MIN_BYTES = 1024
 
-/** GET/HEAD of packuments, single versions and tarballs, in all the spellings clients use. */
+/** Package URLs in all the spellings clients use: reads here, writes in ./publish.ts. */
 export function packageRoutes(app: Polka, ctx: ServerContext): void {
   app.all('*', async (req: Request, res: ServerResponse) => {
     const target = parsePackagePath(req.path)
     if (!target) throw notFound('not found', 'ENOROUTE')
-    if (req.method !== 'GET' && req.method !== 'HEAD') methodNotAllowed(res, req.method, ['GET', 'HEAD'])
-    const rule = ctx.registry.rules.match(target.name)
-    if (!rule) throw notFound(`package ${target.name} not found`)
-    if (!allows(rule.access, null)) {
-      throw new SinopiaError('EUNAUTHORIZED', `authentication required to read ${target.name}`, { status: 401 })
-    }
+    if (req.method === 'PUT' || req.method === 'DELETE') return writePackage(req, res, ctx, target)
+    if (req.method !== 'GET' && req.method !== 'HEAD') methodNotAllowed(res, req.method, ['GET', 'HEAD', 'PUT', 'DELETE'])
+    if (target.kind !== 'version' && target.rev !== undefined) throw notFound('not found', 'ENOROUTE')
+    authorize(ctx.registry.rules.match(target.name), target.name, await identify(ctx, req), 'access')
     const base = publicBaseUrl(req, ctx.config.urlPrefix, ctx.hostForUrls)
     if (target.kind === 'packument') {
       const fresh = (req.query as Record<string, string | undefined>).write === 'true'

@@ -1,0 +1,35 @@
+import type { IncomingMessage } from 'node:http'
+import type { User } from '../auth/index.js'
+import { SinopiaError } from '../errors.js'
+import type { PackageRule } from '../config/types.js'
+import { allows } from '../registry/index.js'
+import type { ServerContext } from './context.js'
+
+const identities = new WeakMap<IncomingMessage, Promise<User | null>>()
+
+/** Who sent the request (null: anonymous), worked out once per request. */
+export function identify(ctx: ServerContext, req: IncomingMessage): Promise<User | null> {
+  let pending = identities.get(req)
+  if (!pending) {
+    pending = ctx.auth.identify(req.headers.authorization, req.socket.remoteAddress ?? '')
+    identities.set(req, pending)
+  }
+  return pending
+}
+
+export type Action = 'access' | 'publish' | 'unpublish'
+
+/**
+ * Throws unless `user` may do `action` to the package `name` under its rule: 401 when
+ * logging in could help (anonymous), 403 when it cannot (logged in, not allowed), 404
+ * when no rule covers the name at all. A read-only token may only read.
+ */
+export function authorize(rule: PackageRule | null, name: string, user: User | null, action: Action): void {
+  if (!rule) throw new SinopiaError('ENOTFOUND', `package ${name} not found`, { status: 404 })
+  if (action !== 'access' && user?.token?.readonly) {
+    throw new SinopiaError('EFORBIDDEN', 'this token is read-only', { status: 403 })
+  }
+  if (allows(rule[action], user)) return
+  if (!user) throw new SinopiaError('EUNAUTHORIZED', `log in to ${action === 'access' ? 'read' : action} ${name}`, { status: 401 })
+  throw new SinopiaError('EFORBIDDEN', `user ${user.name} may not ${action === 'access' ? 'read' : action} ${name}`, { status: 403 })
+}

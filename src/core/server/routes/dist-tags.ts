@@ -1,0 +1,38 @@
+import type { ServerResponse } from 'node:http'
+import type { Polka, Request } from 'polka'
+import { badRequest, notFound } from '../../errors.js'
+import { parseDistTagsPath } from '../../registry/index.js'
+import type { ServerContext } from '../context.js'
+import { authorize, identify } from '../identify.js'
+import { methodNotAllowed, sendJson } from '../respond.js'
+import { readJson } from './publish.js'
+
+/** `npm dist-tag ls/add/rm`: `/-/package/:name/dist-tags[/:tag]`, the version as a JSON string body. */
+export function distTagRoutes(app: Polka, ctx: ServerContext): void {
+  app.all('/-/package/*', async (req: Request, res: ServerResponse) => {
+    const target = parseDistTagsPath(req.path)
+    if (!target) throw notFound('not found', 'ENOROUTE')
+    const rule = ctx.registry.rules.match(target.name)
+    const user = await identify(ctx, req)
+    authorize(rule, target.name, user, 'access')
+    if (target.tag === undefined) {
+      if (req.method !== 'GET' && req.method !== 'HEAD') methodNotAllowed(res, req.method, ['GET'])
+      const answer = await ctx.registry.packuments.get(target.name)
+      const doc = JSON.parse(answer.view.abbreviated) as { 'dist-tags'?: Record<string, string> }
+      return sendJson(res, 200, doc['dist-tags'] ?? {})
+    }
+    if (req.method === 'PUT' || req.method === 'POST') {
+      authorize(rule, target.name, user, 'publish')
+      const version = await readJson(req, ctx)
+      if (typeof version !== 'string') throw badRequest('the body must be a JSON string: the version to tag', 'EBADTAG')
+      await ctx.registry.publisher.setTag(target.name, target.tag, version)
+      return sendJson(res, 201, { ok: true })
+    }
+    if (req.method === 'DELETE') {
+      authorize(rule, target.name, user, 'publish')
+      await ctx.registry.publisher.removeTag(target.name, target.tag)
+      return sendJson(res, 200, { ok: true })
+    }
+    methodNotAllowed(res, req.method, ['PUT', 'DELETE'])
+  })
+}

@@ -1,0 +1,67 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import semver from 'semver'
+import { SinopiaError, badRequest } from '../../errors.js'
+import type { PackagePath, PublishBody } from '../../registry/index.js'
+import { readBody } from '../body.js'
+import type { ServerContext } from '../context.js'
+import { authorize, identify } from '../identify.js'
+import { methodNotAllowed, sendJson } from '../respond.js'
+
+/** Parses a JSON request body within max_body_size; 400 for anything that is not JSON. */
+export async function readJson(req: IncomingMessage, ctx: ServerContext): Promise<unknown> {
+  const raw = await readBody(req, ctx.config.maxBodySize)
+  try {
+    return JSON.parse(raw.toString('utf8'))
+  } catch {
+    throw badRequest('the request body is not valid JSON', 'EBADJSON')
+  }
+}
+
+/**
+ * The writes npm, yarn and pnpm send to package URLs: publish and the other PUTs
+ * (deprecate, unpublish one version, star, owner), and the DELETEs of unpublish.
+ */
+export async function writePackage(req: IncomingMessage, res: ServerResponse, ctx: ServerContext, target: PackagePath): Promise<void> {
+  const { name } = target
+  const rule = ctx.registry.rules.match(name)
+  const user = await identify(ctx, req)
+  const publisher = ctx.registry.publisher
+  if (req.method === 'PUT' && target.kind === 'packument') {
+    const body = (await readJson(req, ctx)) as PublishBody
+    if (!body || typeof body !== 'object') throw badRequest('expected a package document', 'EBADPUBLISH')
+    const attachments = body._attachments && typeof body._attachments === 'object' ? Object.keys(body._attachments) : []
+    if (attachments.length > 0) {
+      authorize(rule, name, user, 'publish')
+      const versions = await publisher.publish(name, body, user?.name ?? 'anonymous')
+      ctx.log.log('info', `published ${name}@${versions.join(', ')} by ${user?.name ?? 'anonymous'}`)
+      return sendJson(res, 201, { ok: true, success: true })
+    }
+    authorize(rule, name, user, 'access')
+    const plan = await publisher.plan(name, body)
+    const starOnly = plan.users !== undefined && plan.removed.length === 0 && !plan.maintainers && Object.keys(plan.deprecations).length === 0
+    if (starOnly) {
+      // Starring only needs a login: it changes nothing but the user's own entry.
+      if (!user) throw new SinopiaError('EUNAUTHORIZED', 'log in to star packages', { status: 401 })
+    } else {
+      authorize(rule, name, user, 'publish')
+      if (plan.removed.length > 0) authorize(rule, name, user, 'unpublish')
+    }
+    await publisher.apply(name, plan)
+    return sendJson(res, 201, { ok: true })
+  }
+  if (req.method === 'DELETE' && target.kind === 'packument' && target.rev !== undefined) {
+    authorize(rule, name, user, 'unpublish')
+    await publisher.removePackage(name)
+    ctx.log.log('info', `unpublished ${name} by ${user?.name ?? 'anonymous'}`)
+    return sendJson(res, 200, { ok: true })
+  }
+  if (req.method === 'DELETE' && target.kind === 'tarball' && target.rev !== undefined) {
+    authorize(rule, name, user, 'unpublish')
+    const prefix = `${name.slice(name.lastIndexOf('/') + 1)}-`
+    const version = target.file.startsWith(prefix) ? target.file.slice(prefix.length, -'.tgz'.length) : ''
+    if (!semver.valid(version)) throw badRequest(`cannot tell the version of ${target.file}`, 'EBADPATH')
+    await publisher.removeBlobIfUnused(name, version)
+    return sendJson(res, 200, { ok: true })
+  }
+  methodNotAllowed(res, req.method, ['GET', 'HEAD'])
+}

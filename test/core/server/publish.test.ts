@@ -1,0 +1,230 @@
+import { readdir } from 'node:fs/promises'
+import path from 'node:path'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { Users } from '../../../src/core/auth/index.js'
+import { KeyedLock } from '../../../src/core/store/index.js'
+import { buildPackage, type BuiltPackage } from '../../helpers/packages.js'
+import { startHarness, type Harness } from './harness.js'
+
+export function publishBody(pkg: BuiltPackage, tag = 'latest'): Record<string, unknown> {
+  return {
+    _id: pkg.name,
+    name: pkg.name,
+    description: `${pkg.name} published in a test`,
+    'dist-tags': { [tag]: pkg.version },
+    versions: {
+      [pkg.version]: { ...pkg.manifest, _id: `${pkg.name}@${pkg.version}`, dist: { ...pkg.manifest.dist, tarball: `http://ignored/${pkg.name}/-/${pkg.filename}` } },
+    },
+    _attachments: { [`${pkg.name}-${pkg.version}.tgz`]: { content_type: 'application/octet-stream', data: pkg.tarball.toString('base64'), length: pkg.tarball.length } },
+  }
+}
+
+const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`
+
+describe('publishing', () => {
+  let h: Harness
+  let alice: string
+  let bob: string
+  const put = (path: string, body: unknown, auth: string | null = alice) =>
+    fetch(`${h.url}${path}`, {
+      method: 'PUT',
+      body: JSON.stringify(body),
+      headers: { 'content-type': 'application/json', ...(auth ? { authorization: auth } : {}) },
+    })
+  const del = (path: string, auth: string | null = alice) => fetch(`${h.url}${path}`, { method: 'DELETE', headers: auth ? { authorization: auth } : {} })
+  const get = async (path: string) => (await fetch(`${h.url}${path}`)).json()
+
+  beforeEach(async () => {
+    h = await startHarness({
+      extra: {
+        max_body_size: '200kb',
+        packages: {
+          'restricted-*': { access: '$all', publish: 'bob', unpublish: 'bob' },
+          'forked-*': { access: '$all', publish: '$authenticated' },
+          '@*/*': { access: '$all', publish: '$authenticated', proxy: 'npmjs' },
+          '**': { access: '$all', publish: '$authenticated', unpublish: '$authenticated', proxy: 'npmjs' },
+        },
+      },
+    })
+    const users = new Users(path.join(h.dir, 'htpasswd'), Infinity, new KeyedLock())
+    await users.add('alice', 'alice-pw')
+    await users.add('bob', 'bob-pw')
+    alice = basic('alice', 'alice-pw')
+    bob = basic('bob', 'bob-pw')
+  })
+  afterEach(() => h.close())
+
+  it('publishes a local-only package that installs from here and never asks the uplink', async () => {
+    const pkg = await buildPackage({ name: 'internal-lib', version: '1.0.0' })
+    const res = await put('internal-lib', publishBody(pkg))
+    expect(res.status).toBe(201)
+    const doc = await get('internal-lib')
+    expect(Object.keys(doc.versions)).toEqual(['1.0.0'])
+    expect(doc['dist-tags']).toEqual({ latest: '1.0.0' })
+    expect(doc.versions['1.0.0'].dist.tarball).toBe(`${h.url}internal-lib/-/internal-lib-1.0.0.tgz`)
+    const tgz = Buffer.from(await (await fetch(doc.versions['1.0.0'].dist.tarball)).arrayBuffer())
+    expect(tgz.equals(pkg.tarball)).toBe(true)
+    // Dependency confusion: the uplink starts serving a higher version of the same name.
+    h.upstream.addPackage(await buildPackage({ name: 'internal-lib', version: '9.9.9' }))
+    const after = await get('internal-lib?write=true')
+    expect(Object.keys(after.versions)).toEqual(['1.0.0'])
+    expect(h.upstream.count((r) => r.url.startsWith('/internal-lib'))).toBe(0)
+  })
+
+  it('publishes scoped packages with a tag, and latest follows the first publish', async () => {
+    const pkg = await buildPackage({ name: '@acme/tool', version: '1.0.0-beta.1' })
+    expect((await put('@acme%2ftool', publishBody(pkg, 'beta'))).status).toBe(201)
+    const doc = await get('@acme%2ftool')
+    expect(doc['dist-tags']).toEqual({ beta: '1.0.0-beta.1', latest: '1.0.0-beta.1' })
+    const tgz = await fetch(`${h.url}@acme/tool/-/tool-1.0.0-beta.1.tgz`)
+    expect(Buffer.from(await tgz.arrayBuffer()).equals(pkg.tarball)).toBe(true)
+  })
+
+  it('says 401 to anonymous publishers, 403 to users the rule does not name, 409 to a re-publish', async () => {
+    const pkg = await buildPackage({ name: 'restricted-thing', version: '1.0.0' })
+    expect((await put('restricted-thing', publishBody(pkg), null)).status).toBe(401)
+    const forbidden = await put('restricted-thing', publishBody(pkg), alice)
+    expect(forbidden.status).toBe(403)
+    expect((await forbidden.json()).error).toMatch(/alice/)
+    expect((await put('restricted-thing', publishBody(pkg), bob)).status).toBe(201)
+    const again = await put('restricted-thing', publishBody(pkg), bob)
+    expect(again.status).toBe(409)
+    expect((await again.json()).error).toMatch(/previously published/)
+    expect((await put('restricted-thing', publishBody(pkg), basic('bob', 'wrong'))).status).toBe(401)
+  })
+
+  it('refuses an attachment that does not match its integrity, and stores nothing', async () => {
+    const pkg = await buildPackage({ name: 'bad-bytes', version: '1.0.0' })
+    const other = await buildPackage({ name: 'bad-bytes', version: '1.0.0', files: { 'x.js': 'different' } })
+    const body = publishBody(pkg)
+    body._attachments = { 'bad-bytes-1.0.0.tgz': { content_type: 'application/octet-stream', data: other.tarball.toString('base64') } }
+    const res = await put('bad-bytes', body)
+    expect(res.status).toBe(400)
+    expect((await res.json()).error).toMatch(/integrity/)
+    expect(await readdir(path.join(h.storage, 'packages'))).not.toContain('bad-bytes')
+    const content = await readdir(path.join(h.storage, 'blobs'), { recursive: true }).catch(() => [])
+    expect(content.filter((f) => String(f).startsWith('content-v2/sha512/'))).toHaveLength(0)
+  })
+
+  it('refuses a tarball whose package.json names another package', async () => {
+    const real = await buildPackage({ name: 'other-name', version: '1.0.0' })
+    const pkg = { ...real, name: 'claimed-name', manifest: { ...real.manifest, name: 'claimed-name' } }
+    const res = await put('claimed-name', publishBody(pkg as BuiltPackage))
+    expect(res.status).toBe(400)
+    expect((await res.json()).error).toMatch(/other-name@1.0.0/)
+  })
+
+  it('refuses a body over max_body_size with 413', async () => {
+    const pkg = await buildPackage({ name: 'too-big', version: '1.0.0', padding: 400 * 1024 })
+    const res = await put('too-big', publishBody(pkg)).catch((e: unknown) => e)
+    if (res instanceof Response) expect(res.status).toBe(413)
+    else expect(res).toBeInstanceOf(Error)
+    expect(await readdir(path.join(h.storage, 'packages'))).not.toContain('too-big')
+  })
+
+  it('overrides an uplink package: local versions and tags win, the others stay visible', async () => {
+    expect(Object.keys((await get('alpha')).versions)).toEqual(['1.0.0', '1.1.0', '2.0.0'])
+    const fix = await buildPackage({ name: 'alpha', version: '1.1.1-my-fix' })
+    expect((await put('alpha', publishBody(fix, 'fix'))).status).toBe(201)
+    const doc = await get('alpha?write=true')
+    expect(Object.keys(doc.versions).sort()).toEqual(['1.0.0', '1.1.0', '1.1.1-my-fix', '2.0.0'])
+    expect(doc['dist-tags']).toEqual({ latest: '2.0.0', fix: '1.1.1-my-fix' })
+    const tgz = await fetch(`${h.url}alpha/-/alpha-1.1.1-my-fix.tgz`)
+    expect(Buffer.from(await tgz.arrayBuffer()).equals(fix.tarball)).toBe(true)
+    const up = await fetch(`${h.url}alpha/-/alpha-1.0.0.tgz`)
+    expect(Buffer.from(await up.arrayBuffer()).equals(h.packages.a1.tarball)).toBe(true)
+  })
+
+  it('a rule without proxy is a full fork: the uplink is not consulted', async () => {
+    expect((await fetch(`${h.url}forked-lib`)).status).toBe(404)
+    const pkg = await buildPackage({ name: 'forked-lib', version: '0.1.0' })
+    expect((await put('forked-lib', publishBody(pkg))).status).toBe(201)
+    expect(Object.keys((await get('forked-lib')).versions)).toEqual(['0.1.0'])
+    expect(h.upstream.count((r) => r.url.startsWith('/forked-lib'))).toBe(0)
+  })
+
+  it('keeps every version of 30 concurrent publishes, and exactly one of 30 publishes of one version', async () => {
+    const versions = await Promise.all(Array.from({ length: 30 }, (_, i) => buildPackage({ name: 'busy', version: `1.0.${i}` })))
+    const statuses = await Promise.all(versions.map((pkg) => put('busy', publishBody(pkg)).then((r) => r.status)))
+    expect(statuses.every((s) => s === 201)).toBe(true)
+    expect(Object.keys((await get('busy')).versions)).toHaveLength(30)
+    const same = await buildPackage({ name: 'contested', version: '1.0.0' })
+    const results = await Promise.all(Array.from({ length: 30 }, () => put('contested', publishBody(same)).then((r) => r.status)))
+    expect(results.filter((s) => s === 201)).toHaveLength(1)
+    expect(results.filter((s) => s === 409)).toHaveLength(29)
+  })
+
+  it('dist-tags: ls, add, rm, also on uplink packages', async () => {
+    const one = await buildPackage({ name: 'tagged', version: '1.0.0' })
+    const two = await buildPackage({ name: 'tagged', version: '2.0.0' })
+    await put('tagged', publishBody(one))
+    await put('tagged', publishBody(two))
+    const tags = () => get('-/package/tagged/dist-tags')
+    expect(await tags()).toEqual({ latest: '2.0.0' })
+    expect((await put('-/package/tagged/dist-tags/stable', '1.0.0')).status).toBe(201)
+    expect(await tags()).toEqual({ latest: '2.0.0', stable: '1.0.0' })
+    expect((await del('-/package/tagged/dist-tags/stable')).status).toBe(200)
+    expect(await tags()).toEqual({ latest: '2.0.0' })
+    expect((await put('-/package/tagged/dist-tags/ghost', '9.9.9')).status).toBe(404)
+    expect((await put('-/package/tagged/dist-tags/1.x', '1.0.0')).status).toBe(400)
+    expect((await put('-/package/tagged/dist-tags/stable', '1.0.0', null)).status).toBe(401)
+    // Uplink package: the tag is a local overlay.
+    expect((await put('-/package/alpha/dist-tags/old', '1.0.0')).status).toBe(201)
+    expect((await get('alpha'))['dist-tags']).toEqual({ latest: '2.0.0', old: '1.0.0' })
+    expect(await get('-/package/@acme%2fwidget/dist-tags')).toEqual({ latest: '1.0.0' })
+  })
+
+  it('deprecates and un-deprecates, locally published and uplink versions', async () => {
+    const pkg = await buildPackage({ name: 'old-lib', version: '1.0.0' })
+    await put('old-lib', publishBody(pkg))
+    const doc = await get('old-lib?write=true')
+    doc.versions['1.0.0'].deprecated = 'use new-lib'
+    expect((await put('old-lib', doc)).status).toBe(201)
+    expect((await get('old-lib')).versions['1.0.0'].deprecated).toBe('use new-lib')
+    const abbreviated = await (await fetch(`${h.url}old-lib`, { headers: { accept: 'application/vnd.npm.install-v1+json' } })).json()
+    expect(abbreviated.versions['1.0.0'].deprecated).toBe('use new-lib')
+    doc.versions['1.0.0'].deprecated = ''
+    await put('old-lib', doc)
+    expect((await get('old-lib')).versions['1.0.0'].deprecated).toBeUndefined()
+    const alpha = await get('alpha?write=true')
+    alpha.versions['1.0.0'].deprecated = 'too old'
+    expect((await put('alpha', alpha)).status).toBe(201)
+    expect((await get('alpha')).versions['1.0.0'].deprecated).toBe('too old')
+    expect((await put('alpha', alpha, null)).status).toBe(401)
+  })
+
+  it('refuses a PUT that adds a version without its tarball', async () => {
+    const pkg = await buildPackage({ name: 'sneaky', version: '1.0.0' })
+    await put('sneaky', publishBody(pkg))
+    const doc = await get('sneaky?write=true')
+    doc.versions['2.0.0'] = { ...doc.versions['1.0.0'], version: '2.0.0' }
+    expect((await put('sneaky', doc)).status).toBe(400)
+  })
+
+  it('unpublishes one version (npm flow), then the package; blobs go when unreferenced', async () => {
+    const one = await buildPackage({ name: 'gone', version: '1.0.0' })
+    const two = await buildPackage({ name: 'gone', version: '1.1.0' })
+    await put('gone', publishBody(one))
+    await put('gone', publishBody(two))
+    const doc = await get('gone?write=true')
+    delete doc.versions['1.1.0']
+    doc['dist-tags'].latest = '1.0.0'
+    expect((await put(`gone/-rev/${doc._rev}`, doc)).status).toBe(201)
+    expect((await del(`gone/-/gone-1.1.0.tgz/-rev/${doc._rev}`)).status).toBe(200)
+    const after = await get('gone')
+    expect(Object.keys(after.versions)).toEqual(['1.0.0'])
+    expect(after['dist-tags']).toEqual({ latest: '1.0.0' })
+    expect((await fetch(`${h.url}gone/-/gone-1.1.0.tgz`)).status).toBe(404)
+    expect((await del(`gone/-rev/${after._rev}`, null)).status).toBe(401)
+    expect((await del(`gone/-rev/${after._rev}`)).status).toBe(200)
+    expect((await fetch(`${h.url}gone`)).status).toBe(404)
+    const blobs = await readdir(path.join(h.storage, 'blobs', 'content-v2'), { recursive: true, withFileTypes: true })
+    expect(blobs.filter((e) => e.isFile())).toHaveLength(0)
+  })
+
+  it('does not let anyone unpublish uplink versions', async () => {
+    const doc = await get('alpha?write=true')
+    delete doc.versions['1.0.0']
+    expect((await put(`alpha/-rev/${doc._rev}`, doc)).status).toBe(403)
+  })
+})
