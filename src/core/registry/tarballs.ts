@@ -2,7 +2,8 @@ import { SinopiaError, notFound } from '../errors.js'
 import { tarballKey, type OpenBlob, type Store } from '../store/index.js'
 import type { UpstreamClient } from '../upstream/client.js'
 import { Download, pump } from './download.js'
-import { printable } from './names.js'
+import ssri from 'ssri'
+import { printable, tarballFile } from './names.js'
 import type { Packuments } from './packuments.js'
 
 export type TarballAnswer =
@@ -21,6 +22,38 @@ export class Tarballs {
     private readonly upstream: UpstreamClient,
     private readonly packuments: Packuments,
   ) {}
+
+  /**
+   * Makes sure the store holds name@version's tarball (lock-sync, mirror), through the same
+   * shared, verified download path that serving uses. `required` (a lockfile's integrity)
+   * must agree with the packument's and with the bytes; a mismatch is an EINTEGRITY error
+   * that names both digests, and nothing is stored for it.
+   */
+  async ensure(name: string, version: string, required?: string): Promise<{ status: 'present' | 'fetched'; size: number }> {
+    let view = await this.packuments.current(name)
+    if (!view?.versions.has(version)) view = (await this.packuments.get(name, { fresh: view !== null })).view
+    const entry = view.versions.get(version)
+    if (!entry) throw notFound(`${printable(name)}@${printable(version)} not found`, 'ETARGET')
+    if (required && entry.expected && !ssri.parse(required).match(entry.expected)) {
+      const shared = ssri.parse(required).pickAlgorithm()
+      if (ssri.parse(entry.expected)[shared]) throw mismatch(name, version, required, entry.expected)
+    }
+    const answer = await this.open(name, tarballFile(name, version))
+    let status: 'present' | 'fetched' = 'present'
+    if (answer.kind === 'blob') await answer.blob.handle.close()
+    else {
+      status = 'fetched'
+      await finished(answer.download)
+    }
+    const blob = await this.store.blobs.open(entry.expected ?? undefined, tarballKey(name, version))
+    if (!blob) throw notFound(`${printable(name)}@${printable(version)} was not stored`, 'ENOTCACHED')
+    await blob.handle.close()
+    // A lockfile digest in an algorithm the packument does not carry is checked on the bytes.
+    if (required && !(await this.store.blobs.verify(blob.integrity, required))) {
+      throw mismatch(name, version, required, blob.integrity)
+    }
+    return { status, size: blob.size }
+  }
 
   async open(name: string, file: string): Promise<TarballAnswer> {
     let view = await this.packuments.current(name)
@@ -76,4 +109,20 @@ export class Tarballs {
     })
     return started
   }
+}
+
+function mismatch(name: string, version: string, wanted: string, found: string): SinopiaError {
+  return new SinopiaError('EINTEGRITY', `${printable(name)}@${printable(version)}: the lockfile wants ${wanted} but the registry has ${found}`, {
+    status: 502,
+  })
+}
+
+/** Resolves when a shared download has been verified and stored; rejects when it failed. */
+export function finished(download: Download): Promise<void> {
+  if (download.state === 'done') return Promise.resolve()
+  if (download.state === 'failed') return Promise.reject(download.error)
+  return new Promise((resolve, reject) => {
+    download.once('end', () => resolve())
+    download.once('error', (error: Error) => reject(error))
+  })
 }

@@ -1,4 +1,5 @@
 import { once } from 'node:events'
+import { createReadStream } from 'node:fs'
 import { open, type FileHandle } from 'node:fs/promises'
 import path from 'node:path'
 import type { Writable } from 'node:stream'
@@ -87,6 +88,16 @@ export class BlobStore {
     if (!blob) return false
     await blob.handle.close()
     return true
+  }
+
+  /** Re-hashes a stored blob against `integrity` (any algorithm it carries); false on mismatch or absence. */
+  async verify(sha512Integrity: string, integrity: string): Promise<boolean> {
+    try {
+      await ssri.checkStream(createReadStream(this.contentPath(sha512Integrity)), integrity)
+      return true
+    } catch {
+      return false
+    }
   }
 
   /**
