@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events'
 import { SinopiaError } from '../errors.js'
 import { tarballKey, type LoadedUpstream, type LocalDoc, type Packument, type Store, type UpstreamRecord } from '../store/index.js'
 import type { UpstreamClient } from '../upstream/client.js'
@@ -55,7 +56,12 @@ const LOCAL_RECHECK_MS = 1_000
  * kept in memory and the store, fresh for `maxage`, revalidated conditionally, and fetched
  * by one uplink request per package at a time.
  */
-export class Packuments {
+/**
+ * Events: 'changed' (name) after a package's served document changed in this process: a
+ * publish, unpublish or tag change here, or a new copy from the uplink. Indexes (search)
+ * listen to it instead of scanning the store.
+ */
+export class Packuments extends EventEmitter {
   private readonly memory = new Map<string, CachedUpstream>()
   private memoryBytes = 0
   private readonly locals = new Map<string, { entry: CachedLocal | null; mtimeMs: number | null; checkedAt: number }>()
@@ -68,7 +74,9 @@ export class Packuments {
     private readonly upstream: UpstreamClient,
     private readonly rules: PackageRules,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    super()
+  }
 
   /** The uplink that serves `name`, or null when its rule proxies nowhere. */
   uplinkFor(name: string): string | null {
@@ -132,6 +140,7 @@ export class Packuments {
   forget(name: string): void {
     this.locals.delete(name)
     this.derived.delete(name)
+    this.emit('changed', name)
   }
 
   /** A view that is not the uplink's copy as it is: merged with local versions, or offline. */
@@ -238,7 +247,9 @@ export class Packuments {
       return this.store.packages.readUpstream(name)
     })
     if (!loaded) throw new SinopiaError('ESTORAGE', `packument of ${printable(name)} vanished while being written`)
-    return { entry: this.remember(name, loaded, fetchedAt), cache: cached ? 'revalidated' : 'miss' }
+    const entry = this.remember(name, loaded, fetchedAt)
+    this.emit('changed', name)
+    return { entry, cache: cached ? 'revalidated' : 'miss' }
   }
 
   private remember(name: string, loaded: LoadedUpstream, fetchedAt: number): CachedUpstream {
