@@ -1,9 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto'
-import { mkdir, readFile, stat } from 'node:fs/promises'
-import path from 'node:path'
-import { SinopiaError, errnoCode } from '../errors.js'
-import { writeFileAtomic } from '../store/atomic.js'
+import { SinopiaError } from '../errors.js'
 import type { KeyedLock } from '../store/lock.js'
+import { WatchedFile } from '../store/watched-file.js'
 
 /** What is kept of a token: never the token itself, only its hash. */
 export interface TokenRecord {
@@ -27,12 +25,28 @@ export const hashToken = (token: string) => createHash('sha512').update(token).d
  * that is reloaded when the file changes.
  */
 export class Tokens {
-  private cache: { mtimeMs: number; size: number; byKey: Map<string, TokenRecord> } | null = null
+  private readonly records: WatchedFile<Map<string, TokenRecord>>
 
   constructor(
     readonly file: string,
-    private readonly lock: KeyedLock,
-  ) {}
+    lock: KeyedLock,
+  ) {
+    this.records = new WatchedFile(
+      file,
+      {
+        parse: (text) => {
+          try {
+            return byKeyOf((JSON.parse(text) as { tokens: TokenRecord[] }).tokens)
+          } catch (error) {
+            throw new SinopiaError('ECORRUPT', `${file} is not a valid token file`, { cause: error })
+          }
+        },
+        serialize: (byKey) => JSON.stringify({ tokens: [...byKey.values()] }, null, 1),
+        empty: () => new Map(),
+      },
+      lock,
+    )
+  }
 
   async create(user: string, options: { readonly?: boolean; cidr?: string[]; kind?: TokenRecord['kind'] } = {}): Promise<{ token: string; record: TokenRecord }> {
     const token = `snp_${randomBytes(32).toString('base64url')}`
@@ -75,33 +89,13 @@ export class Tokens {
     await this.modify((records) => records.filter((r) => r.user !== user))
   }
 
-  private async load(): Promise<Map<string, TokenRecord>> {
-    let info: { mtimeMs: number; size: number }
-    try {
-      info = await stat(this.file)
-    } catch (error) {
-      if (errnoCode(error) === 'ENOENT') return new Map()
-      throw error
-    }
-    if (this.cache && this.cache.mtimeMs === info.mtimeMs && this.cache.size === info.size) return this.cache.byKey
-    let records: TokenRecord[]
-    try {
-      records = (JSON.parse(await readFile(this.file, 'utf8')) as { tokens: TokenRecord[] }).tokens
-    } catch (error) {
-      throw new SinopiaError('ECORRUPT', `${this.file} is not a valid token file`, { cause: error })
-    }
-    const byKey = new Map(records.map((r) => [r.key, r]))
-    this.cache = { mtimeMs: info.mtimeMs, size: info.size, byKey }
-    return byKey
+  private load(): Promise<Map<string, TokenRecord>> {
+    return this.records.read()
   }
 
-  private async modify(change: (records: TokenRecord[]) => TokenRecord[]): Promise<void> {
-    await mkdir(path.dirname(this.file), { recursive: true })
-    await this.lock.withLock(`${this.file}.lock`, async () => {
-      this.cache = null
-      const next = change([...(await this.load()).values()])
-      await writeFileAtomic(this.file, JSON.stringify({ tokens: next }, null, 1))
-      this.cache = null
-    })
+  private modify(change: (records: TokenRecord[]) => TokenRecord[]): Promise<void> {
+    return this.records.modify((byKey) => byKeyOf(change([...byKey.values()])))
   }
 }
+
+const byKeyOf = (records: TokenRecord[]) => new Map(records.map((r) => [r.key, r]))

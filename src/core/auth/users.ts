@@ -1,9 +1,7 @@
 import { createHash } from 'node:crypto'
-import { mkdir, readFile, stat } from 'node:fs/promises'
-import path from 'node:path'
-import { SinopiaError, errnoCode } from '../errors.js'
-import { writeFileAtomic } from '../store/atomic.js'
+import { SinopiaError } from '../errors.js'
 import type { KeyedLock } from '../store/lock.js'
+import { WatchedFile } from '../store/watched-file.js'
 import { hashPassword, parseHtpasswd, serializeHtpasswd, verifyPassword, type HtpasswdEntry } from './htpasswd.js'
 
 /** npm's own rule for user names is loose; these characters are safe in htpasswd lines, URLs and logs. */
@@ -24,15 +22,17 @@ export function assertUserName(name: string): string {
  * hold a lock and replace the file atomically.
  */
 export class Users {
-  private cache: { mtimeMs: number; size: number; entries: HtpasswdEntry[] } | null = null
+  private readonly htpasswd: WatchedFile<HtpasswdEntry[]>
   /** Passwords already checked against a hash: bcrypt costs ~50 ms, too much for every request. */
   private readonly verified = new Map<string, string>()
 
   constructor(
     readonly file: string,
     private readonly maxUsers: number,
-    private readonly lock: KeyedLock,
-  ) {}
+    lock: KeyedLock,
+  ) {
+    this.htpasswd = new WatchedFile(file, { parse: parseHtpasswd, serialize: serializeHtpasswd, empty: () => [] }, lock)
+  }
 
   async list(): Promise<string[]> {
     return (await this.entries()).map((e) => e.name)
@@ -89,28 +89,12 @@ export class Users {
     })
   }
 
-  private async entries(): Promise<HtpasswdEntry[]> {
-    let info: { mtimeMs: number; size: number }
-    try {
-      info = await stat(this.file)
-    } catch (error) {
-      if (errnoCode(error) === 'ENOENT') return []
-      throw error
-    }
-    if (this.cache && this.cache.mtimeMs === info.mtimeMs && this.cache.size === info.size) return this.cache.entries
-    const entries = parseHtpasswd(await readFile(this.file, 'utf8'))
-    this.cache = { mtimeMs: info.mtimeMs, size: info.size, entries }
-    return entries
+  private entries(): Promise<HtpasswdEntry[]> {
+    return this.htpasswd.read()
   }
 
-  private async modify(change: (entries: HtpasswdEntry[]) => HtpasswdEntry[]): Promise<void> {
-    await mkdir(path.dirname(this.file), { recursive: true })
-    await this.lock.withLock(`${this.file}.lock`, async () => {
-      this.cache = null
-      const next = change(await this.entries())
-      await writeFileAtomic(this.file, serializeHtpasswd(next))
-      this.cache = null
-    })
+  private modify(change: (entries: HtpasswdEntry[]) => HtpasswdEntry[]): Promise<void> {
+    return this.htpasswd.modify(change)
   }
 }
 

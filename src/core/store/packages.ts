@@ -4,6 +4,7 @@ import { SinopiaError, errnoCode } from '../errors.js'
 import { writeFileAtomic } from './atomic.js'
 import { fetchedFile, localFile, lockFile, packageDir, packagesDir, upstreamFile } from './layout.js'
 import type { KeyedLock } from './lock.js'
+import { mtimeOrNull } from './watched-file.js'
 
 /** A packument as the registry API shapes it; only the parts the core reads are typed. */
 export interface Packument {
@@ -77,13 +78,8 @@ export class PackageStore {
     private readonly lock: KeyedLock,
   ) {}
 
-  async upstreamMtime(name: string): Promise<number | null> {
-    try {
-      return (await stat(upstreamFile(this.root, name))).mtimeMs
-    } catch (error) {
-      if (errnoCode(error) === 'ENOENT') return null
-      throw error
-    }
+  upstreamMtime(name: string): Promise<number | null> {
+    return mtimeOrNull(upstreamFile(this.root, name))
   }
 
   async readUpstream(name: string): Promise<LoadedUpstream | null> {
@@ -117,13 +113,8 @@ export class PackageStore {
     await writeFileAtomic(fetchedFile(this.root, name), JSON.stringify(record))
   }
 
-  async localMtime(name: string): Promise<number | null> {
-    try {
-      return (await stat(localFile(this.root, name))).mtimeMs
-    } catch (error) {
-      if (errnoCode(error) === 'ENOENT') return null
-      throw error
-    }
+  localMtime(name: string): Promise<number | null> {
+    return mtimeOrNull(localFile(this.root, name))
   }
 
   async readLocal(name: string): Promise<{ doc: LocalDoc; mtimeMs: number } | null> {

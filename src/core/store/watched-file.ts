@@ -1,0 +1,55 @@
+import { mkdir, readFile, stat } from 'node:fs/promises'
+import path from 'node:path'
+import { errnoCode } from '../errors.js'
+import { writeFileAtomic } from './atomic.js'
+import type { KeyedLock } from './lock.js'
+
+/** A file's mtime, or null when it does not exist. */
+export async function mtimeOrNull(file: string): Promise<number | null> {
+  try {
+    return (await stat(file)).mtimeMs
+  } catch (error) {
+    if (errnoCode(error) === 'ENOENT') return null
+    throw error
+  }
+}
+
+/**
+ * A small file that several processes share (htpasswd, tokens): parsed again only when its
+ * size or mtime changed, so another process's write is seen on the next read; changed under
+ * a lock from read to atomic write. A missing file reads as `empty()`.
+ */
+export class WatchedFile<T> {
+  private cache: { mtimeMs: number; size: number; value: T } | null = null
+
+  constructor(
+    readonly file: string,
+    private readonly format: { parse: (text: string) => T; serialize: (value: T) => string; empty: () => T },
+    private readonly lock: KeyedLock,
+  ) {}
+
+  async read(): Promise<T> {
+    let info: { mtimeMs: number; size: number }
+    try {
+      info = await stat(this.file)
+    } catch (error) {
+      if (errnoCode(error) === 'ENOENT') return this.format.empty()
+      throw error
+    }
+    if (this.cache && this.cache.mtimeMs === info.mtimeMs && this.cache.size === info.size) return this.cache.value
+    const value = this.format.parse(await readFile(this.file, 'utf8'))
+    this.cache = { mtimeMs: info.mtimeMs, size: info.size, value }
+    return value
+  }
+
+  async modify(change: (current: T) => T): Promise<void> {
+    await mkdir(path.dirname(this.file), { recursive: true })
+    await this.lock.withLock(`${this.file}.lock`, async () => {
+      // Always from disk: an mtime within the same tick as another process's write would fool the cache.
+      this.cache = null
+      const next = change(await this.read())
+      await writeFileAtomic(this.file, this.format.serialize(next))
+      this.cache = null
+    })
+  }
+}
