@@ -16,6 +16,8 @@ export type TarballAnswer =
  */
 export class Tarballs {
   private readonly downloads = new Map<string, Promise<Download>>()
+  /** Called with the blob key each time a stored tarball is opened (usage tracking; must be cheap). */
+  onUse: ((key: string) => void) | null = null
 
   constructor(
     private readonly store: Store,
@@ -67,7 +69,10 @@ export class Tarballs {
     if (!version || !entry) throw notFound(`tarball ${printable(file)} of ${printable(name)} not found`)
     const key = tarballKey(name, version)
     const blob = await this.store.blobs.open(entry.expected ?? undefined, key)
-    if (blob) return { kind: 'blob', blob, version, cache: 'hit' }
+    if (blob) {
+      this.onUse?.(key)
+      return { kind: 'blob', blob, version, cache: 'hit' }
+    }
 
     if (entry.upstreamUrl === null) {
       // Published here: its bytes exist only in this store, and no uplink is ever asked for them.

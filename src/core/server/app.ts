@@ -9,7 +9,9 @@ import { auditRoutes } from './routes/audit.js'
 import { distTagRoutes } from './routes/dist-tags.js'
 import { miscRoutes } from './routes/misc.js'
 import { packageRoutes } from './routes/packages.js'
+import { searchRoutes } from './routes/search.js'
 import { userRoutes } from './routes/users.js'
+import { webRoutes } from './routes/web.js'
 
 /** The registry's HTTP app, usable without listen() (tests mount `app.handler`). */
 export function createApp(ctx: ServerContext): Polka {
@@ -27,6 +29,8 @@ export function createApp(ctx: ServerContext): Polka {
   auditRoutes(app, ctx)
   distTagRoutes(app, ctx)
   userRoutes(app, ctx)
+  searchRoutes(app, ctx)
+  webRoutes(app, ctx)
   // Last: it claims every path that is not one of the `/-/` endpoints above.
   packageRoutes(app, ctx)
   return app

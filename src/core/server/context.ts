@@ -2,7 +2,9 @@ import type { Auth } from '../auth/index.js'
 import type { Config } from '../config/types.js'
 import type { Logger } from '../log.js'
 import type { Registry } from '../registry/index.js'
+import type { SearchIndex } from '../search/index.js'
 import type { UpstreamClient } from '../upstream/client.js'
+import type { WebSessions } from '../web/index.js'
 import type { BodyCache } from './bodies.js'
 
 /** What every route reads: built once by createApp, passed in, never imported as a global. */
@@ -13,6 +15,10 @@ export interface ServerContext {
   auth: Auth
   bodies: BodyCache
   log: Logger
+  /** Summaries of every package, for npm search and the web pages; kept current from registry events. */
+  search: SearchIndex
+  /** Logins of the web pages (cookie sessions); identify() reads them on GET and HEAD only. */
+  webSessions: WebSessions
   /** host:port for tarball URLs when a request carries no usable Host header. */
   hostForUrls: string
 }

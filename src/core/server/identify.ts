@@ -7,14 +7,33 @@ import type { ServerContext } from './context.js'
 
 const identities = new WeakMap<IncomingMessage, Promise<User | null>>()
 
-/** Who sent the request (null: anonymous), worked out once per request. */
+/**
+ * Who sent the request (null: anonymous), worked out once per request: from the Authorization
+ * header, or, for GET and HEAD without one, from the web session cookie.
+ */
 export function identify(ctx: ServerContext, req: IncomingMessage): Promise<User | null> {
   let pending = identities.get(req)
   if (!pending) {
-    pending = ctx.auth.identify(req.headers.authorization, req.socket.remoteAddress ?? '')
+    const read = req.method === 'GET' || req.method === 'HEAD'
+    pending = req.headers.authorization || !read ? ctx.auth.identify(req.headers.authorization, req.socket.remoteAddress ?? '') : sessionUser(ctx, req.headers.cookie)
     identities.set(req, pending)
   }
   return pending
+}
+
+/**
+ * The user of the web page's session cookie. It counts for reads only: browsers attach
+ * cookies by themselves, so a write must always carry explicit credentials. A session of a
+ * user removed since is ended.
+ */
+async function sessionUser(ctx: ServerContext, cookie: string | undefined): Promise<User | null> {
+  const name = ctx.webSessions.user(cookie)
+  if (!name) return null
+  if (!(await ctx.auth.users.exists(name))) {
+    ctx.webSessions.forgetUser(name)
+    return null
+  }
+  return { name, groups: [] }
 }
 
 export type Action = 'access' | 'publish' | 'unpublish'

@@ -5,8 +5,11 @@ import type { Config, ListenAddress } from '../config/types.js'
 import { SinopiaError, errnoCode } from '../errors.js'
 import type { Logger } from '../log.js'
 import { Registry } from '../registry/index.js'
+import { SearchIndex, registrySource } from '../search/index.js'
 import { openStore } from '../store/index.js'
+import { UsageTracker } from '../maintenance/usage.js'
 import { UpstreamClient } from '../upstream/client.js'
+import { WebSessions } from '../web/index.js'
 import { createApp } from './app.js'
 import { BodyCache } from './bodies.js'
 import type { ServerContext } from './context.js'
@@ -32,9 +35,17 @@ export async function startServer(config: Config, listen: ListenAddress, log: Lo
   const store = await openStore(config.storage)
   const upstream = new UpstreamClient(config.uplinks)
   const registry = new Registry(config, store, upstream)
+  // Last use of each served tarball, for `prune`: batched in memory, merged into the store every ~30 s and at close.
+  const usage = new UsageTracker(store.root, store.lock, { onError: (error) => log.log('warn', `could not record tarball usage: ${String(error)}`) })
+  registry.tarballs.onUse = (key) => usage.touch(key)
   const auth = new Auth(new Users(config.auth.htpasswd.file, config.auth.htpasswd.maxUsers, store.lock), new Tokens(store.tokensFile, store.lock))
   const hostForUrls = `${listen.host.includes(':') ? `[${listen.host}]` : listen.host}:${listen.port}`
-  const ctx: ServerContext = { config, registry, upstream, auth, bodies: new BodyCache(BODY_CACHE_BYTES), log, hostForUrls }
+  // Follows changes from the start, then reads the store in the background: the server answers meanwhile.
+  const search = new SearchIndex(registrySource(registry), (name, error) =>
+    log.log('warn', `search index: cannot read ${name ?? 'the package list'}: ${error instanceof Error ? error.message : String(error)}`),
+  )
+  const unfollow = search.follow(registry.packuments)
+  const ctx: ServerContext = { config, registry, upstream, auth, bodies: new BodyCache(BODY_CACHE_BYTES), log, hostForUrls, search, webSessions: new WebSessions() }
   const app = createApp(ctx)
   // Routes read ctx.config on every request, and every holder of registry.rules sees replace().
   const watcher = new ConfigWatcher({
@@ -73,6 +84,9 @@ export async function startServer(config: Config, listen: ListenAddress, log: Lo
   })
   // After listen: a server that failed to start leaves no watcher behind.
   if (options.watchConfig) await watcher.start()
+  usage.start()
+  const started = Date.now()
+  const building = search.build().then(() => log.log('info', `search index: ${search.size} packages in ${Date.now() - started} ms`))
   const address = server.address() as AddressInfo
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address
   return {
@@ -80,6 +94,8 @@ export async function startServer(config: Config, listen: ListenAddress, log: Lo
     reload: () => watcher.reload(),
     async close(graceMs = 10_000) {
       watcher.close()
+      unfollow()
+      search.close()
       const closed = new Promise<void>((resolve) => server.close(() => resolve()))
       server.closeIdleConnections()
       const timer = setTimeout(() => {
@@ -87,6 +103,8 @@ export async function startServer(config: Config, listen: ListenAddress, log: Lo
       }, graceMs)
       await closed
       clearTimeout(timer)
+      await usage.close().catch((error: unknown) => log.log('warn', `could not record tarball usage: ${String(error)}`))
+      await building
       await upstream.close()
     },
   }

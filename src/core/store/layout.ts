@@ -15,6 +15,14 @@
  *       .lock                           cross-process lock (a directory, proper-lockfile) held across every
  *                                       read-modify-write of this package's files
  *     auth/tokens.json                  login and API tokens, as sha512 hashes (never the tokens themselves)
+ *     usage.json                        {"format": 1, "lastUse": {"tarball:<name>@<version>": ms}}: when a server last
+ *                                       served each tarball. Servers batch this in memory and merge it in (newest
+ *                                       time wins) every ~30 s and at shutdown; a fetch counts through the cacache
+ *                                       index time instead. Only a recency hint for `prune`: losing it loses nothing.
+ *     usage.lock                        cross-process lock (proper-lockfile) held while usage.json is merged
+ *     quarantine/                       what `verify --fix` moved aside, kept for inspection, never read again:
+ *       blobs/<sha512 hex>.<ms>           a blob whose bytes did not hash to its name
+ *       packages/<folder>/<file>.<ms>     a metadata file that did not parse
  *
  * A package folder name is the package name percent-encoded, so `@scope/name` is `%40scope%2Fname`:
  * one flat level, and a validated npm name can never encode to `.`, `..` or a path separator.
@@ -33,6 +41,9 @@ export const fetchedFile = (root: string, name: string) => path.join(packageDir(
 export const localFile = (root: string, name: string) => path.join(packageDir(root, name), 'local.json')
 export const tokensFile = (root: string) => path.join(root, 'auth', 'tokens.json')
 export const lockFile = (root: string, name: string) => path.join(packageDir(root, name), '.lock')
+export const usageFile = (root: string) => path.join(root, 'usage.json')
+export const usageLock = (root: string) => path.join(root, 'usage.lock')
+export const quarantineDir = (root: string) => path.join(root, 'quarantine')
 
 /** The cacache index key under which a tarball's blob is recorded. */
 export const tarballKey = (name: string, version: string) => `tarball:${name}@${version}`

@@ -1,0 +1,66 @@
+import { Flags } from '@oclif/core'
+import ora, { type Ora } from 'ora'
+import { BaseCommand } from '../cli/base-command.js'
+import { formatBytes, plural, verifyStore, type VerifyProgress, type VerifyReport } from '../core/maintenance/index.js'
+import { openStore } from '../core/store/index.js'
+
+const PHASES: Record<VerifyProgress['phase'], string> = { blobs: 'hashing blobs', metadata: 'reading package metadata', index: 'checking the blob index' }
+
+export default class Verify extends BaseCommand {
+  static override summary = 'Check the storage: re-hash every blob, parse every metadata file, find missing tarballs.'
+  static override description = `Exits non-zero while problems remain. With --fix, corrupt blobs and unreadable uplink \
+metadata move to the quarantine folder of the storage and references to missing blobs are dropped, so the server \
+fetches them from the uplink again on the next request. What was published here (local.json, its tarballs) has no \
+other copy: such problems are reported, never "fixed". Safe while \`serve\` runs.`
+
+  static override examples = ['<%= config.bin %> verify', '<%= config.bin %> verify --fix', '<%= config.bin %> verify --json']
+  static override enableJsonFlag = true
+
+  static override flags = {
+    fix: Flags.boolean({ summary: 'Quarantine corrupt blobs and unreadable metadata, and drop dangling references.' }),
+  }
+
+  async run(): Promise<VerifyReport> {
+    const { flags } = await this.parse(Verify)
+    const config = await this.loadConfig(flags.config, false)
+    const store = await openStore(config.storage)
+    // A terminal that reports no width (some pseudo-terminals) would make ora redraw forever.
+    const spinning = !this.jsonEnabled() && process.stderr.isTTY && (process.stderr.columns ?? 0) > 0
+    const spinner: Ora | null = spinning ? ora({ text: 'verifying', stream: process.stderr, discardStdin: false }).start() : null
+    let report: VerifyReport
+    try {
+      report = await verifyStore(store, {
+        fix: flags.fix,
+        onProgress: spinner ? (p) => (spinner.text = `${PHASES[p.phase]} ${p.done}/${p.total}`) : undefined,
+      })
+    } catch (error) {
+      spinner?.fail()
+      throw error
+    }
+    spinner?.stop()
+    for (const blob of report.blobs.corrupt) {
+      this.log(`corrupt blob ${blob.integrity.slice(0, 24)}… (${formatBytes(blob.size)})${blob.quarantined ? `: moved to ${blob.quarantined}` : ''}`)
+    }
+    for (const entry of report.entries.dangling) {
+      if (entry.why === 'missing' || entry.dropped) {
+        this.log(`${entry.key.slice('tarball:'.length)}: blob ${entry.why}${entry.dropped ? '; reference dropped, the server fetches it again' : ''}`)
+      }
+    }
+    for (const file of report.metadata.broken) this.log(`${file.message}${file.quarantined ? ` (${file.quarantined === '(removed)' ? 'removed' : `moved to ${file.quarantined}`})` : ''}`)
+    for (const v of report.missingLocal) this.log(`${v.name}@${v.version} was published here and its tarball is missing or corrupt: publish it again`)
+    this.log(
+      `checked ${plural(report.blobs.checked, 'blob')} (${formatBytes(report.blobs.bytes)}), ${plural(report.entries.checked, 'index entry', 'index entries')}, ` +
+        `${plural(report.metadata.packages, 'package')}${report.orphans ? `; ${plural(report.orphans, 'unreferenced blob')} (prune collects them)` : ''}`,
+    )
+    if (report.problems === 0) this.log(flags.fix && hadProblems(report) ? 'fixed: no problems remain' : 'no problems found')
+    else {
+      this.log(`${plural(report.problems, 'problem')}${flags.fix ? ' remain' : ' found; `verify --fix` repairs what an uplink can refill'}`)
+      process.exitCode = 1
+    }
+    return report
+  }
+}
+
+function hadProblems(report: VerifyReport): boolean {
+  return report.blobs.corrupt.length + report.entries.dangling.length + report.metadata.broken.length > 0
+}

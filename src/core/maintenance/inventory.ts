@@ -1,0 +1,115 @@
+import { stat } from 'node:fs/promises'
+import { SinopiaError, errnoCode } from '../errors.js'
+import { expectedIntegrity, sha512Of, type Manifest, type Store } from '../store/index.js'
+import { fetchedFile, localFile, upstreamFile } from '../store/layout.js'
+import { listEntries, type IndexEntry } from '../store/listing.js'
+import { readUsage, type Usage } from './usage.js'
+
+/** What the store says about one package, reduced to what maintenance needs. */
+export interface PackageScan {
+  name: string
+  /** Versions published here -> the sha512 of their tarball (null when they only carry a sha1). Null: no local.json. */
+  local: Map<string, string | null> | null
+  /** Versions of the cached uplink packument -> their sha512 (null when unknown). Null: no upstream.json. */
+  upstream: Map<string, string | null> | null
+  /** ms of the last 200/304 from the uplink, when known. */
+  fetchedAt: number | null
+  /** Bytes of upstream.json, fetched.json and local.json together. */
+  metadataBytes: number
+  /** Metadata files that could not be read, with why. */
+  broken: Array<{ file: string; message: string }>
+}
+
+export interface Inventory {
+  entries: IndexEntry[]
+  packages: Map<string, PackageScan>
+  usage: Usage
+  /** Why usage.json could not be read (then only index times count as uses). */
+  usageProblem: string | null
+  /** sha512 of every tarball published here: these bytes never go. */
+  localIntegrities: Set<string>
+}
+
+/** `tarball:<name>@<version>` (layout.ts) back into its parts; null for any other key. */
+export function parseTarballKey(key: string): { name: string; version: string } | null {
+  if (!key.startsWith('tarball:')) return null
+  const rest = key.slice('tarball:'.length)
+  const at = rest.lastIndexOf('@')
+  if (at <= 0 || at === rest.length - 1) return null
+  return { name: rest.slice(0, at), version: rest.slice(at + 1) }
+}
+
+/** When a blob was last used: the later of its last serving (usage.json) and its fetch (index time). */
+export function lastUseOf(entry: IndexEntry, usage: Usage): number {
+  return Math.max(entry.time, usage.get(entry.key) ?? 0)
+}
+
+/** Reads the blob index, usage.json and every package's metadata. Broken files are recorded, not thrown. */
+export async function scanStore(store: Store): Promise<Inventory> {
+  const entries = await listEntries(store.blobs.dir)
+  let usage: Usage = new Map()
+  let usageProblem: string | null = null
+  try {
+    usage = await readUsage(store.root)
+  } catch (error) {
+    if (!(error instanceof SinopiaError)) throw error
+    usageProblem = error.message
+  }
+  const packages = new Map<string, PackageScan>()
+  const localIntegrities = new Set<string>()
+  for (const name of await store.packages.list()) {
+    const scan = await scanPackage(store, name)
+    for (const integrity of scan.local?.values() ?? []) if (integrity) localIntegrities.add(integrity)
+    packages.set(name, scan)
+  }
+  return { entries, packages, usage, usageProblem, localIntegrities }
+}
+
+export async function scanPackage(store: Store, name: string): Promise<PackageScan> {
+  const scan: PackageScan = { name, local: null, upstream: null, fetchedAt: null, metadataBytes: 0, broken: [] }
+  const root = store.root
+  for (const file of [upstreamFile(root, name), fetchedFile(root, name), localFile(root, name)]) scan.metadataBytes += await sizeOf(file)
+  await attempt(scan, upstreamFile(root, name), async () => {
+    const loaded = await store.packages.readUpstream(name)
+    if (loaded) scan.upstream = digests(loaded.record.doc.versions)
+  })
+  await attempt(scan, fetchedFile(root, name), async () => {
+    const fetched = await store.packages.readFetched(name)
+    if (fetched && typeof fetched.fetchedAt !== 'number') throw new SinopiaError('ECORRUPT', `${fetchedFile(root, name)} has no fetchedAt`)
+    scan.fetchedAt = fetched?.fetchedAt ?? null
+  })
+  await attempt(scan, localFile(root, name), async () => {
+    const local = await store.packages.readLocal(name)
+    if (local && (!local.doc.versions || typeof local.doc.versions !== 'object')) {
+      throw new SinopiaError('ECORRUPT', `${localFile(root, name)} has no versions`)
+    }
+    if (local) scan.local = digests(local.doc.versions)
+  })
+  return scan
+}
+
+function digests(versions: Record<string, Manifest>): Map<string, string | null> {
+  const out = new Map<string, string | null>()
+  for (const [version, manifest] of Object.entries(versions)) {
+    out.set(version, sha512Of(expectedIntegrity(manifest && typeof manifest === 'object' ? manifest.dist : undefined) ?? undefined))
+  }
+  return out
+}
+
+async function attempt(scan: PackageScan, file: string, read: () => Promise<void>): Promise<void> {
+  try {
+    await read()
+  } catch (error) {
+    if (!(error instanceof SinopiaError)) throw error
+    scan.broken.push({ file, message: error.message })
+  }
+}
+
+async function sizeOf(file: string): Promise<number> {
+  try {
+    return (await stat(file)).size
+  } catch (error) {
+    if (errnoCode(error) === 'ENOENT') return 0
+    throw error
+  }
+}

@@ -1,0 +1,228 @@
+import { rm } from 'node:fs/promises'
+import { SinopiaError } from '../errors.js'
+import { sha512Of, type Store } from '../store/index.js'
+import { listContent, listEntries, readEntry, removeEntry, type IndexEntry } from '../store/listing.js'
+import { lastUseOf, parseTarballKey, scanStore } from './inventory.js'
+import { emptyKeepList, type KeepList } from './keep.js'
+import { selectForPrune, type Candidate, type KeepReason, type PruneReason } from './select.js'
+import { updateUsage } from './usage.js'
+
+/**
+ * A blob stored less than this long before the prune started is never pruned: between a
+ * publish's blob write and its local.json write, the blob looks like cached data.
+ */
+export const PRUNE_GRACE_MS = 2 * 60_000
+/**
+ * Unreferenced content younger than this stays: a download moves its content into place
+ * just before it writes the index entry, and the rename keeps the temp file's fresh mtime.
+ */
+const ORPHAN_GRACE_MS = 2 * 60_000
+
+export interface PruneOptions {
+  /** Prune blobs last used more than this many ms ago. */
+  olderThanMs?: number
+  /** Then least recently used first until the cached blobs fit in this many bytes. */
+  maxBytes?: number
+  keep?: KeepList
+  /** Default: Date.now(). */
+  now?: number
+  /** Default PRUNE_GRACE_MS (tests that prune what they just fetched pass 0). */
+  graceMs?: number
+}
+
+export interface PruneItem {
+  key: string
+  name: string
+  version: string
+  integrity: string
+  size: number
+  lastUse: number
+  reason: PruneReason
+  /** The index time the plan saw: an entry written again since is left alone. */
+  time: number
+}
+
+export interface OrphanBlob {
+  integrity: string
+  path: string
+  size: number
+}
+
+export interface PrunePlan {
+  startedAt: number
+  remove: PruneItem[]
+  /** Content that no index entry and no published version refers to. */
+  orphans: OrphanBlob[]
+  /** Bytes the plan frees: every content file it deletes, once. */
+  freedBytes: number
+  /** How many entries each keep reason saved. */
+  kept: Record<KeepReason, number>
+  cachedBytesBefore: number
+  cachedBytesAfter: number
+  fits: boolean | null
+  warnings: string[]
+  /** Index references per content digest when planned, for deciding when content may go. */
+  refs: Map<string, number>
+  localIntegrities: Set<string>
+  /** usage.json records of keys no longer in the index (unpublished, dropped by verify): key -> time. */
+  staleUsage: Map<string, number>
+}
+
+export interface PruneResult {
+  removed: PruneItem[]
+  orphansRemoved: OrphanBlob[]
+  freedBytes: number
+  /** Bytes of cached content left afterwards (the plan's figure plus whatever was skipped). */
+  cachedBytesAfter: number
+  skipped: Array<{ key: string; why: string }>
+}
+
+/** Works out what a prune would remove. Reads only; nothing changes. */
+export async function planPrune(store: Store, options: PruneOptions): Promise<PrunePlan> {
+  if (options.olderThanMs === undefined && options.maxBytes === undefined) {
+    throw new SinopiaError('EUSAGE', 'nothing to prune by', { hint: 'pass --older-than DURATION and/or --max-size SIZE' })
+  }
+  const startedAt = options.now ?? Date.now()
+  const grace = options.graceMs ?? PRUNE_GRACE_MS
+  const keep = options.keep ?? emptyKeepList()
+  const inventory = await scanStore(store)
+  const warnings: string[] = []
+  if (inventory.usageProblem) warnings.push(`${inventory.usageProblem}: only fetch times count as uses`)
+  for (const scan of inventory.packages.values()) {
+    for (const broken of scan.broken) {
+      warnings.push(`${broken.message}; ${broken.file.endsWith('local.json') ? 'its tarballs are kept' : 'run `sinopia-cli verify --fix`'}`)
+    }
+  }
+  const kept: Record<KeepReason, number> = { local: 0, lockfile: 0, recent: 0 }
+  const candidates: Array<Candidate & { entry: IndexEntry; name: string; version: string }> = []
+  const refs = new Map<string, number>()
+  for (const entry of inventory.entries) {
+    refs.set(entry.integrity, (refs.get(entry.integrity) ?? 0) + 1)
+    const parsed = parseTarballKey(entry.key)
+    // Keys of another shape are not ours to judge.
+    if (!parsed) continue
+    const scan = inventory.packages.get(parsed.name)
+    let reason: KeepReason | null = null
+    // A package whose local.json does not parse may have published anything: keep it all.
+    const localUnknown = scan?.broken.some((b) => b.file.endsWith('local.json')) ?? false
+    if (localUnknown || scan?.local?.has(parsed.version) || inventory.localIntegrities.has(entry.integrity)) reason = 'local'
+    else if (keep.specs.has(entry.key.slice('tarball:'.length)) || keep.integrities.has(entry.integrity)) reason = 'lockfile'
+    else if (entry.time > startedAt - grace) reason = 'recent'
+    if (reason) kept[reason]++
+    candidates.push({ key: entry.key, integrity: entry.integrity, size: entry.size, lastUse: lastUseOf(entry, inventory.usage), keep: reason, entry, ...parsed })
+  }
+  const selection = selectForPrune(candidates, {
+    ...(options.olderThanMs === undefined ? {} : { olderThan: startedAt - options.olderThanMs }),
+    ...(options.maxBytes === undefined ? {} : { maxBytes: options.maxBytes }),
+  })
+  const remove: PruneItem[] = []
+  for (const c of candidates) {
+    const reason = selection.chosen.get(c.key)
+    if (reason) remove.push({ key: c.key, name: c.name, version: c.version, integrity: c.integrity, size: c.size, lastUse: c.lastUse, reason, time: c.entry.time })
+  }
+  remove.sort((a, b) => a.lastUse - b.lastUse || (a.key < b.key ? -1 : 1))
+  const orphans: OrphanBlob[] = []
+  for await (const file of listContent(store.blobs.dir)) {
+    if (refs.has(file.integrity) || inventory.localIntegrities.has(file.integrity)) continue
+    if (file.mtimeMs > startedAt - ORPHAN_GRACE_MS) continue
+    orphans.push({ integrity: file.integrity, path: file.path, size: file.size })
+  }
+  const indexed = new Set(inventory.entries.map((e) => e.key))
+  const staleUsage = new Map([...inventory.usage].filter(([key, at]) => !indexed.has(key) && at < startedAt - ORPHAN_GRACE_MS))
+  const remaining = new Map(refs)
+  let freedBytes = orphans.reduce((sum, o) => sum + o.size, 0)
+  for (const item of remove) {
+    const left = (remaining.get(item.integrity) ?? 1) - 1
+    remaining.set(item.integrity, left)
+    if (left === 0 && !inventory.localIntegrities.has(item.integrity)) freedBytes += item.size
+  }
+  return {
+    startedAt,
+    remove,
+    orphans,
+    freedBytes,
+    kept,
+    cachedBytesBefore: selection.cachedBefore,
+    cachedBytesAfter: selection.cachedAfter,
+    fits: selection.fits,
+    warnings,
+    refs,
+    localIntegrities: inventory.localIntegrities,
+    staleUsage,
+  }
+}
+
+/**
+ * Carries out a plan, safe while servers run on the same store:
+ * - each package is handled under its lock, and local.json is read again there: a version
+ *   published since the plan stays, and so do bytes it shares;
+ * - an entry written again since the plan (a re-fetch) stays;
+ * - content goes before its index entry, so a download racing the prune can leave at worst
+ *   unindexed content (collected later), never an index entry without content;
+ * - a tarball being streamed is not cut off: on Linux (and any POSIX system) removing a file
+ *   only unlinks its name, and the server's open descriptor reads the bytes to the end.
+ */
+export async function applyPrune(store: Store, plan: PrunePlan, onRemoved?: (item: PruneItem) => void): Promise<PruneResult> {
+  const result: PruneResult = { removed: [], orphansRemoved: [], freedBytes: 0, cachedBytesAfter: plan.cachedBytesBefore, skipped: [] }
+  const refs = new Map(plan.refs)
+  const byName = new Map<string, PruneItem[]>()
+  for (const item of plan.remove) {
+    const list = byName.get(item.name)
+    if (list) list.push(item)
+    else byName.set(item.name, [item])
+  }
+  for (const [name, items] of byName) {
+    await store.packages.withLock(name, async () => {
+      let local: Set<string>
+      let localIntegrities: Set<string>
+      try {
+        const doc = (await store.packages.readLocal(name))?.doc
+        local = new Set(Object.keys(doc?.versions ?? {}))
+        localIntegrities = new Set(Object.values(doc?.versions ?? {}).map((m) => sha512Of(m?.dist?.integrity) ?? ''))
+      } catch (error) {
+        if (!(error instanceof SinopiaError)) throw error
+        for (const item of items) result.skipped.push({ key: item.key, why: error.message })
+        return
+      }
+      for (const item of items) {
+        if (local.has(item.version) || localIntegrities.has(item.integrity)) {
+          result.skipped.push({ key: item.key, why: 'published here since the plan' })
+          continue
+        }
+        const now = await readEntry(store.blobs.dir, item.key)
+        if (!now || now.integrity !== item.integrity || now.time !== item.time) {
+          result.skipped.push({ key: item.key, why: now ? 'stored again since the plan' : 'already gone' })
+          continue
+        }
+        const left = (refs.get(item.integrity) ?? 1) - 1
+        refs.set(item.integrity, left)
+        if (left === 0 && !plan.localIntegrities.has(item.integrity)) {
+          await rm(store.blobs.contentPath(item.integrity), { force: true })
+          result.freedBytes += item.size
+          result.cachedBytesAfter -= item.size
+        }
+        await removeEntry(store.blobs.dir, item.key)
+        result.removed.push(item)
+        onRemoved?.(item)
+      }
+    })
+  }
+  if (plan.orphans.length > 0) {
+    // Indexed meanwhile (a download that reused bytes already on disk): not an orphan any more.
+    const indexed = new Set((await listEntries(store.blobs.dir)).map((e) => e.integrity))
+    for (const orphan of plan.orphans) {
+      if (indexed.has(orphan.integrity)) continue
+      await rm(orphan.path, { force: true })
+      result.orphansRemoved.push(orphan)
+      result.freedBytes += orphan.size
+    }
+  }
+  if (result.removed.length > 0 || plan.staleUsage.size > 0) {
+    await updateUsage(store.root, store.lock, (usage) => {
+      for (const item of result.removed) usage.delete(item.key)
+      // Used again since the plan (a re-fetch and a serving): that record stays.
+      for (const [key, at] of plan.staleUsage) if (usage.get(key) === at) usage.delete(key)
+    })
+  }
+  return result
+}

@@ -1,0 +1,170 @@
+import { createHash } from 'node:crypto'
+import { createReadStream } from 'node:fs'
+import { mkdir, rename, rm, stat } from 'node:fs/promises'
+import path from 'node:path'
+import { pipeline } from 'node:stream/promises'
+import { SinopiaError, errnoCode } from '../errors.js'
+import type { Store } from '../store/index.js'
+import { packageDir, quarantineDir, usageFile } from '../store/layout.js'
+import { listContent, listEntries, removeEntry, type ContentFile } from '../store/listing.js'
+import { parseTarballKey, scanPackage } from './inventory.js'
+import { readUsage } from './usage.js'
+
+export interface VerifyProgress {
+  phase: 'blobs' | 'index' | 'metadata'
+  done: number
+  total: number
+}
+
+export interface VerifyReport {
+  blobs: { checked: number; bytes: number; corrupt: Array<{ integrity: string; size: number; quarantined: string | null }> }
+  entries: { checked: number; dangling: Array<{ key: string; integrity: string; why: 'missing' | 'corrupt'; dropped: boolean }> }
+  metadata: { packages: number; broken: Array<{ file: string; message: string; quarantined: string | null }> }
+  /** Versions published here whose tarball is missing or corrupt: only a new publish brings them back. */
+  missingLocal: Array<{ name: string; version: string }>
+  /** Content no index entry or published version refers to; not a problem (prune collects it). */
+  orphans: number
+  /** Problems that remain (after --fix, the ones it could not fix). */
+  problems: number
+}
+
+/**
+ * Re-hashes every blob against the digest its path names, checks that every index entry has
+ * intact content, that every metadata file parses and that every version published here has
+ * its tarball. With `fix`: corrupt blobs and unparsable upstream.json/fetched.json/usage.json
+ * move to the quarantine folder, and index entries left without content are dropped, so the
+ * server fetches those tarballs and packuments again on the next request. Safe while servers run.
+ */
+export async function verifyStore(store: Store, options: { fix?: boolean; onProgress?: (p: VerifyProgress) => void } = {}): Promise<VerifyReport> {
+  const fix = options.fix ?? false
+  const progress = options.onProgress ?? (() => undefined)
+  const stamp = Date.now()
+  const report: VerifyReport = {
+    blobs: { checked: 0, bytes: 0, corrupt: [] },
+    entries: { checked: 0, dangling: [] },
+    metadata: { packages: 0, broken: [] },
+    missingLocal: [],
+    orphans: 0,
+    problems: 0,
+  }
+  // The index first: content written after this is then never mistaken for missing.
+  const entries = await listEntries(store.blobs.dir)
+  const files: ContentFile[] = []
+  for await (const file of listContent(store.blobs.dir)) files.push(file)
+
+  const present = new Set<string>()
+  const corrupt = new Set<string>()
+  for (const file of files) {
+    progress({ phase: 'blobs', done: report.blobs.checked, total: files.length })
+    const digest = await hashFile(file.path)
+    if (digest === null) continue
+    report.blobs.checked++
+    report.blobs.bytes += file.size
+    if (digest === file.hex) {
+      present.add(file.integrity)
+      continue
+    }
+    corrupt.add(file.integrity)
+    let quarantined: string | null = null
+    if (fix) {
+      quarantined = path.join(quarantineDir(store.root), 'blobs', `${file.hex}.${stamp}`)
+      await moveAside(file.path, quarantined)
+    }
+    report.blobs.corrupt.push({ integrity: file.integrity, size: file.size, quarantined })
+  }
+  progress({ phase: 'blobs', done: files.length, total: files.length })
+
+  const names = await store.packages.list()
+  const localVersions = new Map<string, Map<string, string | null>>()
+  for (const [i, name] of names.entries()) {
+    progress({ phase: 'metadata', done: i, total: names.length })
+    const scan = await scanPackage(store, name)
+    report.metadata.packages++
+    if (scan.local) localVersions.set(name, scan.local)
+    for (const broken of scan.broken) {
+      // local.json is what was published here: there is no other copy to fall back to.
+      const movable = fix && !broken.file.endsWith('local.json')
+      let quarantined: string | null = null
+      if (movable) {
+        quarantined = path.join(quarantineDir(store.root), 'packages', path.basename(packageDir(store.root, name)), `${path.basename(broken.file)}.${stamp}`)
+        await store.packages.withLock(name, () => moveAside(broken.file, quarantined as string))
+      }
+      report.metadata.broken.push({ file: broken.file, message: broken.message, quarantined })
+    }
+  }
+  try {
+    await readUsage(store.root)
+  } catch (error) {
+    if (!(error instanceof SinopiaError)) throw error
+    // A recency hint only: without it prune counts fetch times alone.
+    if (fix) await rm(usageFile(store.root), { force: true })
+    report.metadata.broken.push({ file: usageFile(store.root), message: error.message, quarantined: fix ? '(removed)' : null })
+  }
+  progress({ phase: 'metadata', done: names.length, total: names.length })
+
+  const indexed = new Set<string>()
+  for (const [i, entry] of entries.entries()) {
+    progress({ phase: 'index', done: i, total: entries.length })
+    report.entries.checked++
+    indexed.add(entry.integrity)
+    let why: 'missing' | 'corrupt' | null = corrupt.has(entry.integrity) ? 'corrupt' : null
+    if (!why && !present.has(entry.integrity) && !(await exists(store.blobs.contentPath(entry.integrity)))) why = 'missing'
+    if (!why) continue
+    const parsed = parseTarballKey(entry.key)
+    // A published version's entry stays: it is reported under missingLocal, and no uplink can fill it in.
+    if (parsed && localVersions.get(parsed.name)?.has(parsed.version)) continue
+    if (fix) await removeEntry(store.blobs.dir, entry.key)
+    report.entries.dangling.push({ key: entry.key, integrity: entry.integrity, why, dropped: fix })
+  }
+  progress({ phase: 'index', done: entries.length, total: entries.length })
+
+  const byKey = new Map(entries.map((e) => [e.key, e.integrity]))
+  for (const [name, versions] of localVersions) {
+    for (const [version, sha512] of versions) {
+      const integrity = sha512 ?? byKey.get(`tarball:${name}@${version}`) ?? null
+      const intact = integrity !== null && !corrupt.has(integrity) && (present.has(integrity) || (await exists(store.blobs.contentPath(integrity))))
+      if (!intact) report.missingLocal.push({ name, version })
+      if (integrity) indexed.add(integrity)
+    }
+  }
+  report.orphans = files.filter((f) => !indexed.has(f.integrity) && !corrupt.has(f.integrity)).length
+
+  report.problems =
+    report.blobs.corrupt.filter((b) => !b.quarantined).length +
+    // An entry whose blob is corrupt is the same problem as the blob, counted there.
+    report.entries.dangling.filter((d) => !d.dropped && d.why === 'missing').length +
+    report.metadata.broken.filter((b) => !b.quarantined).length +
+    report.missingLocal.length
+  return report
+}
+
+/** The sha512 hex digest of a file, or null when it vanished meanwhile (pruned, unpublished). */
+async function hashFile(file: string): Promise<string | null> {
+  const hash = createHash('sha512')
+  try {
+    await pipeline(createReadStream(file), hash)
+  } catch (error) {
+    if (errnoCode(error) === 'ENOENT') return null
+    throw error
+  }
+  return hash.digest('hex')
+}
+
+async function moveAside(file: string, target: string): Promise<void> {
+  await mkdir(path.dirname(target), { recursive: true })
+  try {
+    await rename(file, target)
+  } catch (error) {
+    if (errnoCode(error) !== 'ENOENT') throw error
+  }
+}
+
+async function exists(file: string): Promise<boolean> {
+  try {
+    await stat(file)
+    return true
+  } catch (error) {
+    if (errnoCode(error) === 'ENOENT') return false
+    throw error
+  }
+}

@@ -1,0 +1,209 @@
+import type { EventEmitter } from 'node:events'
+import { Corpus } from './corpus.js'
+import { hasQualifiers, passesQualifiers, relevance } from './match.js'
+import { hasTerms, type Query } from './query.js'
+import type { PackageSummary } from './summary.js'
+import { TopK } from './top-k.js'
+
+/** Where summaries come from: the store's package names, and one package's summary now (null: gone). */
+export interface SummarySource {
+  names(): Promise<string[]>
+  load(name: string): Promise<PackageSummary | null>
+}
+
+export interface SearchOptions {
+  from: number
+  size: number
+  /** Names the caller may read; the others are never counted nor returned. */
+  visible: (name: string) => boolean
+}
+
+export interface Scored {
+  summary: PackageSummary
+  /** Relevance (see match.ts); 1 for every package when the query has no words. */
+  score: number
+}
+
+export interface SearchAnswer {
+  total: number
+  results: Scored[]
+}
+
+export type IndexState = 'idle' | 'building' | 'ready'
+
+/** Packages read at once while the index is built: enough to keep the disk busy, few enough to bound memory. */
+const BUILD_CONCURRENCY = 8
+
+/**
+ * Summaries of every package in the store, in memory, searched by a scan (10,000 summaries
+ * take well under a millisecond). Built once at start while the server already answers,
+ * then kept current from the registry's 'changed' events: never a storage scan per request.
+ *
+ * Refreshes of one name run one at a time and a refresh asked for while another runs reads
+ * the store again afterwards, so the last read always starts after the last change.
+ */
+export class SearchIndex {
+  private readonly entries = new Map<string, PackageSummary>()
+  /** Local first, then by name; rebuilt lazily after a change, like the corpus. */
+  private ordered: PackageSummary[] | null = null
+  private corpus: Corpus | null = null
+  private readonly queued = new Map<string, Promise<void>>()
+  private readonly active = new Map<string, Promise<void>>()
+  /** Refreshes caused by changes: a search waits for them, so a publish is findable as soon as it is answered. */
+  private readonly pending = new Set<Promise<void>>()
+  private closed = false
+  state: IndexState = 'idle'
+
+  constructor(
+    private readonly source: SummarySource,
+    private readonly onError: (name: string | null, error: unknown) => void = () => undefined,
+  ) {}
+
+  get size(): number {
+    return this.entries.size
+  }
+
+  get(name: string): PackageSummary | undefined {
+    return this.entries.get(name)
+  }
+
+  /** Adds or replaces one summary directly (tests, benchmarks). */
+  put(summary: PackageSummary): void {
+    this.entries.set(summary.name, summary)
+    this.ordered = null
+    this.corpus = null
+  }
+
+  remove(name: string): void {
+    if (!this.entries.delete(name)) return
+    this.ordered = null
+    this.corpus = null
+  }
+
+  /** Reads every package of the store once, `concurrency` at a time. Resolves when done (or closed). */
+  async build(concurrency = BUILD_CONCURRENCY): Promise<void> {
+    this.state = 'building'
+    let names: string[]
+    try {
+      names = await this.source.names()
+    } catch (error) {
+      this.onError(null, error)
+      this.state = 'ready'
+      return
+    }
+    let next = 0
+    const worker = async () => {
+      while (!this.closed && next < names.length) await this.refresh(names[next++] as string)
+    }
+    await Promise.all(Array.from({ length: Math.min(concurrency, names.length) }, worker))
+    this.state = 'ready'
+  }
+
+  /** Refreshes a name on every `'changed'` event of `emitter`; returns the unsubscribe function. */
+  follow(emitter: EventEmitter): () => void {
+    const listener = (name: unknown) => {
+      if (typeof name !== 'string' || this.closed) return
+      const refreshed = this.refresh(name)
+      this.pending.add(refreshed)
+      void refreshed.then(() => this.pending.delete(refreshed))
+    }
+    emitter.on('changed', listener)
+    return () => emitter.off('changed', listener)
+  }
+
+  /** Reads one package again. Never rejects: a package that cannot be read is reported and left as it was. */
+  refresh(name: string): Promise<void> {
+    const queued = this.queued.get(name)
+    if (queued) return queued
+    const before = this.active.get(name) ?? Promise.resolve()
+    const run: Promise<void> = before.then(async () => {
+      this.queued.delete(name)
+      this.active.set(name, run)
+      try {
+        const summary = await this.source.load(name)
+        if (summary) this.put(summary)
+        else this.remove(name)
+      } catch (error) {
+        this.onError(name, error)
+      } finally {
+        if (this.active.get(name) === run) this.active.delete(name)
+      }
+    })
+    this.queued.set(name, run)
+    return run
+  }
+
+  /** Resolves once the refreshes that changes have caused so far are done. */
+  async settled(): Promise<void> {
+    if (this.pending.size > 0) await Promise.all([...this.pending])
+  }
+
+  /** Stops the build and ignores further events. */
+  close(): void {
+    this.closed = true
+  }
+
+  /** Matches, most relevant first (then local before cached, then by name), and the one page asked for. */
+  search(query: Query, options: SearchOptions): SearchAnswer {
+    const { from, size, visible } = options
+    const terms = hasTerms(query)
+    const qualified = hasQualifiers(query)
+    if (!terms && !qualified) {
+      let total = 0
+      const results: Scored[] = []
+      for (const summary of this.list()) {
+        if (!visible(summary.name)) continue
+        if (total >= from && results.length < size) results.push({ summary, score: 1 })
+        total++
+      }
+      return { total, results }
+    }
+    // Only packages whose text holds one of the query's words are looked at, in insertion
+    // order (roughly how they sit in memory: scoring thousands in name order costs several
+    // times more in cache misses), and only the best `from + size` are kept in order.
+    this.corpus ??= new Corpus([...this.entries.values()])
+    const top = new TopK<Scored>(from + size, byRank)
+    let total = 0
+    const word = filterWord(query)
+    const candidates = terms && word.length === 1 ? this.corpus.nameStartCandidates(word) : this.corpus.candidates(word)
+    for (const summary of candidates) {
+      if (qualified && !passesQualifiers(summary, query)) continue
+      const score = terms ? relevance(summary, query) : 1
+      if (score > 0 && visible(summary.name)) {
+        total++
+        top.offer({ summary, score })
+      }
+    }
+    return { total, results: top.sorted().slice(from) }
+  }
+
+  /** Every summary, local packages first, each group by name. */
+  list(): PackageSummary[] {
+    this.ordered ??= [...this.entries.values()].sort(byListOrder)
+    return this.ordered
+  }
+}
+
+/**
+ * A word every match contains in its searchable text (summary.ts `text.all`), to narrow the
+ * scan: the longest word, else a lone keyword, author, maintainer or scope; '' for none. A
+ * one-letter longest word matches name parts it starts only (see match.ts).
+ */
+function filterWord(query: Query): string {
+  if (query.terms.length > 0) return query.terms.reduce((a, b) => (b.length > a.length ? b : a))
+  if (query.keywords.any.length === 1) return query.keywords.any[0] as string
+  if (query.authors.length === 1) return query.authors[0] as string
+  if (query.maintainers.length === 1) return query.maintainers[0] as string
+  if (query.scopes.length === 1) return `@${query.scopes[0]}/`
+  return ''
+}
+
+/** Most relevant first; equal scores in list order. */
+function byRank(a: Scored, b: Scored): number {
+  return b.score - a.score || byListOrder(a.summary, b.summary)
+}
+
+function byListOrder(a: PackageSummary, b: PackageSummary): number {
+  if (a.origin !== b.origin) return a.origin === 'local' ? -1 : 1
+  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0
+}

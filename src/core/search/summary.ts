@@ -1,0 +1,203 @@
+import type { Manifest, Packument } from '../store/index.js'
+
+/** Where a package's versions come from: published here, or a copy of an uplink's. */
+export type Origin = 'local' | 'cached'
+
+export interface Person {
+  name: string
+  email?: string
+}
+
+/** Links a page may show; each one is an absolute http(s) URL or absent. */
+export interface PackageLinks {
+  homepage?: string
+  repository?: string
+  bugs?: string
+}
+
+/**
+ * What the search index keeps of one package: small, so 10,000 of them fit in a few MB.
+ * Built once per change of the package, never per request.
+ */
+export interface PackageSummary {
+  name: string
+  /** The `latest` tag's version. */
+  version: string
+  description: string
+  keywords: string[]
+  author: Person | null
+  /** Who published the latest version (`_npmUser`), else the first maintainer. */
+  publisher: Person | null
+  maintainers: Person[]
+  /** ISO time the latest version was published (else the document's `modified`), or null. */
+  date: string | null
+  links: PackageLinks
+  origin: Origin
+  /** The latest version is deprecated. */
+  deprecated: boolean
+  /** Lowercased text the matcher reads (see match.ts). */
+  text: SummaryText
+}
+
+export interface SummaryText {
+  name: string
+  keywords: string[]
+  description: string
+  /** Author, publisher and maintainer names. */
+  people: string[]
+  /**
+   * The above in one string, which is all the matcher reads (one object per package, not
+   * ten: scoring thousands of packages is bound by memory access):
+   *
+   *   name \n keyword \n keyword \n description \n person \n person
+   *        ^nameEnd                ^descStart   ^descEnd
+   *
+   * Keywords and people hold no newline (they are replaced by spaces here).
+   */
+  all: string
+  nameEnd: number
+  descStart: number
+  descEnd: number
+}
+
+const MAX_DESCRIPTION = 1000
+const MAX_KEYWORDS = 50
+const MAX_KEYWORD = 100
+const MAX_PEOPLE = 50
+
+/** The summary of a merged packument as served; null when it has no version at all. */
+export function summarize(name: string, doc: Packument, origin: Origin): PackageSummary | null {
+  const latest = latestManifest(doc)
+  if (!latest) return null
+  const description = text(latest.description ?? doc.description).slice(0, MAX_DESCRIPTION)
+  const keywords = keywordList(latest.keywords ?? doc.keywords)
+  const author = person(latest.author ?? doc.author)
+  const maintainers = people(latest.maintainers ?? doc.maintainers)
+  // Packages published here record publishers as maintainers only (no `_npmUser`).
+  const publisher = person(latest._npmUser) ?? maintainers[0] ?? null
+  const time = doc.time ?? {}
+  const date = validDate(time[latest.version]) ?? validDate(time.modified)
+  const everyone = [author, publisher, ...maintainers].filter((p): p is Person => p !== null).map((p) => p.name.toLowerCase())
+  return {
+    name,
+    version: latest.version,
+    description,
+    keywords,
+    author,
+    publisher,
+    maintainers,
+    date,
+    links: links(latest, doc),
+    origin,
+    deprecated: typeof latest.deprecated === 'string' && latest.deprecated !== '',
+    text: searchText(name, keywords, description, everyone),
+  }
+}
+
+function searchText(name: string, keywords: string[], description: string, people: string[]): SummaryText {
+  const lowName = name.toLowerCase()
+  const lowKeywords = keywords.map((k) => k.toLowerCase())
+  const lowDescription = description.toLowerCase()
+  const uniquePeople = [...new Set(people)]
+  const flat = (value: string) => value.replace(/\n/g, ' ')
+  const head = [lowName, ...lowKeywords.map(flat)].join('\n')
+  const descStart = head.length + 1
+  return {
+    name: lowName,
+    keywords: lowKeywords,
+    description: lowDescription,
+    people: uniquePeople,
+    all: [head, lowDescription, ...uniquePeople.map(flat)].join('\n'),
+    nameEnd: lowName.length,
+    descStart,
+    descEnd: descStart + lowDescription.length,
+  }
+}
+
+/** The manifest the `latest` tag names, else the last version listed. */
+export function latestManifest(doc: Packument): Manifest | null {
+  const tagged = doc['dist-tags']?.latest
+  const versions = doc.versions ?? {}
+  if (tagged && versions[tagged]) return versions[tagged]
+  const all = Object.values(versions)
+  return all.at(-1) ?? null
+}
+
+/** `javascript:`, `data:` and anything unparsable become undefined: links are only ever http(s). */
+export function httpUrl(value: unknown): string | undefined {
+  if (typeof value !== 'string' || value.length > 2000) return undefined
+  try {
+    const url = new URL(value.trim())
+    return url.protocol === 'http:' || url.protocol === 'https:' ? url.href : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * A repository field as a browsable URL: `git+https://host/o/r.git` -> `https://host/o/r`,
+ * `git@host:o/r.git` and `git://host/o/r` likewise. Shorthands (`o/r`, `github:o/r`) name a
+ * host implicitly and are left out.
+ */
+export function repositoryUrl(value: unknown): string | undefined {
+  const raw = typeof value === 'string' ? value : typeof value === 'object' && value !== null ? (value as { url?: unknown }).url : undefined
+  if (typeof raw !== 'string') return undefined
+  const url = raw
+    .trim()
+    .replace(/^git\+/, '')
+    .replace(/^git:\/\//, 'https://')
+    .replace(/^(?:ssh:\/\/)?git@([^:/]+)[:/]/, 'https://$1/')
+    .replace(/\.git$/, '')
+  return httpUrl(url)
+}
+
+function links(latest: Manifest, doc: Packument): PackageLinks {
+  const out: PackageLinks = {}
+  const homepage = httpUrl(latest.homepage ?? doc.homepage)
+  const repository = repositoryUrl(latest.repository ?? doc.repository)
+  const bugsField = latest.bugs ?? doc.bugs
+  const bugs = httpUrl(typeof bugsField === 'object' && bugsField !== null ? (bugsField as { url?: unknown }).url : bugsField)
+  if (homepage) out.homepage = homepage
+  if (repository) out.repository = repository
+  if (bugs) out.bugs = bugs
+  return out
+}
+
+function text(value: unknown): string {
+  return typeof value === 'string' ? value.trim() : ''
+}
+
+function keywordList(value: unknown): string[] {
+  const list = Array.isArray(value) ? value : typeof value === 'string' ? value.split(/[,\s]+/) : []
+  const out = list.filter((k): k is string => typeof k === 'string' && k.trim() !== '').map((k) => k.trim().slice(0, MAX_KEYWORD))
+  return [...new Set(out)].slice(0, MAX_KEYWORDS)
+}
+
+/** `"Name <email> (url)"` or `{name, email}` (npm's `username` too). */
+export function person(value: unknown): Person | null {
+  if (typeof value === 'string') {
+    const match = /^\s*([^<(]*?)\s*(?:<([^>]*)>)?\s*(?:\(([^)]*)\))?\s*$/.exec(value.slice(0, 500))
+    const name = match?.[1]?.trim() ?? ''
+    if (!name) return null
+    return match?.[2] ? { name, email: match[2].trim() } : { name }
+  }
+  if (typeof value !== 'object' || value === null) return null
+  const record = value as { name?: unknown; username?: unknown; email?: unknown }
+  const name = typeof record.name === 'string' ? record.name.trim() : typeof record.username === 'string' ? record.username.trim() : ''
+  if (!name) return null
+  return typeof record.email === 'string' && record.email ? { name, email: record.email } : { name }
+}
+
+function people(value: unknown): Person[] {
+  if (!Array.isArray(value)) return []
+  return value
+    .map(person)
+    .filter((p): p is Person => p !== null)
+    .slice(0, MAX_PEOPLE)
+}
+
+function validDate(value: unknown): string | null {
+  if (typeof value !== 'string') return null
+  const ms = Date.parse(value)
+  return Number.isNaN(ms) ? null : new Date(ms).toISOString()
+}

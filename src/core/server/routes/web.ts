@@ -1,0 +1,198 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Polka, Request } from 'polka'
+import { assertUserName } from '../../auth/index.js'
+import { SinopiaError, isSinopiaError } from '../../errors.js'
+import { allows, parsePackagePath } from '../../registry/index.js'
+import { parseQuery } from '../../search/index.js'
+import {
+  ASSETS,
+  PAGE_SIZE,
+  PageCache,
+  listFragment,
+  listPageHtml,
+  loginPageHtml,
+  notFoundPageHtml,
+  packageModel,
+  packagePageHtml,
+  renderReadme,
+  safeNext,
+  sessionCookie,
+  type Chrome,
+  type ListView,
+  type PackageModel,
+  type SafeHtml,
+} from '../../web/index.js'
+import { readBody } from '../body.js'
+import type { ServerContext } from '../context.js'
+import { identify } from '../identify.js'
+import { publicBaseUrl } from '../negotiate.js'
+import { methodNotAllowed, note } from '../respond.js'
+import { readableBy } from './search.js'
+
+/** Scripts and styles come only from this server's files: no inline script can run, whatever a README holds. */
+export const WEB_CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'"
+const LOGIN_BODY_LIMIT = 16 * 1024
+const PACKAGE_PREFIX = '/-/web/package/'
+
+/**
+ * The web pages: the package list with live search at `/`, package pages, the login, and
+ * the one script and stylesheet they load. Server-rendered; the script only swaps in the
+ * result list as the visitor types.
+ */
+export function webRoutes(app: Polka, ctx: ServerContext): void {
+  const pages = new PageCache<{ model: PackageModel | null; readme: SafeHtml | null }>(100)
+
+  app.get('/', async (req: Request, res: ServerResponse) => {
+    const chrome = await chromeOf(ctx, req)
+    sendHtml(res, 200, listPageHtml(chrome, await listView(ctx, req)))
+  })
+  app.get('/-/web/fragment', async (req: Request, res: ServerResponse) => {
+    const chrome = await chromeOf(ctx, req)
+    sendHtml(res, 200, listFragment(chrome.root, await listView(ctx, req)).value)
+  })
+
+  app.get('/-/web/static/:file', (req: Request, res: ServerResponse) => {
+    const asset = Object.hasOwn(ASSETS, req.params.file ?? '') ? ASSETS[req.params.file as keyof typeof ASSETS] : undefined
+    if (!asset) throw new SinopiaError('ENOROUTE', 'not found', { status: 404 })
+    const etag = `"${asset.version}"`
+    const immutable = (req.query as Record<string, unknown>).v === asset.version
+    const headers = {
+      etag,
+      'cache-control': immutable ? 'public, max-age=31536000, immutable' : 'no-cache',
+      'x-content-type-options': 'nosniff',
+    }
+    if (req.headers['if-none-match'] === etag) {
+      res.writeHead(304, headers)
+      res.end()
+      return
+    }
+    res.writeHead(200, { ...headers, 'content-type': asset.contentType, 'content-length': asset.body.length })
+    res.end(req.method === 'HEAD' ? undefined : asset.body)
+    note(res, { bytes: asset.body.length })
+  })
+
+  app.get(`${PACKAGE_PREFIX}*`, async (req: Request, res: ServerResponse) => {
+    const chrome = await chromeOf(ctx, req)
+    const name = packageName(req.path.slice(PACKAGE_PREFIX.length - 1))
+    if (!name) return sendHtml(res, 404, notFoundPageHtml(chrome, req.path.slice(PACKAGE_PREFIX.length)))
+    const user = await identify(ctx, req)
+    const rule = ctx.registry.rules.match(name)
+    // Not there and not yours to see answer alike: a page never confirms a private name.
+    if (!rule || !allows(rule.access, user)) return sendHtml(res, 404, notFoundPageHtml(chrome, name))
+    let answer
+    try {
+      answer = await ctx.registry.packuments.get(name)
+    } catch (error) {
+      if (isSinopiaError(error) && error.status === 404) return sendHtml(res, 404, notFoundPageHtml(chrome, name))
+      throw error
+    }
+    const local = await ctx.registry.packuments.local(name)
+    const origin = local && Object.keys(local.doc.versions).length > 0 ? 'local' : 'cached'
+    const { view } = answer
+    const page = pages.get(`${name}\u0000${view.rev}\u0000${origin}`, () => {
+      const model = packageModel(name, JSON.parse(view.full), origin)
+      return { model, readme: model ? renderReadme(model.readme) : null }
+    })
+    if (!page.model) return sendHtml(res, 404, notFoundPageHtml(chrome, name))
+    sendHtml(res, 200, packagePageHtml(chrome, page.model, page.readme))
+  })
+
+  app.get('/-/web/login', async (req: Request, res: ServerResponse) => {
+    const chrome = await chromeOf(ctx, req)
+    sendHtml(res, 200, loginPageHtml(chrome, { next: safeNext((req.query as Record<string, unknown>).next, chrome.root) }))
+  })
+  // The form's POST: the same password check (and failure limiter) as npm login, then a cookie session.
+  app.post('/-/web/login', async (req: Request, res: ServerResponse) => {
+    const chrome = await chromeOf(ctx, req, false)
+    assertSameOrigin(req)
+    const form = new URLSearchParams((await readBody(req, LOGIN_BODY_LIMIT)).toString('utf8'))
+    const name = (form.get('name') ?? '').trim()
+    const next = safeNext(form.get('next'), chrome.root)
+    try {
+      assertUserName(name)
+      await ctx.auth.checkPassword(name, form.get('password') ?? '', req.socket.remoteAddress ?? '')
+    } catch (error) {
+      if (!isSinopiaError(error) || error.status >= 500) throw error
+      return sendHtml(res, error.status, loginPageHtml(chrome, { next, name, error: error.message }))
+    }
+    const id = ctx.webSessions.create(name)
+    ctx.log.log('info', `web login: ${name}`)
+    redirect(res, next, sessionCookie(id, { path: chrome.root, secure: chrome.base.startsWith('https:') }))
+  })
+  app.post('/-/web/logout', async (req: Request, res: ServerResponse) => {
+    const chrome = await chromeOf(ctx, req, false)
+    assertSameOrigin(req)
+    ctx.webSessions.destroy(req.headers.cookie)
+    redirect(res, chrome.root, sessionCookie(null, { path: chrome.root, secure: chrome.base.startsWith('https:') }))
+  })
+  app.all('/-/web/login', (req: Request, res: ServerResponse) => methodNotAllowed(res, req.method, ['GET', 'HEAD', 'POST']))
+  app.all('/-/web/logout', (req: Request, res: ServerResponse) => methodNotAllowed(res, req.method, ['POST']))
+}
+
+/** The page frame for this request; `identified` false on POSTs, which never read the session. */
+async function chromeOf(ctx: ServerContext, req: Request, identified = true): Promise<Chrome> {
+  const base = publicBaseUrl(req, ctx.config.urlPrefix, ctx.hostForUrls)
+  const root = new URL(base).pathname
+  const user = identified ? await identify(ctx, req) : null
+  return { root, base, user: user?.name ?? null, here: `${root}${req.url.replace(/^\/+/, '')}` }
+}
+
+async function listView(ctx: ServerContext, req: Request): Promise<ListView> {
+  const query = req.query as Record<string, unknown>
+  const q = typeof query.q === 'string' ? query.q.trim().slice(0, 256) : ''
+  const page = Math.min(Math.max(Number.parseInt(typeof query.page === 'string' ? query.page : '1', 10) || 1, 1), 100_000)
+  const user = await identify(ctx, req)
+  await ctx.search.settled()
+  const answer = ctx.search.search(parseQuery(q), { from: (page - 1) * PAGE_SIZE, size: PAGE_SIZE, visible: readableBy(ctx, user) })
+  return { q, page, answer, indexState: ctx.search.state, indexed: ctx.search.size }
+}
+
+/** `/@scope/name` or `/name` (percent-encoded or not) -> the name; null when it is not a package name. */
+function packageName(path: string): string | null {
+  try {
+    const target = parsePackagePath(path)
+    return target?.kind === 'packument' && target.rev === undefined ? target.name : null
+  } catch {
+    return null
+  }
+}
+
+/**
+ * Refuses a form posted from another site (an Origin header that names another host). The
+ * session cookie is SameSite=Strict already; this also keeps other sites from logging a
+ * visitor in under their account.
+ */
+function assertSameOrigin(req: IncomingMessage): void {
+  const origin = req.headers.origin
+  if (origin === undefined) return
+  let host: string | null
+  try {
+    host = new URL(origin).host
+  } catch {
+    host = null
+  }
+  const hosts = [req.headers['x-forwarded-host'], req.headers.host].flat().map((h) => h?.split(',')[0]?.trim())
+  if (!host || !hosts.includes(host)) throw new SinopiaError('EFORBIDDEN', 'form posted from another site', { status: 403 })
+}
+
+function redirect(res: ServerResponse, location: string, cookie: string): void {
+  res.writeHead(303, { location, 'set-cookie': cookie, 'cache-control': 'no-store', 'content-length': 0 })
+  res.end()
+}
+
+/** An HTML page under the web CSP; pages differ per login, so never shared by caches. */
+function sendHtml(res: ServerResponse, status: number, markup: string): void {
+  const body = Buffer.from(markup)
+  res.writeHead(status, {
+    'content-type': 'text/html; charset=utf-8',
+    'content-length': body.length,
+    'content-security-policy': WEB_CSP,
+    'x-content-type-options': 'nosniff',
+    'x-frame-options': 'DENY',
+    'referrer-policy': 'same-origin',
+    'cache-control': 'private, no-cache',
+    vary: 'Cookie, Authorization',
+  })
+  res.end(res.req?.method === 'HEAD' ? undefined : body)
+  note(res, { bytes: body.length })
+}

@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest'
+import { selectForPrune, type Candidate } from '../../../src/core/maintenance/index.js'
+
+const c = (key: string, lastUse: number, size = 100, extra: Partial<Candidate> = {}): Candidate => ({ key, integrity: `sha512-${key}`, size, lastUse, keep: null, ...extra })
+
+describe('selectForPrune', () => {
+  const list = [c('a', 10), c('b', 50), c('c', 30), c('d', 40)]
+
+  it('--older-than picks every entry last used before the cutoff', () => {
+    const s = selectForPrune(list, { olderThan: 35 })
+    expect([...s.chosen.keys()].sort()).toEqual(['a', 'c'])
+    expect([...s.chosen.values()]).toEqual(['older-than', 'older-than'])
+    expect(s).toMatchObject({ cachedBefore: 400, cachedAfter: 200, fits: null })
+  })
+
+  it('--max-size removes the least recently used first until the rest fits', () => {
+    const s = selectForPrune(list, { maxBytes: 250 })
+    expect([...s.chosen.keys()]).toEqual(['a', 'c'])
+    expect(s).toMatchObject({ cachedAfter: 200, fits: true })
+    expect(selectForPrune(list, { maxBytes: 400 }).chosen.size).toBe(0)
+    expect([...selectForPrune(list, { maxBytes: 0 }).chosen.keys()]).toEqual(['a', 'c', 'd', 'b'])
+  })
+
+  it('both: the age limit first, then size by recency', () => {
+    const s = selectForPrune(list, { olderThan: 20, maxBytes: 150 })
+    expect(Object.fromEntries(s.chosen)).toEqual({ a: 'older-than', c: 'max-size', d: 'max-size' })
+    expect(s.cachedAfter).toBe(100)
+  })
+
+  it('never picks kept entries, and reports when the kept ones alone exceed the limit', () => {
+    const kept = [c('a', 1, 100, { keep: 'lockfile' }), c('b', 2, 100, { keep: 'recent' }), c('c', 3, 100, { keep: 'local' }), c('d', 4)]
+    const s = selectForPrune(kept, { olderThan: 100, maxBytes: 0 })
+    expect([...s.chosen.keys()]).toEqual(['d'])
+    // Published content is not cached data: 3 cached files before, 2 (kept) after.
+    expect(s).toMatchObject({ cachedBefore: 300, cachedAfter: 200, fits: false })
+  })
+
+  it('counts shared content once and frees it only with its last reference', () => {
+    const shared = [c('a', 1, 100, { integrity: 'sha512-x' }), c('b', 5, 100, { integrity: 'sha512-x' }), c('c', 3, 100)]
+    expect(selectForPrune(shared, {}).cachedBefore).toBe(200)
+    const s = selectForPrune(shared, { maxBytes: 100 })
+    // a goes first but frees nothing while b still refers to the same bytes; c frees 100.
+    expect([...s.chosen.keys()]).toEqual(['a', 'c'])
+    expect(s.cachedAfter).toBe(100)
+  })
+
+  it('is deterministic on ties (by key)', () => {
+    const tie = [c('b', 1), c('a', 1), c('c', 1)]
+    expect([...selectForPrune(tie, { maxBytes: 100 }).chosen.keys()]).toEqual(['a', 'b'])
+  })
+})

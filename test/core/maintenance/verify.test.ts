@@ -1,0 +1,100 @@
+import { readFile, readdir, rm, stat, truncate, writeFile } from 'node:fs/promises'
+import path from 'node:path'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { verifyStore, type VerifyProgress } from '../../../src/core/maintenance/index.js'
+import { tarballKey } from '../../../src/core/store/index.js'
+import { removeEntry } from '../../../src/core/store/listing.js'
+import { addUpstream, bytesOf, cacheTarball, integrityOf, publishLocal, storedVersions, tempStore, type TestStore } from './fixture.js'
+
+describe('verifyStore', () => {
+  let t: TestStore
+  const b = { a: bytesOf('a', '1.0.0', 3000), b: bytesOf('b', '1.0.0', 2000), c: bytesOf('c', '1.0.0'), mine: bytesOf('mine', '1.0.0') }
+  const blobPath = (bytes: Buffer) => t.store.blobs.contentPath(integrityOf(bytes))
+
+  async function flipByte(file: string, at: number): Promise<void> {
+    const data = await readFile(file)
+    data[at] = (data[at] as number) ^ 0xff
+    await writeFile(file, data)
+  }
+
+  beforeEach(async () => {
+    t = await tempStore()
+    for (const [name, bytes] of [['a', b.a], ['b', b.b], ['c', b.c]] as const) {
+      await addUpstream(t.store, name, { '1.0.0': bytes })
+      await cacheTarball(t.store, name, '1.0.0', bytes)
+    }
+    await publishLocal(t.store, 'mine', { '1.0.0': b.mine })
+  })
+  afterEach(() => t.cleanup())
+
+  it('finds nothing wrong in a healthy store, and reports its progress', async () => {
+    const seen: VerifyProgress[] = []
+    const report = await verifyStore(t.store, { onProgress: (p) => seen.push(p) })
+    expect(report).toMatchObject({ problems: 0, orphans: 0, missingLocal: [], blobs: { checked: 4, corrupt: [] }, entries: { checked: 4, dangling: [] } })
+    expect(report.metadata).toEqual({ packages: 4, broken: [] })
+    expect(seen).toContainEqual({ phase: 'blobs', done: 4, total: 4 })
+    expect(seen).toContainEqual({ phase: 'index', done: 4, total: 4 })
+  })
+
+  it('finds a flipped byte and a truncated blob; --fix quarantines them and drops their references', async () => {
+    await flipByte(blobPath(b.a), 1234)
+    await truncate(blobPath(b.b), 1500)
+    const found = await verifyStore(t.store)
+    expect(found.blobs.corrupt.map((c) => c.integrity).sort()).toEqual([integrityOf(b.a), integrityOf(b.b)].sort())
+    expect(found.entries.dangling.map((d) => [d.key, d.why, d.dropped])).toEqual([
+      [tarballKey('a', '1.0.0'), 'corrupt', false],
+      [tarballKey('b', '1.0.0'), 'corrupt', false],
+    ])
+    expect(found.problems).toBe(2)
+
+    const fixed = await verifyStore(t.store, { fix: true })
+    expect(fixed.problems).toBe(0)
+    expect(fixed.blobs.corrupt.every((c) => c.quarantined?.startsWith(path.join(t.root, 'quarantine', 'blobs')))).toBe(true)
+    expect((await readdir(path.join(t.root, 'quarantine', 'blobs'))).length).toBe(2)
+    await expect(stat(blobPath(b.a))).rejects.toMatchObject({ code: 'ENOENT' })
+    expect(await storedVersions(t.store)).toEqual(['c@1.0.0', 'mine@1.0.0'])
+    expect((await verifyStore(t.store)).problems).toBe(0)
+  })
+
+  it('finds an index entry whose blob is gone; --fix drops it', async () => {
+    await rm(blobPath(b.c))
+    const found = await verifyStore(t.store)
+    expect(found.entries.dangling).toEqual([{ key: tarballKey('c', '1.0.0'), integrity: integrityOf(b.c), why: 'missing', dropped: false }])
+    expect(found.problems).toBe(1)
+    expect((await verifyStore(t.store, { fix: true })).problems).toBe(0)
+    expect(await storedVersions(t.store)).not.toContain('c@1.0.0')
+  })
+
+  it('finds metadata that does not parse; --fix quarantines uplink copies and usage, never local.json', async () => {
+    await writeFile(path.join(t.root, 'packages', 'a', 'upstream.json'), '{"doc": 1}')
+    await writeFile(path.join(t.root, 'packages', 'b', 'fetched.json'), 'nope')
+    await writeFile(path.join(t.root, 'packages', 'mine', 'local.json'), '{')
+    await writeFile(path.join(t.root, 'usage.json'), '[]')
+    const found = await verifyStore(t.store)
+    expect(found.metadata.broken.map((f) => path.relative(t.root, f.file)).sort()).toEqual(
+      ['packages/a/upstream.json', 'packages/b/fetched.json', 'packages/mine/local.json', 'usage.json'].sort(),
+    )
+    expect(found.problems).toBe(4)
+    const fixed = await verifyStore(t.store, { fix: true })
+    expect(fixed.problems).toBe(1)
+    expect(fixed.metadata.broken.find((f) => f.file.endsWith('local.json'))?.quarantined).toBeNull()
+    expect(await t.store.packages.readUpstream('a')).toBeNull()
+    expect(await readdir(path.join(t.root, 'quarantine', 'packages', 'a'))).toEqual([expect.stringMatching(/^upstream\.json\.\d+$/)])
+    await expect(stat(path.join(t.root, 'usage.json'))).rejects.toMatchObject({ code: 'ENOENT' })
+  })
+
+  it('reports a published version without an intact tarball as a problem --fix cannot fix', async () => {
+    await flipByte(blobPath(b.mine), 10)
+    const fixed = await verifyStore(t.store, { fix: true })
+    expect(fixed.missingLocal).toEqual([{ name: 'mine', version: '1.0.0' }])
+    expect(fixed.problems).toBe(1)
+    // Its index entry stays: the version is still published here, its bytes are what is missing.
+    expect(await storedVersions(t.store)).toContain('mine@1.0.0')
+  })
+
+  it('counts content that nothing refers to without calling it a problem', async () => {
+    await removeEntry(t.store.blobs.dir, tarballKey('c', '1.0.0'))
+    const report = await verifyStore(t.store)
+    expect(report).toMatchObject({ orphans: 1, problems: 0 })
+  })
+})

@@ -1,0 +1,202 @@
+import { EventEmitter } from 'node:events'
+import { describe, expect, it } from 'vitest'
+import { SearchIndex, parseQuery, type PackageSummary, type SummarySource } from '../../../src/core/search/index.js'
+import { summary } from './helpers.js'
+
+const all = () => true
+const names = (index: SearchIndex, text: string, options: { from?: number; size?: number; visible?: (name: string) => boolean } = {}) =>
+  index.search(parseQuery(text), { from: options.from ?? 0, size: options.size ?? 100, visible: options.visible ?? all }).results.map((r) => r.summary.name)
+
+function indexOf(summaries: PackageSummary[]): SearchIndex {
+  const index = new SearchIndex({ names: async () => [], load: async () => null })
+  for (const s of summaries) index.put(s)
+  return index
+}
+
+/** A source whose loads wait until released, counting how many run at once. */
+function gatedSource(docs: Map<string, PackageSummary | null>) {
+  const gates: Array<() => void> = []
+  let running = 0
+  let peak = 0
+  let loads = 0
+  const source: SummarySource = {
+    names: async () => [...docs.keys()],
+    async load(name) {
+      loads++
+      running++
+      peak = Math.max(peak, running)
+      await new Promise<void>((resolve) => gates.push(resolve))
+      running--
+      const value = docs.get(name)
+      if (value === undefined) throw new Error(`cannot read ${name}`)
+      return value
+    },
+  }
+  return {
+    source,
+    releaseAll: () => gates.splice(0).forEach((release) => release()),
+    waiting: () => gates.length,
+    stats: () => ({ peak, loads }),
+  }
+}
+
+const tick = () => new Promise((resolve) => setImmediate(resolve))
+
+describe('SearchIndex.search', () => {
+  const index = indexOf([
+    summary('express', { description: 'Fast web framework', keywords: ['web', 'framework'], author: 'TJ' }),
+    summary('express-session', { description: 'Sessions for express', keywords: ['session'] }),
+    summary('@acme/web-kit', { description: 'Internal kit', keywords: ['web'], maintainers: [{ name: 'alice' }] }, 'local'),
+    summary('koa', { description: 'Expressive middleware for node.js', keywords: ['web', 'legacy'] }),
+    summary('zeta-express-adapter', { description: 'Adapter' }),
+    summary('old-thing', { description: 'Old', deprecated: 'gone' }),
+    summary('beta-lib', { description: 'Beta' }, 'local', ['0.3.0']),
+  ])
+
+  it('ranks the exact name first, then prefixes, name parts, names containing the word, then descriptions', () => {
+    expect(names(index, 'express')).toEqual(['express', 'express-session', 'zeta-express-adapter', 'koa'])
+  })
+
+  it('needs every word to match', () => {
+    expect(names(index, 'express session')).toEqual(['express-session'])
+    expect(names(index, 'express nothing-like-it')).toEqual([])
+  })
+
+  it('matches one letter only where it starts the name or a part of it', () => {
+    expect(names(index, 'k')).toEqual(['koa', '@acme/web-kit'])
+    expect(names(index, 'e')).toEqual(['express', 'express-session', 'zeta-express-adapter'])
+  })
+
+  it('matches keywords, descriptions and people', () => {
+    expect(names(index, 'framework')).toEqual(['express'])
+    expect(names(index, 'internal')).toEqual(['@acme/web-kit'])
+    expect(names(index, 'alice')).toEqual(['@acme/web-kit'])
+  })
+
+  it('applies qualifiers as npm does', () => {
+    expect(names(index, 'keywords:web')).toEqual(['@acme/web-kit', 'express', 'koa'])
+    expect(names(index, 'keywords:web,-legacy')).toEqual(['@acme/web-kit', 'express'])
+    expect(names(index, 'keywords:session,framework')).toEqual(['express', 'express-session'])
+    expect(names(index, 'scope:acme')).toEqual(['@acme/web-kit'])
+    expect(names(index, 'author:tj')).toEqual(['express'])
+    expect(names(index, 'maintainer:alice')).toEqual(['@acme/web-kit'])
+    expect(names(index, 'is:deprecated')).toEqual(['old-thing'])
+    expect(names(index, 'is:unstable')).toEqual(['beta-lib'])
+    expect(names(index, 'is:local')).toEqual(['@acme/web-kit', 'beta-lib'])
+    expect(names(index, 'express not:cached')).toEqual([])
+  })
+
+  it('lists everything, local first, when there are no words', () => {
+    expect(names(index, '')).toEqual(['@acme/web-kit', 'beta-lib', 'express', 'express-session', 'koa', 'old-thing', 'zeta-express-adapter'])
+  })
+
+  it('pages, and counts only what the caller may see', () => {
+    const visible = (name: string) => !name.startsWith('@acme/')
+    const answer = index.search(parseQuery(''), { from: 2, size: 2, visible })
+    expect(answer.total).toBe(6)
+    expect(answer.results.map((r) => r.summary.name)).toEqual(['express-session', 'koa'])
+    expect(index.search(parseQuery('web'), { from: 0, size: 10, visible }).results.map((r) => r.summary.name)).not.toContain('@acme/web-kit')
+    expect(index.search(parseQuery('keywords:web'), { from: 0, size: 10, visible }).total).toBe(2)
+  })
+})
+
+describe('SearchIndex building and following changes', () => {
+  it('builds from the source with bounded concurrency while searches already answer', async () => {
+    const docs = new Map(Array.from({ length: 40 }, (_, i) => [`pkg-${i}`, summary(`pkg-${i}`)] as const))
+    const gated = gatedSource(docs)
+    const index = new SearchIndex(gated.source)
+    const built = index.build(4)
+    await tick()
+    expect(index.state).toBe('building')
+    expect(names(index, '')).toEqual([])
+    while (index.state === 'building') {
+      gated.releaseAll()
+      await tick()
+    }
+    await built
+    expect(index.size).toBe(40)
+    expect(gated.stats().peak).toBe(4)
+  })
+
+  it('reports unreadable packages and keeps going', async () => {
+    const errors: Array<string | null> = []
+    const index = new SearchIndex(
+      {
+        names: async () => ['good', 'broken'],
+        load: async (name) => {
+          if (name === 'broken') throw new Error('ECORRUPT')
+          return summary(name)
+        },
+      },
+      (name) => errors.push(name),
+    )
+    await index.build()
+    expect(index.size).toBe(1)
+    expect(errors).toEqual(['broken'])
+  })
+
+  it('refreshes on change events; a search waits for them, so a publish is found at once', async () => {
+    const docs = new Map<string, PackageSummary | null>()
+    const gated = gatedSource(docs)
+    const index = new SearchIndex(gated.source)
+    const events = new EventEmitter()
+    index.follow(events)
+    docs.set('fresh', summary('fresh', {}, 'local'))
+    events.emit('changed', 'fresh')
+    let settled = false
+    const waiting = index.settled().then(() => (settled = true))
+    await tick()
+    expect(settled).toBe(false)
+    gated.releaseAll()
+    await waiting
+    expect(names(index, 'fresh')).toEqual(['fresh'])
+    docs.set('fresh', null)
+    events.emit('changed', 'fresh')
+    await tick()
+    gated.releaseAll()
+    await index.settled()
+    expect(index.size).toBe(0)
+    expect(names(index, 'fresh')).toEqual([])
+  })
+
+  it('reads a name again after a change that arrived during its read, and coalesces the rest', async () => {
+    const docs = new Map<string, PackageSummary | null>([['busy', summary('busy', { description: 'first' })]])
+    const gated = gatedSource(docs)
+    const index = new SearchIndex(gated.source)
+    const events = new EventEmitter()
+    index.follow(events)
+    events.emit('changed', 'busy')
+    await tick()
+    expect(gated.waiting()).toBe(1) // the first read is under way
+    docs.set('busy', summary('busy', { description: 'second' }))
+    events.emit('changed', 'busy')
+    events.emit('changed', 'busy')
+    events.emit('changed', 'busy')
+    gated.releaseAll() // the first read returns; the old document may have been read
+    await tick()
+    expect(gated.waiting()).toBe(1) // exactly one more read for the three events
+    gated.releaseAll()
+    await index.settled()
+    expect(index.get('busy')?.description).toBe('second')
+    expect(gated.stats().loads).toBe(2)
+  })
+
+  it('stops building and following when closed', async () => {
+    const docs = new Map(Array.from({ length: 10 }, (_, i) => [`p${i}`, summary(`p${i}`)] as const))
+    const gated = gatedSource(docs)
+    const index = new SearchIndex(gated.source)
+    const events = new EventEmitter()
+    const unfollow = index.follow(events)
+    const built = index.build(2)
+    await tick()
+    index.close()
+    unfollow()
+    gated.releaseAll()
+    await tick()
+    gated.releaseAll()
+    await built
+    expect(gated.stats().loads).toBe(2)
+    events.emit('changed', 'p5')
+    expect(gated.waiting()).toBe(0)
+  })
+})
