@@ -4,20 +4,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { Users } from '../../../src/core/auth/index.js'
 import { KeyedLock } from '../../../src/core/store/index.js'
 import { buildPackage, type BuiltPackage } from '../../helpers/packages.js'
+import { publishBody } from '../../helpers/publish.js'
 import { startHarness, type Harness } from './harness.js'
-
-export function publishBody(pkg: BuiltPackage, tag = 'latest'): Record<string, unknown> {
-  return {
-    _id: pkg.name,
-    name: pkg.name,
-    description: `${pkg.name} published in a test`,
-    'dist-tags': { [tag]: pkg.version },
-    versions: {
-      [pkg.version]: { ...pkg.manifest, _id: `${pkg.name}@${pkg.version}`, dist: { ...pkg.manifest.dist, tarball: `http://ignored/${pkg.name}/-/${pkg.filename}` } },
-    },
-    _attachments: { [`${pkg.name}-${pkg.version}.tgz`]: { content_type: 'application/octet-stream', data: pkg.tarball.toString('base64'), length: pkg.tarball.length } },
-  }
-}
 
 const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`
 
