@@ -15,10 +15,20 @@ export function identify(ctx: ServerContext, req: IncomingMessage): Promise<User
   let pending = identities.get(req)
   if (!pending) {
     const read = req.method === 'GET' || req.method === 'HEAD'
-    pending = req.headers.authorization || !read ? ctx.auth.identify(req.headers.authorization, req.socket.remoteAddress ?? '') : sessionUser(ctx, req.headers.cookie)
+    if (req.headers.authorization || !read) {
+      pending = ctx.auth.identify(req.headers.authorization, req.socket.remoteAddress ?? '')
+      // A stale token in a user's .npmrc must not break installs of packages anyone may read:
+      // on reads, wrong credentials count as none (a private package then still answers 401).
+      if (read) pending = pending.catch(anonymousIfUnauthorized)
+    } else pending = sessionUser(ctx, req.headers.cookie)
     identities.set(req, pending)
   }
   return pending
+}
+
+function anonymousIfUnauthorized(error: unknown): null {
+  if (error instanceof SinopiaError && error.code === 'EUNAUTHORIZED') return null
+  throw error
 }
 
 /**

@@ -129,6 +129,13 @@ describe('read API', () => {
     expect(tgz.status).toBe(404)
   })
 
+  it('reads public packages with a stale token as if anonymous', async () => {
+    const stale = { authorization: 'Bearer snp_revoked-long-ago' }
+    expect((await fetch(`${h.url}alpha`, { headers: stale })).status).toBe(200)
+    expect((await fetch(`${h.url}private-thing`, { headers: stale })).status).toBe(401)
+    expect((await fetch(`${h.url}alpha`, { method: 'PUT', body: '{}', headers: stale })).status).toBe(401)
+  })
+
   it('requires credentials where access is not $all', async () => {
     const res = await fetch(`${h.url}private-thing`)
     expect(res.status).toBe(401)
