@@ -1,30 +1,57 @@
 #!/usr/bin/env node
-// Measures the built server (`npm run bench` builds first) against a fake uplink on 127.0.0.1:
-// cold fetches shared by concurrent clients, then warm throughput of packuments and a tarball.
-//   node scripts/bench.js [--quick] [--json FILE]
-import { existsSync } from 'node:fs'
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+// Measures the built server (`npm run bench` builds first) against a fake uplink on 127.0.0.1,
+// side by side with nginx serving the very bytes sinopia served: cold fetches shared by
+// concurrent clients, warm throughput and latency of packuments and tarballs (sinopia, then
+// nginx, same autocannon settings), peak RSS, and `npm ci` through the server against
+// `npm ci --offline` from npm's own cache. Prints every figure with its ratio and target.
+//   node scripts/bench.js [--quick] [--json FILE] [--profile DIR] [--no-nginx] [--no-npm-ci]
+//                         [--stock-autocannon] [--nginx-workers N] [--duration S] [--only REGEX]
+// --profile DIR runs the server under `node --cpu-prof` and summarizes the profile it writes
+// on exit; --only runs the load scenarios whose name matches.
+// Exit status: 1 on errors (failed requests, wrong bytes, a crash), 0 otherwise, whether or not
+// the ratio targets are met (they are reported, not enforced).
+import { existsSync, readFileSync } from 'node:fs'
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { performance } from 'node:perf_hooks'
 import { parseArgs } from 'node:util'
+import { gzipSync } from 'node:zlib'
 import { coldBurst, packumentCheck, tarballCheck } from './bench/cold.js'
 import { buildFixtures } from './bench/fixtures.js'
-import { measure, scenarios, warm } from './bench/load.js'
-import { renderReport } from './bench/report.js'
+import { get } from './bench/http.js'
+import { bytesForNginx, checkNginx, discardResponseBodies, measure, scenarios, warm } from './bench/load.js'
+import { ensureNginx, startNginx } from './bench/nginx.js'
+import { npmCiComparison } from './bench/npmci.js'
+import { profileFiles, renderProfile, summarizeProfile } from './bench/profile.js'
+import { buildProject } from './bench/project.js'
+import { evaluateTargets, renderReport } from './bench/report.js'
 import { launchServer, readCpuSeconds, readMemory, sampleMemory } from './bench/server.js'
 import { countsSince, startUpstream } from './bench/upstream.js'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
-const USAGE = 'usage: node scripts/bench.js [--quick] [--json FILE]'
+const USAGE =
+  'usage: node scripts/bench.js [--quick] [--json FILE] [--profile DIR] [--no-nginx] [--no-npm-ci] [--stock-autocannon] [--nginx-workers N] [--duration S] [--only REGEX]'
 const STARTUP_TIMEOUT_MS = 20_000
 const COLD_CLIENTS = 50
+const MEMORY_TARGET_KB = 200 * 1024
 
 let options
 try {
   options = parseArgs({
-    options: { quick: { type: 'boolean', default: false }, json: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: {
+      quick: { type: 'boolean', default: false },
+      json: { type: 'string' },
+      profile: { type: 'string' },
+      'no-nginx': { type: 'boolean', default: false },
+      'no-npm-ci': { type: 'boolean', default: false },
+      'stock-autocannon': { type: 'boolean', default: false },
+      'nginx-workers': { type: 'string', default: '1' },
+      duration: { type: 'string' },
+      only: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
   }).values
 } catch (error) {
   console.error(`${error.message}\n${USAGE}`)
@@ -34,8 +61,23 @@ if (options.help) {
   console.log(USAGE)
   process.exit(0)
 }
-const mode = { quick: options.quick, duration: options.quick ? 2 : 10, connections: options.quick ? 10 : 50 }
+const nginxWorkers = Number(options['nginx-workers'])
+const durationOverride = options.duration === undefined ? null : Number(options.duration)
+if (!Number.isInteger(nginxWorkers) || nginxWorkers < 1 || (durationOverride !== null && !(durationOverride > 0 && durationOverride <= 60))) {
+  console.error(`--nginx-workers takes a whole number >= 1, --duration seconds in (0, 60]\n${USAGE}`)
+  process.exit(2)
+}
+const mode = {
+  quick: options.quick,
+  duration: durationOverride ?? (options.quick ? 1 : 7),
+  connections: options.quick ? 10 : 50,
+  nginxWorkers,
+  npmCi: !options.quick && !options['no-npm-ci'],
+  npmCiRounds: 3,
+  npmCiBudgetMs: 150_000,
+}
 const jsonFile = path.resolve(options.json ?? path.join(ROOT, 'bench-results/bench.json'))
+const profileDir = options.profile ? path.resolve(options.profile) : null
 
 // Everything started is stopped through here, last started first, once, whatever ends the run.
 const cleanups = []
@@ -48,6 +90,7 @@ function cleanup() {
 }
 let stopLoad = null
 let server = null
+let nginx = null
 let interrupted = false
 for (const signal of ['SIGINT', 'SIGTERM']) {
   process.on(signal, () => {
@@ -57,49 +100,81 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
     void cleanup().then(() => process.exit(130))
   })
 }
-// Last resort if the process ends any other way: never leave the server running.
+// Last resort if the process ends any other way: never leave the server or nginx running.
 process.on('exit', () => {
   if (server?.alive()) process.kill(server.pid, 'SIGKILL')
+  nginx?.killNow()
 })
 
 async function main() {
+  const began = performance.now()
   if (!existsSync(path.join(ROOT, 'dist/commands/serve.js'))) {
     throw new Error('dist/ is missing: run `npm run build` first (`npm run bench` does both)')
   }
   const results = {
     date: new Date().toISOString(),
-    environment: { node: process.version, platform: `${process.platform} ${os.release()}`, cpus: os.cpus().length, cpu: os.cpus()[0]?.model },
+    environment: {
+      node: process.version,
+      platform: `${process.platform} ${os.release()}`,
+      cpus: os.cpus().length,
+      cpu: os.cpus()[0]?.model,
+      loadAverageAtStart: os.loadavg().map((n) => Math.round(n * 100) / 100),
+    },
     mode,
+    client: null,
     fixtures: null,
     server: null,
+    nginx: null,
     cold: [],
     warmUp: null,
     scenarios: [],
+    gzipOnceMs: {},
     upstreamDuringLoad: null,
+    npmCi: null,
     memory: null,
+    targets: [],
+    profile: null,
+    notes: [],
     serverOutput: [],
     problems: [],
+    elapsedS: null,
+  }
+
+  // The client: autocannon, with its per-chunk string building switched off unless asked.
+  const discarding = options['stock-autocannon'] ? false : discardResponseBodies()
+  results.client = {
+    tool: 'autocannon',
+    version: JSON.parse(await readFile(path.join(ROOT, 'node_modules/autocannon/package.json'), 'utf8')).version,
+    bodiesDiscarded: discarding,
+  }
+  if (!options['stock-autocannon'] && !discarding) {
+    results.notes.push('could not switch off autocannon\'s body strings (its internals changed?): the client may cap binary rows near 60 MB/s')
   }
 
   const dir = await mkdtemp(path.join(os.tmpdir(), 'sinopia-bench-'))
   cleanups.push(() => rm(dir, { recursive: true, force: true }))
   const upstream = await startUpstream()
   cleanups.push(() => upstream.close())
-  const fixtures = buildFixtures(upstream.url)
+  const fixtures = buildFixtures(upstream.url, { quick: mode.quick })
   upstream.serve(fixtures.routes)
-  results.fixtures = fixtures.info
-  const { packument, tarball } = fixtures.info
+  const project = mode.npmCi ? buildProject(upstream.url) : null
+  if (project) upstream.serve(project.routes)
+  results.fixtures = { ...fixtures.info, project: project?.info ?? null }
+  const { packument, tarballs } = fixtures.info
 
-  server = await launchServer({ root: ROOT, dir, upstreamUrl: upstream.url, timeoutMs: STARTUP_TIMEOUT_MS })
+  if (profileDir) await mkdir(profileDir, { recursive: true })
+  const nodeArgs = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []
+  server = await launchServer({ root: ROOT, dir, upstreamUrl: upstream.url, timeoutMs: STARTUP_TIMEOUT_MS, nodeArgs })
   cleanups.push(() => server.stop())
   const { url, startupMs } = await server.ready
   const sampler = sampleMemory(server.pid)
   cleanups.push(async () => sampler.stop())
-  results.server = { url, pid: server.pid, startupMs }
-  log(`server up at ${url} (pid ${server.pid}) in ${startupMs} ms; fixtures ${packument.versions} versions / ${(packument.bytes / 1e6).toFixed(2)} MB`)
+  results.server = { url, pid: server.pid, startupMs, profiled: Boolean(profileDir) }
+  log(`server up at ${url} (pid ${server.pid}) in ${startupMs} ms; packument ${packument.versions} versions / ${(packument.bytes / 1e6).toFixed(2)} MB`)
 
   // Cold: fresh storage, nothing fetched yet. The tarball is asked for before its packument,
   // as a lockfile install does.
+  const big = tarballs.at(-1)
   const cold = [
     {
       name: `${packument.name} packument`,
@@ -109,15 +184,22 @@ async function main() {
       uplinkCalls: [`packument:${packument.name}`],
     },
     {
-      name: `${tarball.name} tarball`,
-      path: `/${tarball.name}/-/${tarball.file}`,
+      name: `${big.name} tarball`,
+      path: `/${big.name}/-/${big.file}`,
       headers: {},
-      check: tarballCheck(tarball),
-      uplinkCalls: [`packument:${tarball.name}`, `tarball:${tarball.name}`],
+      check: tarballCheck(big),
+      uplinkCalls: [`packument:${big.name}`, `tarball:${big.name}`],
     },
   ]
   for (const c of cold) {
-    const result = await coldBurst({ url: url + c.path.slice(1), clients: COLD_CLIENTS, upstream, headers: c.headers, check: c.check })
+    const result = await coldBurst({
+      url: url + c.path.slice(1),
+      clients: COLD_CLIENTS,
+      upstream,
+      headers: c.headers,
+      check: c.check,
+      uplinkKeys: c.uplinkCalls,
+    })
     result.name = c.name
     result.peakRssKb = sampler.window()
     results.cold.push(result)
@@ -128,70 +210,210 @@ async function main() {
       const want = c.uplinkCalls.includes(key) ? 1 : 0
       if (n !== want) results.problems.push(`cold ${c.name}: ${COLD_CLIENTS} concurrent clients caused ${n} uplink requests ${key}, expected ${want}`)
     }
-    log(`cold ${c.name}: ${result.allAnsweredMs} ms, uplink ${JSON.stringify(result.upstreamRequests)}`)
+    log(`cold ${c.name}: ${result.allAnsweredMs} ms, uplink ${JSON.stringify(result.upstreamRequests)}, all answered ${result.afterUplinkMs} ms after the uplink's answer`)
   }
 
-  const beforeLoad = upstream.counts()
-  const list = scenarios({ packageName: packument.name, tarballName: tarball.name, tarballFile: tarball.file })
+  let list = scenarios({ packageName: packument.name, tarballs })
+  if (options.only) {
+    const only = new RegExp(options.only, 'i')
+    list = list.filter((s) => only.test(s.name))
+    if (list.length === 0) throw new Error(`--only ${options.only} matches no scenario`)
+  }
   results.warmUp = await warm(url, list)
   results.problems.push(...results.warmUp.problems.map((p) => `warm-up ${p}`))
+  // From here on everything is cached: the uplink must not be asked again.
+  const beforeLoad = upstream.counts()
+
+  // What one gzip of each document costs: the bar the gzip rows' CPU per response is held to.
+  const copies = await bytesForNginx(url, list)
+  for (const file of copies.files) {
+    if (!file.gzip) continue
+    const t = performance.now()
+    gzipSync(file.body, { level: 6 })
+    results.gzipOnceMs[file.urlPath] = Math.round((performance.now() - t) * 10) / 10
+  }
+
+  // nginx over the same bytes.
+  let found = { bin: null }
+  if (!options['no-nginx']) {
+    found = ensureNginx({ timeoutMs: mode.quick ? 30_000 : 180_000, log })
+    results.nginx = { bin: found.bin, version: found.version ?? null, workers: mode.nginxWorkers, notes: found.notes, url: null }
+    results.notes.push(...found.notes)
+    if (found.bin) {
+      const prefix = await mkdtemp(path.join(os.tmpdir(), 'sinopia-bench-nginx-'))
+      cleanups.push(() => rm(prefix, { recursive: true, force: true }))
+      try {
+        const started = await startNginx({ bin: found.bin, prefix, files: copies.files, workers: mode.nginxWorkers })
+        nginx = started
+        cleanups.push(() => started.stop())
+        results.nginx.url = nginx.url
+        results.nginx.pid = nginx.pid
+        log(`nginx ${found.version} up at ${nginx.url} (pid ${nginx.pid}, ${mode.nginxWorkers} worker(s)), serving sinopia's bytes`)
+        const mismatches = await checkNginx(nginx.url, list, copies.expected)
+        results.problems.push(...mismatches)
+      } catch (error) {
+        results.notes.push(`nginx rows skipped: ${error.message}`)
+        nginx = null
+      }
+    } else {
+      results.notes.push('nginx rows skipped: no nginx (see the notes above)')
+    }
+  } else {
+    results.notes.push('nginx rows skipped: --no-nginx')
+  }
 
   for (const scenario of list) {
     if (interrupted) break
-    if (!server.alive()) {
-      results.problems.push(`the server exited during the run: ${JSON.stringify(await server.exited)}`)
-      break
+    const row = {
+      name: scenario.name,
+      target: scenario.target,
+      issueRow: scenario.issueRow,
+      gzip: Boolean(scenario.headers['accept-encoding']),
+      nginxPath: scenario.nginxPath,
+      bytes: copies.expected[scenario.name].body.length,
+      sinopia: null,
+      nginx: null,
     }
-    log(`load ${scenario.name}: ${mode.duration} s, ${mode.connections} connections`)
-    sampler.window()
-    const cpu = cpuMeter(server.pid)
-    const result = await measure(url, scenario, { connections: mode.connections, duration: mode.duration, track: (stop) => (stopLoad = stop) })
-    result.peakRssKb = sampler.window()
-    Object.assign(result, cpu())
-    results.scenarios.push(result)
-    if (result.errors + result.non2xx > 0) {
-      results.problems.push(
-        `${scenario.name}: ${result.errors} errors (${result.timeouts} of them timeouts), ${result.non2xx} non-2xx (${JSON.stringify(result.statusCodes)})`,
-      )
+    results.scenarios.push(row)
+    for (const side of nginx ? ['sinopia', 'nginx'] : ['sinopia']) {
+      if (interrupted) break
+      if (side === 'sinopia' && !server.alive()) {
+        results.problems.push(`the server exited during the run: ${JSON.stringify(await server.exited)}`)
+        break
+      }
+      const target = side === 'sinopia' ? url + scenario.path.slice(1) : nginx.url + scenario.nginxPath.slice(1)
+      const pid = side === 'sinopia' ? server.pid : nginx.pid
+      log(`load ${scenario.name} on ${side}: ${mode.duration} s, ${mode.connections} connections`)
+      sampler.window()
+      const cpu = cpuMeter(pid, side === 'nginx')
+      const result = await measure(target, scenario, { connections: mode.connections, duration: mode.duration, track: (stop) => (stopLoad = stop) })
+      if (side === 'sinopia') result.peakRssKb = sampler.window()
+      Object.assign(result, cpu())
+      result.serverCpuMsPerResponse = result.requests > 0 && result.serverCpuS !== null ? Math.round((result.serverCpuS * 1e5) / result.requests) / 100 : null
+      row[side] = result
+      if (result.errors + result.non2xx > 0) {
+        results.problems.push(
+          `${side} ${scenario.name}: ${result.errors} errors (${result.timeouts} of them timeouts), ${result.non2xx} non-2xx (${JSON.stringify(result.statusCodes)})`,
+        )
+      }
+      if (result.requests === 0) results.problems.push(`${side} ${scenario.name}: no request completed`)
+      // Let the sockets of the run close before the next one starts.
+      await new Promise((resolve) => setTimeout(resolve, 300))
     }
-    if (result.requests === 0) results.problems.push(`${scenario.name}: no request completed`)
   }
   results.upstreamDuringLoad = countsSince(beforeLoad, upstream.counts())
+  if (nginx) {
+    await nginx.stop()
+    nginx = null
+  }
+  // Gzip served from a stored body: the bytes of two GETs are the same object's, and the server
+  // spends far less CPU per gzip response than one gzip of the document costs.
+  for (const scenario of list.filter((s) => s.headers['accept-encoding'])) {
+    const [a, b] = [await get(url + scenario.path.slice(1), { headers: scenario.headers }), await get(url + scenario.path.slice(1), { headers: scenario.headers })]
+    if (!a.body.equals(b.body) || a.headers.etag !== b.headers.etag) results.problems.push(`${scenario.name}: two gzip answers differ`)
+  }
+
+  if (mode.npmCi && !interrupted) {
+    const before = upstream.counts()
+    const ci = await npmCiComparison({
+      dir,
+      registryUrl: url,
+      rootDependencies: project.rootDependencies,
+      // nginx with the project's tarballs at the paths sinopia serves them at.
+      startStatic: found.bin
+        ? async () => {
+            const prefix = await mkdtemp(path.join(os.tmpdir(), 'sinopia-bench-nginx-ci-'))
+            cleanups.push(() => rm(prefix, { recursive: true, force: true }))
+            const files = [...project.routes].filter(([p]) => p.includes('/-/')).map(([urlPath, { body }]) => ({ urlPath, body }))
+            const started = await startNginx({ bin: found.bin, prefix, files, workers: mode.nginxWorkers })
+            nginx = started
+            cleanups.push(() => started.stop())
+            return started
+          }
+        : null,
+      serverCpuSeconds: () => readCpuSeconds(server.pid),
+      rounds: mode.npmCiRounds,
+      // What is left of ~4.7 minutes for the whole run, but at least a minute.
+      budgetMs: Math.max(60_000, Math.min(mode.npmCiBudgetMs, 280_000 - (performance.now() - began))),
+      log,
+      track: (stop) => (stopLoad = stop),
+      stopped: () => interrupted,
+    })
+    results.npmCi = ci
+    results.problems.push(...ci.problems)
+    results.npmCi.peakRssKb = sampler.window()
+    // The install fills the server (cold); the ci runs must not go to the uplink at all.
+    results.npmCi.uplinkRequestsDuringInstall = Object.values(countsSince(before, upstream.counts())).reduce((a, b) => a + b, 0)
+  }
+  if (interrupted) results.problems.push('interrupted')
 
   const memory = server.alive() ? readMemory(server.pid) : null
   const sampledKb = sampler.stop()
   results.memory = memory?.hwmKb
-    ? { peakKb: memory.hwmKb, source: 'VmHWM', sampledPeakKb: sampledKb }
-    : { peakKb: sampledKb || null, source: 'VmRSS sampled every 200 ms', sampledPeakKb: sampledKb }
+    ? { peakKb: memory.hwmKb, source: 'VmHWM', sampledPeakKb: sampledKb, targetKb: MEMORY_TARGET_KB }
+    : { peakKb: sampledKb || null, source: 'VmRSS sampled every 200 ms', sampledPeakKb: sampledKb, targetKb: MEMORY_TARGET_KB }
   // The server logs warnings to stdout and Node's own warnings go to stderr: keep both.
   const { stdout, stderr } = server.output()
   const said = [...stdout.split('\n').filter((line) => !line.includes('listening on')), ...stderr.split('\n')]
   results.serverOutput = said.map((line) => line.trim()).filter(Boolean).slice(-30)
 
+  if (profileDir) {
+    // The profile is written when the server exits: stop it now (SIGTERM, graceful).
+    await server.stop()
+    const files = await profileFiles(profileDir)
+    const newest = files.sort().at(-1)
+    if (newest) {
+      results.profile = { file: newest, summary: summarizeProfile(JSON.parse(await readFile(newest, 'utf8'))) }
+    } else {
+      results.notes.push(`no CPU profile appeared in ${profileDir} (did the server exit cleanly?)`)
+    }
+  }
+
+  results.targets = evaluateTargets(results)
+  results.elapsedS = Math.round((performance.now() - began) / 100) / 10
   await mkdir(path.dirname(jsonFile), { recursive: true })
   await writeFile(jsonFile, `${JSON.stringify(results, null, 2)}\n`)
   process.stdout.write(`\n${renderReport(results)}`)
+  if (results.profile) console.log(`\n${renderProfile(results.profile.summary, `server CPU profile ${results.profile.file}`)}`)
   console.log(`\nJSON: ${path.relative(process.cwd(), jsonFile) || jsonFile}`)
   return results.problems.length === 0 ? 0 : 1
 }
 
 /**
- * CPU use of the server and of this process (autocannon's client) from now until the returned
- * function is called, in % of one core: tells whether the server or the client was the limit.
+ * CPU use of a server (with its children: nginx's workers) and of this process (autocannon's
+ * client) from now until the returned function is called: % of one core, and server seconds.
+ * Tells whether the server or the client was the limit.
  */
-function cpuMeter(pid) {
+function cpuMeter(pid, withChildren) {
   const wall = performance.now()
-  const server = readCpuSeconds(pid)
+  const read = () => (withChildren ? groupCpuSeconds(pid) : readCpuSeconds(pid))
+  const server = read()
   const client = process.cpuUsage()
   return () => {
     const seconds = (performance.now() - wall) / 1000
-    const serverNow = readCpuSeconds(pid)
+    const serverNow = read()
     const used = process.cpuUsage(client)
+    const serverCpuS = server === null || serverNow === null ? null : serverNow - server
     return {
-      serverCpuPct: server === null || serverNow === null ? null : Math.round(((serverNow - server) / seconds) * 100),
+      serverCpuS,
+      serverCpuPct: serverCpuS === null ? null : Math.round((serverCpuS / seconds) * 100),
       clientCpuPct: Math.round(((used.user + used.system) / 1e6 / seconds) * 100),
     }
   }
+}
+
+/** CPU seconds of `pid` and its direct children (nginx's master and workers). */
+function groupCpuSeconds(pid) {
+  let total = readCpuSeconds(pid)
+  if (total === null) return null
+  let children
+  try {
+    children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean)
+  } catch {
+    children = []
+  }
+  for (const child of children) total += readCpuSeconds(Number(child)) ?? 0
+  return total
 }
 
 function log(message) {

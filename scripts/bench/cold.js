@@ -9,7 +9,7 @@ import { countsSince } from './upstream.js'
  * uplink requests they caused (one shared fetch is the goal), the time until the last
  * answer, and `problems`: failed requests, non-200 answers, bodies that `check` rejects.
  */
-export async function coldBurst({ url, clients, upstream, headers = {}, check }) {
+export async function coldBurst({ url, clients, upstream, headers = {}, check, uplinkKeys = [] }) {
   const agent = new http.Agent({ keepAlive: false, maxSockets: clients })
   const before = upstream.counts()
   const started = performance.now()
@@ -41,12 +41,18 @@ export async function coldBurst({ url, clients, upstream, headers = {}, check })
     }
   }
   times.sort((a, b) => a - b)
+  // The last uplink answer this burst waited for: every client should be answered right after it.
+  const uplinkDone = Math.max(...uplinkKeys.map((key) => upstream.finishedAt(key) ?? -Infinity))
+  const uplinkDoneMs = uplinkDone > started ? round(uplinkDone - started) : null
   return {
     url,
     clients,
     upstreamRequests: countsSince(before, upstream.counts()),
     firstAnswerMs: round(times[0] ?? NaN),
     allAnsweredMs: round(allMs),
+    uplinkDoneMs,
+    // From the uplink's last byte to the last client's last byte.
+    afterUplinkMs: uplinkDoneMs === null ? null : round(allMs - uplinkDoneMs),
     statuses,
     problems: dedupe(problems),
   }

@@ -1,20 +1,26 @@
-import { createHash, randomBytes } from 'node:crypto'
+import { createCipheriv, createHash } from 'node:crypto'
 import { gzipSync } from 'node:zlib'
 
 /** The package with the large document: the packument routes are measured on it. */
 export const BIG_PACKAGE = 'big-package'
-/** The package with the large tarball: the tarball route is measured on it. */
+/** The packages with one large tarball each: the tarball routes are measured on them. */
+export const MID_TARBALL = 'mid-tarball'
 export const BIG_TARBALL = 'big-tarball'
 
-const VERSION_COUNT = 3200
-const MIN_PACKUMENT_BYTES = 5 * 1000 * 1000
-const TARBALL_BYTES = 1024 * 1024
+/**
+ * Sizes per mode. Full: a packument of >= 10 MB with >= 3,000 versions (the issue's target
+ * row); quick (the CI smoke run): the same shapes, small enough to take seconds.
+ */
+const SIZES = {
+  full: { versions: 3200, minPackumentBytes: 10 * 1024 * 1024, tarballs: { [MID_TARBALL]: 300 * 1024, [BIG_TARBALL]: 1024 * 1024 } },
+  quick: { versions: 300, minPackumentBytes: 900 * 1000, tarballs: { [MID_TARBALL]: 300 * 1024, [BIG_TARBALL]: 1024 * 1024 } },
+}
 
 /**
  * xorshift32 with a fixed seed: the documents come out byte-identical on every run, so two
  * runs measure the same work. (Not for anything that needs real randomness.)
  */
-function prng(seed) {
+export function prng(seed) {
   let state = seed >>> 0 || 1
   const next = () => {
     state ^= state << 13
@@ -58,7 +64,7 @@ const MAINTAINERS = [
   { name: 'carol', email: 'carol@example.org' },
 ]
 
-function sentence(rand, words) {
+export function sentence(rand, words) {
   const text = Array.from({ length: words }, () => rand.pick(WORDS)).join(' ')
   return `${text[0].toUpperCase()}${text.slice(1)}.`
 }
@@ -94,11 +100,23 @@ function versionList(count) {
   return out
 }
 
-function manifest(rand, name, version, dist) {
+/**
+ * What some packuments still carry per version (older publishes kept each version's README):
+ * here a short changelog entry of ~1.3 kB, which takes the full document past 10 MB while the
+ * abbreviated one (no readme, no description) stays as it was.
+ */
+function versionNotes(rand, version) {
+  const lines = [`## ${version}`, '', sentence(rand, 24 + rand.int(12)), '']
+  for (let i = 0; i < 8; i++) lines.push(`- ${sentence(rand, 14 + rand.int(10))}`)
+  lines.push('', 'See the migration guide for the options that changed.', '')
+  return lines.join('\n')
+}
+
+function manifest(rand, name, version, dist, { notes = false } = {}) {
   const doc = {
     name,
     version,
-    description: sentence(rand, 12),
+    description: sentence(rand, 20 + rand.int(20)),
     keywords: [rand.pick(WORDS), rand.pick(WORDS), rand.pick(WORDS)],
     homepage: `https://example.org/${name}#readme`,
     bugs: { url: `https://example.org/${name}/issues` },
@@ -132,6 +150,10 @@ function manifest(rand, name, version, dist) {
   if (rand.chance(0.1)) doc.peerDependencies = dependencies(rand, 1 + rand.int(2))
   if (rand.chance(0.05)) doc.optionalDependencies = dependencies(rand, 1)
   if (version.startsWith('0.')) doc.deprecated = 'versions before 1.0 are no longer supported'
+  if (notes) {
+    doc.readme = versionNotes(rand, version)
+    doc.readmeFilename = 'README.md'
+  }
   return doc
 }
 
@@ -168,52 +190,60 @@ function tarballPath(name, version) {
   return `/${name}/-/${name}-${version}.tgz`
 }
 
+/** Pseudo-random bytes from a seed (AES-CTR keystream): incompressible like a real tarball, and the same on every run. */
+function seededBytes(seed, length) {
+  const key = createHash('sha256').update(seed).digest()
+  const cipher = createCipheriv('aes-256-ctr', key, Buffer.alloc(16))
+  return Buffer.concat([cipher.update(Buffer.alloc(length)), cipher.final()])
+}
+
 /**
  * Builds everything the fake uplink serves, with tarball URLs under `upstreamUrl` (ending '/'):
- * - `big-package`: VERSION_COUNT realistic manifests, >= 5 MB of JSON; each version has its own
- *   small tarball so every `dist` digest is a real one;
- * - `big-tarball`: one version whose tarball is 1 MiB of random (incompressible) bytes.
+ * - `big-package`: many realistic manifests (3,200 versions, >= 10 MB of JSON in full mode);
+ *   each version has its own small tarball so every `dist` digest is a real one;
+ * - `mid-tarball` and `big-tarball`: one version each, whose tarball is 300 KiB / 1 MiB of
+ *   incompressible bytes.
  * Returns `{ routes, info }`: routes maps a URL path to `{ body, type }`.
  */
-export function buildFixtures(upstreamUrl) {
+export function buildFixtures(upstreamUrl, { quick = false } = {}) {
+  const size = quick ? SIZES.quick : SIZES.full
   const rand = prng(0x5eed)
   const base = upstreamUrl.replace(/\/$/, '')
   const routes = new Map()
 
-  const versions = versionList(VERSION_COUNT)
+  const versions = versionList(size.versions)
   const manifests = {}
   for (const version of versions) {
     const path = tarballPath(BIG_PACKAGE, version)
     const bytes = gzipSync(`${BIG_PACKAGE}@${version} ${rand.hex(64)}`)
     routes.set(path, { body: bytes, type: 'application/octet-stream' })
-    manifests[version] = manifest(rand, BIG_PACKAGE, version, { ...digests(bytes), tarball: base + path })
+    manifests[version] = manifest(rand, BIG_PACKAGE, version, { ...digests(bytes), tarball: base + path }, { notes: true })
   }
   const big = packument(rand, BIG_PACKAGE, manifests, timeline(versions.length))
   big.readme = readme(rand)
   const bigJson = Buffer.from(JSON.stringify(big))
-  if (bigJson.length < MIN_PACKUMENT_BYTES) {
-    throw new Error(`fixture too small: ${bigJson.length} bytes of JSON for ${BIG_PACKAGE}, want >= ${MIN_PACKUMENT_BYTES}`)
+  if (bigJson.length < size.minPackumentBytes) {
+    throw new Error(`fixture too small: ${bigJson.length} bytes of JSON for ${BIG_PACKAGE}, want >= ${size.minPackumentBytes}`)
   }
   routes.set(`/${BIG_PACKAGE}`, { body: bigJson, type: 'application/json' })
 
-  const tarball = randomBytes(TARBALL_BYTES)
-  const tarballUrlPath = tarballPath(BIG_TARBALL, '1.0.0')
-  const tarballDigests = digests(tarball)
-  routes.set(tarballUrlPath, { body: tarball, type: 'application/octet-stream' })
-  const small = packument(
-    rand,
-    BIG_TARBALL,
-    { '1.0.0': manifest(rand, BIG_TARBALL, '1.0.0', { ...tarballDigests, tarball: base + tarballUrlPath }) },
-    timeline(1),
-  )
-  small.readme = `# ${BIG_TARBALL}\n\n${sentence(rand, 20)}\n`
-  routes.set(`/${BIG_TARBALL}`, { body: Buffer.from(JSON.stringify(small)), type: 'application/json' })
+  const tarballs = []
+  for (const [name, bytes] of Object.entries(size.tarballs)) {
+    const tarball = seededBytes(name, bytes)
+    const tarballUrlPath = tarballPath(name, '1.0.0')
+    const tarballDigests = digests(tarball)
+    routes.set(tarballUrlPath, { body: tarball, type: 'application/octet-stream' })
+    const doc = packument(rand, name, { '1.0.0': manifest(rand, name, '1.0.0', { ...tarballDigests, tarball: base + tarballUrlPath }) }, timeline(1))
+    doc.readme = `# ${name}\n\n${sentence(rand, 20)}\n`
+    routes.set(`/${name}`, { body: Buffer.from(JSON.stringify(doc)), type: 'application/json' })
+    tarballs.push({ name, version: '1.0.0', file: tarballUrlPath.split('/').pop(), bytes: tarball.length, ...tarballDigests })
+  }
 
   return {
     routes,
     info: {
       packument: { name: BIG_PACKAGE, versions: versions.length, bytes: bigJson.length, readmeBytes: big.readme.length },
-      tarball: { name: BIG_TARBALL, version: '1.0.0', file: tarballUrlPath.split('/').pop(), bytes: tarball.length, ...tarballDigests },
+      tarballs,
     },
   }
 }

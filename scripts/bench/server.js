@@ -66,16 +66,17 @@ export function readCpuSeconds(pid) {
 }
 
 /**
- * Writes the config into `dir` and starts `bin/run.js serve` as a child. Returns at once with
+ * Writes the config into `dir` and starts `bin/run.js serve` as a child (`nodeArgs` go to node
+ * first, e.g. `--cpu-prof`). Returns at once with
  * `{ pid, ready, alive(), output(), stop() }`, so the caller can register `stop` before it
  * waits: `ready` resolves `{ url, startupMs }` once the listening line is printed, and
  * rejects (with the child's output in the message) when it exits first or `timeoutMs` passes.
  */
-export async function launchServer({ root, dir, upstreamUrl, timeoutMs }) {
+export async function launchServer({ root, dir, upstreamUrl, timeoutMs, nodeArgs = [] }) {
   const config = path.join(dir, 'config.yaml')
   await writeFile(config, configYaml(path.join(dir, 'storage'), upstreamUrl))
   const started = Date.now()
-  const child = spawn(process.execPath, [path.join(root, 'bin/run.js'), 'serve', '--config', config, '--listen', '127.0.0.1:0'], {
+  const child = spawn(process.execPath, [...nodeArgs, path.join(root, 'bin/run.js'), 'serve', '--config', config, '--listen', '127.0.0.1:0'], {
     cwd: root,
     env: childEnv(),
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
 import http from 'node:http'
+import { performance } from 'node:perf_hooks'
 import { gzipSync } from 'node:zlib'
 
 /**
@@ -11,20 +12,25 @@ import { gzipSync } from 'node:zlib'
  */
 export async function startUpstream() {
   const counts = new Map()
+  const finished = new Map()
   const prepared = new Map()
   const count = (key) => counts.set(key, (counts.get(key) ?? 0) + 1)
 
   const server = http.createServer((req, res) => {
     const path = safeDecode((req.url ?? '/').split('?')[0])
     const route = req.method === 'GET' ? prepared.get(path) : undefined
-    const segments = path.split('/').filter(Boolean)
     if (!route) {
       count('other')
       res.writeHead(404, { 'content-type': 'application/json' })
       res.end('{"error":"not found"}')
       return
     }
-    count(`${segments.length === 1 ? 'packument' : 'tarball'}:${segments[0]}`)
+    // `/name`, `/@scope/name`: a packument; `/name/-/file.tgz`: a tarball.
+    const cut = path.indexOf('/-/')
+    const key = cut === -1 ? `packument:${path.slice(1)}` : `tarball:${path.slice(1, cut)}`
+    count(key)
+    // When the last byte of the answer was handed to the kernel: cold bursts are timed from it.
+    res.once('finish', () => finished.set(key, performance.now()))
     const { etag, gzip } = route
     if (req.headers['if-none-match'] === etag) {
       res.writeHead(304, { etag })
@@ -62,6 +68,8 @@ export async function startUpstream() {
     },
     /** Request counts so far, as a plain object. */
     counts: () => Object.fromEntries(counts),
+    /** performance.now() when the last answer for `key` (as counted) was sent, or undefined. */
+    finishedAt: (key) => finished.get(key),
     close: () =>
       new Promise((resolve) => {
         server.close(() => resolve())

@@ -1,0 +1,196 @@
+import { spawn } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
+import path from 'node:path'
+import { performance } from 'node:perf_hooks'
+
+/**
+ * The client's floor: `npm ci` of a generated project through the warm server, with a fresh
+ * npm cache each time, against `npm ci --offline` from the full cache npm kept of the same
+ * packages (no network at all). npm runs with its own empty user config and an environment
+ * without npm_config_* or proxy variables, so nothing of the caller's setup applies.
+ */
+
+const RUN_TIMEOUT_MS = 120_000
+
+/** How to run npm: the npm that runs this script (`npm run bench`), else `npm` on PATH. */
+function npmCommand() {
+  const execPath = process.env.npm_execpath
+  if (execPath && /npm-cli\.js$/.test(execPath) && existsSync(execPath)) return [process.execPath, [execPath]]
+  return ['npm', []]
+}
+
+function cleanEnv(home) {
+  const env = {}
+  for (const [key, value] of Object.entries(process.env)) {
+    if (/^npm_/i.test(key) || /^(https?|all|no)_proxy$/i.test(key)) continue
+    env[key] = value
+  }
+  // No update check, no funding/audit calls, no user or global npmrc.
+  return { ...env, HOME: home, NO_UPDATE_NOTIFIER: '1', npm_config_update_notifier: 'false' }
+}
+
+/** Runs npm with `args` in `cwd`; resolves `{ ms, code, output }`. Stopped with SIGTERM after RUN_TIMEOUT_MS. */
+function runNpm(args, { cwd, home, track }) {
+  const [command, prefix] = npmCommand()
+  const started = performance.now()
+  return new Promise((resolve) => {
+    const child = spawn(command, [...prefix, ...args], { cwd, env: cleanEnv(home), stdio: ['ignore', 'pipe', 'pipe'] })
+    let output = ''
+    for (const stream of [child.stdout, child.stderr]) stream.setEncoding('utf8').on('data', (chunk) => (output = (output + chunk).slice(-4000)))
+    const timer = setTimeout(() => child.kill('SIGTERM'), RUN_TIMEOUT_MS)
+    track?.(() => child.kill('SIGTERM'))
+    child.once('error', (error) => (output += `\n${error.message}`))
+    child.once('close', (code, signal) => {
+      clearTimeout(timer)
+      track?.(null)
+      resolve({ ms: Math.round(performance.now() - started), code: code ?? signal, output: output.trim() })
+    })
+  })
+}
+
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b)
+  const mid = Math.floor(sorted.length / 2)
+  return sorted.length % 2 ? sorted[mid] : Math.round((sorted[mid - 1] + sorted[mid]) / 2)
+}
+
+/**
+ * Makes the project (package.json), runs `npm install` once through the server (the lockfile,
+ * and a full npm cache), then alternates `npm ci` through the server (fresh cache), `npm ci`
+ * from nginx serving the same tarballs (fresh cache; when `startStatic` gives a server) and
+ * `npm ci --offline` (the install's cache) up to `rounds` times, fewer when `budgetMs` runs out.
+ * Returns `{ installMs, installed, server, static, offline (ms each), medians, ratio, problems }`.
+ */
+export async function npmCiComparison({
+  dir,
+  registryUrl,
+  rootDependencies,
+  startStatic,
+  serverCpuSeconds = () => null,
+  rounds = 3,
+  budgetMs = 150_000,
+  log,
+  track,
+  stopped,
+}) {
+  const project = path.join(dir, 'project')
+  const home = path.join(dir, 'home')
+  const warmCache = path.join(dir, 'npm-cache-full')
+  await mkdir(project, { recursive: true })
+  await mkdir(home, { recursive: true })
+  const userconfig = path.join(home, '.npmrc')
+  const globalconfig = path.join(home, 'global-npmrc')
+  await writeFile(userconfig, '')
+  await writeFile(globalconfig, '')
+  await writeFile(
+    path.join(project, 'package.json'),
+    `${JSON.stringify({ name: 'bench-project', version: '1.0.0', private: true, dependencies: rootDependencies }, null, 2)}\n`,
+  )
+  const common = [
+    `--registry=${registryUrl}`,
+    `--userconfig=${userconfig}`,
+    `--globalconfig=${globalconfig}`,
+    '--no-audit',
+    '--no-fund',
+    '--ignore-scripts',
+    '--no-update-notifier',
+    '--loglevel=error',
+    '--no-progress',
+  ]
+  const problems = []
+  const started = performance.now()
+
+  log(`npm install of ${Object.keys(rootDependencies).length} root dependencies through the server (makes the lockfile)`)
+  const install = await runNpm(['install', `--cache=${warmCache}`, ...common], { cwd: project, home, track })
+  if (install.code !== 0) return { problems: [`npm install failed (${install.code}): ${install.output.slice(-1500)}`] }
+  const lockText = await readFile(path.join(project, 'package-lock.json'), 'utf8')
+  const lock = JSON.parse(lockText)
+  const installed = Object.keys(lock.packages ?? {}).filter((key) => key.includes('node_modules/')).length
+
+  // The same install from a static file server (nginx with the same tarballs at the same
+  // paths): what fetching into a fresh cache costs the client when the server costs ~nothing.
+  let staticServer = null
+  const staticProject = path.join(dir, 'project-static')
+  if (startStatic) {
+    try {
+      staticServer = await startStatic()
+      await mkdir(staticProject, { recursive: true })
+      await writeFile(path.join(staticProject, 'package.json'), await readFile(path.join(project, 'package.json')))
+      await writeFile(path.join(staticProject, 'package-lock.json'), lockText.replaceAll(registryUrl, staticServer.url))
+    } catch (error) {
+      problems.push(`npm ci from nginx skipped: ${error.message}`)
+      staticServer = null
+    }
+  }
+
+  const server = []
+  const offline = []
+  const viaStatic = []
+  const serverCpu = []
+  for (let round = 0; round < rounds; round++) {
+    if (stopped()) break
+    const elapsed = performance.now() - started
+    const perRound = round === 0 ? 0 : (elapsed - install.ms) / round
+    if (round > 0 && elapsed + perRound > budgetMs) {
+      log(`npm ci: stopping after ${round} round(s), the time budget (${budgetMs / 1000} s) is spent`)
+      break
+    }
+    const freshCache = path.join(dir, `npm-cache-fresh-${round}`)
+    await rm(path.join(project, 'node_modules'), { recursive: true, force: true })
+    const cpuBefore = serverCpuSeconds()
+    const viaServer = await runNpm(['ci', `--cache=${freshCache}`, ...common], { cwd: project, home, track })
+    const cpuAfter = serverCpuSeconds()
+    if (cpuBefore !== null && cpuAfter !== null) serverCpu.push(Math.round((cpuAfter - cpuBefore) * 100) / 100)
+    if (viaServer.code !== 0) {
+      problems.push(`npm ci through the server failed (${viaServer.code}): ${viaServer.output.slice(-1500)}`)
+      break
+    }
+    server.push(viaServer.ms)
+    await rm(freshCache, { recursive: true, force: true })
+    if (staticServer) {
+      await rm(path.join(staticProject, 'node_modules'), { recursive: true, force: true })
+      const fromStatic = await runNpm(['ci', `--cache=${freshCache}`, ...common.map((a) => a.replace(registryUrl, staticServer.url))], {
+        cwd: staticProject,
+        home,
+        track,
+      })
+      await rm(freshCache, { recursive: true, force: true })
+      await rm(path.join(staticProject, 'node_modules'), { recursive: true, force: true })
+      if (fromStatic.code === 0) viaStatic.push(fromStatic.ms)
+      else {
+        problems.push(`npm ci from nginx failed (${fromStatic.code}): ${fromStatic.output.slice(-800)}`)
+        await staticServer.stop()
+        staticServer = null
+      }
+    }
+    await rm(path.join(project, 'node_modules'), { recursive: true, force: true })
+    const fromCache = await runNpm(['ci', '--offline', `--cache=${warmCache}`, ...common], { cwd: project, home, track })
+    if (fromCache.code !== 0) {
+      problems.push(`npm ci --offline from the full cache failed (${fromCache.code}): ${fromCache.output.slice(-1500)}`)
+      break
+    }
+    offline.push(fromCache.ms)
+    log(
+      `npm ci round ${round + 1}: through the server ${viaServer.ms} ms, ` +
+        `${viaStatic.length > round ? `from nginx ${viaStatic[round]} ms, ` : ''}--offline ${fromCache.ms} ms`,
+    )
+  }
+  await staticServer?.stop()
+  await rm(path.join(project, 'node_modules'), { recursive: true, force: true })
+  const medians =
+    server.length && offline.length ? { server: median(server), offline: median(offline), ...(viaStatic.length ? { static: median(viaStatic) } : {}) } : null
+  return {
+    npm: (await runNpm(['--version'], { cwd: project, home })).output,
+    installMs: install.ms,
+    installed,
+    server,
+    offline,
+    static: viaStatic,
+    serverCpuS: serverCpu,
+    medians,
+    ratio: medians ? medians.server / medians.offline : null,
+    staticRatio: medians?.static ? medians.static / medians.offline : null,
+    problems,
+  }
+}
