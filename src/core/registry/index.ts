@@ -12,7 +12,7 @@ import { servedManifest } from './view.js'
 
 export { BASE_TOKEN, instantiate, type PackageView } from './view.js'
 export type { CacheStatus, PackumentAnswer } from './packuments.js'
-export type { TarballAnswer } from './tarballs.js'
+export { etagOf, type TarballAnswer } from './tarballs.js'
 export { Download } from './download.js'
 export { parseDistTagsPath, parsePackagePath, type PackagePath } from './paths.js'
 export type { PublishBody } from './publish.js'

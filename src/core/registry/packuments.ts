@@ -42,7 +42,7 @@ interface UpstreamAnswer {
 }
 
 /** Bound on the serialized packages kept in memory (approximate bytes of JSON). */
-const MEMORY_BUDGET = 256 * 1024 * 1024
+const MEMORY_BUDGET = 96 * 1024 * 1024
 /** Derived views (merged with local versions, or offline) are rebuilt at most this often. */
 const DERIVED_TTL = 5_000
 /**

@@ -3,10 +3,12 @@ import { tarballKey, type OpenBlob, type Store } from '../store/index.js'
 import type { UpstreamClient } from '../upstream/client.js'
 import { Download, pump } from './download.js'
 import ssri from 'ssri'
+import { HotBlobs } from './hot-blobs.js'
 import { printable, tarballFile } from './names.js'
 import type { Packuments } from './packuments.js'
 
 export type TarballAnswer =
+  | { kind: 'bytes'; bytes: Buffer; etag: string; version: string; cache: 'hit' }
   | { kind: 'blob'; blob: OpenBlob; version: string; cache: 'hit' }
   | { kind: 'download'; download: Download; version: string; cache: 'miss' }
 
@@ -16,6 +18,7 @@ export type TarballAnswer =
  */
 export class Tarballs {
   private readonly downloads = new Map<string, Promise<Download>>()
+  private readonly hot = new HotBlobs()
   /** Called with the blob key each time a stored tarball is opened (usage tracking; must be cheap). */
   onUse: ((key: string) => void) | null = null
 
@@ -43,7 +46,7 @@ export class Tarballs {
     const answer = await this.open(name, tarballFile(name, version))
     let status: 'present' | 'fetched' = 'present'
     if (answer.kind === 'blob') await answer.blob.handle.close()
-    else {
+    else if (answer.kind === 'download') {
       status = 'fetched'
       await finished(answer.download)
     }
@@ -68,10 +71,31 @@ export class Tarballs {
     const entry = version ? view?.versions.get(version) : undefined
     if (!version || !entry) throw notFound(`tarball ${printable(file)} of ${printable(name)} not found`)
     const key = tarballKey(name, version)
-    const blob = await this.store.blobs.open(entry.expected ?? undefined, key)
+    const expected = entry.expected
+    const hot = expected ? this.hot.get(expected) : undefined
+    if (hot && expected) {
+      this.onUse?.(key)
+      return { kind: 'bytes', bytes: hot, etag: etagOf(expected), version, cache: 'hit' }
+    }
+    const blob = await this.store.blobs.open(expected ?? undefined, key)
     if (blob) {
       this.onUse?.(key)
-      return { kind: 'blob', blob, version, cache: 'hit' }
+      if (!expected || blob.size > this.hot.maxEntryBytes) return { kind: 'blob', blob, version, cache: 'hit' }
+      const bytes = Buffer.allocUnsafe(blob.size)
+      try {
+        await blob.handle.read(bytes, 0, blob.size, 0)
+      } finally {
+        await blob.handle.close()
+      }
+      // Checked once, on the way into memory: bytes that rotted on disk are never served from here.
+      if (!ssri.checkData(bytes, expected)) {
+        throw new SinopiaError('ECORRUPT', `the stored tarball of ${printable(name)}@${printable(version)} is corrupt`, {
+          status: 500,
+          hint: 'run `sinopia-cli verify --fix`',
+        })
+      }
+      this.hot.set(expected, bytes)
+      return { kind: 'bytes', bytes, etag: etagOf(expected), version, cache: 'hit' }
     }
 
     if (entry.upstreamUrl === null) {
@@ -130,4 +154,9 @@ export function finished(download: Download): Promise<void> {
     download.once('end', () => resolve())
     download.once('error', (error: Error) => reject(error))
   })
+}
+
+/** A strong ETag for a tarball: its digest, shortened. */
+export function etagOf(integrity: string): string {
+  return `"${integrity.slice(integrity.indexOf('-') + 1, integrity.indexOf('-') + 28)}"`
 }

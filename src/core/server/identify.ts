@@ -18,8 +18,9 @@ export function identify(ctx: ServerContext, req: IncomingMessage): Promise<User
     if (req.headers.authorization || !read) {
       pending = ctx.auth.identify(req.headers.authorization, req.socket.remoteAddress ?? '')
       // A stale token in a user's .npmrc must not break installs of packages anyone may read:
-      // on reads, wrong credentials count as none (a private package then still answers 401).
-      if (read) pending = pending.catch(anonymousIfUnauthorized)
+      // on reads, an unknown token counts as none (a private package then still answers 401).
+      // A wrong password still gets its 401: the person typing it wants to know.
+      if (read && /^bearer /i.test(req.headers.authorization ?? '')) pending = pending.catch(anonymousIfUnauthorized)
     } else pending = sessionUser(ctx, req.headers.cookie)
     identities.set(req, pending)
   }

@@ -19,7 +19,7 @@ export { createApp } from './app.js'
 export type { ServerContext } from './context.js'
 
 /** Memory for prepared response bodies (uncompressed and compressed forms together). */
-const BODY_CACHE_BYTES = 128 * 1024 * 1024
+const BODY_CACHE_BYTES = 64 * 1024 * 1024
 
 export interface RunningServer {
   /** `http://host:port/` as bound (the real port when 0 was asked for). */

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { pipeline } from 'node:stream/promises'
-import type { TarballAnswer } from '../../registry/index.js'
+import { etagOf, type TarballAnswer } from '../../registry/index.js'
 import { note } from '../respond.js'
 
 /**
@@ -9,9 +9,20 @@ import { note } from '../respond.js'
  */
 export async function sendTarball(req: IncomingMessage, res: ServerResponse, answer: TarballAnswer): Promise<void> {
   note(res, { cache: answer.cache })
+  if (answer.kind === 'bytes') {
+    if (req.headers['if-none-match'] === answer.etag) {
+      res.writeHead(304, { etag: answer.etag })
+      res.end()
+      return
+    }
+    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': answer.bytes.length, etag: answer.etag })
+    note(res, { bytes: answer.bytes.length })
+    res.end(req.method === 'HEAD' ? undefined : answer.bytes)
+    return
+  }
   if (answer.kind === 'blob') {
     const { handle, size, integrity } = answer.blob
-    const etag = `"${integrity.slice('sha512-'.length, 'sha512-'.length + 27)}"`
+    const etag = etagOf(integrity)
     if (req.headers['if-none-match'] === etag) {
       await handle.close()
       res.writeHead(304, { etag })
@@ -25,7 +36,8 @@ export async function sendTarball(req: IncomingMessage, res: ServerResponse, ans
       res.end()
       return
     }
-    await pipeline(handle.createReadStream({ highWaterMark: 256 * 1024 }), res).catch(() => undefined)
+    // Big tarballs only (small ones are served from memory): read in 1 MiB steps.
+    await pipeline(handle.createReadStream({ highWaterMark: 1024 * 1024 }), res).catch(() => undefined)
     return
   }
   const { download } = answer
