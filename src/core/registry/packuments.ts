@@ -242,11 +242,10 @@ export class Packuments extends EventEmitter {
       doc: checkUpstreamPackument(result.doc, name, uplink),
     }
     const loaded = await this.store.packages.withLock(name, async () => {
-      await this.store.packages.writeUpstream(name, record)
+      const written = await this.store.packages.writeUpstream(name, record)
       await this.store.packages.writeFetched(name, { uplink, fetchedAt })
-      return this.store.packages.readUpstream(name)
+      return written
     })
-    if (!loaded) throw new SinopiaError('ESTORAGE', `packument of ${printable(name)} vanished while being written`)
     const entry = this.remember(name, loaded, fetchedAt)
     this.emit('changed', name)
     return { entry, cache: cached ? 'revalidated' : 'miss' }

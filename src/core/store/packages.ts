@@ -91,8 +91,7 @@ export class PackageStore {
     if (!record.doc || typeof record.doc !== 'object' || typeof record.doc.versions !== 'object') {
       throw new SinopiaError('ECORRUPT', `${file} holds no packument`, { hint: 'run `sinopia-cli verify --fix`' })
     }
-    const rev = createHash('sha1').update(raw).digest('base64url').slice(0, 20)
-    return { record, rev, mtimeMs, bytes: raw.length }
+    return { record, rev: revOf(raw), mtimeMs, bytes: raw.length }
   }
 
   async readFetched(name: string): Promise<FetchedRecord | null> {
@@ -101,10 +100,13 @@ export class PackageStore {
     return raw ? parseJson<FetchedRecord>(raw, file) : null
   }
 
-  /** Call only inside `withLock(name)`. */
-  async writeUpstream(name: string, record: UpstreamRecord): Promise<void> {
+  /** Call only inside `withLock(name)`. Returns what readUpstream would, without reading the file back. */
+  async writeUpstream(name: string, record: UpstreamRecord): Promise<LoadedUpstream> {
     await mkdir(packageDir(this.root, name), { recursive: true })
-    await writeFileAtomic(upstreamFile(this.root, name), JSON.stringify(record))
+    const raw = Buffer.from(JSON.stringify(record))
+    const file = upstreamFile(this.root, name)
+    await writeFileAtomic(file, raw)
+    return { record, rev: revOf(raw), mtimeMs: (await stat(file)).mtimeMs, bytes: raw.length }
   }
 
   /** Call only inside `withLock(name)`. */
@@ -151,6 +153,9 @@ export class PackageStore {
     }
   }
 }
+
+/** Content hash of a stored file: changes exactly when its bytes do. */
+const revOf = (raw: Buffer) => createHash('sha1').update(raw).digest('base64url').slice(0, 20)
 
 async function readOrNull(file: string): Promise<Buffer | null> {
   try {
