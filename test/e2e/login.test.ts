@@ -1,8 +1,7 @@
 import { spawn } from 'node:child_process'
-import { mkdir, readFile, writeFile } from 'node:fs/promises'
-import path from 'node:path'
+import { readFile } from 'node:fs/promises'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { cleanupTempDirs, isolatedBaseEnv, makeTempDir, runProcess, type ClientResult } from '../helpers/clients.js'
+import { cleanupTempDirs, persistentNpmHome, runProcess, type ClientResult } from '../helpers/clients.js'
 import { cleanupRegistries, startRegistry, type RunningRegistry } from '../helpers/server.js'
 
 /**
@@ -35,24 +34,7 @@ describe('npm login, whoami, logout and token against sinopia-cli serve', () => 
 
   beforeAll(async () => {
     registry = await startRegistry()
-    home = await makeTempDir('sinopia-login-home-')
-    npmrc = path.join(home, '.npmrc')
-    await mkdir(path.join(home, 'cache'))
-    await writeFile(npmrc, `registry=${registry.url}\n`)
-    await writeFile(path.join(home, 'global-npmrc'), '')
-    env = {
-      ...isolatedBaseEnv(),
-      HOME: home,
-      USERPROFILE: home,
-      XDG_CONFIG_HOME: path.join(home, '.config'),
-      npm_config_userconfig: npmrc,
-      npm_config_globalconfig: path.join(home, 'global-npmrc'),
-      npm_config_registry: registry.url,
-      npm_config_cache: path.join(home, 'cache'),
-      npm_config_update_notifier: 'false',
-      npm_config_fund: 'false',
-      npm_config_audit: 'false',
-    }
+    ;({ home, npmrc, env } = await persistentNpmHome(registry.url, 'sinopia-login-home-'))
   })
   afterAll(async () => {
     await cleanupRegistries()

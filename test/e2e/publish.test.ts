@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process'
-import { mkdir, readFile, writeFile } from 'node:fs/promises'
+import { readFile, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
@@ -12,6 +12,7 @@ import {
   runPnpm,
   runProcess,
   runYarnBerry,
+  persistentNpmHome,
   type ClientResult,
 } from '../helpers/clients.js'
 import { startFakeUpstream, type FakeUpstream } from '../helpers/fake-upstream.js'
@@ -90,24 +91,7 @@ describe('publishing through npm, pnpm and yarn berry to sinopia-cli serve', () 
     registry.process.kill('SIGHUP')
     await reloaded
 
-    home = await makeTempDir('sinopia-publish-home-')
-    npmrc = path.join(home, '.npmrc')
-    await mkdir(path.join(home, 'cache'))
-    await writeFile(npmrc, `registry=${registry.url}\n`)
-    await writeFile(path.join(home, 'global-npmrc'), '')
-    env = {
-      ...isolatedBaseEnv(),
-      HOME: home,
-      USERPROFILE: home,
-      XDG_CONFIG_HOME: path.join(home, '.config'),
-      npm_config_userconfig: npmrc,
-      npm_config_globalconfig: path.join(home, 'global-npmrc'),
-      npm_config_registry: registry.url,
-      npm_config_cache: path.join(home, 'cache'),
-      npm_config_update_notifier: 'false',
-      npm_config_fund: 'false',
-      npm_config_audit: 'false',
-    }
+    ;({ home, npmrc, env } = await persistentNpmHome(registry.url, 'sinopia-publish-home-'))
   })
   afterAll(async () => {
     await cleanupRegistries()

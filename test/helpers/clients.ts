@@ -203,3 +203,29 @@ export function runYarnBerry(args: string[], opts: ClientOptions & { token?: str
     ...(opts.token ? { YARN_NPM_AUTH_TOKEN: opts.token } : {}),
   }))
 }
+
+/**
+ * A developer's own npm setup that lasts across commands (login state in its .npmrc), unlike
+ * runNpm's throw-away sandboxes: HOME, userconfig, global config and cache in a temp folder.
+ */
+export async function persistentNpmHome(registryUrl: string, prefix: string): Promise<{ home: string; npmrc: string; env: Record<string, string> }> {
+  const home = await makeTempDir(prefix)
+  const npmrc = path.join(home, '.npmrc')
+  await mkdir(path.join(home, 'cache'))
+  await writeFile(npmrc, `registry=${registryUrl}\n`)
+  await writeFile(path.join(home, 'global-npmrc'), '')
+  const env = {
+    ...isolatedBaseEnv(),
+    HOME: home,
+    USERPROFILE: home,
+    XDG_CONFIG_HOME: path.join(home, '.config'),
+    npm_config_userconfig: npmrc,
+    npm_config_globalconfig: path.join(home, 'global-npmrc'),
+    npm_config_registry: registryUrl,
+    npm_config_cache: path.join(home, 'cache'),
+    npm_config_update_notifier: 'false',
+    npm_config_fund: 'false',
+    npm_config_audit: 'false',
+  }
+  return { home, npmrc, env }
+}
