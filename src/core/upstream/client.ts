@@ -2,7 +2,7 @@ import { createRequire } from 'node:module'
 import type { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import zlib from 'node:zlib'
-import { EnvHttpProxyAgent, request, type Dispatcher } from 'undici'
+import type { Dispatcher } from 'undici'
 import type { UplinkConfig } from '../config/types.js'
 import { SinopiaError } from '../errors.js'
 import type { Packument } from '../store/index.js'
@@ -24,7 +24,8 @@ export interface ForwardedResponse {
 
 interface Uplink {
   config: UplinkConfig
-  dispatcher: Dispatcher
+  /** Made on the first request: commands that find everything in the store never load undici. */
+  dispatcher: Dispatcher | null
   breaker: CircuitBreaker
 }
 
@@ -38,8 +39,19 @@ export class UpstreamClient {
 
   constructor(configs: Record<string, UplinkConfig>) {
     for (const config of Object.values(configs)) {
+      this.uplinks.set(config.name, { config, dispatcher: null, breaker: new CircuitBreaker(config.maxFails, config.failTimeout) })
+    }
+  }
+
+  private undici: Promise<typeof import('undici')> | null = null
+
+  /** undici takes ~0.2 s to load: only a process that talks to an uplink pays for it. */
+  private async connect(uplink: Uplink): Promise<{ request: typeof import('undici').request; dispatcher: Dispatcher }> {
+    const lib = await (this.undici ??= import('undici'))
+    if (!uplink.dispatcher) {
+      const { config } = uplink
       const tls = { ...(config.ca ? { ca: config.ca } : {}), rejectUnauthorized: config.strictSsl }
-      const dispatcher = new EnvHttpProxyAgent({
+      uplink.dispatcher = new lib.EnvHttpProxyAgent({
         ...(config.httpProxy ? { httpProxy: config.httpProxy } : {}),
         ...(config.httpsProxy ? { httpsProxy: config.httpsProxy } : {}),
         ...(config.noProxy ? { noProxy: config.noProxy } : {}),
@@ -49,8 +61,8 @@ export class UpstreamClient {
         bodyTimeout: config.timeout,
         keepAliveTimeout: 30_000,
       })
-      this.uplinks.set(config.name, { config, dispatcher, breaker: new CircuitBreaker(config.maxFails, config.failTimeout) })
     }
+    return { request: lib.request, dispatcher: uplink.dispatcher }
   }
 
   has(uplink: string): boolean {
@@ -132,7 +144,7 @@ export class UpstreamClient {
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.uplinks.values()].map((u) => u.dispatcher.close()))
+    await Promise.all([...this.uplinks.values()].map((u) => u.dispatcher?.close()))
   }
 
   private get(name: string): Uplink {
@@ -150,12 +162,13 @@ export class UpstreamClient {
     if (uplink.breaker.isOpen()) {
       throw new SinopiaError('EUPLINK', `uplink ${uplinkName} is unavailable (circuit open after repeated failures)`, { status: 503 })
     }
+    const { request, dispatcher } = await this.connect(uplink)
     let res: Dispatcher.ResponseData
     try {
       res = await request(url, {
         method: (init.method ?? 'GET') as Dispatcher.HttpMethod,
         headers: { 'user-agent': USER_AGENT, ...uplink.config.headers, ...init.headers },
-        dispatcher: uplink.dispatcher,
+        dispatcher,
         ...(init.body ? { body: init.body } : {}),
         ...(init.signal ? { signal: init.signal } : {}),
       })
