@@ -143,6 +143,18 @@ export class Packuments extends EventEmitter {
     this.emit('changed', name)
   }
 
+  /** Removes the cached uplink copy of a package (never what was published here). */
+  async discardUpstream(name: string): Promise<void> {
+    await this.store.packages.withLock(name, () => this.store.packages.removeUpstream(name))
+    await this.store.packages.removeIfEmpty(name)
+    const entry = this.memory.get(name)
+    if (entry) {
+      this.memory.delete(name)
+      this.memoryBytes -= entry.bytes
+    }
+    this.forget(name)
+  }
+
   /** A view that is not the uplink's copy as it is: merged with local versions, or offline. */
   private async derivedView(name: string, entry: CachedUpstream | null, local: CachedLocal | null, offline: boolean): Promise<PackageView> {
     const key = `${entry?.view.rev ?? '-'}.${local ? `${local.doc.revision}:${local.mtimeMs}` : '-'}${offline ? '.offline' : ''}`

@@ -36,12 +36,17 @@ export class Tarballs {
    */
   async ensure(name: string, version: string, required?: string): Promise<{ status: 'present' | 'fetched'; size: number }> {
     let view = await this.packuments.current(name)
+    const cachedBefore = view !== null
     if (!view?.versions.has(version)) view = (await this.packuments.get(name, { fresh: view !== null })).view
     const entry = view.versions.get(version)
     if (!entry) throw notFound(`${printable(name)}@${printable(version)} not found`, 'ETARGET')
     if (required && entry.expected && !ssri.parse(required).match(entry.expected)) {
       const shared = ssri.parse(required).pickAlgorithm()
-      if (ssri.parse(entry.expected)[shared]) throw mismatch(name, version, required, entry.expected)
+      if (ssri.parse(entry.expected)[shared]) {
+        // A lockfile that disagrees with the registry leaves no trace of the package it asked for.
+        if (!cachedBefore) await this.packuments.discardUpstream(name)
+        throw mismatch(name, version, required, entry.expected)
+      }
     }
     const answer = await this.open(name, tarballFile(name, version))
     let status: 'present' | 'fetched' = 'present'

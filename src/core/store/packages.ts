@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { mkdir, readFile, readdir, rm, stat } from 'node:fs/promises'
+import { mkdir, readFile, readdir, rm, rmdir, stat } from 'node:fs/promises'
 import { SinopiaError, errnoCode } from '../errors.js'
 import { writeFileAtomic } from './atomic.js'
 import { fetchedFile, localFile, lockFile, packageDir, packagesDir, upstreamFile } from './layout.js'
@@ -125,6 +125,17 @@ export class PackageStore {
     if (!raw) return null
     const mtimeMs = (await stat(file)).mtimeMs
     return { doc: parseJson<LocalDoc>(raw, file), mtimeMs }
+  }
+
+  /** Removes a package's folder if nothing is left in it (call after its lock is released). */
+  async removeIfEmpty(name: string): Promise<void> {
+    await rmdir(packageDir(this.root, name)).catch(() => undefined)
+  }
+
+  /** Call only inside `withLock(name)`. Removes the cached uplink copy. */
+  async removeUpstream(name: string): Promise<void> {
+    await rm(upstreamFile(this.root, name), { force: true })
+    await rm(fetchedFile(this.root, name), { force: true })
   }
 
   /** Call only inside `withLock(name)`. `null` removes what was published here. */

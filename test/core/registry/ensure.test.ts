@@ -45,6 +45,11 @@ describe('Tarballs.ensure', () => {
     const other = await buildPackage({ name: 'alpha', version: '1.0.0', files: { 'x.js': 'tampered' } })
     await expect(registry.tarballs.ensure('alpha', '1.0.0', other.manifest.dist.integrity)).rejects.toThrow(/lockfile wants sha512-.* but the registry has sha512-/)
     expect(upstream.count((r) => r.url.endsWith('.tgz'))).toBe(0)
+    expect(await registry.store.packages.list()).toEqual([])
+    // A package that was already cached keeps its copy: the lockfile is what is wrong.
+    await registry.tarballs.ensure('alpha', '1.0.0')
+    await expect(registry.tarballs.ensure('alpha', '1.0.0', other.manifest.dist.integrity)).rejects.toMatchObject({ code: 'EINTEGRITY' })
+    expect(await registry.store.packages.list()).toEqual(['alpha'])
   })
 
   it('names a missing version', async () => {
