@@ -40,13 +40,12 @@ export class Tarballs {
     if (!view?.versions.has(version)) view = (await this.packuments.get(name, { fresh: view !== null })).view
     const entry = view.versions.get(version)
     if (!entry) throw notFound(`${printable(name)}@${printable(version)} not found`, 'ETARGET')
-    if (required && entry.expected && !ssri.parse(required).match(entry.expected)) {
-      const shared = ssri.parse(required).pickAlgorithm()
-      if (ssri.parse(entry.expected)[shared]) {
-        // A lockfile that disagrees with the registry leaves no trace of the package it asked for.
-        if (!cachedBefore) await this.packuments.discardUpstream(name)
-        throw mismatch(name, version, required, entry.expected)
-      }
+    // Whether the lockfile's digest shares an algorithm with the packument's, and agrees in it.
+    const agrees = required && entry.expected ? Boolean(ssri.parse(required).match(entry.expected)) : false
+    if (required && entry.expected && !agrees && ssri.parse(entry.expected)[ssri.parse(required).pickAlgorithm()]) {
+      // A lockfile that disagrees with the registry leaves no trace of the package it asked for.
+      if (!cachedBefore) await this.packuments.discardUpstream(name)
+      throw mismatch(name, version, required, entry.expected)
     }
     const answer = await this.open(name, tarballFile(name, version))
     let status: 'present' | 'fetched' = 'present'
@@ -58,8 +57,10 @@ export class Tarballs {
     const blob = await this.store.blobs.open(entry.expected ?? undefined, tarballKey(name, version))
     if (!blob) throw notFound(`${printable(name)}@${printable(version)} was not stored`, 'ENOTCACHED')
     await blob.handle.close()
-    // A lockfile digest in an algorithm the packument does not carry is checked on the bytes.
-    if (required && !(await this.store.blobs.verify(blob.integrity, required))) {
+    // Bytes just downloaded were hashed against the packument's digest as they streamed; when the
+    // lockfile's agrees with it there is nothing left to check. Otherwise (a stored blob, or a
+    // lockfile digest in an algorithm the packument does not carry) the bytes are hashed again.
+    if (required && !(status === 'fetched' && agrees) && !(await this.store.blobs.verify(blob.integrity, required))) {
       throw mismatch(name, version, required, blob.integrity)
     }
     return { status, size: blob.size }
