@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../cli/base-command.js'
 import { assertNoSelfUplink, parseListen } from '../core/config/index.js'
-import { startServer } from '../core/server/index.js'
+import { preferSmallHeap, startServer } from '../core/server/index.js'
 import { adjustableLogger } from '../core/server/reload.js'
 
 export default class Serve extends BaseCommand {
@@ -28,6 +28,7 @@ Point a client at it with: npm set registry http://localhost:4873/`
     const listen = flags.listen ? parseListen(flags.listen) : config.listen
     assertNoSelfUplink(config, listen)
     const log = adjustableLogger(config.logLevel)
+    preferSmallHeap()
     const server = await startServer(config, listen, log, { watchConfig: true })
     this.log(`sinopia-cli listening on ${server.url} (config ${config.file}, storage ${config.storage})`)
 

@@ -16,6 +16,7 @@ import type { ServerContext } from './context.js'
 import { ConfigWatcher } from './reload.js'
 
 export { createApp } from './app.js'
+export { preferSmallHeap } from './heap.js'
 export type { ServerContext } from './context.js'
 
 /** Memory for prepared response bodies (uncompressed and compressed forms together). */

@@ -1,0 +1,16 @@
+import v8 from 'node:v8'
+
+/**
+ * Asks V8 to keep the heap small. A registry's live heap is modest (templates and bodies are
+ * bounded caches, tarballs stream), but with its default growth V8 lets garbage from a cold
+ * multi-megabyte packument, or from thousands of tarball requests a second, pile up before a
+ * full collection: the bench measured 215-270 MiB RSS that way against 140-165 MiB with this
+ * flag, at the same req/s. The flag is read by the collector's heuristics as it runs, so
+ * setting it after start takes effect. `node --no-optimize-for-size` (or NODE_OPTIONS) keeps
+ * V8's default.
+ */
+export function preferSmallHeap(): void {
+  const given = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)]
+  if (given.some((arg) => /^--(no-)?optimize[-_]for[-_]size$/.test(arg))) return
+  v8.setFlagsFromString('--optimize-for-size')
+}
