@@ -4,16 +4,27 @@ import { badRequest } from '../errors.js'
 /** npm's own limit; longer names exist only in very old packages, which we do not serve. */
 export const MAX_NAME_LENGTH = 214
 
+/**
+ * Names already found valid. Every request checks its package name, and the validator's
+ * regexes and result objects are a measurable share of a tarball request's CPU; a server sees
+ * the same names over and over. Cleared when full, so it stays bounded.
+ */
+const knownValid = new Set<string>()
+const KNOWN_VALID_MAX = 50_000
+
 /** Throws a 400 unless `name` is a package name npm would accept (old-style capitals included). */
 export function assertPackageName(name: string): string {
   if (name.length === 0 || name.length > MAX_NAME_LENGTH) {
     throw badRequest(`invalid package name: must be 1 to ${MAX_NAME_LENGTH} characters`, 'EINVALIDNAME')
   }
+  if (knownValid.has(name)) return name
   const result = validate(name)
   if (!result.validForOldPackages) {
     const why = [...(result.errors ?? []), ...(result.warnings ?? [])][0] ?? 'not a valid npm package name'
     throw badRequest(`invalid package name "${printable(name)}": ${why}`, 'EINVALIDNAME')
   }
+  if (knownValid.size >= KNOWN_VALID_MAX) knownValid.clear()
+  knownValid.add(name)
   return name
 }
 

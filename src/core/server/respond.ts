@@ -11,7 +11,8 @@ export type NotedResponse = ServerResponse & { notes?: ResponseNotes }
 
 export function note(res: ServerResponse, notes: ResponseNotes): void {
   const noted = res as NotedResponse
-  noted.notes = { ...noted.notes, ...notes }
+  if (noted.notes) Object.assign(noted.notes, notes)
+  else noted.notes = { ...notes }
 }
 
 export function sendJson(res: ServerResponse, status: number, value: unknown, headers: Record<string, string> = {}): void {
