@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { performance } from 'node:perf_hooks'
@@ -30,10 +30,31 @@ function cleanEnv(home) {
   return { ...env, HOME: home, NO_UPDATE_NOTIFIER: '1', npm_config_update_notifier: 'false' }
 }
 
-/** Runs npm with `args` in `cwd`; resolves `{ ms, code, output }`. Stopped with SIGTERM after RUN_TIMEOUT_MS. */
+/**
+ * CPU seconds used by this process's waited-for children (cutime + cstime of /proc/self/stat),
+ * or null without /proc. Read around one npm run (the only child that ends meanwhile), it is
+ * what npm itself and its own children spent: the client's share of an install.
+ */
+function childrenCpuSeconds() {
+  let text
+  try {
+    text = readFileSync('/proc/self/stat', 'utf8')
+  } catch {
+    return null
+  }
+  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ')
+  const ticks = Number(fields[13]) + Number(fields[14])
+  return Number.isFinite(ticks) ? ticks / 100 : null
+}
+
+/**
+ * Runs npm with `args` in `cwd`; resolves `{ ms, cpuS, code, output }` (cpuS: npm's CPU
+ * seconds, or null). Stopped with SIGTERM after RUN_TIMEOUT_MS.
+ */
 function runNpm(args, { cwd, home, track }) {
   const [command, prefix] = npmCommand()
   const started = performance.now()
+  const cpuBefore = childrenCpuSeconds()
   return new Promise((resolve) => {
     const child = spawn(command, [...prefix, ...args], { cwd, env: cleanEnv(home), stdio: ['ignore', 'pipe', 'pipe'] })
     let output = ''
@@ -44,7 +65,9 @@ function runNpm(args, { cwd, home, track }) {
     child.once('close', (code, signal) => {
       clearTimeout(timer)
       track?.(null)
-      resolve({ ms: Math.round(performance.now() - started), code: code ?? signal, output: output.trim() })
+      const cpuAfter = childrenCpuSeconds()
+      const cpuS = cpuBefore === null || cpuAfter === null ? null : Math.round((cpuAfter - cpuBefore) * 100) / 100
+      resolve({ ms: Math.round(performance.now() - started), cpuS, code: code ?? signal, output: output.trim() })
     })
   })
 }
@@ -60,7 +83,8 @@ function median(values) {
  * and a full npm cache), then alternates `npm ci` through the server (fresh cache), `npm ci`
  * from nginx serving the same tarballs (fresh cache; when `startStatic` gives a server) and
  * `npm ci --offline` (the install's cache) up to `rounds` times, fewer when `budgetMs` runs out.
- * Returns `{ installMs, installed, server, static, offline (ms each), medians, ratio, problems }`.
+ * Returns `{ installMs, installed, server, static, offline (ms each), serverCpuS, clientCpuS,
+ * medians, ratio, problems }`.
  */
 export async function npmCiComparison({
   dir,
@@ -128,6 +152,8 @@ export async function npmCiComparison({
   const offline = []
   const viaStatic = []
   const serverCpu = []
+  // npm's own CPU seconds per run, by kind: where the time of a fresh-cache install goes.
+  const clientCpu = { server: [], static: [], offline: [] }
   for (let round = 0; round < rounds; round++) {
     if (stopped()) break
     const elapsed = performance.now() - started
@@ -147,6 +173,7 @@ export async function npmCiComparison({
       break
     }
     server.push(viaServer.ms)
+    if (viaServer.cpuS !== null) clientCpu.server.push(viaServer.cpuS)
     await rm(freshCache, { recursive: true, force: true })
     if (staticServer) {
       await rm(path.join(staticProject, 'node_modules'), { recursive: true, force: true })
@@ -157,8 +184,10 @@ export async function npmCiComparison({
       })
       await rm(freshCache, { recursive: true, force: true })
       await rm(path.join(staticProject, 'node_modules'), { recursive: true, force: true })
-      if (fromStatic.code === 0) viaStatic.push(fromStatic.ms)
-      else {
+      if (fromStatic.code === 0) {
+        viaStatic.push(fromStatic.ms)
+        if (fromStatic.cpuS !== null) clientCpu.static.push(fromStatic.cpuS)
+      } else {
         problems.push(`npm ci from nginx failed (${fromStatic.code}): ${fromStatic.output.slice(-800)}`)
         await staticServer.stop()
         staticServer = null
@@ -171,6 +200,7 @@ export async function npmCiComparison({
       break
     }
     offline.push(fromCache.ms)
+    if (fromCache.cpuS !== null) clientCpu.offline.push(fromCache.cpuS)
     log(
       `npm ci round ${round + 1}: through the server ${viaServer.ms} ms, ` +
         `${viaStatic.length > round ? `from nginx ${viaStatic[round]} ms, ` : ''}--offline ${fromCache.ms} ms`,
@@ -188,6 +218,7 @@ export async function npmCiComparison({
     offline,
     static: viaStatic,
     serverCpuS: serverCpu,
+    clientCpuS: clientCpu,
     medians,
     ratio: medians ? medians.server / medians.offline : null,
     staticRatio: medians?.static ? medians.static / medians.offline : null,

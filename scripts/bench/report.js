@@ -184,6 +184,7 @@ export function renderReport(results) {
         ],
       ),
       ...(ci.serverCpuS?.length ? [`sinopia's CPU time during each npm ci through it: ${ci.serverCpuS.map((s) => `${s} s`).join(', ')}`] : []),
+      ...clientCpuLines(ci.clientCpuS),
       '',
     )
   }
@@ -233,4 +234,14 @@ function table(head, rows, leftColumns = 1) {
   const widths = head.map((_, i) => Math.max(...cells.map((row) => (row[i] ?? '').length)))
   const format = (row) => row.map((cell, i) => (i < leftColumns ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('  ')
   return [format(cells[0]), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.slice(1).map(format)]
+}
+
+/** npm's own CPU seconds per run: a fresh-cache install costs the client more than the floor does. */
+function clientCpuLines(cpu) {
+  if (!cpu || !cpu.server?.length || !cpu.offline?.length) return []
+  const seconds = (list) => list.map((s) => `${s} s`).join(', ')
+  return [
+    `npm's own CPU time (user + system, with its children): through sinopia ${seconds(cpu.server)}` +
+      `${cpu.static?.length ? `; from nginx ${seconds(cpu.static)}` : ''}; --offline ${seconds(cpu.offline)}`,
+  ]
 }
