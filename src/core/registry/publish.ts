@@ -145,7 +145,9 @@ export class Publisher {
   async plan(name: string, body: PublishBody): Promise<{ removed: string[]; deprecations: Record<string, string>; users?: Record<string, boolean>; maintainers?: LocalDoc['maintainers'] }> {
     const current = await this.served(name)
     if (!current) throw new SinopiaError('ENOTFOUND', `package ${printable(name)} not found`, { status: 404 })
-    const versions = asObject(body.versions ?? {}, 'versions')
+    // npm owner sends only {_id, _rev, maintainers}: a body without `versions` changes no
+    // version. Only a document that lists versions can remove some by leaving them out.
+    const versions = body.versions === undefined ? current.versions : asObject(body.versions, 'versions')
     const added = Object.keys(versions).filter((v) => !current.versions[v])
     if (added.length > 0) throw badRequest(`new versions (${added.map(printable).join(', ')}) need their tarballs attached`, 'EBADPUBLISH')
     const removed = Object.keys(current.versions).filter((v) => !(v in versions))

@@ -181,6 +181,20 @@ describe('publishing', () => {
     expect((await put('alpha', alpha, null)).status).toBe(401)
   })
 
+  it('npm owner add/rm: a PUT of {_id, _rev, maintainers} changes the maintainers and keeps every version', async () => {
+    await put('owned-lib', publishBody(await buildPackage({ name: 'owned-lib', version: '1.0.0' })))
+    await put('owned-lib', publishBody(await buildPackage({ name: 'owned-lib', version: '1.1.0' })))
+    const before = await get('owned-lib?write=true')
+    const maintainers = [...before.maintainers, { name: 'bob' }]
+    expect((await put(`owned-lib/-rev/${before._rev}`, { _id: 'owned-lib', _rev: before._rev, maintainers })).status).toBe(201)
+    const after = await get('owned-lib')
+    expect(after.maintainers.map((m: { name: string }) => m.name)).toEqual(['alice', 'bob'])
+    expect(Object.keys(after.versions)).toEqual(['1.0.0', '1.1.0'])
+    expect((await fetch(`${h.url}owned-lib/-/owned-lib-1.0.0.tgz`)).status).toBe(200)
+    // Changing owners takes the right to publish the package.
+    expect((await put('owned-lib/-rev/1', { _id: 'owned-lib', maintainers: [] }, null)).status).toBe(401)
+  })
+
   it('refuses a PUT that adds a version without its tarball', async () => {
     const pkg = await buildPackage({ name: 'sneaky', version: '1.0.0' })
     await put('sneaky', publishBody(pkg))
