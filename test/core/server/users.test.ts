@@ -112,10 +112,12 @@ describe('users and tokens', () => {
     expect((await api('/-/whoami', { token: 'snp_not-a-token' })).status).toBe(401)
   })
 
-  it('shows the user document to that user only', async () => {
-    expect((await api(couch('alice'), { token: alice })).json()).toEqual({ name: 'alice' })
+  it('shows a user document (the name only) to logged-in users, 404 for an unknown name', async () => {
+    expect((await api(couch('alice'), { token: alice })).json()).toEqual({ _id: 'org.couchdb.user:alice', name: 'alice' })
     const bob = (await api(couch('bob'), { method: 'PUT', body: userDoc('bob', 'b0b') })).json().token as string
-    expect((await api(couch('alice'), { token: bob })).status).toBe(404)
+    // npm owner add reads the other user's document: its name, nothing more.
+    expect((await api(couch('alice'), { token: bob })).json()).toEqual({ _id: 'org.couchdb.user:alice', name: 'alice' })
+    expect((await api(couch('nobody'), { token: bob })).status).toBe(404)
     expect((await api(couch('alice'))).status).toBe(401)
   })
 
@@ -199,6 +201,29 @@ describe('users and tokens', () => {
     const apiToken = (await api('/-/npm/v1/tokens', { token: alice, body: { password: 's3cret' } })).json().token as string
     expect((await api(`/-/user/token/${apiToken}`, { method: 'DELETE', token: apiToken })).status).toBe(200)
     expect((await api('/-/whoami', { token: apiToken })).status).toBe(200)
+  })
+
+  it('npm profile: get shows the name; set changes the password after checking the old one, and refuses fields not kept', async () => {
+    const cora = (await api(couch('cora'), { method: 'PUT', body: userDoc('cora', 'c0ra-old') })).json().token as string
+    expect((await api('/-/npm/v1/user')).status).toBe(401)
+    expect((await api('/-/npm/v1/user', { token: cora })).json()).toEqual({ name: 'cora', email: '', email_verified: false, tfa: false })
+
+    // What npm profile set sends: every writable field as read, '' turned into null, plus the change.
+    const fields = { email: null, fullname: null, homepage: null, freenode: null, twitter: null, github: null }
+    const wrong = await api('/-/npm/v1/user', { token: cora, body: { ...fields, password: { old: 'not-it', new: 'c0ra-new' } } })
+    expect(wrong.status).toBe(401)
+    const changed = await api('/-/npm/v1/user', { token: cora, body: { ...fields, password: { old: 'c0ra-old', new: 'c0ra-new' } } })
+    expect(changed.status).toBe(200)
+    expect(changed.json().name).toBe('cora')
+    expect((await api(couch('cora'), { method: 'PUT', body: userDoc('cora', 'c0ra-old') })).status).toBe(401)
+    expect((await api(couch('cora'), { method: 'PUT', body: userDoc('cora', 'c0ra-new') })).status).toBe(201)
+
+    const email = await api('/-/npm/v1/user', { token: cora, body: { ...fields, email: 'cora@example.com' } })
+    expect(email.status).toBe(400)
+    expect(email.json().error).toMatch(/keeps no email/)
+    expect((await api('/-/npm/v1/user', { token: cora, body: { tfa: { mode: 'auth-only', password: 'c0ra-new' } } })).json().error).toMatch(/two-factor/)
+    const readonly = (await api('/-/npm/v1/tokens', { token: cora, body: { password: 'c0ra-new', readonly: true } })).json().token as string
+    expect((await api('/-/npm/v1/user', { token: readonly, body: { password: { old: 'c0ra-new', new: 'x-another-1' } } })).status).toBe(403)
   })
 
   describe('web login', () => {

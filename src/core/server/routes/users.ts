@@ -30,11 +30,13 @@ export function userRoutes(app: Polka, ctx: ServerContext): void {
     const { token } = await ctx.auth.tokens.create(name, { kind: 'login' })
     sendJson(res, 201, { ok: true, id: `${COUCH_PREFIX}${name}`, token })
   })
+  // npm owner add/rm reads the new owner's document first, as the logged-in maintainer: any
+  // user may see that another exists (the name only: nothing else about users is stored or shown).
   app.get('/-/user/:id', async (req: Request, res: ServerResponse) => {
     const name = couchName(req.params.id)
     const user = await caller(ctx, req)
-    if (user.name !== name) throw notFound(`no user document for ${name} that you may read`)
-    sendJson(res, 200, { name })
+    if (user.name !== name && !(await ctx.auth.users.exists(name))) throw notFound(`no user ${name}`)
+    sendJson(res, 200, { _id: `${COUCH_PREFIX}${name}`, name })
   })
   app.all('/-/user/:id', (req: Request, res: ServerResponse) => methodNotAllowed(res, req.method, ['GET', 'HEAD', 'PUT']))
 
@@ -81,6 +83,29 @@ export function userRoutes(app: Polka, ctx: ServerContext): void {
   })
   app.all('/-/npm/v1/tokens/token/:key', (req: Request, res: ServerResponse) => methodNotAllowed(res, req.method, ['DELETE']))
 
+  // npm profile. Users here are htpasswd lines: a name and a password, nothing else to show or
+  // set. `npm profile set password` works; the other fields are refused with a clear message.
+  app.get('/-/npm/v1/user', async (req: Request, res: ServerResponse) => sendJson(res, 200, profileOf((await caller(ctx, req)).name)))
+  app.post('/-/npm/v1/user', async (req: Request, res: ServerResponse) => {
+    const user = writableCaller(await caller(ctx, req))
+    const body = await readJsonObject(req, limit)
+    const { password, ...rest } = body
+    if (rest.tfa !== undefined && rest.tfa !== null) throw badRequest('this registry does not support two-factor authentication')
+    const unsupported = Object.keys(rest).filter((key) => key !== 'name' && rest[key] !== null && rest[key] !== '' && rest[key] !== false)
+    if (unsupported.length > 0) throw badRequest(`this registry keeps no ${unsupported.join(', ')} for users: only the password can be set`)
+    if (password !== undefined && password !== null) {
+      const change = password as { old?: unknown; new?: unknown }
+      if (typeof change !== 'object' || typeof change.old !== 'string' || typeof change.new !== 'string') {
+        throw badRequest('password must be {"old": "...", "new": "..."}')
+      }
+      await ctx.auth.checkPassword(user.name, change.old, address(req))
+      await ctx.auth.users.setPassword(user.name, change.new)
+      ctx.log.log('info', `user ${user.name} changed their password`)
+    }
+    sendJson(res, 200, profileOf(user.name))
+  })
+  app.all('/-/npm/v1/user', (req: Request, res: ServerResponse) => methodNotAllowed(res, req.method, ['GET', 'HEAD', 'POST']))
+
   // npm's web login: POST starts a session, the person logs in on the page at loginUrl, npm polls doneUrl.
   app.post('/-/v1/login', async (req: Request, res: ServerResponse) => {
     const body = await readJsonObject(req, limit)
@@ -123,6 +148,11 @@ export function userRoutes(app: Polka, ctx: ServerContext): void {
     sendJson(res, 200, { token }, { 'cache-control': 'no-store' })
   })
   app.all('/-/v1/done/:id', (req: Request, res: ServerResponse) => methodNotAllowed(res, req.method, ['GET', 'HEAD']))
+}
+
+/** A profile as npm profile reads it: the name; no e-mail and no two-factor auth are kept here. */
+function profileOf(name: string) {
+  return { name, email: '', email_verified: false, tfa: false }
 }
 
 /** `org.couchdb.user:alice` -> `alice` (a valid user name), else 404/400. */
