@@ -5,17 +5,24 @@ import { summarize } from './summary.js'
 /**
  * Summaries from the registry: the names with a folder in the store, and each package's
  * merged document as served (local versions over the cached uplink copy), read once.
- * A package counts as local when at least one of its versions was published here.
+ * A package counts as local when at least one of its versions was published here. The stamp
+ * is the modification times of the two documents the summary comes from.
  */
 export function registrySource(registry: Registry): SummarySource {
   return {
     names: () => registry.store.packages.list(),
     async load(name) {
+      // Read from the file, not the packuments' one-second memo: the stamp read just before
+      // may be of a change that memo has not seen yet (another process's publish).
+      const local = await registry.packuments.local(name, true)
       const doc = await registry.packuments.document(name)
       if (!doc) return null
-      const local = await registry.packuments.local(name)
       const origin = local && Object.keys(local.doc.versions).length > 0 ? 'local' : 'cached'
       return summarize(name, doc, origin)
+    },
+    async stamp(name) {
+      const [upstream, local] = await Promise.all([registry.store.packages.upstreamMtime(name), registry.store.packages.localMtime(name)])
+      return `${upstream ?? '-'}:${local ?? '-'}`
     },
   }
 }

@@ -5,10 +5,15 @@ import { hasTerms, type Query } from './query.js'
 import type { PackageSummary } from './summary.js'
 import { TopK } from './top-k.js'
 
-/** Where summaries come from: the store's package names, and one package's summary now (null: gone). */
+/**
+ * Where summaries come from: the store's package names, one package's summary now (null:
+ * gone), and a cheap stamp of a package's stored documents (their modification times) that
+ * changes whenever any process rewrites them.
+ */
 export interface SummarySource {
   names(): Promise<string[]>
   load(name: string): Promise<PackageSummary | null>
+  stamp(name: string): Promise<string>
 }
 
 export interface SearchOptions {
@@ -33,11 +38,16 @@ export type IndexState = 'idle' | 'building' | 'ready'
 
 /** Packages read at once while the index is built: enough to keep the disk busy, few enough to bound memory. */
 const BUILD_CONCURRENCY = 8
+/** How often the store is compared with the index for changes made by other processes. */
+export const SYNC_INTERVAL_MS = 30_000
 
 /**
  * Summaries of every package in the store, in memory, searched by a scan (10,000 summaries
  * take well under a millisecond). Built once at start while the server already answers,
  * then kept current from the registry's 'changed' events: never a storage scan per request.
+ * Other processes on the same storage (a second `serve`, `mirror`, `lock-sync`, `prune`)
+ * emit no events here: `sync` finds their changes by the stamps of the stored files, and
+ * `watch` runs it every SYNC_INTERVAL_MS.
  *
  * Refreshes of one name run one at a time and a refresh asked for while another runs reads
  * the store again afterwards, so the last read always starts after the last change.
@@ -51,6 +61,10 @@ export class SearchIndex {
   private readonly active = new Map<string, Promise<void>>()
   /** Refreshes caused by changes: a search waits for them, so a publish is findable as soon as it is answered. */
   private readonly pending = new Set<Promise<void>>()
+  /** Each package's stamp when it was last read. */
+  private readonly stamps = new Map<string, string>()
+  private syncing: Promise<void> | null = null
+  private timer: NodeJS.Timeout | null = null
   private closed = false
   state: IndexState = 'idle'
 
@@ -75,6 +89,7 @@ export class SearchIndex {
   }
 
   remove(name: string): void {
+    this.stamps.delete(name)
     if (!this.entries.delete(name)) return
     this.ordered = null
     this.corpus = null
@@ -91,12 +106,54 @@ export class SearchIndex {
       this.state = 'ready'
       return
     }
+    await this.each(names, concurrency, (name) => this.refresh(name))
+    this.state = 'ready'
+  }
+
+  /**
+   * Reads again the packages whose stored files changed since they were last read, adds new
+   * ones and drops those gone from the store. Concurrent calls share one pass.
+   */
+  sync(concurrency = BUILD_CONCURRENCY): Promise<void> {
+    this.syncing ??= this.syncPass(concurrency).finally(() => (this.syncing = null))
+    return this.syncing
+  }
+
+  /** Runs `sync` every `intervalMs` until close (the timer never keeps the process alive). */
+  watch(intervalMs = SYNC_INTERVAL_MS): void {
+    if (this.timer || this.closed) return
+    this.timer = setInterval(() => void this.sync(), intervalMs)
+    this.timer.unref()
+  }
+
+  private async syncPass(concurrency: number): Promise<void> {
+    let names: string[]
+    try {
+      names = await this.source.names()
+    } catch (error) {
+      this.onError(null, error)
+      return
+    }
+    const listed = new Set(names)
+    for (const name of [...this.entries.keys()]) if (!listed.has(name)) this.remove(name)
+    await this.each(names, concurrency, async (name) => {
+      let stamp: string
+      try {
+        stamp = await this.source.stamp(name)
+      } catch (error) {
+        this.onError(name, error)
+        return
+      }
+      if (this.stamps.get(name) !== stamp) await this.refresh(name)
+    })
+  }
+
+  private async each(names: string[], concurrency: number, step: (name: string) => Promise<void>): Promise<void> {
     let next = 0
     const worker = async () => {
-      while (!this.closed && next < names.length) await this.refresh(names[next++] as string)
+      while (!this.closed && next < names.length) await step(names[next++] as string)
     }
     await Promise.all(Array.from({ length: Math.min(concurrency, names.length) }, worker))
-    this.state = 'ready'
   }
 
   /** Refreshes a name on every `'changed'` event of `emitter`; returns the unsubscribe function. */
@@ -120,9 +177,13 @@ export class SearchIndex {
       this.queued.delete(name)
       this.active.set(name, run)
       try {
+        // The stamp first: a change landing during the read makes the next sync read again.
+        const stamp = await this.source.stamp(name)
         const summary = await this.source.load(name)
-        if (summary) this.put(summary)
-        else this.remove(name)
+        if (summary) {
+          this.put(summary)
+          this.stamps.set(name, stamp)
+        } else this.remove(name)
       } catch (error) {
         this.onError(name, error)
       } finally {
@@ -141,6 +202,8 @@ export class SearchIndex {
   /** Stops the build and ignores further events. */
   close(): void {
     this.closed = true
+    if (this.timer) clearInterval(this.timer)
+    this.timer = null
   }
 
   /** Matches, most relevant first (then local before cached, then by name), and the one page asked for. */

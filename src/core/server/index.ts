@@ -32,7 +32,7 @@ export interface RunningServer {
 }
 
 /** Opens the store, builds the registry and listens. Errors say what to fix (port taken, storage not writable). */
-export async function startServer(config: Config, listen: ListenAddress, log: Logger, options: { watchConfig?: boolean } = {}): Promise<RunningServer> {
+export async function startServer(config: Config, listen: ListenAddress, log: Logger, options: { watchConfig?: boolean; searchSyncMs?: number } = {}): Promise<RunningServer> {
   const store = await openStore(config.storage)
   const upstream = new UpstreamClient(config.uplinks)
   const registry = new Registry(config, store, upstream)
@@ -87,7 +87,10 @@ export async function startServer(config: Config, listen: ListenAddress, log: Lo
   if (options.watchConfig) await watcher.start()
   usage.start()
   const started = Date.now()
-  const building = search.build().then(() => log.log('info', `search index: ${search.size} packages in ${Date.now() - started} ms`))
+  const building = search.build().then(() => {
+    log.log('info', `search index: ${search.size} packages in ${Date.now() - started} ms`)
+    search.watch(options.searchSyncMs)
+  })
   const address = server.address() as AddressInfo
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address
   return {

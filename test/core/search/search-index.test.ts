@@ -8,13 +8,17 @@ const names = (index: SearchIndex, text: string, options: { from?: number; size?
   index.search(parseQuery(text), { from: options.from ?? 0, size: options.size ?? 100, visible: options.visible ?? all }).results.map((r) => r.summary.name)
 
 function indexOf(summaries: PackageSummary[]): SearchIndex {
-  const index = new SearchIndex({ names: async () => [], load: async () => null })
+  const index = new SearchIndex({ names: async () => [], load: async () => null, stamp: async () => '' })
   for (const s of summaries) index.put(s)
   return index
 }
 
-/** A source whose loads wait until released, counting how many run at once. */
+/**
+ * A source whose loads wait until released, counting how many run at once. Its stamps are
+ * what `touch` set (as another process rewriting a package would change them).
+ */
 function gatedSource(docs: Map<string, PackageSummary | null>) {
+  const stamps = new Map<string, number>()
   const gates: Array<() => void> = []
   let running = 0
   let peak = 0
@@ -31,9 +35,11 @@ function gatedSource(docs: Map<string, PackageSummary | null>) {
       if (value === undefined) throw new Error(`cannot read ${name}`)
       return value
     },
+    stamp: async (name) => String(stamps.get(name) ?? 0),
   }
   return {
     source,
+    touch: (name: string) => stamps.set(name, (stamps.get(name) ?? 0) + 1),
     releaseAll: () => gates.splice(0).forEach((release) => release()),
     waiting: () => gates.length,
     stats: () => ({ peak, loads }),
@@ -127,6 +133,7 @@ describe('SearchIndex building and following changes', () => {
           if (name === 'broken') throw new Error('ECORRUPT')
           return summary(name)
         },
+        stamp: async () => '',
       },
       (name) => errors.push(name),
     )
@@ -179,6 +186,40 @@ describe('SearchIndex building and following changes', () => {
     await index.settled()
     expect(index.get('busy')?.description).toBe('second')
     expect(gated.stats().loads).toBe(2)
+  })
+
+  it('sync reads again what other processes changed, adds new packages and drops removed ones', async () => {
+    const docs = new Map<string, PackageSummary | null>([
+      ['kept', summary('kept')],
+      ['changed', summary('changed', { description: 'before' })],
+      ['removed', summary('removed')],
+    ])
+    const gated = gatedSource(docs)
+    const index = new SearchIndex(gated.source)
+    const drain = async (work: Promise<void>) => {
+      let done = false
+      void work.then(() => (done = true))
+      while (!done) {
+        gated.releaseAll()
+        await tick()
+      }
+    }
+    await drain(index.build())
+    expect(gated.stats().loads).toBe(3)
+
+    await drain(index.sync())
+    expect(gated.stats().loads).toBe(3) // nothing changed: nothing read
+
+    docs.set('changed', summary('changed', { description: 'after' }))
+    gated.touch('changed')
+    docs.set('added', summary('added'))
+    docs.delete('removed')
+    await drain(index.sync())
+    expect(gated.stats().loads).toBe(5)
+    expect(index.get('changed')?.description).toBe('after')
+    expect(index.get('added')).toBeDefined()
+    expect(index.get('removed')).toBeUndefined()
+    expect(index.get('kept')).toBeDefined()
   })
 
   it('stops building and following when closed', async () => {

@@ -103,20 +103,30 @@ describe('GET /-/v1/search', () => {
     expect(await found('short-lived')).toEqual([])
   })
 
-  it('builds the index from the store at start', async () => {
+  it('builds the index from the store at start, then sees what other processes change', async () => {
     await publish(h, { name: 'survivor', version: '3.0.0' })
     expect((await fetch(`${h.url}alpha`)).status).toBe(200)
     const text = stringify({ storage: h.storage, uplinks: { npmjs: { url: h.upstream.url } }, packages: { '**': { access: '$all', proxy: 'npmjs' } } })
     const { config } = parseConfig(text, path.join(h.dir, 'second.yaml'))
-    const second = await startServer(config, { host: '127.0.0.1', port: 0 }, silentLogger)
-    try {
+    const second = await startServer(config, { host: '127.0.0.1', port: 0 }, silentLogger, { searchSyncMs: 50 })
+    const namesOnSecond = async (want: number) => {
       let names: string[] = []
-      for (let i = 0; i < 100 && names.length < 2; i++) {
+      for (let i = 0; i < 100 && names.length !== want; i++) {
         const body = (await (await fetch(`${second.url}-/v1/search?text=`)).json()) as SearchBody
         names = body.objects.map((o) => `${o.package.name}:${o.origin}`)
-        if (names.length < 2) await new Promise((resolve) => setTimeout(resolve, 20))
+        if (names.length !== want) await new Promise((resolve) => setTimeout(resolve, 20))
       }
-      expect(names).toEqual(['survivor:local', 'alpha:cached'])
+      return names
+    }
+    try {
+      expect(await namesOnSecond(2)).toEqual(['survivor:local', 'alpha:cached'])
+      // Published through the first server (another process, as far as the second knows): the
+      // second finds it by its periodic look at the store, and drops it again after an unpublish.
+      await publish(h, { name: 'elsewhere', version: '1.0.0' })
+      expect(await namesOnSecond(3)).toEqual(['elsewhere:local', 'survivor:local', 'alpha:cached'])
+      const res = await fetch(`${h.url}elsewhere/-rev/1`, { method: 'DELETE', headers: { authorization: basic('alice', 'alice-pw') } })
+      expect(res.status).toBe(200)
+      expect(await namesOnSecond(2)).toEqual(['survivor:local', 'alpha:cached'])
     } finally {
       await second.close(1000)
     }
