@@ -21,7 +21,7 @@ import { cleanupRegistries, startRegistry, type RunningRegistry } from '../helpe
 
 /**
  * Publishing through the real clients against `sinopia-cli serve`: npm (adduser, whoami,
- * publish, dist-tag, deprecate, unpublish), pnpm publish, yarn berry `yarn npm publish`, the
+ * publish, dist-tag, deprecate, owner, star, profile, unpublish), pnpm publish, yarn berry `yarn npm publish`, the
  * errors npm prints for a conflict, a missing login and a forbidden publish, and the
  * dependency-confusion guard. One registry (in front of a fake upstream) serves the whole
  * file; the tests run in order and build on each other, as one person's session would.
@@ -235,6 +235,20 @@ describe('publishing through npm, pnpm and yarn berry to sinopia-cli serve', () 
       expect(await viewJson(['pub-plain', 'maintainers'])).toEqual(expect.arrayContaining([expect.stringMatching(/^alice/)]))
       const after = await npm(['owner', 'ls', 'pub-plain'])
       expect(after.stdout).not.toMatch(/bob/)
+    })
+
+    it('star and unstar keep every version; profile get shows the user', { timeout: TEST_TIMEOUT }, async () => {
+      const before = await viewJson(['pub-plain', 'versions'])
+      const star = await npm(['star', 'pub-plain'])
+      expect(star.code, explain(star, registry)).toBe(0)
+      expect(await viewJson(['pub-plain', 'users'])).toEqual({ alice: true })
+      expect(await viewJson(['pub-plain', 'versions'])).toEqual(before)
+      const unstar = await npm(['unstar', 'pub-plain'])
+      expect(unstar.code, explain(unstar, registry)).toBe(0)
+      expect(await viewJson(['pub-plain', 'versions'])).toEqual(before)
+      const profile = await npm(['profile', 'get', 'name'])
+      expect(profile.code, explain(profile, registry)).toBe(0)
+      expect(profile.stdout.trim()).toBe('alice')
     })
 
     it('unpublish one version, then the whole package', { timeout: TEST_TIMEOUT }, async () => {
