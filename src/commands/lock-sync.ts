@@ -1,10 +1,11 @@
 import path from 'node:path'
 import { Args, Flags } from '@oclif/core'
 import { BaseCommand } from '../cli/base-command.js'
+import { syncFlags } from '../cli/flags.js'
 import { checkSummaryText, createProgress, interruptible, syncSummaryText } from '../cli/progress.js'
 import { openStore } from '../core/store/index.js'
 import type { Config } from '../core/config/index.js'
-import { DEFAULT_CONCURRENCY, DEFAULT_RETRIES, Syncer, checkStore, findLockfiles, openRegistry, readLockfiles } from '../core/sync/index.js'
+import { Syncer, checkStore, findLockfiles, openRegistry, readLockfiles } from '../core/sync/index.js'
 import type { ReadLockfiles, SyncOptions, SyncSummary } from '../core/sync/index.js'
 
 export default class LockSync extends BaseCommand {
@@ -33,9 +34,7 @@ Exit status: 0 when every package is in the store, 1 when any failed (or, with -
   static override flags = {
     check: Flags.boolean({ summary: 'Fetch nothing: report what is missing or corrupt in the store, exit 1 if anything is.', exclusive: ['verify'] }),
     verify: Flags.boolean({ summary: 'Re-hash the tarballs already stored, and fetch again any that are corrupt.' }),
-    concurrency: Flags.integer({ summary: 'Packages fetched (or checked) at once.', default: DEFAULT_CONCURRENCY, min: 1, max: 256 }),
-    retries: Flags.integer({ summary: 'Further attempts for a failure that may pass (network, 5xx), with backoff.', default: DEFAULT_RETRIES, min: 0, max: 10 }),
-    json: Flags.boolean({ summary: 'Print a machine-readable summary on stdout, and no progress.' }),
+    ...syncFlags('Packages fetched (or checked) at once.'),
   }
 
   async run(): Promise<void> {

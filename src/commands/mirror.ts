@@ -1,9 +1,10 @@
 import { readFile } from 'node:fs/promises'
 import { Args, Flags } from '@oclif/core'
 import { BaseCommand } from '../cli/base-command.js'
+import { syncFlags } from '../cli/flags.js'
 import { createProgress, interruptible, syncSummaryText } from '../cli/progress.js'
 import { SinopiaError, errnoCode } from '../core/errors.js'
-import { DEFAULT_CONCURRENCY, DEFAULT_RETRIES, MirrorResolver, Syncer, openRegistry } from '../core/sync/index.js'
+import { MirrorResolver, Syncer, openRegistry } from '../core/sync/index.js'
 
 export default class Mirror extends BaseCommand {
   static override summary = 'Put packages (and, with --deps, all they pull in) into the store, for installs with the uplink down.'
@@ -32,9 +33,7 @@ Exit status: 0 when every package is in the store, 1 when any failed, 130 when i
     'all-versions': Flags.boolean({ summary: 'Every version each spec allows (a bare name: every version), not only the one it resolves to.' }),
     deps: Flags.boolean({ summary: 'The full dependency closure an install would pull (optional dependencies included).' }),
     peers: Flags.boolean({ summary: 'With --deps: include peer dependencies (those not marked optional).', dependsOn: ['deps'] }),
-    concurrency: Flags.integer({ summary: 'Packages resolved and fetched at once.', default: DEFAULT_CONCURRENCY, min: 1, max: 256 }),
-    retries: Flags.integer({ summary: 'Further attempts for a failure that may pass (network, 5xx), with backoff.', default: DEFAULT_RETRIES, min: 0, max: 10 }),
-    json: Flags.boolean({ summary: 'Print a machine-readable summary on stdout, and no progress.' }),
+    ...syncFlags('Packages resolved and fetched at once.'),
   }
 
   async run(): Promise<void> {

@@ -1,9 +1,9 @@
-import { Args, Flags } from '@oclif/core'
+import { Args } from '@oclif/core'
 import { BaseCommand } from '../../cli/base-command.js'
+import { passwordFlags } from '../../cli/flags.js'
 import { readNewPassword } from '../../cli/prompt.js'
 import { Users, assertUserName } from '../../core/auth/index.js'
 import { SinopiaError } from '../../core/errors.js'
-import { KeyedLock } from '../../core/store/index.js'
 
 export default class UserAdd extends BaseCommand {
   static override summary = 'Add a user to the htpasswd file.'
@@ -15,15 +15,13 @@ A running server sees the new user at once.`
 
   static override args = { name: Args.string({ required: true, description: 'User name: letters, digits, ".", "_" or "-".' }) }
 
-  static override flags = {
-    'password-stdin': Flags.boolean({ summary: 'Read the password from the first line of standard input.' }),
-  }
+  static override flags = passwordFlags
 
   async run(): Promise<void> {
     const { args, flags } = await this.parse(UserAdd)
     const config = await this.loadConfig(flags.config, false)
     const name = assertUserName(args.name)
-    const users = new Users(config.auth.htpasswd.file, config.auth.htpasswd.maxUsers, new KeyedLock())
+    const users = Users.of(config)
     if (await users.exists(name)) {
       throw new SinopiaError('EUSEREXISTS', `user ${name} already exists`, { hint: `change the password with \`${this.config.bin} user passwd ${name}\`` })
     }

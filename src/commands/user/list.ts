@@ -19,7 +19,7 @@ export default class UserList extends BaseCommand {
     const config = await this.loadConfig(flags.config, false)
     const store = await openStore(config.storage)
     const tokens = new Tokens(store.tokensFile, store.lock)
-    const users = new Users(config.auth.htpasswd.file, config.auth.htpasswd.maxUsers, store.lock)
+    const users = Users.of(config, store.lock)
     const entries = await Promise.all((await users.list()).map(async (name) => ({ name, tokens: (await tokens.list(name)).length })))
     if (entries.length === 0) this.log(`no users in ${config.auth.htpasswd.file}`)
     else {

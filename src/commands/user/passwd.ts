@@ -1,9 +1,9 @@
-import { Args, Flags } from '@oclif/core'
+import { Args } from '@oclif/core'
 import { BaseCommand } from '../../cli/base-command.js'
+import { passwordFlags } from '../../cli/flags.js'
 import { readNewPassword } from '../../cli/prompt.js'
 import { Users } from '../../core/auth/index.js'
 import { SinopiaError } from '../../core/errors.js'
-import { KeyedLock } from '../../core/store/index.js'
 
 export default class UserPasswd extends BaseCommand {
   static override summary = "Change a user's password."
@@ -14,14 +14,12 @@ the first line of standard input instead. Tokens the user already has stay valid
 
   static override args = { name: Args.string({ required: true, description: 'User name.' }) }
 
-  static override flags = {
-    'password-stdin': Flags.boolean({ summary: 'Read the password from the first line of standard input.' }),
-  }
+  static override flags = passwordFlags
 
   async run(): Promise<void> {
     const { args, flags } = await this.parse(UserPasswd)
     const config = await this.loadConfig(flags.config, false)
-    const users = new Users(config.auth.htpasswd.file, config.auth.htpasswd.maxUsers, new KeyedLock())
+    const users = Users.of(config)
     if (!(await users.exists(args.name))) {
       throw new SinopiaError('ENOUSER', `no user named ${args.name}`, { hint: `add it with \`${this.config.bin} user add ${args.name}\`` })
     }

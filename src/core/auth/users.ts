@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import { SinopiaError } from '../errors.js'
-import type { KeyedLock } from '../store/lock.js'
+import type { Config } from '../config/types.js'
+import { KeyedLock } from '../store/lock.js'
 import { WatchedFile } from '../store/watched-file.js'
 import { hashPassword, parseHtpasswd, serializeHtpasswd, verifyPassword, type HtpasswdEntry } from './htpasswd.js'
 
@@ -25,6 +26,11 @@ export class Users {
   private readonly htpasswd: WatchedFile<HtpasswdEntry[]>
   /** Passwords already checked against a hash: bcrypt costs ~50 ms, too much for every request. */
   private readonly verified = new Map<string, string>()
+
+  /** The users of the config's htpasswd file; `lock` is the store's where one is open. */
+  static of(config: Config, lock: KeyedLock = new KeyedLock()): Users {
+    return new Users(config.auth.htpasswd.file, config.auth.htpasswd.maxUsers, lock)
+  }
 
   constructor(
     readonly file: string,

@@ -39,7 +39,7 @@ export async function startServer(config: Config, listen: ListenAddress, log: Lo
   // Last use of each served tarball, for `prune`: batched in memory, merged into the store every ~30 s and at close.
   const usage = new UsageTracker(store.root, store.lock, { onError: (error) => log.log('warn', `could not record tarball usage: ${String(error)}`) })
   registry.tarballs.onUse = (key) => usage.touch(key)
-  const auth = new Auth(new Users(config.auth.htpasswd.file, config.auth.htpasswd.maxUsers, store.lock), new Tokens(store.tokensFile, store.lock))
+  const auth = new Auth(Users.of(config, store.lock), new Tokens(store.tokensFile, store.lock))
   const hostForUrls = `${listen.host.includes(':') ? `[${listen.host}]` : listen.host}:${listen.port}`
   // Follows changes from the start, then reads the store in the background: the server answers meanwhile.
   const search = new SearchIndex(registrySource(registry), (name, error) =>
