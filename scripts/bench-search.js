@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { measure } from './bench/load.js'
 import { launchServer, readMemory } from './bench/server.js'
+import { stopList } from './bench/stops.js'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const USAGE = 'usage: node scripts/bench-search.js [--quick] [--packages N] [--json FILE]'
@@ -109,23 +110,15 @@ const QUERIES = [
 const dir = await mkdtemp(path.join(os.tmpdir(), 'sinopia-bench-search-'))
 let server = null
 let stopLoad = null
-const cleanup = async () => {
-  stopLoad?.()
-  await server?.stop()
-  await rm(dir, { recursive: true, force: true })
-}
-for (const signal of ['SIGINT', 'SIGTERM']) {
-  process.on(signal, () => {
-    console.error(`\n${signal}: stopping`)
-    void cleanup().then(() => process.exit(130))
-  })
-}
+const stops = stopList({ onSignal: () => stopLoad?.() })
+stops.push(() => rm(dir, { recursive: true, force: true }))
 
 try {
   console.log(`writing a store with ${count} packages (${Math.round(count * LOCAL_SHARE)} local, ${count - Math.round(count * LOCAL_SHARE)} cached)...`)
   const writeMs = await writeStore(path.join(dir, 'storage'))
   console.log(`  ${writeMs} ms`)
   server = await launchServer({ root: ROOT, dir, upstreamUrl: UNUSED_UPLINK, timeoutMs: 30_000 })
+  stops.push(() => server.stop())
   const { url, startupMs } = await server.ready
   // The index builds after listen, while the server answers: poll until every package is in.
   const indexStart = Date.now()
@@ -159,5 +152,5 @@ try {
   )
   console.log(`figures written to ${path.relative(process.cwd(), jsonFile)}`)
 } finally {
-  await cleanup()
+  await stops.stopAll()
 }

@@ -28,6 +28,7 @@ import { profileFiles, renderProfile, summarizeProfile } from './bench/profile.j
 import { buildProject } from './bench/project.js'
 import { evaluateTargets, renderReport } from './bench/report.js'
 import { launchServer, readCpuSeconds, readMemory, sampleMemory } from './bench/server.js'
+import { stopList } from './bench/stops.js'
 import { countsSince, startUpstream } from './bench/upstream.js'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
@@ -79,27 +80,17 @@ const mode = {
 const jsonFile = path.resolve(options.json ?? path.join(ROOT, 'bench-results/bench.json'))
 const profileDir = options.profile ? path.resolve(options.profile) : null
 
-// Everything started is stopped through here, last started first, once, whatever ends the run.
-const cleanups = []
-let cleaning = null
-function cleanup() {
-  cleaning ??= (async () => {
-    for (const step of cleanups.reverse()) await step().catch(() => undefined)
-  })()
-  return cleaning
-}
 let stopLoad = null
 let server = null
 let nginx = null
 let interrupted = false
-for (const signal of ['SIGINT', 'SIGTERM']) {
-  process.on(signal, () => {
-    console.error(`\n${signal}: stopping`)
+// Everything started is stopped through here, last started first, once, whatever ends the run.
+const cleanups = stopList({
+  onSignal: () => {
     interrupted = true
     stopLoad?.()
-    void cleanup().then(() => process.exit(130))
-  })
-}
+  },
+})
 // Last resort if the process ends any other way: never leave the server or nginx running.
 process.on('exit', () => {
   if (server?.alive()) process.kill(server.pid, 'SIGKILL')
@@ -426,6 +417,6 @@ try {
 } catch (error) {
   console.error(`bench failed: ${error?.stack ?? error}`)
 } finally {
-  await cleanup()
+  await cleanups.stopAll()
 }
 process.exit(code)
