@@ -4,10 +4,11 @@
 // concurrent clients, warm throughput and latency of packuments and tarballs (sinopia, then
 // nginx, same autocannon settings), peak RSS, and `npm ci` through the server against
 // `npm ci --offline` from npm's own cache. Prints every figure with its ratio and target.
-//   node scripts/bench.js [--quick] [--json FILE] [--profile DIR] [--no-nginx] [--no-npm-ci]
+//   node scripts/bench.js [--quick] [--json FILE] [--profile DIR] [--npm-profile DIR] [--no-nginx] [--no-npm-ci]
 //                         [--stock-autocannon] [--nginx-workers N] [--duration S] [--only REGEX]
 // --profile DIR runs the server under `node --cpu-prof` and summarizes the profile it writes
-// on exit; --only runs the load scenarios whose name matches.
+// on exit; --npm-profile DIR adds one profiled `npm ci` of each kind and says where npm's main
+// thread spent its time; --only runs the load scenarios whose name matches.
 // Exit status: 1 on errors (failed requests, wrong bytes, a crash), 0 otherwise, whether or not
 // the ratio targets are met (they are reported, not enforced).
 import { existsSync, readFileSync } from 'node:fs'
@@ -33,7 +34,7 @@ import { countsSince, startUpstream } from './bench/upstream.js'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const USAGE =
-  'usage: node scripts/bench.js [--quick] [--json FILE] [--profile DIR] [--no-nginx] [--no-npm-ci] [--stock-autocannon] [--nginx-workers N] [--duration S] [--only REGEX]'
+  'usage: node scripts/bench.js [--quick] [--json FILE] [--profile DIR] [--npm-profile DIR] [--no-nginx] [--no-npm-ci] [--stock-autocannon] [--nginx-workers N] [--duration S] [--only REGEX]'
 const STARTUP_TIMEOUT_MS = 20_000
 const COLD_CLIENTS = 50
 const MEMORY_TARGET_KB = 200 * 1024
@@ -45,6 +46,7 @@ try {
       quick: { type: 'boolean', default: false },
       json: { type: 'string' },
       profile: { type: 'string' },
+      'npm-profile': { type: 'string' },
       'no-nginx': { type: 'boolean', default: false },
       'no-npm-ci': { type: 'boolean', default: false },
       'stock-autocannon': { type: 'boolean', default: false },
@@ -79,6 +81,7 @@ const mode = {
 }
 const jsonFile = path.resolve(options.json ?? path.join(ROOT, 'bench-results/bench.json'))
 const profileDir = options.profile ? path.resolve(options.profile) : null
+const npmProfileDir = options['npm-profile'] ? path.resolve(options['npm-profile']) : null
 
 let stopLoad = null
 let server = null
@@ -324,6 +327,7 @@ async function main() {
         : null,
       serverCpuSeconds: () => readCpuSeconds(server.pid),
       rounds: mode.npmCiRounds,
+      profileDir: npmProfileDir,
       // What is left of ~4.7 minutes for the whole run, but at least a minute.
       budgetMs: Math.max(60_000, Math.min(mode.npmCiBudgetMs, 280_000 - (performance.now() - began))),
       log,

@@ -1,8 +1,9 @@
 import { spawn } from 'node:child_process'
-import { existsSync, readFileSync } from 'node:fs'
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { existsSync, readFileSync, realpathSync } from 'node:fs'
+import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { performance } from 'node:perf_hooks'
+import { summarizeProfile } from './profile.js'
 
 /**
  * The client's floor: `npm ci` of a generated project through the warm server, with a fresh
@@ -15,9 +16,23 @@ const RUN_TIMEOUT_MS = 120_000
 
 /** How to run npm: the npm that runs this script (`npm run bench`), else `npm` on PATH. */
 function npmCommand() {
+  const cli = npmCliPath()
+  return cli ? [process.execPath, [cli]] : ['npm', []]
+}
+
+/** npm's own entry script (npm-cli.js), so node can run it with flags; null when not found. */
+function npmCliPath() {
   const execPath = process.env.npm_execpath
-  if (execPath && /npm-cli\.js$/.test(execPath) && existsSync(execPath)) return [process.execPath, [execPath]]
-  return ['npm', []]
+  if (execPath && /npm-cli\.js$/.test(execPath) && existsSync(execPath)) return execPath
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter).filter(Boolean)) {
+    try {
+      const real = realpathSync(path.join(dir, 'npm'))
+      if (/npm-cli\.js$/.test(real)) return real
+    } catch {
+      // not in this folder
+    }
+  }
+  return null
 }
 
 function cleanEnv(home) {
@@ -51,8 +66,10 @@ function childrenCpuSeconds() {
  * Runs npm with `args` in `cwd`; resolves `{ ms, cpuS, code, output }` (cpuS: npm's CPU
  * seconds, or null). Stopped with SIGTERM after RUN_TIMEOUT_MS.
  */
-function runNpm(args, { cwd, home, track }) {
+function runNpm(args, { cwd, home, track, profileDir }) {
   const [command, prefix] = npmCommand()
+  // Profiled: node runs npm-cli.js under --cpu-prof (NODE_OPTIONS refuses that flag).
+  if (profileDir) prefix.unshift('--cpu-prof', `--cpu-prof-dir=${profileDir}`)
   const started = performance.now()
   const cpuBefore = childrenCpuSeconds()
   return new Promise((resolve) => {
@@ -83,8 +100,10 @@ function median(values) {
  * and a full npm cache), then alternates `npm ci` through the server (fresh cache), `npm ci`
  * from nginx serving the same tarballs (fresh cache; when `startStatic` gives a server) and
  * `npm ci --offline` (the install's cache) up to `rounds` times, fewer when `budgetMs` runs out.
+ * With `profileDir`, one more run of each kind afterwards runs npm under `--cpu-prof` (slower,
+ * so not timed with the others): `profiles` summarizes where npm's main thread spent it.
  * Returns `{ installMs, installed, server, static, offline (ms each), serverCpuS, clientCpuS,
- * medians, ratio, problems }`.
+ * profiles, medians, ratio, problems }`.
  */
 export async function npmCiComparison({
   dir,
@@ -94,6 +113,7 @@ export async function npmCiComparison({
   serverCpuSeconds = () => null,
   rounds = 3,
   budgetMs = 150_000,
+  profileDir = null,
   log,
   track,
   stopped,
@@ -206,6 +226,7 @@ export async function npmCiComparison({
         `${viaStatic.length > round ? `from nginx ${viaStatic[round]} ms, ` : ''}--offline ${fromCache.ms} ms`,
     )
   }
+  const profiles = profileDir && !stopped() ? await profiledRuns({ dir, project, staticProject, staticServer, warmCache, common, home, track, profileDir, problems }) : null
   await staticServer?.stop()
   await rm(path.join(project, 'node_modules'), { recursive: true, force: true })
   const medians =
@@ -219,9 +240,52 @@ export async function npmCiComparison({
     static: viaStatic,
     serverCpuS: serverCpu,
     clientCpuS: clientCpu,
+    profiles,
     medians,
     ratio: medians ? medians.server / medians.offline : null,
     staticRatio: medians?.static ? medians.static / medians.offline : null,
     problems,
   }
+}
+
+/** One profiled `npm ci` of each kind; returns kind -> `{ ms, dir, summary }` (see profile.js). */
+async function profiledRuns({ dir, project, staticProject, staticServer, warmCache, common, home, track, profileDir, problems }) {
+  if (!npmCliPath()) {
+    problems.push('npm profile skipped: npm-cli.js not found (npm on PATH is not a link to it)')
+    return null
+  }
+  const kinds = [
+    ['server', project, ['ci', `--cache=${path.join(dir, 'npm-cache-profiled')}`, ...common]],
+    ...(staticServer ? [['static', staticProject, ['ci', `--cache=${path.join(dir, 'npm-cache-profiled')}`, ...common.map((a) => a.replace(/^--registry=.*/, `--registry=${staticServer.url}`))]]] : []),
+    ['offline', project, ['ci', '--offline', `--cache=${warmCache}`, ...common]],
+  ]
+  const profiles = {}
+  for (const [kind, cwd, args] of kinds) {
+    const target = path.join(profileDir, `npm-ci-${kind}`)
+    await rm(target, { recursive: true, force: true })
+    await mkdir(target, { recursive: true })
+    await rm(path.join(cwd, 'node_modules'), { recursive: true, force: true })
+    const run = await runNpm(args, { cwd, home, track, profileDir: target })
+    await rm(path.join(dir, 'npm-cache-profiled'), { recursive: true, force: true })
+    await rm(path.join(cwd, 'node_modules'), { recursive: true, force: true })
+    if (run.code !== 0) {
+      problems.push(`profiled npm ci (${kind}) failed (${run.code}): ${run.output.slice(-800)}`)
+      continue
+    }
+    // npm's main process writes the newest profile; its child processes (if any) write theirs too.
+    const files = (await readdir(target)).filter((f) => f.endsWith('.cpuprofile')).sort()
+    const biggest = await largest(files.map((f) => path.join(target, f)))
+    if (biggest) profiles[kind] = { ms: run.ms, dir: target, summary: summarizeProfile(JSON.parse(await readFile(biggest, 'utf8')), { top: 12 }) }
+  }
+  return profiles
+}
+
+async function largest(files) {
+  let best = null
+  let bestSize = -1
+  for (const file of files) {
+    const { size } = await stat(file)
+    if (size > bestSize) [best, bestSize] = [file, size]
+  }
+  return best
 }

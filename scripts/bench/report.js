@@ -185,6 +185,7 @@ export function renderReport(results) {
       ),
       ...(ci.serverCpuS?.length ? [`sinopia's CPU time during each npm ci through it: ${ci.serverCpuS.map((s) => `${s} s`).join(', ')}`] : []),
       ...clientCpuLines(ci.clientCpuS),
+      ...npmProfileLines(ci.profiles),
       '',
     )
   }
@@ -244,4 +245,18 @@ function clientCpuLines(cpu) {
     `npm's own CPU time (user + system, with its children): through sinopia ${seconds(cpu.server)}` +
       `${cpu.static?.length ? `; from nginx ${seconds(cpu.static)}` : ''}; --offline ${seconds(cpu.offline)}`,
   ]
+}
+
+/** Where npm's main thread went in the profiled runs (--npm-profile): busy, GC, fetch/cache code. */
+function npmProfileLines(profiles) {
+  if (!profiles || Object.keys(profiles).length === 0) return []
+  const label = { server: 'through sinopia', static: 'from nginx', offline: '--offline' }
+  const areaMs = (summary, test) => summary.areas.filter((a) => test(a.key)).reduce((sum, a) => sum + a.ms, 0)
+  const lines = ["npm's main thread in one profiled npm ci of each kind (node --cpu-prof; slower than the timed runs):"]
+  for (const [kind, { ms, dir, summary }] of Object.entries(profiles)) {
+    const gc = areaMs(summary, (k) => k === 'garbage collector')
+    const fetching = areaMs(summary, (k) => /npm-registry-fetch|minipass-fetch|make-fetch-happen|cacache|ssri|@npmcli\/agent/.test(k))
+    lines.push(`  ${(label[kind] ?? kind).padEnd(16)} ${ms} ms wall, ${summary.busyMs} ms busy: GC ${gc} ms, fetch + cache code ${fetching} ms (${dir})`)
+  }
+  return lines
 }
