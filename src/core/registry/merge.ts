@@ -6,6 +6,14 @@ export function emptyLocal(origin: LocalDoc['origin']): LocalDoc {
 }
 
 /**
+ * A local-only name unpublished completely: no versions, kept so the name stays ours (it
+ * answers 404, and its uplink is never asked) until it is published again.
+ */
+export function isTombstone(local: LocalDoc): boolean {
+  return local.origin === 'local-only' && Object.keys(local.versions).length === 0
+}
+
+/**
  * The packument this registry serves for a name, from what the uplink sent (if it is
  * consulted for this name) and what was published here. Versions published here win where
  * both have the same version; tags set here win over the uplink's; overlays (deprecations,

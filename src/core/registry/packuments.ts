@@ -3,7 +3,7 @@ import { SinopiaError } from '../errors.js'
 import { tarballKey, type LoadedUpstream, type LocalDoc, type Packument, type Store, type UpstreamRecord } from '../store/index.js'
 import type { UpstreamClient } from '../upstream/client.js'
 import { SingleFlight } from '../upstream/single-flight.js'
-import { mergePackument } from './merge.js'
+import { isTombstone, mergePackument } from './merge.js'
 import { printable, tarballPath } from './names.js'
 import { checkUpstreamPackument, offlinePackument } from './packument.js'
 import type { PackageRules } from './rules.js'
@@ -89,6 +89,7 @@ export class Packuments extends EventEmitter {
    */
   async get(name: string, options: { fresh?: boolean } = {}): Promise<PackumentAnswer> {
     const local = await this.local(name)
+    if (local && isTombstone(local.doc)) throw new SinopiaError('ENOTFOUND', `package ${printable(name)} not found (unpublished here)`, { status: 404 })
     const uplink = local?.doc.origin === 'local-only' ? null : this.uplinkFor(name)
     const up: UpstreamAnswer = uplink ? await this.fromUplink(name, uplink, options.fresh ?? false) : { entry: null, cache: 'local', offline: false }
     if (!local) {
@@ -107,6 +108,7 @@ export class Packuments extends EventEmitter {
   /** The view held in memory or the store, without asking the uplink (tarball requests). */
   async current(name: string): Promise<PackageView | null> {
     const local = await this.local(name)
+    if (local && isTombstone(local.doc)) return null
     const entry = local?.doc.origin === 'local-only' ? null : await this.cached(name)
     if (!local) return entry?.view ?? null
     return this.derivedView(name, entry, local, false)
@@ -115,6 +117,7 @@ export class Packuments extends EventEmitter {
   /** The merged document as served (cold paths: single manifests, writes). */
   async document(name: string): Promise<Packument | null> {
     const local = await this.local(name)
+    if (local && isTombstone(local.doc)) return null
     const upstream = local?.doc.origin === 'local-only' ? null : ((await this.store.packages.readUpstream(name))?.record.doc ?? null)
     if (!local && !upstream) return null
     return mergePackument(name, upstream, local?.doc ?? null)

@@ -3,7 +3,7 @@ import semver from 'semver'
 import ssri from 'ssri'
 import { SinopiaError, badRequest } from '../errors.js'
 import { tarballKey, type LocalDoc, type Manifest, type Packument, type Store } from '../store/index.js'
-import { emptyLocal } from './merge.js'
+import { emptyLocal, isTombstone, mergePackument } from './merge.js'
 import { printable, tarballFile } from './names.js'
 import type { Packuments } from './packuments.js'
 import { readTarballManifest } from './tarball-manifest.js'
@@ -12,6 +12,7 @@ import { readTarballManifest } from './tarball-manifest.js'
 export interface PublishBody {
   name?: unknown
   _id?: unknown
+  _rev?: unknown
   'dist-tags'?: unknown
   versions?: unknown
   _attachments?: unknown
@@ -29,6 +30,27 @@ interface Attachment {
 }
 
 const conflict = (message: string) => new SinopiaError('EPUBLISHCONFLICT', message, { status: 409 })
+
+/** What a PUT without attachments changes (see Publisher.plan). */
+export interface WritePlan {
+  /** Versions published here that the body leaves out: unpublished. */
+  removed: string[]
+  /** Version -> new message ('' undeprecates). */
+  deprecations: Record<string, string>
+  /** The caller's own star: true to add, false to take back; absent when unchanged. */
+  star?: boolean
+  maintainers?: LocalDoc['maintainers']
+  /** The revision the client read (`/-rev/:rev` or the body's `_rev`). */
+  rev?: string
+}
+
+/** 409 unless `rev` is the revision of what is published here now (see Publisher.apply). */
+function assertRevision(name: string, rev: string, current: LocalDoc | null): void {
+  const now = current ? `${current.revision}-${current.origin}` : null
+  // Without a local document the client read the uplink's revision, which only a change here could have made ours.
+  const stale = now === null ? /-(override|local-only)$/.test(rev) : rev !== now
+  if (stale) throw conflict(`${printable(name)} changed since it was read (revision ${printable(rev)}, now ${now ?? 'none'}): run the command again`)
+}
 
 function asObject(value: unknown, what: string): Record<string, unknown> {
   if (!value || typeof value !== 'object' || Array.isArray(value)) throw badRequest(`${what} must be an object`, 'EBADPUBLISH')
@@ -50,6 +72,8 @@ export async function checkAttachments(name: string, body: PublishBody): Promise
   }
   const out: Attachment[] = []
   for (const [file, raw] of Object.entries(attachments)) {
+    // `npm publish --provenance` adds a sigstore bundle (JSON, not a tarball); it is not kept.
+    if (file.endsWith('.sigstore')) continue
     const version = byFile.get(file)
     if (!version) throw badRequest(`attachment ${printable(file)} matches no version in the document`, 'EBADPUBLISH')
     const manifest = asObject(versions[version], `versions["${version}"]`) as Manifest
@@ -117,6 +141,12 @@ export class Publisher {
       for (const a of attachments) {
         // The lock makes this the real check: of N concurrent publishes of one version, one gets here first.
         if (doc.versions[a.version]) throw conflict(`cannot publish over the previously published version ${name}@${a.version}`)
+        // An unpublish of this version that finished after the blob was written took its bytes.
+        if (!(await this.store.blobs.has(a.integrity, tarballKey(name, a.version)))) {
+          const write = this.store.blobs.write(tarballKey(name, a.version), a.integrity, a.bytes.length)
+          write.stream.end(a.bytes)
+          await write.done
+        }
         doc.versions[a.version] = storedManifest(name, a)
         doc.time[a.version] = at
       }
@@ -140,45 +170,69 @@ export class Publisher {
   /**
    * A PUT without attachments: npm deprecate (versions' `deprecated` changed), the first step
    * of unpublishing one version (versions missing), npm star (`users`), npm owner (`maintainers`).
-   * Returns what changed so the route can check the matching permission first via `plan`.
+   * Returns what changed so the route can check the matching permission before `apply`.
+   * `caller` is whose star counts; `urlRev` is the revision in `/-rev/:rev`, if any.
    */
-  async plan(name: string, body: PublishBody): Promise<{ removed: string[]; deprecations: Record<string, string>; users?: Record<string, boolean>; maintainers?: LocalDoc['maintainers'] }> {
+  async plan(name: string, body: PublishBody, caller: string | null, urlRev?: string): Promise<WritePlan> {
     const current = await this.served(name)
     if (!current) throw new SinopiaError('ENOTFOUND', `package ${printable(name)} not found`, { status: 404 })
-    // npm owner sends only {_id, _rev, maintainers}: a body without `versions` changes no
-    // version. Only a document that lists versions can remove some by leaving them out.
+    const local = (await this.packuments.local(name, true))?.doc ?? null
+    // npm owner and npm star send only {_id, _rev, maintainers | users}: a body without
+    // `versions` changes no version. Only a document that lists versions can remove some.
     const versions = body.versions === undefined ? current.versions : asObject(body.versions, 'versions')
     const added = Object.keys(versions).filter((v) => !current.versions[v])
     if (added.length > 0) throw badRequest(`new versions (${added.map(printable).join(', ')}) need their tarballs attached`, 'EBADPUBLISH')
-    const removed = Object.keys(current.versions).filter((v) => !(v in versions))
+    // Versions the body leaves out. Only those published here can go; the uplink's may be
+    // missing just because the client read an offline document (stored tarballs only).
+    const missing = Object.keys(current.versions).filter((v) => !(v in versions))
+    const removed = missing.filter((v) => local?.versions[v])
     const deprecations: Record<string, string> = {}
     for (const [version, raw] of Object.entries(versions)) {
       const manifest = asObject(raw, `versions["${version}"]`)
+      // npm sends "" to undeprecate; a manifest without the field changes nothing.
+      if (!('deprecated' in manifest)) continue
       const before = current.versions[version]?.deprecated ?? ''
       const after = typeof manifest.deprecated === 'string' ? manifest.deprecated : ''
       if (before !== after) deprecations[version] = after
     }
-    const plan: Awaited<ReturnType<Publisher['plan']>> = { removed, deprecations }
-    if (body.users && typeof body.users === 'object' && JSON.stringify(body.users) !== JSON.stringify(current.users ?? {})) {
-      plan.users = body.users as Record<string, boolean>
+    const plan: WritePlan = { removed, deprecations }
+    const rev = urlRev ?? (typeof body._rev === 'string' ? body._rev : undefined)
+    if (rev !== undefined) plan.rev = rev
+    if (caller && body.users && typeof body.users === 'object') {
+      const wants = (body.users as Record<string, unknown>)[caller] === true
+      const users = (current.users ?? {}) as Record<string, unknown>
+      if (wants !== (users[caller] === true)) plan.star = wants
     }
     if (Array.isArray(body.maintainers) && JSON.stringify(body.maintainers) !== JSON.stringify(current.maintainers ?? [])) {
       plan.maintainers = (body.maintainers as Array<{ name?: unknown; email?: unknown }>)
         .filter((m) => typeof m?.name === 'string')
         .map((m) => ({ name: String(m.name), ...(typeof m.email === 'string' ? { email: m.email } : {}) }))
     }
+    const changesSomething = removed.length > 0 || Object.keys(deprecations).length > 0 || plan.star !== undefined || plan.maintainers !== undefined
+    const uplinkOnly = missing.find((v) => !local?.versions[v])
+    if (!changesSomething && uplinkOnly !== undefined) {
+      throw new SinopiaError('EFORBIDDEN', `${name}@${uplinkOnly} comes from the uplink and cannot be unpublished here`, { status: 403 })
+    }
     return plan
   }
 
-  async apply(name: string, plan: Awaited<ReturnType<Publisher['plan']>>): Promise<void> {
+  /**
+   * Applies a plan under the package's lock. Removals, deprecations and owner changes are
+   * refused (409) when the package changed since the client read it: a version published in
+   * between would otherwise look like one the client left out on purpose. A star changes only
+   * the caller's own entry, so it needs no such check.
+   */
+  async apply(name: string, plan: WritePlan, caller: string | null): Promise<void> {
     await this.change(name, async (current) => {
+      const guarded = plan.removed.length > 0 || Object.keys(plan.deprecations).length > 0 || plan.maintainers !== undefined
+      if (guarded && plan.rev !== undefined) assertRevision(name, plan.rev, current)
       const doc = current ?? emptyLocal('override')
       for (const version of plan.removed) {
-        if (!doc.versions[version]) {
-          throw new SinopiaError('EFORBIDDEN', `${name}@${version} comes from the uplink and cannot be unpublished here`, { status: 403 })
-        }
+        if (!doc.versions[version]) throw conflict(`${name}@${version} was unpublished meanwhile; run the command again`)
         delete doc.versions[version]
         delete doc.time[version]
+        // A tag set here on a removed version would otherwise hide the uplink's tag of that name.
+        for (const [tag, target] of Object.entries(doc['dist-tags'])) if (target === version) delete doc['dist-tags'][tag]
       }
       for (const [version, message] of Object.entries(plan.deprecations)) {
         const own = doc.versions[version]
@@ -189,31 +243,56 @@ export class Publisher {
           doc.versions[version] = copy
         } else doc.deprecated[version] = message
       }
-      if (plan.users) doc.users = plan.users
+      if (plan.star !== undefined && caller) {
+        const users: Record<string, boolean> = { ...doc.users }
+        if (plan.star) users[caller] = true
+        else delete users[caller]
+        doc.users = users
+      }
       if (plan.maintainers) doc.maintainers = plan.maintainers
       doc.time.modified = this.now().toISOString()
       return doc
     })
   }
 
-  /** npm unpublish of a whole package: what was published here goes; a cached uplink copy stays. */
+  /**
+   * npm unpublish of a whole package: what was published here goes; a cached uplink copy
+   * stays. A local-only name keeps a tombstone (no versions): it answers 404 and its uplink
+   * is still never asked, so nobody can take the name over upstream (dependency confusion).
+   * Publishing the name again works as before.
+   */
   async removePackage(name: string): Promise<void> {
     let removed: LocalDoc | null = null
     await this.change(name, async (current) => {
-      if (!current) throw new SinopiaError('ENOTFOUND', `nothing was published here as ${printable(name)}`, { status: 404 })
+      if (!current || isTombstone(current)) {
+        if (!current && (await this.packuments.document(name))) {
+          throw new SinopiaError('EFORBIDDEN', `${printable(name)} comes from the uplink: only what was published here can be unpublished`, { status: 403 })
+        }
+        throw new SinopiaError('ENOTFOUND', `nothing was published here as ${printable(name)}`, { status: 404 })
+      }
       removed = current
-      return null
+      if (current.origin !== 'local-only') return null
+      const at = this.now().toISOString()
+      return { ...emptyLocal('local-only'), time: { ...(current.time.created ? { created: current.time.created } : {}), modified: at } }
     })
     for (const version of Object.keys((removed as LocalDoc | null)?.versions ?? {})) await this.removeBlobIfUnused(name, version)
   }
 
-  /** The last step of unpublishing one version: its tarball, once nothing refers to it. */
+  /**
+   * The last step of unpublishing one version: its tarball, once nothing refers to it. Under
+   * the package's lock, so a publish of the same version cannot record it in between (and
+   * a publish re-checks its blobs under the lock, see `publish`).
+   */
   async removeBlobIfUnused(name: string, version: string): Promise<void> {
-    const doc = await this.packuments.document(name)
-    if (doc?.versions[version]) return
-    await this.store.blobs.remove(tarballKey(name, version), async (integrity) => {
-      // Content-addressed: another version (here or from the uplink) may hold the same bytes.
-      return Object.values(doc?.versions ?? {}).some((m) => m.dist?.integrity === integrity)
+    await this.store.packages.withLock(name, async () => {
+      const local = (await this.store.packages.readLocal(name))?.doc ?? null
+      const upstream = local?.origin === 'local-only' ? null : ((await this.store.packages.readUpstream(name))?.record.doc ?? null)
+      const doc = local || upstream ? mergePackument(name, upstream, local) : null
+      if (doc?.versions[version]) return
+      await this.store.blobs.remove(tarballKey(name, version), async (integrity) => {
+        // Content-addressed: another version (here or from the uplink) may hold the same bytes.
+        return Object.values(doc?.versions ?? {}).some((m) => m.dist?.integrity === integrity)
+      })
     })
   }
 
@@ -273,8 +352,9 @@ function storedManifest(name: string, a: Attachment): Manifest {
   return { ...a.manifest, _id: `${name}@${a.version}`, dist }
 }
 
+/** npm's rule for tags: not a version range, nothing that needs URL encoding. */
 function assertTag(tag: string): void {
-  if (!/^[A-Za-z][\w.-]{0,99}$/.test(tag) || semver.validRange(tag)) {
-    throw badRequest(`invalid dist-tag "${printable(tag)}": tags start with a letter and must not be a version range`, 'EBADTAG')
+  if (tag.length === 0 || tag.length > 100 || encodeURIComponent(tag) !== tag || semver.validRange(tag)) {
+    throw badRequest(`invalid dist-tag "${printable(tag)}": a tag must not be a version range nor need URL encoding`, 'EBADTAG')
   }
 }

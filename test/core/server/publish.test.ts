@@ -171,8 +171,12 @@ describe('publishing', () => {
     expect((await get('old-lib')).versions['1.0.0'].deprecated).toBe('use new-lib')
     const abbreviated = await (await fetch(`${h.url}old-lib`, { headers: { accept: 'application/vnd.npm.install-v1+json' } })).json()
     expect(abbreviated.versions['1.0.0'].deprecated).toBe('use new-lib')
+    // Sent again as read before the first change: refused (409), as npm reads before each write.
     doc.versions['1.0.0'].deprecated = ''
-    await put('old-lib', doc)
+    expect((await put('old-lib', doc)).status).toBe(409)
+    const fresh = await get('old-lib?write=true')
+    fresh.versions['1.0.0'].deprecated = ''
+    expect((await put('old-lib', fresh)).status).toBe(201)
     expect((await get('old-lib')).versions['1.0.0'].deprecated).toBeUndefined()
     const alpha = await get('alpha?write=true')
     alpha.versions['1.0.0'].deprecated = 'too old'
@@ -222,6 +226,82 @@ describe('publishing', () => {
     expect((await fetch(`${h.url}gone`)).status).toBe(404)
     const blobs = await readdir(path.join(h.storage, 'blobs', 'content-v2'), { recursive: true, withFileTypes: true })
     expect(blobs.filter((e) => e.isFile())).toHaveLength(0)
+  })
+
+  it('refuses (409) a deprecate based on a read from before another publish, and changes nothing', async () => {
+    await put('racy', publishBody(await buildPackage({ name: 'racy', version: '1.0.0' })))
+    const read = await get('racy?write=true')
+    await put('racy', publishBody(await buildPackage({ name: 'racy', version: '1.1.0' })))
+    // The body lacks 1.1.0, published after it was read: not an unpublish of 1.1.0.
+    read.versions['1.0.0'].deprecated = 'use 1.1'
+    const stale = await put('racy', read)
+    expect(stale.status).toBe(409)
+    expect((await stale.json()).error).toMatch(/changed since it was read/)
+    const after = await get('racy')
+    expect(Object.keys(after.versions)).toEqual(['1.0.0', '1.1.0'])
+    expect(after.versions['1.0.0'].deprecated).toBeUndefined()
+    const again = await get('racy?write=true')
+    again.versions['1.0.0'].deprecated = 'use 1.1'
+    expect((await put('racy', again)).status).toBe(201)
+    const done = await get('racy')
+    expect(done.versions['1.0.0'].deprecated).toBe('use 1.1')
+    expect(Object.keys(done.versions)).toEqual(['1.0.0', '1.1.0'])
+  })
+
+  it('a star changes only the caller’s entry, whatever else the body says', async () => {
+    await put('starry', publishBody(await buildPackage({ name: 'starry', version: '1.0.0' })))
+    const read = await get('starry?write=true')
+    expect((await put('starry', { _id: 'starry', _rev: read._rev, users: { alice: true } })).status).toBe(201)
+    // bob read before alice's star and sends his own star with a stale users map, and tries to drop hers.
+    expect((await put('starry', { _id: 'starry', _rev: read._rev, users: { bob: true } }, bob)).status).toBe(201)
+    expect((await get('starry')).users).toEqual({ alice: true, bob: true })
+    expect((await put('starry', { _id: 'starry', users: { alice: true } }, bob)).status).toBe(201)
+    expect((await get('starry')).users).toEqual({ alice: true })
+  })
+
+  it('unpublishing a version drops the tags set here on it: the uplink’s tag of that name applies again', async () => {
+    h.upstream.setTag('alpha', 'latest', '1.1.0')
+    expect((await get('alpha'))['dist-tags'].latest).toBe('1.1.0')
+    await put('alpha', publishBody(await buildPackage({ name: 'alpha', version: '2.1.0-fix.0' }), 'latest'))
+    expect((await get('alpha'))['dist-tags'].latest).toBe('2.1.0-fix.0')
+    const doc = await get('alpha?write=true')
+    delete doc.versions['2.1.0-fix.0']
+    expect((await put(`alpha/-rev/${doc._rev}`, doc)).status).toBe(201)
+    expect((await get('alpha'))['dist-tags'].latest).toBe('1.1.0')
+  })
+
+  it('an unpublished local-only name answers 404 and is never proxied, until it is published again', async () => {
+    await put('claimed', publishBody(await buildPackage({ name: 'claimed', version: '1.0.0' })))
+    const doc = await get('claimed?write=true')
+    expect((await del(`claimed/-rev/${doc._rev}`)).status).toBe(200)
+    // Someone publishes the name upstream: it must not be served from here.
+    h.upstream.addPackage(await buildPackage({ name: 'claimed', version: '6.6.6' }))
+    const gone = await fetch(`${h.url}claimed?write=true`)
+    expect(gone.status).toBe(404)
+    expect((await fetch(`${h.url}claimed/-/claimed-6.6.6.tgz`)).status).toBe(404)
+    expect(h.upstream.count((r) => r.url.startsWith('/claimed'))).toBe(0)
+    expect((await del(`claimed/-rev/${doc._rev}`)).status).toBe(404)
+    expect((await put('claimed', publishBody(await buildPackage({ name: 'claimed', version: '2.0.0' })))).status).toBe(201)
+    expect(Object.keys((await get('claimed')).versions)).toEqual(['2.0.0'])
+  })
+
+  it('says 403, not 404, to unpublishing a package that only the uplink has', async () => {
+    const doc = await get('alpha?write=true')
+    const res = await del(`alpha/-rev/${doc._rev}`)
+    expect(res.status).toBe(403)
+    expect((await get('alpha')).versions['1.0.0']).toBeDefined()
+  })
+
+  it('takes tags npm takes (not a range, nothing to URL-encode), and a provenance bundle with a publish', async () => {
+    await put('tagged', publishBody(await buildPackage({ name: 'tagged', version: '1.0.0' })))
+    expect((await put('-/package/tagged/dist-tags/2022-lts', '1.0.0')).status).toBe(201)
+    expect((await get('tagged'))['dist-tags']['2022-lts']).toBe('1.0.0')
+    expect((await del('-/package/tagged/dist-tags/2022-lts')).status).toBe(200)
+    expect((await put('-/package/tagged/dist-tags/%5E1.0.0', '1.0.0')).status).toBe(400)
+    const body = publishBody(await buildPackage({ name: 'tagged', version: '1.1.0' }))
+    ;(body._attachments as Record<string, unknown>)['tagged-1.1.0.sigstore'] = { content_type: 'application/vnd.dev.sigstore.bundle+json', data: '{"mediaType":"x"}', length: 17 }
+    expect((await put('tagged', body)).status).toBe(201)
+    expect(Object.keys((await get('tagged')).versions)).toEqual(['1.0.0', '1.1.0'])
   })
 
   it('does not let anyone unpublish uplink versions', async () => {

@@ -37,8 +37,8 @@ export async function writePackage(req: IncomingMessage, res: ServerResponse, ct
       return sendJson(res, 201, { ok: true, success: true })
     }
     authorize(rule, name, user, 'access')
-    const plan = await publisher.plan(name, body)
-    const starOnly = plan.users !== undefined && plan.removed.length === 0 && !plan.maintainers && Object.keys(plan.deprecations).length === 0
+    const plan = await publisher.plan(name, body, user?.name ?? null, target.rev)
+    const starOnly = plan.star !== undefined && plan.removed.length === 0 && !plan.maintainers && Object.keys(plan.deprecations).length === 0
     if (starOnly) {
       // Starring only needs a login: it changes nothing but the user's own entry.
       if (!user) throw new SinopiaError('EUNAUTHORIZED', 'log in to star packages', { status: 401 })
@@ -46,7 +46,7 @@ export async function writePackage(req: IncomingMessage, res: ServerResponse, ct
       authorize(rule, name, user, 'publish')
       if (plan.removed.length > 0) authorize(rule, name, user, 'unpublish')
     }
-    await publisher.apply(name, plan)
+    await publisher.apply(name, plan, user?.name ?? null)
     return sendJson(res, 201, { ok: true })
   }
   if (req.method === 'DELETE' && target.kind === 'packument' && target.rev !== undefined) {
