@@ -83,9 +83,9 @@ describe('web pages', () => {
     await publish(h, { name: 'shown-lib', version: '1.0.0', dependencies }, { readme })
     await publish(h, { name: 'shown-lib', version: '1.1.0', dependencies, description: 'Shown <i>here</i>', extra: { homepage: 'javascript:alert(1)', license: 'MIT' } }, { readme })
     const deprecate = await fetch(`${h.url}shown-lib`, { headers: { authorization: basic('alice', 'alice-pw') } })
-    const doc = (await deprecate.json()) as { versions: Record<string, Record<string, unknown>> }
+    const doc = (await deprecate.json()) as { _rev: string; versions: Record<string, Record<string, unknown>> }
     ;(doc.versions['1.0.0'] as Record<string, unknown>).deprecated = 'use 1.1.0'
-    const put = await fetch(`${h.url}shown-lib/-rev/2`, { method: 'PUT', headers: { 'content-type': 'application/json', authorization: basic('alice', 'alice-pw') }, body: JSON.stringify(doc) })
+    const put = await fetch(`${h.url}shown-lib/-rev/${doc._rev}`, { method: 'PUT', headers: { 'content-type': 'application/json', authorization: basic('alice', 'alice-pw') }, body: JSON.stringify(doc) })
     expect(put.status).toBe(201)
 
     const res = await page('/-/web/package/shown-lib')
