@@ -115,6 +115,11 @@ export class PackageStore {
     await writeFileAtomic(fetchedFile(this.root, name), JSON.stringify(record))
   }
 
+  /** The package folder's mtime: it changes whenever a file in it is created, replaced or removed. */
+  dirMtime(name: string): Promise<number | null> {
+    return mtimeOrNull(packageDir(this.root, name))
+  }
+
   localMtime(name: string): Promise<number | null> {
     return mtimeOrNull(localFile(this.root, name))
   }

@@ -1,0 +1,73 @@
+import { mkdtemp, rm, utimes } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { stringify } from 'yaml'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { parseConfig } from '../../../src/core/config/index.js'
+import { Packuments } from '../../../src/core/registry/packuments.js'
+import { PackageRules } from '../../../src/core/registry/index.js'
+import { emptyLocal } from '../../../src/core/registry/merge.js'
+import { openStore, type Store } from '../../../src/core/store/index.js'
+import { UpstreamClient } from '../../../src/core/upstream/client.js'
+import { startFakeUpstream, type FakeUpstream } from '../../helpers/fake-upstream.js'
+import { buildPackage } from '../../helpers/packages.js'
+
+/**
+ * Packuments.local: what was published here, re-checked at most once a second, and found
+ * when another process publishes. For a package with nothing published here, the folder's
+ * mtime is checked instead of the missing local.json.
+ */
+describe('Packuments.local', () => {
+  let upstream: FakeUpstream
+  let dir: string
+  let store: Store
+  let client: UpstreamClient
+  let clock: number
+  let packuments: Packuments
+  beforeEach(async () => {
+    upstream = await startFakeUpstream({ packages: [await buildPackage({ name: 'alpha', version: '1.0.0' })] })
+    dir = await mkdtemp(path.join(tmpdir(), 'sinopia-local-'))
+    const { config } = parseConfig(stringify({ storage: path.join(dir, 'storage'), uplinks: { npmjs: { url: upstream.url } } }), path.join(dir, 'c.yaml'))
+    store = await openStore(config.storage)
+    client = new UpstreamClient(config.uplinks)
+    clock = Date.now()
+    packuments = new Packuments(store, client, new PackageRules(config.packages), () => clock)
+  })
+  afterEach(async () => {
+    await client.close()
+    await upstream.stop()
+    await rm(dir, { recursive: true, force: true })
+  })
+
+  it('checks the folder, not the missing file, while nothing changes; sees another process’s publish', async () => {
+    await packuments.get('alpha')
+    const folder = path.join(store.root, 'packages', 'alpha')
+    const past = new Date(Date.now() - 60_000)
+    await utimes(folder, past, past)
+    expect(await packuments.local('alpha', true)).toBeNull()
+
+    const fileChecks = vi.spyOn(store.packages, 'localMtime')
+    for (let i = 0; i < 3; i++) {
+      clock += 1_500
+      expect(await packuments.local('alpha')).toBeNull()
+    }
+    expect(fileChecks).not.toHaveBeenCalled()
+
+    // Another process (its own store object) publishes: the folder changes, the file is read.
+    const other = await openStore(store.root)
+    const doc = { ...emptyLocal('override'), 'dist-tags': { beta: '1.0.0' } }
+    await other.packages.withLock('alpha', () => other.packages.writeLocal('alpha', doc))
+    clock += 1_500
+    expect((await packuments.local('alpha'))?.doc['dist-tags']).toEqual({ beta: '1.0.0' })
+    expect(fileChecks).toHaveBeenCalledTimes(1)
+  })
+
+  it('does not rely on a folder changed within the last seconds', async () => {
+    await packuments.get('alpha')
+    expect(await packuments.local('alpha', true)).toBeNull()
+    const fileChecks = vi.spyOn(store.packages, 'localMtime')
+    clock += 1_500
+    expect(await packuments.local('alpha')).toBeNull()
+    expect(fileChecks).toHaveBeenCalledTimes(1)
+  })
+})
