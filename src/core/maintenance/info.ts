@@ -33,8 +33,8 @@ export async function storageInfo(store: Store, options: { top?: number } = {}):
   let localVersions = 0
   for (const scan of inventory.packages.values()) {
     metadataBytes += scan.metadataBytes
-    // A folder holding only a lock directory is not a package.
-    if (scan.local || scan.upstream) total++
+    // A folder holding only a lock directory is not a package, nor is an unpublished name's tombstone.
+    if ((scan.local?.size ?? 0) > 0 || scan.upstream) total++
     if (scan.local && scan.local.size > 0) local++
     if (scan.upstream) cached++
     localVersions += scan.local?.size ?? 0

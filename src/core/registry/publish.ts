@@ -3,7 +3,7 @@ import semver from 'semver'
 import ssri from 'ssri'
 import { SinopiaError, badRequest } from '../errors.js'
 import { tarballKey, type LocalDoc, type Manifest, type Packument, type Store } from '../store/index.js'
-import { emptyLocal, isTombstone, mergePackument } from './merge.js'
+import { emptyLocal, mergePackument } from './merge.js'
 import { printable, tarballFile } from './names.js'
 import type { Packuments } from './packuments.js'
 import { readTarballManifest } from './tarball-manifest.js'
@@ -46,10 +46,11 @@ export interface WritePlan {
 
 /** 409 unless `rev` is the revision of what is published here now (see Publisher.apply). */
 function assertRevision(name: string, rev: string, current: LocalDoc | null): void {
-  const now = current ? `${current.revision}-${current.origin}` : null
-  // Without a local document the client read the uplink's revision, which only a change here could have made ours.
-  const stale = now === null ? /-(override|local-only)$/.test(rev) : rev !== now
-  if (stale) throw conflict(`${printable(name)} changed since it was read (revision ${printable(rev)}, now ${now ?? 'none'}): run the command again`)
+  // Without a local document nothing was published here since the read (the client saw the
+  // uplink's revision, which may look like ours when the uplink is another sinopia-cli).
+  if (current === null) return
+  const now = `${current.revision}-${current.origin}`
+  if (rev !== now) throw conflict(`${printable(name)} changed since it was read (revision ${printable(rev)}, now ${now}): run the command again`)
 }
 
 function asObject(value: unknown, what: string): Record<string, unknown> {
@@ -261,15 +262,19 @@ export class Publisher {
    * is still never asked, so nobody can take the name over upstream (dependency confusion).
    * Publishing the name again works as before.
    */
-  async removePackage(name: string): Promise<void> {
+  async removePackage(name: string, rev?: string): Promise<void> {
     let removed: LocalDoc | null = null
     await this.change(name, async (current) => {
-      if (!current || isTombstone(current)) {
-        if (!current && (await this.packuments.document(name))) {
+      const published = current !== null && Object.keys(current.versions).length > 0
+      if (!published) {
+        // No versions here: only the uplink's copy (maybe with tags or deprecations set here) is served.
+        if (await this.packuments.document(name)) {
           throw new SinopiaError('EFORBIDDEN', `${printable(name)} comes from the uplink: only what was published here can be unpublished`, { status: 403 })
         }
         throw new SinopiaError('ENOTFOUND', `nothing was published here as ${printable(name)}`, { status: 404 })
       }
+      // npm unpublishes a package whose only version it saw this way: not one published since.
+      if (rev !== undefined) assertRevision(name, rev, current)
       removed = current
       if (current.origin !== 'local-only') return null
       const at = this.now().toISOString()

@@ -61,7 +61,7 @@ export class SearchIndex {
   private readonly active = new Map<string, Promise<void>>()
   /** Refreshes caused by changes: a search waits for them, so a publish is findable as soon as it is answered. */
   private readonly pending = new Set<Promise<void>>()
-  /** Each package's stamp when it was last read. */
+  /** Each stored package's stamp when it was last read (also when it had nothing to show, or failed). */
   private readonly stamps = new Map<string, string>()
   private syncing: Promise<void> | null = null
   private timer: NodeJS.Timeout | null = null
@@ -89,7 +89,6 @@ export class SearchIndex {
   }
 
   remove(name: string): void {
-    this.stamps.delete(name)
     if (!this.entries.delete(name)) return
     this.ordered = null
     this.corpus = null
@@ -135,7 +134,13 @@ export class SearchIndex {
       return
     }
     const listed = new Set(names)
-    for (const name of [...this.entries.keys()]) if (!listed.has(name)) this.remove(name)
+    // Not in the listing: gone, unless published here after the listing was taken, so read it
+    // again rather than drop it.
+    const vanished = [...new Set([...this.entries.keys(), ...this.stamps.keys()])].filter((name) => !listed.has(name))
+    await this.each(vanished, concurrency, async (name) => {
+      await this.refresh(name)
+      if (!this.entries.has(name)) this.stamps.delete(name)
+    })
     await this.each(names, concurrency, async (name) => {
       let stamp: string
       try {
@@ -176,15 +181,17 @@ export class SearchIndex {
     const run: Promise<void> = before.then(async () => {
       this.queued.delete(name)
       this.active.set(name, run)
+      let stamp: string | undefined
       try {
         // The stamp first: a change landing during the read makes the next sync read again.
-        const stamp = await this.source.stamp(name)
+        stamp = await this.source.stamp(name)
         const summary = await this.source.load(name)
-        if (summary) {
-          this.put(summary)
-          this.stamps.set(name, stamp)
-        } else this.remove(name)
+        if (summary) this.put(summary)
+        else this.remove(name)
+        this.stamps.set(name, stamp)
       } catch (error) {
+        // Reported once per change of the files, not on every sync.
+        if (stamp !== undefined) this.stamps.set(name, stamp)
         this.onError(name, error)
       } finally {
         if (this.active.get(name) === run) this.active.delete(name)

@@ -158,7 +158,11 @@ export class Syncer {
     let known = this.packuments.get(name)
     if (!known) {
       const { packages } = this.registry.store
-      known = Promise.all([packages.upstreamMtime(name), packages.localMtime(name)]).then(([upstream, local]) => upstream !== null || local !== null)
+      known = Promise.all([packages.upstreamMtime(name), packages.localMtime(name)]).then(async ([upstream, local]) => {
+        if (upstream !== null) return true
+        // A local.json without versions is an unpublished name's tombstone: nothing to install.
+        return local !== null && Object.keys((await packages.readLocal(name))?.doc.versions ?? {}).length > 0
+      })
       this.packuments.set(name, known)
     }
     return known

@@ -24,7 +24,8 @@ function gatedSource(docs: Map<string, PackageSummary | null>) {
   let peak = 0
   let loads = 0
   const source: SummarySource = {
-    names: async () => [...docs.keys()],
+    // A null document: the package is gone from the store (not listed, and reads as nothing).
+    names: async () => [...docs].filter(([, doc]) => doc !== null).map(([name]) => name),
     async load(name) {
       loads++
       running++
@@ -213,9 +214,10 @@ describe('SearchIndex building and following changes', () => {
     docs.set('changed', summary('changed', { description: 'after' }))
     gated.touch('changed')
     docs.set('added', summary('added'))
-    docs.delete('removed')
+    docs.set('removed', null)
     await drain(index.sync())
-    expect(gated.stats().loads).toBe(5)
+    // 'changed' and 'added', and 'removed' once more (gone from the listing: read to be sure).
+    expect(gated.stats().loads).toBe(6)
     expect(index.get('changed')?.description).toBe('after')
     expect(index.get('added')).toBeDefined()
     expect(index.get('removed')).toBeUndefined()

@@ -98,7 +98,7 @@ describe('GET /-/v1/search', () => {
   it('drops unpublished packages and follows tag changes and deprecations', async () => {
     await publish(h, { name: 'short-lived', version: '1.0.0' })
     expect(await found('short-lived')).toEqual(['short-lived'])
-    const res = await fetch(`${h.url}short-lived/-rev/1`, { method: 'DELETE', headers: { authorization: basic('alice', 'alice-pw') } })
+    const res = await fetch(`${h.url}short-lived/-rev/1-local-only`, { method: 'DELETE', headers: { authorization: basic('alice', 'alice-pw') } })
     expect(res.status).toBe(200)
     expect(await found('short-lived')).toEqual([])
   })
@@ -124,7 +124,7 @@ describe('GET /-/v1/search', () => {
       // second finds it by its periodic look at the store, and drops it again after an unpublish.
       await publish(h, { name: 'elsewhere', version: '1.0.0' })
       expect(await namesOnSecond(3)).toEqual(['elsewhere:local', 'survivor:local', 'alpha:cached'])
-      const res = await fetch(`${h.url}elsewhere/-rev/1`, { method: 'DELETE', headers: { authorization: basic('alice', 'alice-pw') } })
+      const res = await fetch(`${h.url}elsewhere/-rev/1-local-only`, { method: 'DELETE', headers: { authorization: basic('alice', 'alice-pw') } })
       expect(res.status).toBe(200)
       expect(await namesOnSecond(2)).toEqual(['survivor:local', 'alpha:cached'])
     } finally {

@@ -257,6 +257,25 @@ describe('publishing', () => {
     expect((await get('starry')).users).toEqual({ alice: true, bob: true })
     expect((await put('starry', { _id: 'starry', users: { alice: true } }, bob)).status).toBe(201)
     expect((await get('starry')).users).toEqual({ alice: true })
+    // Starring in other people's names does nothing either; starring twice is a no-op, not a write.
+    expect((await put('starry', { _id: 'starry', users: { alice: true, bob: true, eve: true } }, bob)).status).toBe(201)
+    expect((await get('starry')).users).toEqual({ alice: true, bob: true })
+    expect((await put('starry', { _id: 'starry', users: { alice: true, bob: true } }, bob)).status).toBe(201)
+    expect((await get('starry')).users).toEqual({ alice: true, bob: true })
+  })
+
+  it('a whole-package unpublish read before another publish gets 409; overlays on an uplink package are not "unpublished"', async () => {
+    await put('single', publishBody(await buildPackage({ name: 'single', version: '1.0.0' })))
+    const read = await get('single?write=true')
+    await put('single', publishBody(await buildPackage({ name: 'single', version: '1.1.0' })))
+    expect((await del(`single/-rev/${read._rev}`)).status).toBe(409)
+    expect(Object.keys((await get('single')).versions)).toEqual(['1.0.0', '1.1.0'])
+
+    await fetch(`${h.url}alpha`)
+    expect((await put('-/package/alpha/dist-tags/stable', '1.0.0')).status).toBe(201)
+    const alpha = await get('alpha?write=true')
+    expect((await del(`alpha/-rev/${alpha._rev}`)).status).toBe(403)
+    expect((await get('alpha'))['dist-tags'].stable).toBe('1.0.0')
   })
 
   it('unpublishing a version drops the tags set here on it: the uplink’s tag of that name applies again', async () => {
