@@ -92,6 +92,17 @@ describe('sinopia-cli prune', () => {
     expect(await storedVersions(t.store)).toEqual(['a@2.0.0', 'mine@1.0.0'])
   })
 
+  it('--older-than also drops a cached packument left without tarballs and not fetched for that long', async () => {
+    await addUpstream(t.store, 'dusty', { '1.0.0': bytesOf('dusty', '1.0.0', 100) }, Date.now() - 60 * DAY)
+    const dry = ok(await cli('prune', '--older-than', '30d', '--dry-run'))
+    expect(dry.stdout).toMatch(/^dusty \(packument\) .* fetched 60d ago/m)
+    expect(dry.stdout).toMatch(/would remove 3 tarballs and 1 cached packument/)
+    const json = JSON.parse(ok(await cli('prune', '--older-than', '30d', '--json')).stdout) as { packuments: Array<{ name: string }> }
+    expect(json.packuments.map((p) => p.name)).toEqual(['dusty'])
+    expect(await t.store.packages.readUpstream('dusty')).toBeNull()
+    expect(await t.store.packages.readUpstream('a')).not.toBeNull()
+  })
+
   it('--max-size removes the least recently used first until the cache fits; --json for scripts', async () => {
     const result = ok(await cli('prune', '--max-size', '4kb', '--json'))
     const out = JSON.parse(result.stdout)

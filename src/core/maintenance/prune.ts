@@ -2,7 +2,7 @@ import { rm } from 'node:fs/promises'
 import { SinopiaError } from '../errors.js'
 import { sha512Of, type Store } from '../store/index.js'
 import { listContent, listEntries, readEntry, removeEntry, type IndexEntry } from '../store/listing.js'
-import { lastUseOf, parseTarballKey, scanStore } from './inventory.js'
+import { lastUseOf, parseTarballKey, scanStore, type Inventory } from './inventory.js'
 import { emptyKeepList, type KeepList } from './keep.js'
 import { selectForPrune, type Candidate, type KeepReason, type PruneReason } from './select.js'
 import { updateUsage } from './usage.js'
@@ -42,6 +42,15 @@ export interface PruneItem {
   time: number
 }
 
+/** A cached uplink packument with nothing left to serve it for. */
+export interface StalePackument {
+  name: string
+  /** Bytes of its metadata files. */
+  bytes: number
+  /** The last 200/304 from the uplink the plan saw (0: unknown); a fetch since leaves it. */
+  fetchedAt: number
+}
+
 export interface OrphanBlob {
   integrity: string
   path: string
@@ -53,6 +62,11 @@ export interface PrunePlan {
   remove: PruneItem[]
   /** Content that no index entry and no published version refers to. */
   orphans: OrphanBlob[]
+  /**
+   * With an age limit: cached packuments of packages that keep no tarball after this prune,
+   * have nothing published here and were not fetched from the uplink within the limit.
+   */
+  packuments: StalePackument[]
   /** Bytes the plan frees: every content file it deletes, once. */
   freedBytes: number
   /** How many entries each keep reason saved. */
@@ -71,6 +85,7 @@ export interface PrunePlan {
 export interface PruneResult {
   removed: PruneItem[]
   orphansRemoved: OrphanBlob[]
+  packumentsRemoved: StalePackument[]
   freedBytes: number
   /** Bytes of cached content left afterwards (the plan's figure plus whatever was skipped). */
   cachedBytesAfter: number
@@ -127,10 +142,11 @@ export async function planPrune(store: Store, options: PruneOptions): Promise<Pr
     if (file.mtimeMs > startedAt - ORPHAN_GRACE_MS) continue
     orphans.push({ integrity: file.integrity, path: file.path, size: file.size })
   }
+  const packuments = options.olderThanMs === undefined ? [] : stalePackuments(inventory, remove, keep, startedAt - options.olderThanMs, startedAt - grace)
   const indexed = new Set(inventory.entries.map((e) => e.key))
   const staleUsage = new Map([...inventory.usage].filter(([key, at]) => !indexed.has(key) && at < startedAt - ORPHAN_GRACE_MS))
   const remaining = new Map(refs)
-  let freedBytes = orphans.reduce((sum, o) => sum + o.size, 0)
+  let freedBytes = orphans.reduce((sum, o) => sum + o.size, 0) + packuments.reduce((sum, p) => sum + p.bytes, 0)
   for (const item of remove) {
     const left = (remaining.get(item.integrity) ?? 1) - 1
     remaining.set(item.integrity, left)
@@ -140,6 +156,7 @@ export async function planPrune(store: Store, options: PruneOptions): Promise<Pr
     startedAt,
     remove,
     orphans,
+    packuments,
     freedBytes,
     kept,
     cachedBytesBefore: selection.cachedBefore,
@@ -163,7 +180,7 @@ export async function planPrune(store: Store, options: PruneOptions): Promise<Pr
  *   only unlinks its name, and the server's open descriptor reads the bytes to the end.
  */
 export async function applyPrune(store: Store, plan: PrunePlan, onRemoved?: (item: PruneItem) => void): Promise<PruneResult> {
-  const result: PruneResult = { removed: [], orphansRemoved: [], freedBytes: 0, cachedBytesAfter: plan.cachedBytesBefore, skipped: [] }
+  const result: PruneResult = { removed: [], orphansRemoved: [], packumentsRemoved: [], freedBytes: 0, cachedBytesAfter: plan.cachedBytesBefore, skipped: [] }
   const refs = new Map(plan.refs)
   const byName = new Map<string, PruneItem[]>()
   for (const item of plan.remove) {
@@ -217,6 +234,7 @@ export async function applyPrune(store: Store, plan: PrunePlan, onRemoved?: (ite
       result.freedBytes += orphan.size
     }
   }
+  if (plan.packuments.length > 0) await removePackuments(store, plan.packuments, result)
   if (result.removed.length > 0 || plan.staleUsage.size > 0) {
     await updateUsage(store.root, store.lock, (usage) => {
       for (const item of result.removed) usage.delete(item.key)
@@ -225,4 +243,54 @@ export async function applyPrune(store: Store, plan: PrunePlan, onRemoved?: (ite
     })
   }
   return result
+}
+
+/** See PrunePlan.packuments. A name a lockfile lists keeps its packument (lock-sync reads it). */
+function stalePackuments(inventory: Inventory, remove: PruneItem[], keep: KeepList, cutoff: number, recent: number): StalePackument[] {
+  const removing = new Set(remove.map((item) => item.key))
+  const withTarballs = new Set<string>()
+  for (const entry of inventory.entries) {
+    const parsed = parseTarballKey(entry.key)
+    if (parsed && !removing.has(entry.key)) withTarballs.add(parsed.name)
+  }
+  const locked = new Set([...keep.specs].map((spec) => spec.slice(0, spec.lastIndexOf('@'))))
+  const out: StalePackument[] = []
+  for (const scan of inventory.packages.values()) {
+    if (!scan.upstream || scan.local !== null || scan.broken.length > 0) continue
+    if (withTarballs.has(scan.name) || locked.has(scan.name)) continue
+    const fetchedAt = scan.fetchedAt ?? 0
+    if (fetchedAt >= cutoff || fetchedAt > recent) continue
+    out.push({ name: scan.name, bytes: scan.metadataBytes, fetchedAt })
+  }
+  return out.sort((a, b) => (a.name < b.name ? -1 : 1))
+}
+
+/**
+ * Removes the planned packuments, each under its package's lock, unless something changed
+ * since the plan: a tarball stored, a version published, a fetch from the uplink. A server
+ * that still holds one in memory fetches it again in full when it next asks the uplink.
+ */
+async function removePackuments(store: Store, packuments: StalePackument[], result: PruneResult): Promise<void> {
+  const withTarballs = new Set((await listEntries(store.blobs.dir)).map((e) => parseTarballKey(e.key)?.name))
+  for (const item of packuments) {
+    const key = `packument:${item.name}`
+    if (withTarballs.has(item.name)) {
+      result.skipped.push({ key, why: 'a tarball was stored since the plan' })
+      continue
+    }
+    const why = await store.packages.withLock(item.name, async () => {
+      if ((await store.packages.localMtime(item.name)) !== null) return 'published here since the plan'
+      const fetched = await store.packages.readFetched(item.name).catch(() => null)
+      if ((fetched?.fetchedAt ?? 0) !== item.fetchedAt) return 'fetched again since the plan'
+      await store.packages.removeUpstream(item.name)
+      return null
+    })
+    if (why) {
+      result.skipped.push({ key, why })
+      continue
+    }
+    await store.packages.removeIfEmpty(item.name)
+    result.packumentsRemoved.push(item)
+    result.freedBytes += item.bytes
+  }
 }

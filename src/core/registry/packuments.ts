@@ -168,12 +168,16 @@ export class Packuments extends EventEmitter {
   async discardUpstream(name: string): Promise<void> {
     await this.store.packages.withLock(name, () => this.store.packages.removeUpstream(name))
     await this.store.packages.removeIfEmpty(name)
+    this.dropMemory(name)
+    this.forget(name)
+  }
+
+  private dropMemory(name: string): void {
     const entry = this.memory.get(name)
     if (entry) {
       this.memory.delete(name)
       this.memoryBytes -= entry.bytes
     }
-    this.forget(name)
   }
 
   /** A view that is not the uplink's copy as it is: merged with local versions, or offline. */
@@ -246,6 +250,10 @@ export class Packuments extends EventEmitter {
     if (mtime !== null && mtime !== cached?.mtimeMs) {
       const loaded = await this.store.packages.readUpstream(name)
       if (loaded) cached = this.remember(name, loaded, cached?.fetchedAt ?? 0)
+    } else if (mtime === null && cached) {
+      // `prune` removed the stored copy: fetch it whole (a 304 would leave nothing on disk).
+      this.dropMemory(name)
+      cached = null
     }
     if (cached && !fresh) {
       const fetched = await this.store.packages.readFetched(name)

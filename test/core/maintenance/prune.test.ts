@@ -121,6 +121,40 @@ describe('prune', () => {
     for (const bytes of Object.values(b)) expect(await contentExists(bytes)).toBe(true)
   })
 
+  it('--older-than also drops cached packuments left without tarballs, not fetched within the limit', async () => {
+    // 'gone' and 'stale' keep no tarball; 'gone' was fetched 60 days ago, 'stale' yesterday.
+    await addUpstream(t.store, 'gone', { '1.0.0': bytesOf('gone', '1.0.0', 100) }, now - 60 * DAY)
+    await addUpstream(t.store, 'stale', { '1.0.0': bytesOf('stale', '1.0.0', 100) }, now - DAY)
+    // 'old' loses 1.0.0 only; 'locked' loses nothing (a lockfile); 'over' has versions published here.
+    await t.store.packages.withLock('old', () => t.store.packages.writeFetched('old', { uplink: 'npmjs', fetchedAt: now - 90 * DAY }))
+    const keep = await lockfile()
+    const { plan, result } = await prune({ olderThanMs: 30 * DAY, keep })
+    expect(plan.packuments.map((p) => p.name)).toEqual(['gone'])
+    expect(plan.freedBytes).toBeGreaterThan(700 + 500 + plan.packuments[0]!.bytes - 1)
+    expect(result.packumentsRemoved.map((p) => p.name)).toEqual(['gone'])
+    expect(await t.store.packages.readUpstream('gone')).toBeNull()
+    expect(await t.store.packages.list()).not.toContain('gone')
+    for (const name of ['stale', 'old', 'locked', 'over', 'mid']) expect(await t.store.packages.readUpstream(name)).not.toBeNull()
+    // --max-size alone never drops packuments.
+    const bySize = await planPrune(t.store, { now, maxBytes: 0 })
+    expect(bySize.packuments).toEqual([])
+  })
+
+  it('leaves a packument fetched again, or published to, after the plan', async () => {
+    await addUpstream(t.store, 'refetched', { '1.0.0': bytesOf('refetched', '1.0.0', 100) }, now - 60 * DAY)
+    await addUpstream(t.store, 'claimed', { '1.0.0': bytesOf('claimed', '1.0.0', 100) }, now - 60 * DAY)
+    const plan = await planPrune(t.store, { now, olderThanMs: 30 * DAY })
+    expect(plan.packuments.map((p) => p.name)).toEqual(['claimed', 'refetched'])
+    await t.store.packages.withLock('refetched', () => t.store.packages.writeFetched('refetched', { uplink: 'npmjs', fetchedAt: now }))
+    await publishLocal(t.store, 'claimed', { '2.0.0': bytesOf('claimed', '2.0.0', 100) }, now, 'override')
+    const result = await applyPrune(t.store, plan)
+    expect(result.packumentsRemoved).toEqual([])
+    expect(result.skipped.filter((s) => s.key.startsWith('packument:'))).toEqual([
+      { key: 'packument:claimed', why: expect.stringMatching(/since the plan/) },
+      { key: 'packument:refetched', why: 'fetched again since the plan' },
+    ])
+  })
+
   it('needs a criterion', async () => {
     await expect(planPrune(t.store, {})).rejects.toMatchObject({ code: 'EUSAGE' })
   })

@@ -157,6 +157,23 @@ describe('after a prune or a verify --fix', () => {
   let store: Store
   afterEach(() => h.close())
 
+  it('a packument pruned while the server holds it is fetched again whole, and stored again', async () => {
+    h = await startHarness({ uplink: { maxage: '0s' } })
+    store = await openStore(h.storage)
+    await download(`${h.url}alpha`)
+    // Old enough for --older-than, and no tarball of it was ever stored.
+    const plan = await planPrune(store, { olderThanMs: 1, graceMs: 0, now: Date.now() + 60_000 })
+    expect(plan.packuments.map((p) => p.name)).toEqual(['alpha'])
+    expect((await applyPrune(store, plan)).packumentsRemoved).toHaveLength(1)
+    expect(await store.packages.readUpstream('alpha')).toBeNull()
+    h.upstream.reset()
+    const doc = JSON.parse((await download(`${h.url}alpha`)).toString()) as { versions: Record<string, unknown> }
+    expect(Object.keys(doc.versions)).toEqual(['1.0.0', '1.1.0', '2.0.0'])
+    // Asked without If-None-Match: a 304 would have left nothing on disk.
+    expect(h.upstream.requests.filter((r) => r.url === '/alpha').map((r) => r.headers['if-none-match'])).toEqual([undefined])
+    expect(await store.packages.readUpstream('alpha')).not.toBeNull()
+  })
+
   it('a pruned version is not advertised while offline, and its tarball is a 404', async () => {
     h = await startHarness({ uplink: { maxage: '0s' } })
     store = await openStore(h.storage)
