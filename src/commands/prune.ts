@@ -23,7 +23,7 @@ export default class Prune extends BaseCommand {
   static override summary = 'Remove cached uplink tarballs that are old or least recently used.'
   static override description = `Only data cached from an uplink goes: a version published here is never removed, \
 nor anything a --keep-lockfile needs. Tarballs stored in the last two minutes stay too (a publish may be about to \
-claim them). Blobs that nothing refers to any more are collected as well. With --older-than, the cached packuments \
+claim them; --grace changes that time). Blobs that nothing refers to any more are collected as well. With --older-than, the cached packuments \
 of packages left without any tarball go too, when nothing was published here under that name, no lockfile lists it and \
 the uplink was not asked for it within that time. Safe while \`serve\` runs: a download in \
 progress is not cut off, and a removed tarball is fetched again from the uplink when someone asks for it; while the \
@@ -45,6 +45,10 @@ uplink is down, removed versions are no longer advertised.`
       helpValue: 'PATH|GLOB',
       multiple: true,
     }),
+    grace: Flags.string({
+      summary: 'Keep what was stored or fetched this recently whatever the other flags say (default 2m: a publish may be about to claim a blob).',
+      helpValue: 'DURATION',
+    }),
     'dry-run': Flags.boolean({ summary: 'List what would be removed and the bytes; change nothing.' }),
     yes: Flags.boolean({ char: 'y', summary: 'Do not ask before deleting (the question is only asked on a terminal).' }),
   }
@@ -53,10 +57,16 @@ uplink is down, removed versions are no longer advertised.`
     const { flags } = await this.parse(Prune)
     const olderThanMs = flags['older-than'] === undefined ? undefined : parseFlag('--older-than', () => parseDuration(flags['older-than'] as string))
     const maxBytes = flags['max-size'] === undefined ? undefined : parseFlag('--max-size', () => parseSize(flags['max-size'] as string))
+    const graceMs = flags.grace === undefined ? undefined : parseFlag('--grace', () => parseDuration(flags.grace as string))
     const config = await this.loadConfig(flags.config, false)
     const keep = await readKeepList(flags['keep-lockfile'] ?? [], process.cwd())
     const store = await openStore(config.storage)
-    const plan = await planPrune(store, { ...(olderThanMs === undefined ? {} : { olderThanMs }), ...(maxBytes === undefined ? {} : { maxBytes }), keep })
+    const plan = await planPrune(store, {
+      ...(olderThanMs === undefined ? {} : { olderThanMs }),
+      ...(maxBytes === undefined ? {} : { maxBytes }),
+      ...(graceMs === undefined ? {} : { graceMs }),
+      keep,
+    })
     for (const warning of plan.warnings) this.warn(warning)
     const now = Date.now()
     const what = describe(plan.remove.length, plan.orphans.length, plan.packuments.length)

@@ -147,10 +147,19 @@ describe('sinopia-cli prune', () => {
     expect(await storedVersions(t.store)).toEqual(['a@2.0.0', 'mine@1.0.0'])
   })
 
+  it('--grace sets how recent a tarball must be to stay whatever the other flags say', async () => {
+    const bytes = bytesOf('fresh', '1.0.0', 700)
+    await addUpstream(t.store, 'fresh', { '1.0.0': bytes })
+    await cacheTarball(t.store, 'fresh', '1.0.0', bytes)
+    expect(ok(await cli('prune', '--max-size', '0', '--dry-run')).stdout).not.toMatch(/^fresh@1\.0\.0/m)
+    expect(ok(await cli('prune', '--max-size', '0', '--grace', '0', '--dry-run')).stdout).toMatch(/^fresh@1\.0\.0/m)
+  })
+
   it('refuses bad input in one line each, before touching anything', async () => {
     expectOneLineError(await cli('prune'), /nothing to prune by\nHint: pass --older-than/)
     expectOneLineError(await cli('prune', '--older-than', 'ages'), /--older-than: invalid duration "ages"/)
     expectOneLineError(await cli('prune', '--max-size', 'big'), /--max-size: invalid size "big"/)
+    expectOneLineError(await cli('prune', '--max-size', '0', '--grace', 'soon'), /--grace: invalid duration "soon"/)
     expectOneLineError(await cli('prune', '--max-size', '0', '--keep-lockfile', 'nowhere/*.json'), /--keep-lockfile nowhere\/\*\.json: no lockfile there/)
     expect((await storedVersions(t.store)).length).toBe(5)
   })
