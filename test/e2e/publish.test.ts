@@ -11,6 +11,7 @@ import {
   runNpm,
   runPnpm,
   runProcess,
+  runYarn,
   runYarnBerry,
   persistentNpmHome,
   type ClientResult,
@@ -322,7 +323,7 @@ describe('publishing through npm, pnpm and yarn berry to sinopia-cli serve', () 
     })
   })
 
-  describe('pnpm and yarn berry', () => {
+  describe('pnpm, yarn classic and yarn berry', () => {
     it('pnpm publish with a token from the .npmrc, then pnpm install in a fresh project', { timeout: TEST_TIMEOUT }, async () => {
       const token = await createUser(registry, 'pnpm-user')
       const dir = await packageDir('pub-by-pnpm', '1.0.0')
@@ -336,6 +337,19 @@ describe('publishing through npm, pnpm and yarn berry to sinopia-cli serve', () 
       expect(install.code, explain(install, registry)).toBe(0)
       expect(await installedVersion(project, 'pub-by-pnpm')).toBe('1.0.0')
       expect(await installedIndex(project, 'pub-by-pnpm')).toContain('"name":"pub-by-pnpm"')
+    })
+
+    it('yarn classic publish and tag add with a token from the .npmrc', { timeout: TEST_TIMEOUT }, async () => {
+      const token = await createUser(registry, 'classic-user')
+      const dir = await packageDir('pub-by-yarn1', '1.0.0')
+      await writeFile(path.join(dir, '.npmrc'), `${authKey}=${token}\n`)
+      const yarn1 = (args: string[]) => runYarn(args, { cwd: dir, registry: registry.url, timeoutMs: CLIENT_TIMEOUT })
+      const publish = await yarn1(['publish', '--new-version', '1.0.0', '--no-git-tag-version'])
+      expect(publish.code, explain(publish, registry)).toBe(0)
+      expect(registry.output()).toMatch(/published pub-by-yarn1@1\.0\.0 by classic-user/)
+      const tag = await yarn1(['tag', 'add', 'pub-by-yarn1@1.0.0', 'stable'])
+      expect(tag.code, explain(tag, registry)).toBe(0)
+      expect(await viewJson(['pub-by-yarn1', 'dist-tags'])).toEqual({ latest: '1.0.0', stable: '1.0.0' })
     })
 
     it('yarn npm publish with a token, then npm install in a fresh project', { timeout: TEST_TIMEOUT }, async () => {
