@@ -6,7 +6,7 @@ import { summarize } from './summary.js'
  * Summaries from the registry: the names with a folder in the store, and each package's
  * merged document as served (local versions over the cached uplink copy), read once.
  * A package counts as local when at least one of its versions was published here. The stamp
- * is the modification times of the two documents the summary comes from.
+ * is that of the two documents the summary comes from (see PackageStore.stamp).
  */
 export function registrySource(registry: Registry): SummarySource {
   return {
@@ -20,9 +20,6 @@ export function registrySource(registry: Registry): SummarySource {
       const origin = local && Object.keys(local.doc.versions).length > 0 ? 'local' : 'cached'
       return summarize(name, doc, origin)
     },
-    async stamp(name) {
-      const [upstream, local] = await Promise.all([registry.store.packages.upstreamMtime(name), registry.store.packages.localMtime(name)])
-      return `${upstream ?? '-'}:${local ?? '-'}`
-    },
+    stamp: (name) => registry.store.packages.stamp(name),
   }
 }

@@ -4,7 +4,7 @@ import { SinopiaError, errnoCode } from '../errors.js'
 import { writeFileAtomic } from './atomic.js'
 import { fetchedFile, localFile, lockFile, packageDir, packagesDir, upstreamFile } from './layout.js'
 import type { KeyedLock } from './lock.js'
-import { mtimeOrNull } from './watched-file.js'
+import { fileStamp, mtimeOrNull } from './watched-file.js'
 
 /** A packument as the registry API shapes it; only the parts the core reads are typed. */
 export interface Packument {
@@ -113,6 +113,12 @@ export class PackageStore {
   async writeFetched(name: string, record: FetchedRecord): Promise<void> {
     await mkdir(packageDir(this.root, name), { recursive: true })
     await writeFileAtomic(fetchedFile(this.root, name), JSON.stringify(record))
+  }
+
+  /** Changes whenever the package's served documents (upstream.json, local.json) are written or removed, by any process. */
+  async stamp(name: string): Promise<string> {
+    const [upstream, local] = await Promise.all([fileStamp(upstreamFile(this.root, name)), fileStamp(localFile(this.root, name))])
+    return `${upstream}/${local}`
   }
 
   /** The package folder's mtime: it changes whenever a file in it is created, replaced or removed. */

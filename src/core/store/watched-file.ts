@@ -15,6 +15,21 @@ export async function mtimeOrNull(file: string): Promise<number | null> {
 }
 
 /**
+ * What identifies a version of a file: its inode, size and mtime ('-' when it does not
+ * exist). An atomic replace makes a new inode, so a rewrite shows even where mtimes are
+ * kept to the second.
+ */
+export async function fileStamp(file: string): Promise<string> {
+  try {
+    const info = await stat(file)
+    return `${info.ino}:${info.size}:${info.mtimeMs}`
+  } catch (error) {
+    if (errnoCode(error) === 'ENOENT') return '-'
+    throw error
+  }
+}
+
+/**
  * A small file that several processes share (htpasswd, tokens): parsed again only when its
  * size or mtime changed, so another process's write is seen on the next read; changed under
  * a lock from read to atomic write. A missing file reads as `empty()`.
