@@ -276,9 +276,19 @@ export class Publisher {
       // npm unpublishes a package whose only version it saw this way: not one published since.
       if (rev !== undefined) assertRevision(name, rev, current)
       removed = current
-      if (current.origin !== 'local-only') return null
       const at = this.now().toISOString()
-      return { ...emptyLocal('local-only'), time: { ...(current.time.created ? { created: current.time.created } : {}), modified: at } }
+      if (current.origin === 'local-only') {
+        return { ...emptyLocal('local-only'), time: { ...(current.time.created ? { created: current.time.created } : {}), modified: at } }
+      }
+      // An override: its versions go, with the tags set on them. Deprecations and tag changes
+      // made here on the uplink's versions stay (npm sends this DELETE by itself when the
+      // version it unpublishes is the only one it saw, as in an offline read).
+      const versions = new Set(Object.keys(current.versions))
+      const tags = Object.fromEntries(Object.entries(current['dist-tags']).filter(([, version]) => !versions.has(version)))
+      const overlays = Object.keys(tags).length > 0 || current.removedTags.length > 0 || Object.keys(current.deprecated).length > 0
+      if (!overlays) return null
+      const time = Object.fromEntries(Object.entries(current.time).filter(([key]) => !versions.has(key)))
+      return { ...current, versions: {}, 'dist-tags': tags, time: { ...time, modified: at } }
     })
     for (const version of Object.keys((removed as LocalDoc | null)?.versions ?? {})) await this.removeBlobIfUnused(name, version)
   }

@@ -304,6 +304,21 @@ describe('publishing', () => {
     expect(Object.keys((await get('claimed')).versions)).toEqual(['2.0.0'])
   })
 
+  it('a whole-package unpublish of an override removes its versions and their tags, and keeps deprecations of uplink versions', async () => {
+    const read = await get('alpha?write=true')
+    read.versions['1.0.0'].deprecated = 'too old'
+    expect((await put('alpha', read)).status).toBe(201)
+    await put('alpha', publishBody(await buildPackage({ name: 'alpha', version: '2.1.0' }), 'next'))
+    const before = await get('alpha?write=true')
+    expect(before['dist-tags'].next).toBe('2.1.0')
+    expect((await del(`alpha/-rev/${before._rev}`)).status).toBe(200)
+    const after = await get('alpha')
+    expect(Object.keys(after.versions).sort()).toEqual(['1.0.0', '1.1.0', '2.0.0'])
+    expect(after['dist-tags'].next).toBeUndefined()
+    expect(after.versions['1.0.0'].deprecated).toBe('too old')
+    expect((await fetch(`${h.url}alpha/-/alpha-2.1.0.tgz`)).status).toBe(404)
+  })
+
   it('says 403, not 404, to unpublishing a package that only the uplink has', async () => {
     const doc = await get('alpha?write=true')
     const res = await del(`alpha/-rev/${doc._rev}`)
