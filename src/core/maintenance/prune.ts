@@ -267,8 +267,10 @@ function stalePackuments(inventory: Inventory, remove: PruneItem[], keep: KeepLi
 
 /**
  * Removes the planned packuments, each under its package's lock, unless something changed
- * since the plan: a tarball stored, a version published, a fetch from the uplink. A server
- * that still holds one in memory fetches it again in full when it next asks the uplink.
+ * since the plan: a tarball stored, a version published, a fetch from the uplink. fetched.json
+ * stays: it records that the name comes from the uplink, so a later publish of the name is an
+ * override, as it would have been. A server that still holds one in memory fetches it again
+ * in full when it next asks the uplink.
  */
 async function removePackuments(store: Store, packuments: StalePackument[], result: PruneResult): Promise<void> {
   const withTarballs = new Set((await listEntries(store.blobs.dir)).map((e) => parseTarballKey(e.key)?.name))
@@ -282,14 +284,13 @@ async function removePackuments(store: Store, packuments: StalePackument[], resu
       if ((await store.packages.localMtime(item.name)) !== null) return 'published here since the plan'
       const fetched = await store.packages.readFetched(item.name).catch(() => null)
       if ((fetched?.fetchedAt ?? 0) !== item.fetchedAt) return 'fetched again since the plan'
-      await store.packages.removeUpstream(item.name)
+      await store.packages.dropUpstreamDocument(item.name)
       return null
     })
     if (why) {
       result.skipped.push({ key, why })
       continue
     }
-    await store.packages.removeIfEmpty(item.name)
     result.packumentsRemoved.push(item)
     result.freedBytes += item.bytes
   }

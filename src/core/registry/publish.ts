@@ -288,7 +288,8 @@ export class Publisher {
       const overlays = Object.keys(tags).length > 0 || current.removedTags.length > 0 || Object.keys(current.deprecated).length > 0
       if (!overlays) return null
       const time = Object.fromEntries(Object.entries(current.time).filter(([key]) => !versions.has(key)))
-      return { ...current, versions: {}, 'dist-tags': tags, time: { ...time, modified: at } }
+      const { maintainers: _publishers, readme: _readme, description: _description, ...rest } = current
+      return { ...rest, versions: {}, 'dist-tags': tags, time: { ...time, modified: at } }
     })
     for (const version of Object.keys((removed as LocalDoc | null)?.versions ?? {})) await this.removeBlobIfUnused(name, version)
   }
@@ -354,10 +355,14 @@ export class Publisher {
     return this.packuments.document(name)
   }
 
-  /** Whether the uplink's copy of this name is already in the store (then a publish overrides it). */
+  /**
+   * Whether this name is known from the uplink (then a publish overrides it): its copy is in
+   * the store, or was, before `prune` dropped it and left fetched.json as the record of it.
+   */
   private async knownUpstream(name: string): Promise<boolean> {
     const loaded = await this.store.packages.readUpstream(name)
-    return loaded !== null && Object.keys(loaded.record.doc.versions).length > 0
+    if (loaded) return Object.keys(loaded.record.doc.versions).length > 0
+    return (await this.store.packages.readFetched(name).catch(() => null)) !== null
   }
 }
 

@@ -119,11 +119,25 @@ export class Tarballs {
         status: 502,
       })
     }
-    return { kind: 'download', download: await this.startDownload(key, uplink, entry.upstreamUrl, entry.expected), version, cache: 'miss' }
+    return { kind: 'download', download: await this.startDownload(name, key, uplink, entry.upstreamUrl, entry.expected), version, cache: 'miss' }
+  }
+
+  /**
+   * A tarball just stored needs its packument in the store too (offline installs, lock-sync
+   * read it there). If `prune` in another process dropped it during the download, it is
+   * fetched again. Never fails: this is a repair after a response that already went out.
+   */
+  private async keepPackument(name: string): Promise<void> {
+    try {
+      if ((await this.store.packages.upstreamMtime(name)) !== null) return
+      await this.packuments.get(name, { fresh: true })
+    } catch {
+      // The next request for the packument fetches it.
+    }
   }
 
   /** Registers the download synchronously, so that requests arriving meanwhile join it. */
-  private startDownload(key: string, uplink: string, url: string, expected: string): Promise<Download> {
+  private startDownload(name: string, key: string, uplink: string, url: string, expected: string): Promise<Download> {
     const started = (async () => {
       const { body, size } = await this.upstream.tarball(uplink, url).catch((error: unknown) => {
         // Unreachable uplink: fail at once rather than have clients retry for a minute.
@@ -133,9 +147,12 @@ export class Tarballs {
         throw error
       })
       const download = new Download(size)
-      void pump(body, download, { blobs: this.store.blobs, key, expected, store: this.upstream.config(uplink).cache }).finally(() => {
-        if (this.downloads.get(key) === started) this.downloads.delete(key)
-      })
+      const store = this.upstream.config(uplink).cache
+      void pump(body, download, { blobs: this.store.blobs, key, expected, store })
+        .then(() => (store && download.state === 'done' ? this.keepPackument(name) : undefined))
+        .finally(() => {
+          if (this.downloads.get(key) === started) this.downloads.delete(key)
+        })
       return download
     })()
     this.downloads.set(key, started)

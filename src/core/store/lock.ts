@@ -1,6 +1,7 @@
 import { mkdir } from 'node:fs/promises'
 import path from 'node:path'
 import lockfile from 'proper-lockfile'
+import { errnoCode } from '../errors.js'
 
 /**
  * Serializes read-modify-write on one key, inside this process (a promise chain per key)
@@ -22,14 +23,23 @@ export class KeyedLock {
   }
 
   private async acrossProcesses<T>(lockPath: string, fn: () => Promise<T>): Promise<T> {
-    await mkdir(path.dirname(lockPath), { recursive: true })
-    const release = await lockfile.lock(path.dirname(lockPath), {
-      lockfilePath: lockPath,
-      realpath: false,
-      // A holder that died leaves a lock whose mtime stops being refreshed; 10 s later it is stale.
-      stale: 10_000,
-      retries: { retries: 200, factor: 1.2, minTimeout: 5, maxTimeout: 200 },
-    })
+    let release: () => Promise<void>
+    for (let attempt = 0; ; attempt++) {
+      await mkdir(path.dirname(lockPath), { recursive: true })
+      try {
+        release = await lockfile.lock(path.dirname(lockPath), {
+          lockfilePath: lockPath,
+          realpath: false,
+          // A holder that died leaves a lock whose mtime stops being refreshed; 10 s later it is stale.
+          stale: 10_000,
+          retries: { retries: 200, factor: 1.2, minTimeout: 5, maxTimeout: 200 },
+        })
+        break
+      } catch (error) {
+        // Another process (prune) removed the empty folder between the mkdir and the lock.
+        if (errnoCode(error) !== 'ENOENT' || attempt >= 5) throw error
+      }
+    }
     try {
       return await fn()
     } finally {

@@ -143,6 +143,14 @@ export class PackageStore {
     await rmdir(packageDir(this.root, name)).catch(() => undefined)
   }
 
+  /**
+   * Call only inside `withLock(name)`. Removes the cached packument but keeps fetched.json,
+   * the record that the name comes from the uplink (prune: see Publisher.knownUpstream).
+   */
+  async dropUpstreamDocument(name: string): Promise<void> {
+    await rm(upstreamFile(this.root, name), { force: true })
+  }
+
   /** Call only inside `withLock(name)`. Removes the cached uplink copy. */
   async removeUpstream(name: string): Promise<void> {
     await rm(upstreamFile(this.root, name), { force: true })

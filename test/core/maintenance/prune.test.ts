@@ -2,7 +2,8 @@ import { stat, utimes, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import cacache from 'cacache'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { applyPrune, planPrune, readKeepList, readUsage, type PruneOptions } from '../../../src/core/maintenance/index.js'
+import { applyPrune, planPrune, readKeepList, readUsage, type KeepList, type PruneOptions } from '../../../src/core/maintenance/index.js'
+import { emptyLocal } from '../../../src/core/registry/merge.js'
 import { tarballKey } from '../../../src/core/store/index.js'
 import { removeEntry } from '../../../src/core/store/listing.js'
 import { DAY, addUpstream, bytesOf, cacheTarball, integrityOf, publishLocal, setUsage, storedVersions, tempStore, type TestStore } from './fixture.js'
@@ -122,35 +123,42 @@ describe('prune', () => {
   })
 
   it('--older-than also drops cached packuments left without tarballs, not fetched within the limit', async () => {
-    // 'gone' and 'stale' keep no tarball; 'gone' was fetched 60 days ago, 'stale' yesterday.
-    await addUpstream(t.store, 'gone', { '1.0.0': bytesOf('gone', '1.0.0', 100) }, now - 60 * DAY)
+    // None of these keeps a tarball. 'gone' was fetched 60 days ago, 'stale' yesterday; the
+    // other two are as old as 'gone' but in a lockfile, or carrying a tag set here.
+    const old = now - 60 * DAY
+    await addUpstream(t.store, 'gone', { '1.0.0': bytesOf('gone', '1.0.0', 100) }, old)
     await addUpstream(t.store, 'stale', { '1.0.0': bytesOf('stale', '1.0.0', 100) }, now - DAY)
-    // 'old' loses 1.0.0 only; 'locked' loses nothing (a lockfile); 'over' has versions published here.
+    await addUpstream(t.store, 'locked-name', { '1.0.0': bytesOf('locked-name', '1.0.0', 100) }, old)
+    await addUpstream(t.store, 'tagged-here', { '1.0.0': bytesOf('tagged-here', '1.0.0', 100) }, old)
+    await t.store.packages.withLock('tagged-here', () => t.store.packages.writeLocal('tagged-here', { ...emptyLocal('override'), 'dist-tags': { stable: '1.0.0' } }))
+    // 'old' loses 1.0.0 and keeps 2.0.0, fetched 90 days ago.
     await t.store.packages.withLock('old', () => t.store.packages.writeFetched('old', { uplink: 'npmjs', fetchedAt: now - 90 * DAY }))
-    const keep = await lockfile()
+    const keep: KeepList = { files: [], specs: new Set(['locked-name@1.0.0']), integrities: new Set() }
     const { plan, result } = await prune({ olderThanMs: 30 * DAY, keep })
     expect(plan.packuments.map((p) => p.name)).toEqual(['gone'])
-    expect(plan.freedBytes).toBeGreaterThan(700 + 500 + plan.packuments[0]!.bytes - 1)
+    expect(plan.freedBytes).toBeGreaterThanOrEqual(700 + 600 + 500 + plan.packuments[0]!.bytes)
     expect(result.packumentsRemoved.map((p) => p.name)).toEqual(['gone'])
     expect(await t.store.packages.readUpstream('gone')).toBeNull()
-    expect(await t.store.packages.list()).not.toContain('gone')
-    for (const name of ['stale', 'old', 'locked', 'over', 'mid']) expect(await t.store.packages.readUpstream(name)).not.toBeNull()
+    // fetched.json stays: the record that the name comes from the uplink.
+    expect((await t.store.packages.readFetched('gone'))?.fetchedAt).toBe(old)
+    for (const name of ['stale', 'locked-name', 'tagged-here', 'old', 'over', 'mid']) expect(await t.store.packages.readUpstream(name)).not.toBeNull()
+    // Pruned again: nothing more to do for it.
+    expect((await planPrune(t.store, { now, olderThanMs: 30 * DAY, keep })).packuments).toEqual([])
     // --max-size alone never drops packuments.
-    const bySize = await planPrune(t.store, { now, maxBytes: 0 })
-    expect(bySize.packuments).toEqual([])
+    expect((await planPrune(t.store, { now, maxBytes: 0 })).packuments).toEqual([])
   })
 
-  it('leaves a packument fetched again, or published to, after the plan', async () => {
+  it('leaves a packument fetched again, or given a tag here, after the plan', async () => {
     await addUpstream(t.store, 'refetched', { '1.0.0': bytesOf('refetched', '1.0.0', 100) }, now - 60 * DAY)
     await addUpstream(t.store, 'claimed', { '1.0.0': bytesOf('claimed', '1.0.0', 100) }, now - 60 * DAY)
     const plan = await planPrune(t.store, { now, olderThanMs: 30 * DAY })
     expect(plan.packuments.map((p) => p.name)).toEqual(['claimed', 'refetched'])
     await t.store.packages.withLock('refetched', () => t.store.packages.writeFetched('refetched', { uplink: 'npmjs', fetchedAt: now }))
-    await publishLocal(t.store, 'claimed', { '2.0.0': bytesOf('claimed', '2.0.0', 100) }, now, 'override')
+    await t.store.packages.withLock('claimed', () => t.store.packages.writeLocal('claimed', { ...emptyLocal('override'), 'dist-tags': { stable: '1.0.0' } }))
     const result = await applyPrune(t.store, plan)
     expect(result.packumentsRemoved).toEqual([])
     expect(result.skipped.filter((s) => s.key.startsWith('packument:'))).toEqual([
-      { key: 'packument:claimed', why: expect.stringMatching(/since the plan/) },
+      { key: 'packument:claimed', why: 'published here since the plan' },
       { key: 'packument:refetched', why: 'fetched again since the plan' },
     ])
   })

@@ -174,6 +174,32 @@ describe('after a prune or a verify --fix', () => {
     expect(await store.packages.readUpstream('alpha')).not.toBeNull()
   })
 
+  it('a name whose packument was pruned is still known from the uplink: a publish overrides it', async () => {
+    h = await startHarness({ uplink: { maxage: '0s' } })
+    store = await openStore(h.storage)
+    await download(`${h.url}alpha`)
+    const plan = await planPrune(store, { olderThanMs: 1, graceMs: 0, now: Date.now() + 60_000 })
+    await applyPrune(store, plan)
+    expect(await store.packages.readUpstream('alpha')).toBeNull()
+    await new Users(path.join(h.dir, 'htpasswd'), Infinity, new KeyedLock()).add('alice', 'alice-pw')
+    const pkg = await buildPackage({ name: 'alpha', version: '2.0.1-fix.0' })
+    const res = await fetch(`${h.url}alpha`, { method: 'PUT', body: JSON.stringify(publishBody(pkg)), headers: { 'content-type': 'application/json', authorization: basic('alice', 'alice-pw') } })
+    expect(res.status).toBe(201)
+    const doc = JSON.parse((await download(`${h.url}alpha`)).toString()) as { versions: Record<string, unknown> }
+    expect(Object.keys(doc.versions).sort()).toEqual(['1.0.0', '1.1.0', '2.0.0', '2.0.1-fix.0'])
+  })
+
+  it('a tarball downloaded while prune drops its packument brings the packument back', async () => {
+    h = await startHarness()
+    store = await openStore(h.storage)
+    await download(`${h.url}alpha`)
+    // As a prune in another process would, between the packument read and the download.
+    await store.packages.withLock('alpha', () => store.packages.dropUpstreamDocument('alpha'))
+    expect((await download(`${h.url}${tarballPath(h.packages.a2)}`)).equals(h.packages.a2.tarball)).toBe(true)
+    for (let i = 0; i < 100 && !(await store.packages.readUpstream('alpha')); i++) await sleep(20)
+    expect(await store.packages.readUpstream('alpha')).not.toBeNull()
+  })
+
   it('a pruned version is not advertised while offline, and its tarball is a 404', async () => {
     h = await startHarness({ uplink: { maxage: '0s' } })
     store = await openStore(h.storage)

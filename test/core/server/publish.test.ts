@@ -316,6 +316,8 @@ describe('publishing', () => {
     expect(Object.keys(after.versions).sort()).toEqual(['1.0.0', '1.1.0', '2.0.0'])
     expect(after['dist-tags'].next).toBeUndefined()
     expect(after.versions['1.0.0'].deprecated).toBe('too old')
+    // The publisher added as a maintainer by the publish goes with the versions.
+    expect(JSON.stringify(after.maintainers ?? [])).not.toContain('alice')
     expect((await fetch(`${h.url}alpha/-/alpha-2.1.0.tgz`)).status).toBe(404)
   })
 
