@@ -352,6 +352,10 @@ export class Publisher {
   /** The document as served now, fetching the uplink's copy first if it was never fetched. */
   private async served(name: string): Promise<Packument | null> {
     await this.packuments.get(name).catch(() => undefined)
+    const doc = await this.packuments.document(name)
+    if (doc) return doc
+    // Served from memory while its stored copy is gone (pruned): asking the uplink stores it again.
+    await this.packuments.get(name, { fresh: true }).catch(() => undefined)
     return this.packuments.document(name)
   }
 

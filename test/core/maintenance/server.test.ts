@@ -189,6 +189,22 @@ describe('after a prune or a verify --fix', () => {
     expect(Object.keys(doc.versions).sort()).toEqual(['1.0.0', '1.1.0', '2.0.0', '2.0.1-fix.0'])
   })
 
+  it('a tag set right after a prune, while the server still has the packument in memory, works', async () => {
+    h = await startHarness()
+    store = await openStore(h.storage)
+    await download(`${h.url}alpha`)
+    await applyPrune(store, await planPrune(store, { olderThanMs: 1, graceMs: 0, now: Date.now() + 60_000 }))
+    await new Users(path.join(h.dir, 'htpasswd'), Infinity, new KeyedLock()).add('alice', 'alice-pw')
+    const res = await fetch(`${h.url}-/package/alpha/dist-tags/stable`, {
+      method: 'PUT',
+      body: JSON.stringify('1.1.0'),
+      headers: { 'content-type': 'application/json', authorization: basic('alice', 'alice-pw') },
+    })
+    expect(res.status, await res.clone().text()).toBe(201)
+    const tags = JSON.parse((await download(`${h.url}-/package/alpha/dist-tags`)).toString()) as Record<string, string>
+    expect(tags.stable).toBe('1.1.0')
+  })
+
   it('a tarball downloaded while prune drops its packument brings the packument back', async () => {
     h = await startHarness()
     store = await openStore(h.storage)
