@@ -15,7 +15,7 @@ export type { CacheStatus, PackumentAnswer } from './packuments.js'
 export { etagOf, type TarballAnswer } from './tarballs.js'
 export { Download } from './download.js'
 export { parseDistTagsPath, parsePackagePath, type PackagePath } from './paths.js'
-export type { PublishBody, WritePlan } from './publish.js'
+export { changesPackage, isEmptyPlan, type PublishBody, type WritePlan } from './publish.js'
 export { PackageRules, allows } from './rules.js'
 
 /** The registry as the server (and later the other commands) sees it. */

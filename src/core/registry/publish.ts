@@ -44,6 +44,19 @@ export interface WritePlan {
   rev?: string
 }
 
+/**
+ * Whether a plan changes the package itself (versions, deprecations, owners): that takes the
+ * publish right and a check of the revision read. What else a plan holds is the caller's star.
+ */
+export function changesPackage(plan: WritePlan): boolean {
+  return plan.removed.length > 0 || Object.keys(plan.deprecations).length > 0 || plan.maintainers !== undefined
+}
+
+/** A plan with nothing to do (npm star of a package already starred, npm owner add of an owner). */
+export function isEmptyPlan(plan: WritePlan): boolean {
+  return !changesPackage(plan) && plan.star === undefined
+}
+
 /** 409 unless `rev` is the revision of what is published here now (see Publisher.apply). */
 function assertRevision(name: string, rev: string, current: LocalDoc | null): void {
   // Without a local document nothing was published here since the read (the client saw the
@@ -209,9 +222,8 @@ export class Publisher {
         .filter((m) => typeof m?.name === 'string')
         .map((m) => ({ name: String(m.name), ...(typeof m.email === 'string' ? { email: m.email } : {}) }))
     }
-    const changesSomething = removed.length > 0 || Object.keys(deprecations).length > 0 || plan.star !== undefined || plan.maintainers !== undefined
     const uplinkOnly = missing.find((v) => !local?.versions[v])
-    if (!changesSomething && uplinkOnly !== undefined) {
+    if (isEmptyPlan(plan) && uplinkOnly !== undefined) {
       throw new SinopiaError('EFORBIDDEN', `${name}@${uplinkOnly} comes from the uplink and cannot be unpublished here`, { status: 403 })
     }
     return plan
@@ -225,8 +237,7 @@ export class Publisher {
    */
   async apply(name: string, plan: WritePlan, caller: string | null): Promise<void> {
     await this.change(name, async (current) => {
-      const guarded = plan.removed.length > 0 || Object.keys(plan.deprecations).length > 0 || plan.maintainers !== undefined
-      if (guarded && plan.rev !== undefined) assertRevision(name, plan.rev, current)
+      if (changesPackage(plan) && plan.rev !== undefined) assertRevision(name, plan.rev, current)
       const doc = current ?? emptyLocal('override')
       for (const version of plan.removed) {
         if (!doc.versions[version]) throw conflict(`${name}@${version} was unpublished meanwhile; run the command again`)

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import semver from 'semver'
 import { SinopiaError, badRequest } from '../../errors.js'
-import type { PackagePath, PublishBody, WritePlan } from '../../registry/index.js'
+import { changesPackage, isEmptyPlan, type PackagePath, type PublishBody } from '../../registry/index.js'
 import { readBody } from '../body.js'
 import type { ServerContext } from '../context.js'
 import { authorize, identify } from '../identify.js'
@@ -39,17 +39,13 @@ export async function writePackage(req: IncomingMessage, res: ServerResponse, ct
     authorize(rule, name, user, 'access')
     const plan = await publisher.plan(name, body, user?.name ?? null, target.rev)
     if (!user) throw new SinopiaError('EUNAUTHORIZED', `log in to change ${name}`, { status: 401 })
-    // npm star of a package already starred, npm owner add of an owner: nothing to do.
     if (isEmptyPlan(plan)) return sendJson(res, 201, { ok: true })
-    const starOnly = plan.star !== undefined && plan.removed.length === 0 && !plan.maintainers && Object.keys(plan.deprecations).length === 0
-    if (starOnly) {
-      // Starring only needs a login: it changes nothing but the user's own entry.
-      if (!user) throw new SinopiaError('EUNAUTHORIZED', 'log in to star packages', { status: 401 })
-    } else {
+    // Otherwise a star needs only the login: it changes nothing but the user's own entry.
+    if (changesPackage(plan)) {
       authorize(rule, name, user, 'publish')
       if (plan.removed.length > 0) authorize(rule, name, user, 'unpublish')
     }
-    await publisher.apply(name, plan, user?.name ?? null)
+    await publisher.apply(name, plan, user.name)
     return sendJson(res, 201, { ok: true })
   }
   if (req.method === 'DELETE' && target.kind === 'packument' && target.rev !== undefined) {
@@ -67,8 +63,4 @@ export async function writePackage(req: IncomingMessage, res: ServerResponse, ct
     return sendJson(res, 200, { ok: true })
   }
   methodNotAllowed(res, req.method, ['GET', 'HEAD'])
-}
-
-function isEmptyPlan(plan: WritePlan): boolean {
-  return plan.removed.length === 0 && Object.keys(plan.deprecations).length === 0 && plan.star === undefined && plan.maintainers === undefined
 }
