@@ -1,6 +1,5 @@
-import { stat } from 'node:fs/promises'
-import { SinopiaError, errnoCode } from '../errors.js'
-import { expectedIntegrity, sha512Of, type Manifest, type Store } from '../store/index.js'
+import { SinopiaError } from '../errors.js'
+import { expectedIntegrity, sha512Of, statOrNull, type Manifest, type Store } from '../store/index.js'
 import { fetchedFile, localFile, upstreamFile } from '../store/layout.js'
 import { listEntries, type IndexEntry } from '../store/listing.js'
 import { readUsage, type Usage } from './usage.js'
@@ -106,10 +105,5 @@ async function attempt(scan: PackageScan, file: string, read: () => Promise<void
 }
 
 async function sizeOf(file: string): Promise<number> {
-  try {
-    return (await stat(file)).size
-  } catch (error) {
-    if (errnoCode(error) === 'ENOENT') return 0
-    throw error
-  }
+  return (await statOrNull(file))?.size ?? 0
 }

@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto'
 import { createReadStream } from 'node:fs'
-import { mkdir, rename, rm, stat } from 'node:fs/promises'
+import { mkdir, rename, rm } from 'node:fs/promises'
 import path from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import { SinopiaError, errnoCode } from '../errors.js'
-import type { Store } from '../store/index.js'
+import { statOrNull, type Store } from '../store/index.js'
 import { packageDir, quarantineDir, usageFile } from '../store/layout.js'
 import { listContent, listEntries, removeEntry, type ContentFile } from '../store/listing.js'
 import { parseTarballKey, scanPackage } from './inventory.js'
@@ -160,11 +160,5 @@ async function moveAside(file: string, target: string): Promise<void> {
 }
 
 async function exists(file: string): Promise<boolean> {
-  try {
-    await stat(file)
-    return true
-  } catch (error) {
-    if (errnoCode(error) === 'ENOENT') return false
-    throw error
-  }
+  return (await statOrNull(file)) !== null
 }

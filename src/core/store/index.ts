@@ -14,6 +14,7 @@ export type { FetchedRecord, LoadedUpstream, LocalDoc, Manifest, Packument, Upst
 export { tarballKey, STORE_FORMAT } from './layout.js'
 export { KeyedLock } from './lock.js'
 export { writeFileAtomic } from './atomic.js'
+export { statOrNull } from './stat.js'
 
 export interface Store {
   root: string

@@ -153,7 +153,7 @@ export class PackageStore {
 
   /** Call only inside `withLock(name)`. Removes the cached uplink copy. */
   async removeUpstream(name: string): Promise<void> {
-    await rm(upstreamFile(this.root, name), { force: true })
+    await this.dropUpstreamDocument(name)
     await rm(fetchedFile(this.root, name), { force: true })
   }
 

@@ -1,17 +1,12 @@
-import { mkdir, readFile, stat } from 'node:fs/promises'
+import { mkdir, readFile } from 'node:fs/promises'
 import path from 'node:path'
-import { errnoCode } from '../errors.js'
 import { writeFileAtomic } from './atomic.js'
 import type { KeyedLock } from './lock.js'
+import { statOrNull } from './stat.js'
 
 /** A file's mtime, or null when it does not exist. */
 export async function mtimeOrNull(file: string): Promise<number | null> {
-  try {
-    return (await stat(file)).mtimeMs
-  } catch (error) {
-    if (errnoCode(error) === 'ENOENT') return null
-    throw error
-  }
+  return (await statOrNull(file))?.mtimeMs ?? null
 }
 
 /**
@@ -20,13 +15,8 @@ export async function mtimeOrNull(file: string): Promise<number | null> {
  * kept to the second.
  */
 export async function fileStamp(file: string): Promise<string> {
-  try {
-    const info = await stat(file)
-    return `${info.ino}:${info.size}:${info.mtimeMs}`
-  } catch (error) {
-    if (errnoCode(error) === 'ENOENT') return '-'
-    throw error
-  }
+  const info = await statOrNull(file)
+  return info ? `${info.ino}:${info.size}:${info.mtimeMs}` : '-'
 }
 
 /**
@@ -44,13 +34,8 @@ export class WatchedFile<T> {
   ) {}
 
   async read(): Promise<T> {
-    let info: { mtimeMs: number; size: number }
-    try {
-      info = await stat(this.file)
-    } catch (error) {
-      if (errnoCode(error) === 'ENOENT') return this.format.empty()
-      throw error
-    }
+    const info = await statOrNull(this.file)
+    if (!info) return this.format.empty()
     if (this.cache && this.cache.mtimeMs === info.mtimeMs && this.cache.size === info.size) return this.cache.value
     const value = this.format.parse(await readFile(this.file, 'utf8'))
     this.cache = { mtimeMs: info.mtimeMs, size: info.size, value }
