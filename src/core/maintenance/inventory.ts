@@ -15,6 +15,8 @@ export interface PackageScan {
   fetchedAt: number | null
   /** Bytes of upstream.json, fetched.json and local.json together. */
   metadataBytes: number
+  /** Bytes of upstream.json alone (the cached packument). */
+  upstreamBytes: number
   /** Metadata files that could not be read, with why. */
   broken: Array<{ file: string; message: string }>
 }
@@ -65,9 +67,10 @@ export async function scanStore(store: Store): Promise<Inventory> {
 }
 
 export async function scanPackage(store: Store, name: string): Promise<PackageScan> {
-  const scan: PackageScan = { name, local: null, upstream: null, fetchedAt: null, metadataBytes: 0, broken: [] }
+  const scan: PackageScan = { name, local: null, upstream: null, fetchedAt: null, metadataBytes: 0, upstreamBytes: 0, broken: [] }
   const root = store.root
-  for (const file of [upstreamFile(root, name), fetchedFile(root, name), localFile(root, name)]) scan.metadataBytes += await sizeOf(file)
+  scan.upstreamBytes = await sizeOf(upstreamFile(root, name))
+  scan.metadataBytes = scan.upstreamBytes + (await sizeOf(fetchedFile(root, name))) + (await sizeOf(localFile(root, name)))
   await attempt(scan, upstreamFile(root, name), async () => {
     const loaded = await store.packages.readUpstream(name)
     if (loaded) scan.upstream = digests(loaded.record.doc.versions)

@@ -45,7 +45,7 @@ export interface PruneItem {
 /** A cached uplink packument with nothing left to serve it for. */
 export interface StalePackument {
   name: string
-  /** Bytes of its metadata files. */
+  /** Bytes of its upstream.json, the file that goes (fetched.json stays). */
   bytes: number
   /** The last 200/304 from the uplink the plan saw (0: unknown); a fetch since leaves it. */
   fetchedAt: number
@@ -260,7 +260,7 @@ function stalePackuments(inventory: Inventory, remove: PruneItem[], keep: KeepLi
     if (withTarballs.has(scan.name) || locked.has(scan.name)) continue
     const fetchedAt = scan.fetchedAt ?? 0
     if (fetchedAt >= cutoff || fetchedAt > recent) continue
-    out.push({ name: scan.name, bytes: scan.metadataBytes, fetchedAt })
+    out.push({ name: scan.name, bytes: scan.upstreamBytes, fetchedAt })
   }
   return out.sort((a, b) => (a.name < b.name ? -1 : 1))
 }
