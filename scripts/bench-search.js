@@ -9,7 +9,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { parseArgs } from 'node:util'
+import { parseOptions } from './bench/args.js'
 import { measure } from './bench/load.js'
 import { launchServer, readMemory } from './bench/server.js'
 import { stopList } from './bench/stops.js'
@@ -21,19 +21,7 @@ const LOCAL_SHARE = 0.2
 const UNUSED_UPLINK = 'http://127.0.0.1:9/'
 const WORDS = ['http', 'parser', 'stream', 'react', 'cli', 'color', 'date', 'test', 'router', 'cache', 'json', 'yaml', 'crypto', 'logger', 'queue', 'widget']
 
-let options
-try {
-  options = parseArgs({
-    options: { quick: { type: 'boolean', default: false }, packages: { type: 'string', default: '10000' }, json: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
-  }).values
-} catch (error) {
-  console.error(`${error.message}\n${USAGE}`)
-  process.exit(2)
-}
-if (options.help) {
-  console.log(USAGE)
-  process.exit(0)
-}
+const options = parseOptions({ quick: { type: 'boolean', default: false }, packages: { type: 'string', default: '10000' }, json: { type: 'string' } }, USAGE)
 if (!existsSync(path.join(ROOT, 'dist', 'core', 'store', 'index.js'))) {
   console.error('dist/ is missing: run `npm run build` first')
   process.exit(2)

@@ -11,14 +11,14 @@
 // thread spent its time; --only runs the load scenarios whose name matches.
 // Exit status: 1 on errors (failed requests, wrong bytes, a crash), 0 otherwise, whether or not
 // the ratio targets are met (they are reported, not enforced).
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync } from 'node:fs'
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { performance } from 'node:perf_hooks'
-import { parseArgs } from 'node:util'
 import { gzipSync } from 'node:zlib'
+import { parseOptions } from './bench/args.js'
 import { coldBurst, packumentCheck, tarballCheck } from './bench/cold.js'
 import { buildFixtures } from './bench/fixtures.js'
 import { get } from './bench/http.js'
@@ -28,7 +28,7 @@ import { npmCiComparison } from './bench/npmci.js'
 import { profileFiles, renderProfile, summarizeProfile } from './bench/profile.js'
 import { buildProject } from './bench/project.js'
 import { evaluateTargets, renderReport } from './bench/report.js'
-import { launchServer, readCpuSeconds, readMemory, sampleMemory } from './bench/server.js'
+import { launchServer, readCpuSeconds, readMemory, readProc, sampleMemory } from './bench/server.js'
 import { stopList } from './bench/stops.js'
 import { countsSince, startUpstream } from './bench/upstream.js'
 
@@ -39,31 +39,21 @@ const STARTUP_TIMEOUT_MS = 20_000
 const COLD_CLIENTS = 50
 const MEMORY_TARGET_KB = 200 * 1024
 
-let options
-try {
-  options = parseArgs({
-    options: {
-      quick: { type: 'boolean', default: false },
-      json: { type: 'string' },
-      profile: { type: 'string' },
-      'npm-profile': { type: 'string' },
-      'no-nginx': { type: 'boolean', default: false },
-      'no-npm-ci': { type: 'boolean', default: false },
-      'stock-autocannon': { type: 'boolean', default: false },
-      'nginx-workers': { type: 'string', default: '1' },
-      duration: { type: 'string' },
-      only: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  }).values
-} catch (error) {
-  console.error(`${error.message}\n${USAGE}`)
-  process.exit(2)
-}
-if (options.help) {
-  console.log(USAGE)
-  process.exit(0)
-}
+const options = parseOptions(
+  {
+    quick: { type: 'boolean', default: false },
+    json: { type: 'string' },
+    profile: { type: 'string' },
+    'npm-profile': { type: 'string' },
+    'no-nginx': { type: 'boolean', default: false },
+    'no-npm-ci': { type: 'boolean', default: false },
+    'stock-autocannon': { type: 'boolean', default: false },
+    'nginx-workers': { type: 'string', default: '1' },
+    duration: { type: 'string' },
+    only: { type: 'string' },
+  },
+  USAGE,
+)
 const nginxWorkers = Number(options['nginx-workers'])
 const durationOverride = options.duration === undefined ? null : Number(options.duration)
 if (!Number.isInteger(nginxWorkers) || nginxWorkers < 1 || (durationOverride !== null && !(durationOverride > 0 && durationOverride <= 60))) {
@@ -401,12 +391,7 @@ function cpuMeter(pid, withChildren) {
 function groupCpuSeconds(pid) {
   let total = readCpuSeconds(pid)
   if (total === null) return null
-  let children
-  try {
-    children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean)
-  } catch {
-    children = []
-  }
+  const children = (readProc(pid, `task/${pid}/children`) ?? '').trim().split(/\s+/).filter(Boolean)
   for (const child of children) total += readCpuSeconds(Number(child)) ?? 0
   return total
 }

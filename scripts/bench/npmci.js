@@ -1,9 +1,10 @@
 import { spawn } from 'node:child_process'
-import { existsSync, readFileSync, realpathSync } from 'node:fs'
+import { existsSync, realpathSync } from 'node:fs'
 import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { summarizeProfile } from './profile.js'
+import { childrenCpuSeconds } from './server.js'
 
 /**
  * The client's floor: `npm ci` of a generated project through the warm server, with a fresh
@@ -46,23 +47,6 @@ function cleanEnv(home) {
 }
 
 /**
- * CPU seconds used by this process's waited-for children (cutime + cstime of /proc/self/stat),
- * or null without /proc. Read around one npm run (the only child that ends meanwhile), it is
- * what npm itself and its own children spent: the client's share of an install.
- */
-function childrenCpuSeconds() {
-  let text
-  try {
-    text = readFileSync('/proc/self/stat', 'utf8')
-  } catch {
-    return null
-  }
-  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ')
-  const ticks = Number(fields[13]) + Number(fields[14])
-  return Number.isFinite(ticks) ? ticks / 100 : null
-}
-
-/**
  * Runs npm with `args` in `cwd`; resolves `{ ms, cpuS, code, output }` (cpuS: npm's CPU
  * seconds, or null). Stopped with SIGTERM after RUN_TIMEOUT_MS.
  */
@@ -71,6 +55,7 @@ function runNpm(args, { cwd, home, track, profileDir }) {
   // Profiled: node runs npm-cli.js under --cpu-prof (NODE_OPTIONS refuses that flag).
   if (profileDir) prefix.unshift('--cpu-prof', `--cpu-prof-dir=${profileDir}`)
   const started = performance.now()
+  // npm's own CPU (with its children): the client's share of an install.
   const cpuBefore = childrenCpuSeconds()
   return new Promise((resolve) => {
     const child = spawn(command, [...prefix, ...args], { cwd, env: cleanEnv(home), stdio: ['ignore', 'pipe', 'pipe'] })

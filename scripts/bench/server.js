@@ -33,14 +33,19 @@ function childEnv() {
   return env
 }
 
-/** `{ rssKb, hwmKb }` from /proc/<pid>/status, or null where there is no /proc. */
-export function readMemory(pid) {
-  let text
+/** The text of /proc/<pid>/<file> (`pid` may be 'self'), or null where there is no such file. */
+export function readProc(pid, file) {
   try {
-    text = readFileSync(`/proc/${pid}/status`, 'utf8')
+    return readFileSync(`/proc/${pid}/${file}`, 'utf8')
   } catch {
     return null
   }
+}
+
+/** `{ rssKb, hwmKb }` from /proc/<pid>/status, or null where there is no /proc. */
+export function readMemory(pid) {
+  const text = readProc(pid, 'status')
+  if (text === null) return null
   const field = (name) => {
     const match = new RegExp(`^${name}:\\s*(\\d+) kB`, 'm').exec(text)
     return match ? Number(match[1]) : null
@@ -53,15 +58,25 @@ export function readMemory(pid) {
  * 14 and 15 count clock ticks of USER_HZ, which is 100 on every Linux architecture.
  */
 export function readCpuSeconds(pid) {
-  let text
-  try {
-    text = readFileSync(`/proc/${pid}/stat`, 'utf8')
-  } catch {
-    return null
-  }
+  return statSeconds(pid, 11)
+}
+
+/**
+ * CPU seconds used by this process's waited-for children (fields 16 and 17, cutime and
+ * cstime, of /proc/self/stat), or null. Read around one child's run (the only child that
+ * ends meanwhile), it is what that child and its own children spent.
+ */
+export function childrenCpuSeconds() {
+  return statSeconds('self', 13)
+}
+
+/** Two adjacent clock-tick fields of /proc/<pid>/stat, counted after the command name, as seconds. */
+function statSeconds(pid, at) {
+  const text = readProc(pid, 'stat')
+  if (text === null) return null
   // The command name (field 2) may hold spaces: count fields after its closing parenthesis.
   const fields = text.slice(text.lastIndexOf(')') + 2).split(' ')
-  const ticks = Number(fields[11]) + Number(fields[12])
+  const ticks = Number(fields[at]) + Number(fields[at + 1])
   return Number.isFinite(ticks) ? ticks / 100 : null
 }
 
