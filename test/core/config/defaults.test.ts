@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { defaultConfigText, parseConfig } from '../../../src/core/config/index.js'
+import { defaultUplink } from './helpers.js'
 
 describe('defaultConfigText', () => {
   it('parses back without warnings into the documented defaults', () => {
@@ -10,17 +11,7 @@ describe('defaultConfigText', () => {
       storage: '/home/me/.config/sinopia-cli/storage',
       listen: { host: '127.0.0.1', port: 4873 },
       uplinks: {
-        npmjs: {
-          name: 'npmjs',
-          url: 'https://registry.example.org/',
-          timeout: 30_000,
-          maxage: 120_000,
-          failTimeout: 300_000,
-          maxFails: 3,
-          cache: true,
-          headers: {},
-          strictSsl: true,
-        },
+        npmjs: defaultUplink('https://registry.example.org/'),
       },
       packages: ['@*/*', '**'].map((pattern) => ({
         pattern,

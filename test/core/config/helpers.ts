@@ -4,6 +4,21 @@ import { parseConfig, type Config, type ConfigWarning } from '../../../src/core/
 
 export const FILE = '/etc/sinopia/config.yaml'
 
+/** The uplink `npmjs` at `url` as the loader fills in every key the config leaves out. */
+export function defaultUplink(url: string) {
+  return {
+    name: 'npmjs',
+    url,
+    timeout: 30_000,
+    maxage: 120_000,
+    failTimeout: 300_000,
+    maxFails: 3,
+    cache: true,
+    headers: {},
+    strictSsl: true,
+  }
+}
+
 /** Parses YAML written with leading indentation stripped, from a file at FILE. */
 export function parse(text: string): { config: Config; warnings: ConfigWarning[] } {
   return parseConfig(dedent(text), FILE)

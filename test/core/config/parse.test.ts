@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { parse } from './helpers.js'
+import { defaultUplink, parse } from './helpers.js'
 
 const UPLINK = `
   uplinks:
@@ -29,17 +29,7 @@ describe('parseConfig: defaults', () => {
   it('gives an uplink the defaults for everything but its url', () => {
     const { config } = parse(UPLINK)
     expect(config.uplinks).toEqual({
-      npmjs: {
-        name: 'npmjs',
-        url: 'https://registry.example.org/',
-        timeout: 30_000,
-        maxage: 120_000,
-        failTimeout: 300_000,
-        maxFails: 3,
-        cache: true,
-        headers: {},
-        strictSsl: true,
-      },
+      npmjs: defaultUplink('https://registry.example.org/'),
     })
   })
 
