@@ -3,7 +3,7 @@ import semver from 'semver'
 import ssri from 'ssri'
 import { SinopiaError, badRequest } from '../errors.js'
 import { tarballKey, type LocalDoc, type Manifest, type Packument, type Store } from '../store/index.js'
-import { emptyLocal, mergePackument } from './merge.js'
+import { emptyLocal } from './merge.js'
 import { printable, tarballFile } from './names.js'
 import type { Packuments } from './packuments.js'
 import { readTarballManifest } from './tarball-manifest.js'
@@ -312,9 +312,9 @@ export class Publisher {
    */
   async removeBlobIfUnused(name: string, version: string): Promise<void> {
     await this.store.packages.withLock(name, async () => {
-      const local = (await this.store.packages.readLocal(name))?.doc ?? null
-      const upstream = local?.origin === 'local-only' ? null : ((await this.store.packages.readUpstream(name))?.record.doc ?? null)
-      const doc = local || upstream ? mergePackument(name, upstream, local) : null
+      // What was published here is read again under the lock, not taken from the one-second memo.
+      await this.packuments.local(name, true)
+      const doc = await this.packuments.document(name)
       if (doc?.versions[version]) return
       await this.store.blobs.remove(tarballKey(name, version), async (integrity) => {
         // Content-addressed: another version (here or from the uplink) may hold the same bytes.
