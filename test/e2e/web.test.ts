@@ -34,7 +34,7 @@ function chromiumPath(): string {
   try {
     return execFileSync('which', ['chromium'], { encoding: 'utf8' }).trim()
   } catch {
-    throw new Error("Debian's chromium is not installed: apt-get install -y chromium (.ci/run does it)")
+    throw new Error("Debian's chromium is not installed: apt-get install -y chromium (npm test does it: scripts/test-setup.js)")
   }
 }
 
