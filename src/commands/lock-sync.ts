@@ -1,8 +1,10 @@
+import { readFile } from 'node:fs/promises'
 import path from 'node:path'
 import { Args, Flags } from '@oclif/core'
 import { BaseCommand } from '../cli/base-command.js'
 import { syncFlags } from '../cli/flags.js'
 import { checkSummaryText, createProgress, interruptible, syncSummaryText } from '../cli/progress.js'
+import { foreignHosts } from '../core/lockfiles/repoint.js'
 import { openStore } from '../core/store/index.js'
 import type { Config } from '../core/config/index.js'
 import { Syncer, checkStore, findLockfiles, openRegistry, readLockfiles } from '../core/sync/index.js'
@@ -65,8 +67,30 @@ Exit status: 0 when every package is in the store, 1 when any failed (or, with -
       progress.stop()
       interrupt.dispose()
     }
+    await this.hintForeignHosts(config, locked)
     if (exitCode !== 0) this.exit(exitCode)
   }
+
+  /** yarn 1 fetches the resolved URLs verbatim: a yarn.lock naming another host cannot install through this registry as it is. */
+  private async hintForeignHosts(config: Config, locked: ReadLockfiles): Promise<void> {
+    const registry = registryUrl(config)
+    for (const { file, format } of locked.lockfiles) {
+      if (format !== 'yarn-classic') continue
+      const hosts = foreignHosts(await readFile(file, 'utf8'), registry)
+      if (hosts.length === 0) continue
+      const shown = path.relative(process.cwd(), file) || file
+      this.logToStderr(
+        `Hint: ${shown} names ${hosts.join(', ')}; yarn 1 installs from those URLs as written. To install through this registry: ${this.config.bin} lockfile repoint ${shown} --to ${registry}`,
+      )
+    }
+  }
+}
+
+/** The URL clients reach this registry at, as far as the config tells. */
+function registryUrl(config: Config): string {
+  if (config.urlPrefix && /^https?:\/\//i.test(config.urlPrefix)) return config.urlPrefix
+  const host = config.listen.host === '0.0.0.0' || config.listen.host === '::' ? 'localhost' : config.listen.host
+  return `http://${host.includes(':') ? `[${host}]` : host}:${config.listen.port}/`
 }
 
 /** The store and registry opened as serve opens them, every locked package synced, the uplink connections closed. */
