@@ -22,7 +22,7 @@ import { cleanupRegistries, startRegistry, type RunningRegistry } from '../helpe
 
 /**
  * Publishing through the real clients against `sinopia-cli serve`: npm (adduser, whoami,
- * publish, dist-tag, deprecate, owner, star, profile, unpublish), pnpm publish, yarn berry `yarn npm publish`, the
+ * publish, dist-tag, deprecate, owner, star and stars, profile, unpublish), pnpm publish, yarn berry `yarn npm publish`, the
  * errors npm prints for a conflict, a missing login and a forbidden publish, and the
  * dependency-confusion guard. One registry (in front of a fake upstream) serves the whole
  * file; the tests run in order and build on each other, as one person's session would.
@@ -244,9 +244,16 @@ describe('publishing through npm, pnpm and yarn berry to sinopia-cli serve', () 
       expect(star.code, explain(star, registry)).toBe(0)
       expect(await viewJson(['pub-plain', 'users'])).toEqual({ alice: true })
       expect(await viewJson(['pub-plain', 'versions'])).toEqual(before)
+      for (const args of [['stars'], ['stars', 'alice']]) {
+        const stars = await npm(args)
+        expect(stars.code, explain(stars, registry)).toBe(0)
+        expect(stars.stdout.trim().split(/\s+/)).toEqual(['pub-plain'])
+      }
       const unstar = await npm(['unstar', 'pub-plain'])
       expect(unstar.code, explain(unstar, registry)).toBe(0)
       expect(await viewJson(['pub-plain', 'versions'])).toEqual(before)
+      const none = await npm(['stars', 'alice'])
+      expect(none.stdout).not.toContain('pub-plain')
       const profile = await npm(['profile', 'get', 'name'])
       expect(profile.code, explain(profile, registry)).toBe(0)
       expect(profile.stdout.trim()).toBe('alice')

@@ -18,7 +18,7 @@ export function registrySource(registry: Registry): SummarySource {
       const doc = await registry.packuments.document(name)
       if (!doc) return null
       const origin = local && Object.keys(local.doc.versions).length > 0 ? 'local' : 'cached'
-      return summarize(name, doc, origin)
+      return summarize(name, doc, origin, local?.doc.users)
     },
     stamp: (name) => registry.store.packages.stamp(name),
   }

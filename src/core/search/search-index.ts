@@ -81,6 +81,15 @@ export class SearchIndex {
     return this.entries.get(name)
   }
 
+  /** The names `user` starred here (`npm stars`), sorted; `visible` filters out what the caller may not read. */
+  starredBy(user: string, visible: (name: string) => boolean): string[] {
+    const names: string[] = []
+    for (const summary of this.entries.values()) {
+      if (summary.starredBy.includes(user) && visible(summary.name)) names.push(summary.name)
+    }
+    return names.sort()
+  }
+
   /** Adds or replaces one summary directly (tests, benchmarks). */
   put(summary: PackageSummary): void {
     this.entries.set(summary.name, summary)

@@ -35,6 +35,8 @@ export interface PackageSummary {
   origin: Origin
   /** The latest version is deprecated. */
   deprecated: boolean
+  /** Users who starred the package here (`npm star`), for `npm stars`; never the uplink's list. */
+  starredBy: string[]
   /** Lowercased text the matcher reads (see match.ts). */
   text: SummaryText
 }
@@ -64,9 +66,13 @@ const MAX_DESCRIPTION = 1000
 const MAX_KEYWORDS = 50
 const MAX_KEYWORD = 100
 const MAX_PEOPLE = 50
+const MAX_STARS = 1000
 
-/** The summary of a merged packument as served; null when it has no version at all. */
-export function summarize(name: string, doc: Packument, origin: Origin): PackageSummary | null {
+/**
+ * The summary of a merged packument as served; null when it has no version at all. `stars` is
+ * the `users` map kept here (local.json), not the merged document's, which may be the uplink's.
+ */
+export function summarize(name: string, doc: Packument, origin: Origin, stars?: unknown): PackageSummary | null {
   const latest = latestManifest(doc)
   if (!latest) return null
   const description = text(latest.description ?? doc.description).slice(0, MAX_DESCRIPTION)
@@ -90,6 +96,7 @@ export function summarize(name: string, doc: Packument, origin: Origin): Package
     links: links(latest, doc),
     origin,
     deprecated: typeof latest.deprecated === 'string' && latest.deprecated !== '',
+    starredBy: starredBy(stars),
     text: searchText(name, keywords, description, everyone),
   }
 }
@@ -112,6 +119,14 @@ function searchText(name: string, keywords: string[], description: string, peopl
     descStart,
     descEnd: descStart + lowDescription.length,
   }
+}
+
+function starredBy(users: unknown): string[] {
+  if (!users || typeof users !== 'object') return []
+  return Object.entries(users as Record<string, unknown>)
+    .filter(([, starred]) => starred === true)
+    .map(([user]) => user)
+    .slice(0, MAX_STARS)
 }
 
 /** The manifest the `latest` tag names, else the last version listed. */

@@ -25,6 +25,27 @@ export function searchRoutes(app: Polka, ctx: ServerContext): void {
     sendJson(res, 200, searchResponse(answer, (name) => origin + packagePage(root, name)), { 'cache-control': 'no-store', vary: 'Authorization, Cookie' })
   })
   app.all('/-/v1/search', (req: Request, res: ServerResponse) => methodNotAllowed(res, req.method, ['GET', 'HEAD']))
+
+  // `npm stars [user]`: the CouchDB view npm asks, `key` being the user name as a JSON string.
+  app.get('/-/_view/starredByUser', async (req: Request, res: ServerResponse) => {
+    const user = await identify(ctx, req)
+    const key = first((req.query as Record<string, string | string[] | undefined>).key) ?? ''
+    const starrer = jsonString(key)
+    await ctx.search.settled()
+    const names = starrer ? ctx.search.starredBy(starrer, readableBy(ctx, user)) : []
+    sendJson(res, 200, { rows: names.map((name) => ({ key: starrer, value: name })) }, { 'cache-control': 'no-store', vary: 'Authorization, Cookie' })
+  })
+  app.all('/-/_view/starredByUser', (req: Request, res: ServerResponse) => methodNotAllowed(res, req.method, ['GET', 'HEAD']))
+}
+
+/** `"alice"` (as npm sends it) or a bare `alice`. */
+function jsonString(value: string): string {
+  try {
+    const parsed: unknown = JSON.parse(value)
+    return typeof parsed === 'string' ? parsed : ''
+  } catch {
+    return value
+  }
 }
 
 function first(value: string | string[] | undefined): string | undefined {
