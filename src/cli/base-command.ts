@@ -21,7 +21,8 @@ export abstract class BaseCommand extends Command {
     return loadConfig({
       path,
       createIfMissing,
-      onWarning: (w) => this.warn(`${path}${w.line ? `:${w.line}` : ''}: ${w.key}: ${w.message}`),
+      // A warning's message already names file, line and key.
+      onWarning: (w) => this.warn(w.message),
     })
   }
 
