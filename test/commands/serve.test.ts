@@ -237,6 +237,15 @@ describe('sinopia-cli serve (built binary)', () => {
     await registry.cleanup()
   })
 
+  it('keeps idle connections open longer than clients do (60 s by default; server.keepAliveTimeout in seconds, as Verdaccio)', async () => {
+    const keepAlive = async (url: string) => (await fetch(`${url}-/ping`)).headers.get('keep-alive')
+    const byDefault = await startRegistry()
+    expect(await keepAlive(byDefault.url)).toBe('timeout=60')
+    const configured = await startRegistry({ config: { server: { keepAliveTimeout: 90 } } })
+    expect(await keepAlive(configured.url)).toBe('timeout=90')
+    expect(configured.output()).not.toMatch(/server: ignored/)
+  })
+
   it('SIGTERM while idle exits with code 0 in under 5 s', async () => {
     const registry = await startRegistry({ upstreamUrl: upstream.url })
     expect((await fetch(`${registry.url}-/ping`)).status).toBe(200)

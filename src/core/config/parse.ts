@@ -8,7 +8,7 @@ import { parseUplinks, proxyOptions, registryUrl } from './uplinks.js'
 
 const KEYS = [
   'storage', 'listen', 'url_prefix', 'uplinks', 'packages', 'auth', 'max_body_size', 'log', 'logs',
-  'http_proxy', 'https_proxy', 'no_proxy',
+  'http_proxy', 'https_proxy', 'no_proxy', 'server',
 ] as const
 
 const NO_WEB_UI = 'sinopia-cli has no web UI'
@@ -26,7 +26,6 @@ const IGNORED: Record<string, string> = {
   filters: NO_PLUGINS,
   security: 'Verdaccio token settings do not apply to sinopia-cli',
   secret: 'Verdaccio token settings do not apply to sinopia-cli',
-  server: 'Verdaccio server tuning does not apply to sinopia-cli',
   userRateLimit: 'Verdaccio server tuning does not apply to sinopia-cli',
   user_agent: 'Verdaccio server tuning does not apply to sinopia-cli',
   notify: 'notifications are not supported',
@@ -40,6 +39,12 @@ const IGNORED: Record<string, string> = {
 
 const LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'http', 'debug', 'trace']
 const MAX_BODY_SIZE = 10 * 1024 * 1024
+/**
+ * Longer than any client keeps an idle socket (npm's agent, undici, browsers: 4-30 s), so the
+ * client always closes first: a server that closes an idle socket while the client reuses it
+ * makes an ECONNRESET the client has to retry. Verdaccio's default too.
+ */
+const KEEP_ALIVE_TIMEOUT = 60_000
 
 /**
  * Reads a Sinopia/Verdaccio config file's text into a validated Config. Pure: `file` (absolute) only
@@ -67,6 +72,7 @@ export function parseConfig(text: string, file: string): { config: Config; warni
     packages: f.packages ? parsePackages(src, f.packages, names) : defaultPackageRules(names),
     auth: { htpasswd: htpasswd(src, f.auth, dir) },
     maxBodySize: f.max_body_size ? src.size(f.max_body_size) : MAX_BODY_SIZE,
+    keepAliveTimeout: f.server ? keepAliveTimeout(src, f.server) : KEEP_ALIVE_TIMEOUT,
     logLevel: logLevel(src, f.log, f.logs),
   }
   if (f.url_prefix) config.urlPrefix = urlPrefix(src, f.url_prefix)
@@ -96,6 +102,12 @@ function urlPrefix(src: Source, at: Field): string {
   if (/^[a-z][a-z0-9+.-]*:/i.test(text)) return registryUrl(src, at, hint)
   const withLeading = text.startsWith('/') ? text : `/${text}`
   return withLeading.endsWith('/') ? withLeading : `${withLeading}/`
+}
+
+/** Verdaccio's `server: {keepAliveTimeout}` (seconds, or a duration); its other tuning keys mean nothing here. */
+function keepAliveTimeout(src: Source, server: Field): number {
+  const f = src.fields(server, ['keepAliveTimeout'], 'Verdaccio server tuning other than keepAliveTimeout does not apply to sinopia-cli')
+  return f.keepAliveTimeout ? src.duration(f.keepAliveTimeout, { positive: true }) : KEEP_ALIVE_TIMEOUT
 }
 
 function htpasswd(src: Source, auth: Field | undefined, dir: string): Config['auth']['htpasswd'] {

@@ -69,6 +69,8 @@ export interface Config {
   }
   /** Bytes. Key `max_body_size`, default 10mb. */
   maxBodySize: number
+  /** How long an idle client connection stays open (ms). Key `server.keepAliveTimeout` (seconds, as Verdaccio), default 60 s. */
+  keepAliveTimeout: number
   logLevel: LogLevel
 }
 

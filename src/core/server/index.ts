@@ -60,7 +60,7 @@ export async function startServer(config: Config, listen: ListenAddress, log: Lo
   })
 
   const server = http.createServer(app.handler as http.RequestListener)
-  server.keepAliveTimeout = 5_000
+  server.keepAliveTimeout = config.keepAliveTimeout
   const sockets = new Set<Socket>()
   server.on('connection', (socket) => {
     sockets.add(socket)

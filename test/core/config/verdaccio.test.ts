@@ -15,6 +15,7 @@ describe('a Verdaccio 5 config file', () => {
     expect(config.urlPrefix).toBe('/npm/')
     expect(config.maxBodySize).toBe(100 * 1024 * 1024)
     expect(config.logLevel).toBe('warn')
+    expect(config.keepAliveTimeout).toBe(75_000)
     expect(config.auth.htpasswd).toEqual({ file: `${dir}/htpasswd`, maxUsers: -1 })
     expect(config.uplinks.npmjs).toMatchObject({
       url: 'https://registry.example.org/',
@@ -45,7 +46,6 @@ describe('a Verdaccio 5 config file', () => {
       '18 auth.htpasswd.algorithm',
       '19 auth.htpasswd.rounds',
       '35 uplinks.mirror.agent_options',
-      '58 server',
       '61 security',
       '68 middlewares',
       '74 listen[1]',
