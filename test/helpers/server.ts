@@ -19,10 +19,12 @@ export interface StartRegistryOptions {
   bin?: string
   /** Default 20 s. */
   startTimeoutMs?: number
+  /** Listen on https:// (the config must carry `https: {key, cert}`); `url` is then https. */
+  tls?: boolean
 }
 
 export interface RunningRegistry {
-  /** `http://127.0.0.1:<port>/` */
+  /** `http://127.0.0.1:<port>/` (https with `tls`) */
   readonly url: string
   readonly port: number
   readonly storage: string
@@ -43,7 +45,7 @@ export interface RunningRegistry {
   cleanup(): Promise<void>
 }
 
-const LISTENING = /listening on (http:\/\/127\.0\.0\.1:(\d+)\/)/
+const LISTENING = /listening on (https?:\/\/127\.0\.0\.1:(\d+)\/)/
 const DEFAULT_BIN = path.join(REPO_ROOT, 'bin', 'run.js')
 const running = new Set<RunningRegistry>()
 
@@ -105,7 +107,7 @@ export async function startRegistry(opts: StartRegistryOptions = {}): Promise<Ru
 
   function launch(port: number): Promise<Started> {
     currentStart = output.length
-    const child = spawn(process.execPath, [bin, 'serve', '--config', configFile, '--listen', `127.0.0.1:${port}`], {
+    const child = spawn(process.execPath, [bin, 'serve', '--config', configFile, '--listen', `${opts.tls ? 'https://' : ''}127.0.0.1:${port}`], {
       cwd: dir,
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -160,7 +162,7 @@ export async function startRegistry(opts: StartRegistryOptions = {}): Promise<Ru
 
   const registry: RunningRegistry = {
     get url() {
-      return `http://127.0.0.1:${current.port}/`
+      return `${opts.tls ? 'https' : 'http'}://127.0.0.1:${current.port}/`
     },
     get port() {
       return current.port

@@ -19,7 +19,7 @@ function invalid(message: string, hint = HINT): SinopiaError {
   return new SinopiaError('ECONFIG', message, { status: 500, hint })
 }
 
-/** `4873`, `localhost:4873`, `0.0.0.0:4873`, `[::1]:4873` or `http://localhost:4873/`, as Verdaccio's `listen` accepts them. */
+/** `4873`, `localhost:4873`, `0.0.0.0:4873`, `[::1]:4873`, `http://localhost:4873/` or `https://0.0.0.0:4873`, as Verdaccio's `listen` accepts them. */
 export function parseListen(value: string): ListenAddress {
   const text = value.trim()
   if (/^unix:/i.test(text) || text.startsWith('/') || text.startsWith('.')) {
@@ -28,15 +28,13 @@ export function parseListen(value: string): ListenAddress {
   const match = ADDRESS.exec(text)
   if (!match) throw invalid(`invalid listen address "${value}"`)
   const [, scheme, ipv6, name, portText] = match
-  if (scheme !== undefined && scheme.toLowerCase() !== 'http') {
-    throw invalid(
-      `listen address "${value}" uses ${scheme}, but sinopia-cli only serves http`,
-      'listen on http and put a TLS-terminating proxy in front if clients need https',
-    )
+  const protocol = scheme?.toLowerCase()
+  if (protocol !== undefined && protocol !== 'http' && protocol !== 'https') {
+    throw invalid(`listen address "${value}" uses ${scheme}, but sinopia-cli serves http and https only`, 'write http://HOST:PORT or https://HOST:PORT')
   }
   if (ipv6 !== undefined && isIP(ipv6) !== 6) throw invalid(`invalid IPv6 address "${ipv6}" in listen address "${value}"`)
   if (name && isIP(name) === 0 && !HOSTNAME.test(name)) throw invalid(`invalid host "${name}" in listen address "${value}"`)
   const port = Number(portText)
   if (port > 65535) throw invalid(`invalid port ${port} in listen address "${value}": must be 0 to 65535`)
-  return { host: ipv6 ?? (name || DEFAULT_LISTEN_HOST), port }
+  return { host: ipv6 ?? (name || DEFAULT_LISTEN_HOST), port, ...(protocol === 'https' ? { tls: true } : {}) }
 }

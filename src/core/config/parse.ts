@@ -8,7 +8,7 @@ import { parseUplinks, proxyOptions, registryUrl } from './uplinks.js'
 
 const KEYS = [
   'storage', 'listen', 'url_prefix', 'uplinks', 'packages', 'auth', 'max_body_size', 'log', 'logs',
-  'http_proxy', 'https_proxy', 'no_proxy', 'server',
+  'http_proxy', 'https_proxy', 'no_proxy', 'server', 'https',
 ] as const
 
 const NO_WEB_UI = 'sinopia-cli has no web UI'
@@ -33,7 +33,6 @@ const IGNORED: Record<string, string> = {
   experiments: 'Verdaccio feature flags do not apply to sinopia-cli',
   flags: 'Verdaccio feature flags do not apply to sinopia-cli',
   self_path: 'not needed: relative paths resolve against the config file',
-  https: 'sinopia-cli serves http only; put a TLS-terminating proxy in front for https',
   _debug: 'Verdaccio debug switch',
 }
 
@@ -76,6 +75,11 @@ export function parseConfig(text: string, file: string): { config: Config; warni
     logLevel: logLevel(src, f.log, f.logs),
   }
   if (f.url_prefix) config.urlPrefix = urlPrefix(src, f.url_prefix)
+  if (f.https) config.https = httpsFiles(src, f.https, dir)
+  if (config.listen.tls && !config.https) {
+    src.fail(f.listen ?? root, 'listen is an https:// address but there is no https: {key, cert} (or pfx)', 'add https: {key: ./key.pem, cert: ./cert.pem} or listen on http')
+  }
+  if (f.https && !config.listen.tls) src.warn(f.https, 'not used: listen is not an https:// address')
   // In file order, not in the order the keys were checked, so they read top to bottom.
   const warnings = [...src.warnings].sort((a, b) => (a.line ?? 0) - (b.line ?? 0))
   return { config, warnings }
@@ -102,6 +106,20 @@ function urlPrefix(src: Source, at: Field): string {
   if (/^[a-z][a-z0-9+.-]*:/i.test(text)) return registryUrl(src, at, hint)
   const withLeading = text.startsWith('/') ? text : `/${text}`
   return withLeading.endsWith('/') ? withLeading : `${withLeading}/`
+}
+
+/** Verdaccio's `https: {key, cert, ca, pfx, passphrase}`: file paths, relative to the config file. */
+function httpsFiles(src: Source, at: Field, dir: string): NonNullable<Config['https']> {
+  const f = src.fields(at, ['key', 'cert', 'ca', 'pfx', 'passphrase'])
+  const hint = 'write a file path, like ./tls/key.pem'
+  const files: NonNullable<Config['https']> = {}
+  for (const key of ['key', 'cert', 'ca', 'pfx'] as const) {
+    const field = f[key]
+    if (field) files[key] = path.resolve(dir, src.string(field, hint))
+  }
+  if (f.passphrase) files.passphrase = src.string(f.passphrase, 'write the passphrase of the key or pfx file')
+  if (!files.pfx && !(files.key && files.cert)) src.fail(at, 'needs key and cert (PEM files), or pfx', 'add key: ./key.pem and cert: ./cert.pem')
+  return files
 }
 
 /** Verdaccio's `server: {keepAliveTimeout}` (seconds, or a duration); its other tuning keys mean nothing here. */

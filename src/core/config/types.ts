@@ -41,6 +41,17 @@ export interface PackageRule {
 export interface ListenAddress {
   host: string
   port: number
+  /** `listen: https://...`: serve HTTP/1.1 over TLS with the `https` files. */
+  tls?: boolean
+}
+
+/** Verdaccio's `https: {key, cert, ca, pfx, passphrase}`: absolute paths of PEM (or PKCS#12) files, read at start and on SIGHUP. */
+export interface HttpsFiles {
+  key?: string
+  cert?: string
+  ca?: string
+  pfx?: string
+  passphrase?: string
 }
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'http' | 'debug' | 'trace'
@@ -56,6 +67,8 @@ export interface Config {
    * request. Always ends with '/'; a path always starts with '/'.
    */
   urlPrefix?: string
+  /** Key `https`; used when `listen` is an https:// address. */
+  https?: HttpsFiles
   uplinks: Record<string, UplinkConfig>
   /** In config order: the first rule whose pattern matches a name applies. */
   packages: PackageRule[]

@@ -1,4 +1,5 @@
 import http from 'node:http'
+import https from 'node:https'
 import type { AddressInfo, Socket } from 'node:net'
 import { Auth, Tokens, Users } from '../auth/index.js'
 import type { Config, ListenAddress } from '../config/types.js'
@@ -14,10 +15,21 @@ import { createApp } from './app.js'
 import { BodyCache } from './bodies.js'
 import type { ServerContext } from './context.js'
 import { ConfigWatcher } from './reload.js'
+import { readTls } from './tls.js'
 
 export { createApp } from './app.js'
 export { preferSmallHeap } from './heap.js'
 export type { ServerContext } from './context.js'
+
+function secureServer(options: https.ServerOptions, handler: http.RequestListener): https.Server {
+  try {
+    return https.createServer(options, handler)
+  } catch (error) {
+    throw new SinopiaError('ECONFIG', `cannot serve https with the configured key and certificate: ${error instanceof Error ? error.message : String(error)}`, {
+      hint: 'https.key and https.cert must be PEM files of one key pair (or https.pfx with its passphrase)',
+    })
+  }
+}
 
 /** Memory for prepared response bodies (uncompressed and compressed forms together). */
 const BODY_CACHE_BYTES = 64 * 1024 * 1024
@@ -59,7 +71,9 @@ export async function startServer(config: Config, listen: ListenAddress, log: Lo
     },
   })
 
-  const server = http.createServer(app.handler as http.RequestListener)
+  const handler = app.handler as http.RequestListener
+  const tlsFiles = () => readTls(ctx.config.https, config.file)
+  const server = listen.tls ? secureServer(await tlsFiles(), handler) : http.createServer(handler)
   server.keepAliveTimeout = config.keepAliveTimeout
   const sockets = new Set<Socket>()
   server.on('connection', (socket) => {
@@ -94,8 +108,18 @@ export async function startServer(config: Config, listen: ListenAddress, log: Lo
   const address = server.address() as AddressInfo
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address
   return {
-    url: `http://${host}:${address.port}/`,
-    reload: () => watcher.reload(),
+    url: `${listen.tls ? 'https' : 'http'}://${host}:${address.port}/`,
+    async reload() {
+      await watcher.reload()
+      if (!(server instanceof https.Server)) return
+      // A renewed certificate, for new connections; the running one stays when the files are bad.
+      try {
+        server.setSecureContext(await tlsFiles())
+        log.log('info', 'https: certificate and key read again')
+      } catch (error) {
+        log.log('error', `https: keeping the running certificate: ${error instanceof Error ? error.message : String(error)}`)
+      }
+    },
     async close(graceMs = 10_000) {
       watcher.close()
       unfollow()

@@ -60,7 +60,8 @@ function first(value: string | string[] | undefined): string | undefined {
 export function publicBaseUrl(req: IncomingMessage, urlPrefix: string | undefined, fallbackHost: string): string {
   if (urlPrefix && /^https?:\/\//i.test(urlPrefix)) return urlPrefix.endsWith('/') ? urlPrefix : `${urlPrefix}/`
   const forwardedProto = first(req.headers['x-forwarded-proto'])?.toLowerCase()
-  const proto = forwardedProto === 'https' || forwardedProto === 'http' ? forwardedProto : 'http'
+  const own = (req.socket as { encrypted?: boolean } | undefined)?.encrypted ? 'https' : 'http'
+  const proto = forwardedProto === 'https' || forwardedProto === 'http' ? forwardedProto : own
   const candidates = [first(req.headers['x-forwarded-host']), first(req.headers.host)]
   const host = candidates.find((h) => h !== undefined && HOST.test(h)) ?? fallbackHost
   let prefix = (urlPrefix ?? '/').trim()

@@ -19,10 +19,15 @@ describe('parseListen', () => {
     expect(parseListen(text)).toEqual({ host, port })
   })
 
+  it('https://HOST:PORT asks for TLS', () => {
+    expect(parseListen('https://0.0.0.0:4873')).toEqual({ host: '0.0.0.0', port: 4873, tls: true })
+    expect(parseListen('http://0.0.0.0:4873')).toEqual({ host: '0.0.0.0', port: 4873 })
+  })
+
   it.each([
     ['unix:/tmp/sinopia.sock', /unix socket/],
     ['/run/sinopia.sock', /unix socket/],
-    ['https://localhost:4873', /only serves http/],
+    ['ftp://localhost:4873', /http and https only/],
     ['localhost', /invalid listen address/],
     ['localhost:99999', /invalid port/],
     ['[nope]:4873', /invalid IPv6/],

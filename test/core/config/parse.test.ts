@@ -97,6 +97,16 @@ describe('parseConfig: top-level keys', () => {
     expect('urlPrefix' in parse('').config).toBe(false)
   })
 
+  it('reads https: {key, cert, ca, pfx, passphrase} for an https:// listen address, paths relative to the config file', () => {
+    const { config, warnings } = parse('listen: https://0.0.0.0:4873\nhttps: { key: tls/key.pem, cert: /etc/ssl/cert.pem, ca: ca.pem, passphrase: s3cret }')
+    expect(warnings).toEqual([])
+    expect(config.listen).toEqual({ host: '0.0.0.0', port: 4873, tls: true })
+    expect(config.https).toEqual({ key: '/etc/sinopia/tls/key.pem', cert: '/etc/ssl/cert.pem', ca: '/etc/sinopia/ca.pem', passphrase: 's3cret' })
+    expect(() => parse('listen: https://0.0.0.0:4873')).toThrow(/no https: \{key, cert\}/)
+    expect(() => parse('listen: https://0.0.0.0:4873\nhttps: { key: k.pem }')).toThrow(/needs key and cert/)
+    expect(parse('https: { pfx: a.p12 }').warnings.map((w) => w.message)).toEqual([expect.stringMatching(/https: not used: listen is not an https/)])
+  })
+
   it('reads max_body_size', () => {
     expect(parse('max_body_size: 1gb').config.maxBodySize).toBe(1024 ** 3)
     expect(parse('max_body_size: 2048').config.maxBodySize).toBe(2048)
