@@ -2,7 +2,7 @@ import { Flags } from '@oclif/core'
 import { BaseCommand } from '../cli/base-command.js'
 import { assertNoSelfUplink, parseListen } from '../core/config/index.js'
 import { preferSmallHeap, startServer } from '../core/server/index.js'
-import { adjustableLogger } from '../core/server/reload.js'
+import { serverLogger } from '../core/log.js'
 
 export default class Serve extends BaseCommand {
   static override summary = 'Run the registry server.'
@@ -27,7 +27,7 @@ Point a client at it with: npm set registry http://localhost:4873/`
     const config = await this.loadConfig(flags.config, true)
     const listen = flags.listen ? parseListen(flags.listen) : config.listen
     assertNoSelfUplink(config, listen)
-    const log = adjustableLogger(config.logLevel)
+    const log = serverLogger({ level: config.logLevel, format: config.logFormat, ...(config.logFile ? { file: config.logFile } : {}) })
     preferSmallHeap()
     const server = await startServer(config, listen, log, { watchConfig: true })
     this.log(`sinopia-cli listening on ${server.url} (config ${config.file}, storage ${config.storage})`)
@@ -39,7 +39,10 @@ Point a client at it with: npm set registry http://localhost:4873/`
         if (stopping) process.exit(130)
         stopping = true
         log.log('info', `${signal}: finishing requests in flight, then stopping`)
-        void server.close().then(resolve)
+        void server.close().then(() => {
+          log.flush()
+          resolve()
+        })
       }
       process.on('SIGINT', () => stop('SIGINT'))
       process.on('SIGTERM', () => stop('SIGTERM'))

@@ -1,5 +1,6 @@
 import path from 'node:path'
 import { isMap, isSeq } from 'yaml'
+import { isIpv4Cidr } from '../auth/cidr.js'
 import { DEFAULT_LISTEN, parseListen } from './listen.js'
 import { defaultPackageRules, parsePackages } from './packages.js'
 import { Source, type Field } from './source.js'
@@ -8,7 +9,7 @@ import { parseUplinks, proxyOptions, registryUrl } from './uplinks.js'
 
 const KEYS = [
   'storage', 'listen', 'url_prefix', 'uplinks', 'packages', 'auth', 'max_body_size', 'log', 'logs',
-  'http_proxy', 'https_proxy', 'no_proxy', 'server', 'https',
+  'http_proxy', 'https_proxy', 'no_proxy', 'server', 'https', 'metrics',
 ] as const
 
 const NO_WEB_UI = 'sinopia-cli has no web UI'
@@ -71,8 +72,9 @@ export function parseConfig(text: string, file: string): { config: Config; warni
     packages: f.packages ? parsePackages(src, f.packages, names) : defaultPackageRules(names),
     auth: { htpasswd: htpasswd(src, f.auth, dir) },
     maxBodySize: f.max_body_size ? src.size(f.max_body_size) : MAX_BODY_SIZE,
+    metrics: f.metrics ? metrics(src, f.metrics) : { enabled: true, allow: [] },
     keepAliveTimeout: f.server ? keepAliveTimeout(src, f.server) : KEEP_ALIVE_TIMEOUT,
-    logLevel: logLevel(src, f.log, f.logs),
+    ...logSettings(src, f.log, f.logs, dir),
   }
   if (f.url_prefix) config.urlPrefix = urlPrefix(src, f.url_prefix)
   if (f.https) config.https = httpsFiles(src, f.https, dir)
@@ -122,6 +124,20 @@ function httpsFiles(src: Source, at: Field, dir: string): NonNullable<Config['ht
   return files
 }
 
+/** `metrics: {enabled, allow: [CIDR], token}`: who may scrape `/-/metrics`. */
+function metrics(src: Source, at: Field): Config['metrics'] {
+  const f = src.fields(at, ['enabled', 'allow', 'token'])
+  const result: Config['metrics'] = { enabled: f.enabled ? src.boolean(f.enabled) : true, allow: [] }
+  if (f.allow) {
+    for (const { word, at: item } of src.words(f.allow)) {
+      if (!isIpv4Cidr(word)) src.fail(item, `"${word}" is not an IPv4 address or CIDR block`, 'write addresses like 10.0.0.0/8 or 127.0.0.1')
+      result.allow.push(word)
+    }
+  }
+  if (f.token) result.token = src.string(f.token, 'write the bearer token Prometheus sends (authorization.credentials)')
+  return result
+}
+
 /** Verdaccio's `server: {keepAliveTimeout}` (seconds, or a duration); its other tuning keys mean nothing here. */
 function keepAliveTimeout(src: Source, server: Field): number {
   const f = src.fields(server, ['keepAliveTimeout'], 'Verdaccio server tuning other than keepAliveTimeout does not apply to sinopia-cli')
@@ -143,26 +159,38 @@ function htpasswd(src: Source, auth: Field | undefined, dir: string): Config['au
   return result
 }
 
-/** `log: {level}`, Verdaccio 5's `logs: {type, format, level}` or Sinopia's `logs: [{type, format, level}]`. */
-function logLevel(src: Source, log: Field | undefined, logs: Field | undefined): LogLevel {
+/**
+ * `log: {type, format, level, path}` (Verdaccio 6), Verdaccio 5's `logs: {...}` or Sinopia's
+ * `logs: [{...}]`: where the server logs (stdout, or a file), in which format, from which level.
+ */
+function logSettings(src: Source, log: Field | undefined, logs: Field | undefined, dir: string): Pick<Config, 'logLevel' | 'logFormat' | 'logFile'> {
   if (log && logs) src.warn(logs, 'ignored: log is set too, and it wins')
-  let at: Field | undefined
-  if (log) {
-    at = src.fields(log, ['level']).level
-  } else if (logs) {
+  let entry: Field | undefined
+  if (log) entry = log
+  else if (logs) {
     const [first, ...rest] = isSeq(logs.node) ? src.items(logs) : [logs]
     for (const extra of rest) src.warn(extra, 'ignored: sinopia-cli logs to one place, configured by the first entry')
-    if (first) {
-      const f = src.fields(first, ['level', 'type', 'format', 'colors', 'path', 'sync'])
-      const type = f.type ? src.scalar(f.type) : undefined
-      if (f.path || (type !== undefined && type !== 'stdout' && type !== 'stderr')) {
-        src.warn(f.path ?? f.type ?? first, 'ignored: log files are not supported')
-      }
-      at = f.level
-    }
+    entry = first
   }
-  if (!at) return 'http'
-  const level = src.string(at, `write one of: ${LEVELS.join(', ')}`)
-  if (!(LEVELS as readonly string[]).includes(level)) src.fail(at, `unknown log level "${level}"`, `write one of: ${LEVELS.join(', ')}`)
-  return level as LogLevel
+  const settings: Pick<Config, 'logLevel' | 'logFormat' | 'logFile'> = { logLevel: 'http', logFormat: 'pretty' }
+  if (!entry) return settings
+  const f = src.fields(entry, ['level', 'type', 'format', 'path'], { colors: 'not used: text lines carry no colours', sync: 'not used: lines are buffered and flushed at exit' })
+  if (f.level) {
+    const level = src.string(f.level, `write one of: ${LEVELS.join(', ')}`)
+    if (!(LEVELS as readonly string[]).includes(level)) src.fail(f.level, `unknown log level "${level}"`, `write one of: ${LEVELS.join(', ')}`)
+    settings.logLevel = level as LogLevel
+  }
+  if (f.format) {
+    const format = src.string(f.format, 'write pretty or json')
+    // Verdaccio's pretty-timestamped is pretty with times, which every text line has here.
+    if (format === 'json') settings.logFormat = 'json'
+    else if (format !== 'pretty' && format !== 'pretty-timestamped') src.fail(f.format, `unknown log format "${format}"`, 'write pretty or json')
+  }
+  const type = f.type ? src.string(f.type, 'write stdout or file') : 'stdout'
+  if (type === 'file') {
+    if (!f.path) src.fail(f.type ?? entry, 'log type is file but there is no path', 'add path: ./sinopia.log')
+    settings.logFile = path.resolve(dir, src.string(f.path, 'write a file path, like ./sinopia.log'))
+  } else if (type !== 'stdout' && type !== 'stderr') src.fail(f.type ?? entry, `unknown log type "${type}"`, 'write stdout or file')
+  else if (f.path) src.warn(f.path, 'ignored: the log goes to standard output (type: file writes it to path)')
+  return settings
 }

@@ -56,6 +56,9 @@ export interface HttpsFiles {
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'http' | 'debug' | 'trace'
 
+/** `pretty`: text lines; `json`: one JSON object per line, for log shippers. */
+export type LogFormat = 'pretty' | 'json'
+
 export interface Config {
   /** Absolute path of the config file this came from. */
   file: string
@@ -82,9 +85,15 @@ export interface Config {
   }
   /** Bytes. Key `max_body_size`, default 10mb. */
   maxBodySize: number
+  /** `GET /-/metrics`: key `metrics: {enabled, allow, token}`; default on, open to anyone (counts only, no names). */
+  metrics: { enabled: boolean; allow: string[]; token?: string }
   /** How long an idle client connection stays open (ms). Key `server.keepAliveTimeout` (seconds, as Verdaccio), default 60 s. */
   keepAliveTimeout: number
   logLevel: LogLevel
+  /** Key `log.format` (Verdaccio's), default pretty. */
+  logFormat: LogFormat
+  /** Absolute path for `log: {type: file, path}`; standard output when not set. */
+  logFile?: string
 }
 
 export interface ConfigWarning {

@@ -6,6 +6,8 @@ import type { SearchIndex } from '../search/index.js'
 import type { UpstreamClient } from '../upstream/client.js'
 import type { WebSessions } from '../web/index.js'
 import type { BodyCache } from './bodies.js'
+import type { Health } from './health.js'
+import type { Metrics } from './metrics.js'
 
 /** What every route reads: built once by createApp, passed in, never imported as a global. */
 export interface ServerContext {
@@ -19,6 +21,10 @@ export interface ServerContext {
   search: SearchIndex
   /** Logins of the web pages (cookie sessions); identify() reads them on GET and HEAD only. */
   webSessions: WebSessions
+  /** Prometheus counters and histograms, updated by the request log. */
+  metrics: Metrics
+  /** Readiness (storage writable), probed in the background. */
+  health: Health
   /** host:port for tarball URLs when a request carries no usable Host header. */
   hostForUrls: string
 }

@@ -6,6 +6,13 @@ import { allows } from '../registry/index.js'
 import type { ServerContext } from './context.js'
 
 const identities = new WeakMap<IncomingMessage, Promise<User | null>>()
+/** The names worked out so far, for the request log (which must not wait on a lookup). */
+const names = new WeakMap<IncomingMessage, string>()
+
+/** The user a request was identified as, if it was and it is not anonymous. */
+export function identifiedName(req: IncomingMessage): string | undefined {
+  return names.get(req)
+}
 
 /**
  * Who sent the request (null: anonymous), worked out once per request: from the Authorization
@@ -23,6 +30,10 @@ export function identify(ctx: ServerContext, req: IncomingMessage): Promise<User
       if (read && /^bearer /i.test(req.headers.authorization ?? '')) pending = pending.catch(anonymousIfUnauthorized)
     } else pending = sessionUser(ctx, req.headers.cookie)
     identities.set(req, pending)
+    pending.then(
+      (user) => user && names.set(req, user.name),
+      () => undefined,
+    )
   }
   return pending
 }

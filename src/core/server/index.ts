@@ -7,13 +7,15 @@ import { SinopiaError, errnoCode } from '../errors.js'
 import type { Logger } from '../log.js'
 import { Registry } from '../registry/index.js'
 import { SearchIndex, registrySource } from '../search/index.js'
-import { openStore } from '../store/index.js'
+import { blobTotals, openStore, probeWritable } from '../store/index.js'
 import { UsageTracker } from '../maintenance/usage.js'
 import { UpstreamClient } from '../upstream/client.js'
 import { WebSessions } from '../web/index.js'
 import { createApp } from './app.js'
 import { BodyCache } from './bodies.js'
 import type { ServerContext } from './context.js'
+import { Health } from './health.js'
+import { Metrics } from './metrics.js'
 import { ConfigWatcher } from './reload.js'
 import { readTls } from './tls.js'
 
@@ -30,6 +32,9 @@ function secureServer(options: https.ServerOptions, handler: http.RequestListene
     })
   }
 }
+
+/** How often, at most, the store's blobs are counted for the metrics (a walk of the content tree). */
+const STORE_COUNT_MS = 5 * 60_000
 
 /** Memory for prepared response bodies (uncompressed and compressed forms together). */
 const BODY_CACHE_BYTES = 64 * 1024 * 1024
@@ -58,7 +63,43 @@ export async function startServer(config: Config, listen: ListenAddress, log: Lo
     log.log('warn', `search index: cannot read ${name ?? 'the package list'}: ${error instanceof Error ? error.message : String(error)}`),
   )
   const unfollow = search.follow(registry.packuments)
-  const ctx: ServerContext = { config, registry, upstream, auth, bodies: new BodyCache(BODY_CACHE_BYTES), log, hostForUrls, search, webSessions: new WebSessions() }
+  // The store's size for metrics: counted by a walk in the background, at most every
+  // STORE_COUNT_MS and only when scraped, never by the scrape itself.
+  let storeTotals: { blobs: number; bytes: number } | null = null
+  let countedAt = 0
+  let counting: Promise<unknown> | null = null
+  const countBlobs = () => {
+    if (counting || Date.now() - countedAt < STORE_COUNT_MS) return
+    countedAt = Date.now()
+    counting = blobTotals(store.blobs.dir)
+      .then(
+        (totals) => (storeTotals = totals),
+        (error: unknown) => log.log('warn', `metrics: cannot count the store's blobs: ${error instanceof Error ? error.message : String(error)}`),
+      )
+      .finally(() => (counting = null))
+  }
+  const metrics = new Metrics({
+    searchSize: () => search.size,
+    storeTotals: () => {
+      countBlobs()
+      return storeTotals
+    },
+    uplinkStates: () => upstream.states().map(({ uplink, state }) => ({ uplink, open: state === 'open' ? 1 : state === 'half-open' ? 0.5 : 0 })),
+  })
+  const health = new Health(() => probeWritable(store.root))
+  const ctx: ServerContext = {
+    config,
+    registry,
+    upstream,
+    auth,
+    bodies: new BodyCache(BODY_CACHE_BYTES),
+    log,
+    hostForUrls,
+    search,
+    webSessions: new WebSessions(),
+    metrics,
+    health,
+  }
   const app = createApp(ctx)
   // Routes read ctx.config on every request, and every holder of registry.rules sees replace().
   const watcher = new ConfigWatcher({
@@ -100,6 +141,8 @@ export async function startServer(config: Config, listen: ListenAddress, log: Lo
   // After listen: a server that failed to start leaves no watcher behind.
   if (options.watchConfig) await watcher.start()
   usage.start()
+  await health.start()
+  countBlobs()
   const started = Date.now()
   const building = search.build().then(() => {
     log.log('info', `search index: ${search.size} packages in ${Date.now() - started} ms`)
@@ -122,6 +165,7 @@ export async function startServer(config: Config, listen: ListenAddress, log: Lo
     },
     async close(graceMs = 10_000) {
       watcher.close()
+      health.stop()
       unfollow()
       search.close()
       const closed = new Promise<void>((resolve) => server.close(() => resolve()))
@@ -133,6 +177,7 @@ export async function startServer(config: Config, listen: ListenAddress, log: Lo
       clearTimeout(timer)
       await usage.close().catch((error: unknown) => log.log('warn', `could not record tarball usage: ${String(error)}`))
       await building
+      await counting
       await upstream.close()
     },
   }

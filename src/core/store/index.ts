@@ -15,6 +15,8 @@ export { tarballKey, STORE_FORMAT } from './layout.js'
 export { KeyedLock } from './lock.js'
 export { writeFileAtomic } from './atomic.js'
 export { statOrNull } from './stat.js'
+export { probeWritable } from './probe.js'
+export { blobTotals } from './totals.js'
 
 export interface Store {
   root: string

@@ -25,6 +25,12 @@ export class CircuitBreaker {
     return false
   }
 
+  /** The circuit as it stands, without taking the half-open probe (health, metrics). */
+  state(): 'closed' | 'open' | 'half-open' {
+    if (this.failures < this.maxFails) return 'closed'
+    return this.now() - this.openedAt < this.failTimeout || this.probing ? 'open' : 'half-open'
+  }
+
   success(): void {
     this.failures = 0
     this.probing = false

@@ -78,6 +78,11 @@ export class UpstreamClient {
     return !this.get(uplink).breaker.isOpen()
   }
 
+  /** Each uplink's circuit, for health and metrics (no side effect). */
+  states(): Array<{ uplink: string; state: 'closed' | 'open' | 'half-open' }> {
+    return [...this.uplinks.values()].map((u) => ({ uplink: u.config.name, state: u.breaker.state() }))
+  }
+
   /** Fetches the full packument, conditionally when `etag`/`lastModified` are given. */
   async packument(
     uplinkName: string,

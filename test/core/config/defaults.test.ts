@@ -22,8 +22,10 @@ describe('defaultConfigText', () => {
       })),
       auth: { htpasswd: { file: '/home/me/.config/sinopia-cli/htpasswd', maxUsers: Infinity } },
       maxBodySize: 10 * 1024 * 1024,
+      metrics: { enabled: true, allow: [] },
       keepAliveTimeout: 60_000,
       logLevel: 'http',
+      logFormat: 'pretty',
     })
   })
 

@@ -22,8 +22,10 @@ describe('parseConfig: defaults', () => {
       ],
       auth: { htpasswd: { file: '/etc/sinopia/htpasswd', maxUsers: Infinity } },
       maxBodySize: 10 * 1024 * 1024,
+      metrics: { enabled: true, allow: [] },
       keepAliveTimeout: 60_000,
       logLevel: 'http',
+      logFormat: 'pretty',
     })
   })
 
@@ -133,9 +135,16 @@ describe('parseConfig: top-level keys', () => {
     expect(warnings).toMatchObject([{ key: 'logs', line: 2 }])
   })
 
-  it('warns that log files are not written', () => {
-    const { warnings } = parse('logs: { type: file, path: /var/log/verdaccio.log, level: info }')
-    expect(warnings).toMatchObject([{ key: 'logs.path', line: 1 }])
+  it('reads the log type, path and format (Verdaccio 5 logs:, Verdaccio 6 log:)', () => {
+    const file = parse('logs: { type: file, path: /var/log/verdaccio.log, level: info }')
+    expect(file.warnings).toEqual([])
+    expect(file.config).toMatchObject({ logLevel: 'info', logFormat: 'pretty', logFile: '/var/log/verdaccio.log' })
+    const json = parse('log: { type: stdout, format: json, level: warn }').config
+    expect(json).toMatchObject({ logLevel: 'warn', logFormat: 'json' })
+    expect('logFile' in json).toBe(false)
+    expect(parse('log: { path: x.log }').warnings).toMatchObject([{ key: 'log.path' }])
+    expect(() => parse('log: { type: file }')).toThrow(/no path/)
+    expect(() => parse('log: { format: xml }')).toThrow(/unknown log format/)
   })
 })
 
