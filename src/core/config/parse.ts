@@ -9,7 +9,7 @@ import { parseUplinks, proxyOptions, registryUrl } from './uplinks.js'
 
 const KEYS = [
   'storage', 'listen', 'url_prefix', 'uplinks', 'packages', 'auth', 'max_body_size', 'log', 'logs',
-  'http_proxy', 'https_proxy', 'no_proxy', 'server', 'https', 'metrics',
+  'http_proxy', 'https_proxy', 'no_proxy', 'server', 'https', 'metrics', 'search',
 ] as const
 
 const NO_WEB_UI = 'sinopia-cli has no web UI'
@@ -45,6 +45,8 @@ const MAX_BODY_SIZE = 10 * 1024 * 1024
  * makes an ECONNRESET the client has to retry. Verdaccio's default too.
  */
 const KEEP_ALIVE_TIMEOUT = 60_000
+/** How long npm search waits for an uplink before it answers with the local results alone. */
+const SEARCH_TIMEOUT = 3_000
 
 /**
  * Reads a Sinopia/Verdaccio config file's text into a validated Config. Pure: `file` (absolute) only
@@ -72,6 +74,7 @@ export function parseConfig(text: string, file: string): { config: Config; warni
     packages: f.packages ? parsePackages(src, f.packages, names) : defaultPackageRules(names),
     auth: { htpasswd: htpasswd(src, f.auth, dir) },
     maxBodySize: f.max_body_size ? src.size(f.max_body_size) : MAX_BODY_SIZE,
+    search: f.search ? searchSettings(src, f.search) : { uplink: true, timeout: SEARCH_TIMEOUT },
     metrics: f.metrics ? metrics(src, f.metrics) : { enabled: true, allow: [] },
     keepAliveTimeout: f.server ? keepAliveTimeout(src, f.server) : KEEP_ALIVE_TIMEOUT,
     ...logSettings(src, f.log, f.logs, dir),
@@ -122,6 +125,12 @@ function httpsFiles(src: Source, at: Field, dir: string): NonNullable<Config['ht
   if (f.passphrase) files.passphrase = src.string(f.passphrase, 'write the passphrase of the key or pfx file')
   if (!files.pfx && !(files.key && files.cert)) src.fail(at, 'needs key and cert (PEM files), or pfx', 'add key: ./key.pem and cert: ./cert.pem')
   return files
+}
+
+/** `search: {uplink, timeout}`: whether npm search also asks the uplinks, and how long it waits for them. */
+function searchSettings(src: Source, at: Field): Config['search'] {
+  const f = src.fields(at, ['uplink', 'timeout'])
+  return { uplink: f.uplink ? src.boolean(f.uplink) : true, timeout: f.timeout ? src.duration(f.timeout, { positive: true }) : SEARCH_TIMEOUT }
 }
 
 /** `metrics: {enabled, allow: [CIDR], token}`: who may scrape `/-/metrics`. */

@@ -85,6 +85,8 @@ export interface Config {
   }
   /** Bytes. Key `max_body_size`, default 10mb. */
   maxBodySize: number
+  /** `npm search` also asks the uplinks (key `search: {uplink, timeout}`, default on, 3 s); local results come first. */
+  search: { uplink: boolean; timeout: number }
   /** `GET /-/metrics`: key `metrics: {enabled, allow, token}`; default on, open to anyone (counts only, no names). */
   metrics: { enabled: boolean; allow: string[]; token?: string }
   /** How long an idle client connection stays open (ms). Key `server.keepAliveTimeout` (seconds, as Verdaccio), default 60 s. */

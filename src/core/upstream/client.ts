@@ -131,6 +131,15 @@ export class UpstreamClient {
     return { body: res.body, ...(Number.isSafeInteger(length) && length >= 0 ? { size: length } : {}) }
   }
 
+  /** The uplink's own `npm search` answer (JSON, not yet checked), for `search: {uplink: true}`. */
+  async search(uplinkName: string, params: { text: string; size: number; from: number }, signal: AbortSignal): Promise<unknown> {
+    const query = new URLSearchParams({ text: params.text, size: String(params.size), from: String(params.from) })
+    const url = `${this.get(uplinkName).config.url}-/v1/search?${query.toString()}`
+    const res = await this.send(uplinkName, url, { headers: { accept: 'application/json', 'accept-encoding': 'gzip, deflate, br' }, signal })
+    if (res.statusCode !== 200) throw await unexpected(uplinkName, url, res)
+    return JSON.parse((await readBody(res)).toString('utf8')) as unknown
+  }
+
   /** Passes a request through to the uplink as it is (npm audit). */
   async forward(
     uplinkName: string,

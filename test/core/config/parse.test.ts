@@ -22,6 +22,7 @@ describe('parseConfig: defaults', () => {
       ],
       auth: { htpasswd: { file: '/etc/sinopia/htpasswd', maxUsers: Infinity } },
       maxBodySize: 10 * 1024 * 1024,
+      search: { uplink: true, timeout: 3_000 },
       metrics: { enabled: true, allow: [] },
       keepAliveTimeout: 60_000,
       logLevel: 'http',

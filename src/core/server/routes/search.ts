@@ -4,6 +4,7 @@ import type { User } from '../../auth/index.js'
 import type { PackageRule } from '../../config/types.js'
 import { allows } from '../../registry/index.js'
 import { pageOf, parseQuery, searchResponse } from '../../search/index.js'
+import { parseUplinkSearch, type UplinkHit } from '../../search/uplink-results.js'
 import { packagePage } from '../../web/index.js'
 import type { ServerContext } from '../context.js'
 import { identify } from '../identify.js'
@@ -18,11 +19,24 @@ export function searchRoutes(app: Polka, ctx: ServerContext): void {
     const { size, from } = pageOf(first(query.size), first(query.from))
     // A package published before this request was answered is findable in it.
     await ctx.search.settled()
-    const answer = ctx.search.search(parseQuery(first(query.text) ?? ''), { from, size, visible: readableBy(ctx, user) })
+    const text = first(query.text) ?? ''
+    const visible = readableBy(ctx, user)
+    const answer = ctx.search.search(parseQuery(text), { from, size, visible })
     const base = publicBaseUrl(req, ctx.config.urlPrefix, ctx.hostForUrls)
     const root = new URL(base).pathname
     const origin = base.slice(0, base.length - root.length)
-    sendJson(res, 200, searchResponse(answer, (name) => origin + packagePage(root, name)), { 'cache-control': 'no-store', vary: 'Authorization, Cookie' })
+    const body: { objects: Array<ReturnType<typeof searchResponse>['objects'][number] | UplinkHit>; total: number; time: string } = searchResponse(
+      answer,
+      (name) => origin + packagePage(root, name),
+    )
+    // Local results first; the rest of the page from the uplinks, for packages nobody installed here yet.
+    const missing = size - body.objects.length
+    if (ctx.config.search.uplink && missing > 0 && text.trim() !== '') {
+      const more = await uplinkResults(ctx, text, { from: Math.max(0, from - answer.total), size: missing }, visible)
+      body.objects.push(...more.hits)
+      body.total += more.total
+    }
+    sendJson(res, 200, body, { 'cache-control': 'no-store', vary: 'Authorization, Cookie' })
   })
   app.all('/-/v1/search', (req: Request, res: ServerResponse) => methodNotAllowed(res, req.method, ['GET', 'HEAD']))
 
@@ -46,6 +60,34 @@ function jsonString(value: string): string {
   } catch {
     return value
   }
+}
+
+/**
+ * Hits of the uplinks' own search that this registry would serve from that uplink, the caller
+ * may read, and the store does not already hold (those are among the local results). An uplink
+ * whose circuit is open is not asked; one that is slow or fails adds nothing (after
+ * `search.timeout` at most): local results never wait longer than that.
+ */
+async function uplinkResults(ctx: ServerContext, text: string, page: { from: number; size: number }, visible: (name: string) => boolean): Promise<{ hits: UplinkHit[]; total: number }> {
+  const uplinks = new Set(ctx.config.packages.map((rule) => rule.proxy[0]).filter((name): name is string => name !== undefined))
+  const closed = new Set(ctx.upstream.states().filter((s) => s.state === 'closed').map((s) => s.uplink))
+  const signal = AbortSignal.timeout(ctx.config.search.timeout)
+  const answers = await Promise.all(
+    [...uplinks]
+      .filter((uplink) => closed.has(uplink))
+      .map(async (uplink) => {
+        try {
+          // A few more than needed: some are dropped below.
+          const { hits, total } = parseUplinkSearch(await ctx.upstream.search(uplink, { text, from: page.from, size: Math.min(250, page.size + 10) }, signal))
+          return { hits: hits.filter((hit) => visible(hit.package.name) && !ctx.search.get(hit.package.name) && ctx.registry.packuments.uplinkFor(hit.package.name) === uplink), total }
+        } catch {
+          return { hits: [], total: 0 }
+        }
+      }),
+  )
+  const seen = new Set<string>()
+  const hits = answers.flatMap((a) => a.hits).filter((hit) => !seen.has(hit.package.name) && seen.add(hit.package.name))
+  return { hits: hits.slice(0, page.size), total: answers.reduce((sum, a) => sum + a.total, 0) }
 }
 
 function first(value: string | string[] | undefined): string | undefined {
