@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto'
-import { mkdir, readFile, readdir, rm, rmdir, stat } from 'node:fs/promises'
+import { mkdir, open, readFile, readdir, rm, rmdir, stat, type FileHandle } from 'node:fs/promises'
 import { SinopiaError, errnoCode } from '../errors.js'
 import { writeFileAtomic } from './atomic.js'
 import { fetchedFile, localFile, lockFile, packageDir, packagesDir, upstreamFile } from './layout.js'
 import type { KeyedLock } from './lock.js'
+import { stampOf, statOrNull } from './stat.js'
 import { fileStamp, mtimeOrNull } from './watched-file.js'
 
 /** A packument as the registry API shapes it; only the parts the core reads are typed. */
@@ -130,12 +131,32 @@ export class PackageStore {
     return mtimeOrNull(localFile(this.root, name))
   }
 
-  async readLocal(name: string): Promise<{ doc: LocalDoc; mtimeMs: number } | null> {
+  /**
+   * local.json's stampOf, or null when there is none: it changes on every write by any process
+   * (each is a rename, so a new inode), and costs one stat, so readers check it on every read.
+   */
+  async localStamp(name: string): Promise<string | null> {
+    const info = await statOrNull(localFile(this.root, name))
+    return info ? stampOf(info) : null
+  }
+
+  /** The document and the stamp of the very file read (stat through the open handle, so the two agree). */
+  async readLocal(name: string): Promise<{ doc: LocalDoc; mtimeMs: number; stamp: string } | null> {
     const file = localFile(this.root, name)
-    const raw = await readOrNull(file)
-    if (!raw) return null
-    const mtimeMs = (await stat(file)).mtimeMs
-    return { doc: parseJson<LocalDoc>(raw, file), mtimeMs }
+    let handle: FileHandle
+    try {
+      handle = await open(file, 'r')
+    } catch (error) {
+      if (errnoCode(error) === 'ENOENT') return null
+      throw error
+    }
+    try {
+      const info = await handle.stat()
+      const raw = await handle.readFile()
+      return { doc: parseJson<LocalDoc>(raw, file), mtimeMs: info.mtimeMs, stamp: stampOf(info) }
+    } finally {
+      await handle.close()
+    }
   }
 
   /** Removes a package's folder if nothing is left in it (call after its lock is released). */

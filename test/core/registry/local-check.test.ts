@@ -1,4 +1,4 @@
-import { mkdtemp, rm, utimes } from 'node:fs/promises'
+import { mkdtemp, rm, stat, utimes } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { stringify } from 'yaml'
@@ -13,9 +13,9 @@ import { startFakeUpstream, type FakeUpstream } from '../../helpers/fake-upstrea
 import { buildPackage } from '../../helpers/packages.js'
 
 /**
- * Packuments.local: what was published here, re-checked at most once a second, and found
- * when another process publishes. For a package with nothing published here, the folder's
- * mtime is checked instead of the missing local.json.
+ * Packuments.local: what was published here, checked on every read (one stat), so another
+ * process's write is seen by the next read. For a package with nothing published here, the
+ * folder's mtime is checked instead of the missing local.json.
  */
 describe('Packuments.local', () => {
   let upstream: FakeUpstream
@@ -46,7 +46,7 @@ describe('Packuments.local', () => {
     await utimes(folder, past, past)
     expect(await packuments.local('alpha', true)).toBeNull()
 
-    const fileChecks = vi.spyOn(store.packages, 'localMtime')
+    const fileChecks = vi.spyOn(store.packages, 'localStamp')
     for (let i = 0; i < 3; i++) {
       clock += 1_500
       expect(await packuments.local('alpha')).toBeNull()
@@ -65,9 +65,35 @@ describe('Packuments.local', () => {
   it('does not rely on a folder changed within the last seconds', async () => {
     await packuments.get('alpha')
     expect(await packuments.local('alpha', true)).toBeNull()
-    const fileChecks = vi.spyOn(store.packages, 'localMtime')
+    const fileChecks = vi.spyOn(store.packages, 'localStamp')
     clock += 1_500
     expect(await packuments.local('alpha')).toBeNull()
     expect(fileChecks).toHaveBeenCalledTimes(1)
+  })
+
+  it('sees another process’s change on the very next read, even one of the same size and mtime', async () => {
+    const other = await openStore(store.root)
+    const write = (tag: string) => other.packages.withLock('alpha', () => other.packages.writeLocal('alpha', { ...emptyLocal('override'), 'dist-tags': { [tag]: '1.0.0' } }))
+    await write('one')
+    expect((await packuments.local('alpha'))?.doc['dist-tags']).toEqual({ one: '1.0.0' })
+    // No clock moves: a time window would still answer from memory.
+    const file = path.join(store.root, 'packages', 'alpha', 'local.json')
+    const before = await stat(file)
+    await write('two')
+    // Same size, and the mtime set back, as on a file system that keeps seconds: the new inode tells.
+    await utimes(file, before.atime, before.mtime)
+    expect((await stat(file)).size).toBe(before.size)
+    expect((await packuments.local('alpha'))?.doc['dist-tags']).toEqual({ two: '1.0.0' })
+    await other.packages.withLock('alpha', () => other.packages.writeLocal('alpha', null))
+    expect(await packuments.local('alpha')).toBeNull()
+  })
+
+  it('reads the file once while it stays the same', async () => {
+    const other = await openStore(store.root)
+    await other.packages.withLock('alpha', () => other.packages.writeLocal('alpha', { ...emptyLocal('override'), 'dist-tags': { one: '1.0.0' } }))
+    const first = await packuments.local('alpha')
+    const reads = vi.spyOn(store.packages, 'readLocal')
+    for (let i = 0; i < 3; i++) expect(await packuments.local('alpha')).toBe(first)
+    expect(reads).not.toHaveBeenCalled()
   })
 })
