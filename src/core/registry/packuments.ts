@@ -46,8 +46,6 @@ interface UpstreamAnswer {
 const MEMORY_BUDGET = 96 * 1024 * 1024
 /** Derived views (merged with local versions, or offline) are rebuilt at most this often. */
 const DERIVED_TTL = 5_000
-/** How old a package folder's mtime must be before it stands in for a check of its local.json. */
-const FOLDER_MTIME_SETTLE_MS = 2_000
 
 /**
  * The packuments served: what was published here merged with the uplink's copy, which is
@@ -62,7 +60,9 @@ const FOLDER_MTIME_SETTLE_MS = 2_000
 export class Packuments extends EventEmitter {
   private readonly memory = new Map<string, CachedUpstream>()
   private memoryBytes = 0
-  private readonly locals = new Map<string, { entry: CachedLocal | null; dirMtimeMs: number | null }>()
+  /** What was published here, by package: only packages that have a local.json. */
+  private readonly locals = new Map<string, CachedLocal>()
+  private readonly localReads = new SingleFlight<Awaited<ReturnType<Store['packages']['readLocal']>>>()
   private readonly derived = new Map<string, { key: string; view: PackageView; at: number }>()
   private readonly revalidations = new SingleFlight<{ entry: CachedUpstream | null; cache: CacheStatus }>()
   private readonly loads = new SingleFlight<CachedUpstream | null>()
@@ -122,28 +122,27 @@ export class Packuments extends EventEmitter {
   }
 
   /**
-   * What was published here, as of this call: every read checks the file's stamp (inode, size,
-   * mtime: local.json is only ever replaced by a rename, so each write makes a new inode), so a
-   * write another process acknowledged is seen by the next read here, not a second later.
+   * What was published here, as of this call: every read checks local.json's stamp (one
+   * synchronous stat, see PackageStore.localStamp), so a write another process acknowledged
+   * is seen by the next read here. The file is parsed again only when the stamp changed.
    */
   async local(name: string, force = false): Promise<CachedLocal | null> {
-    const known = this.locals.get(name)
-    // Nothing published here is the common case (a cached package). Then the folder is
-    // checked instead of the file: its mtime changes when a local.json appears, and its stat
-    // does not fail, where a stat of the missing file makes an ENOENT error object (with its
-    // stack) on every packument and tarball request of such a package.
-    if (known && !force && known.entry === null && known.dirMtimeMs !== null) {
-      if ((await this.store.packages.dirMtime(name)) === known.dirMtimeMs) return null
+    const stamp = this.store.packages.localStamp(name)
+    // Only packages with something published here are kept: a cached package costs no memory.
+    if (stamp === null) {
+      this.locals.delete(name)
+      return null
     }
-    const stamp = await this.store.packages.localStamp(name)
-    if (stamp !== null && !force && known?.entry && known.entry.stamp === stamp) return known.entry
-    const loaded = stamp === null ? null : await this.store.packages.readLocal(name)
-    const entry = loaded ? { doc: loaded.doc, stamp: loaded.stamp } : null
-    // A folder changed in the last seconds is not relied on: some file systems keep mtimes
-    // to a second or two, so a change right after this check could leave it the same.
-    const dirMtimeMs = entry === null ? await this.store.packages.dirMtime(name) : null
-    const settled = dirMtimeMs !== null && Date.now() - dirMtimeMs > FOLDER_MTIME_SETTLE_MS
-    this.locals.set(name, { entry, dirMtimeMs: settled ? dirMtimeMs : null })
+    const known = this.locals.get(name)
+    if (!force && known?.stamp === stamp) return known
+    // Keyed by the stamp too: a read started before that file was in place is not joined.
+    const loaded = await this.localReads.run(`${name}\u0000${stamp}`, () => this.store.packages.readLocal(name))
+    if (!loaded) {
+      this.locals.delete(name)
+      return null
+    }
+    const entry = { doc: loaded.doc, stamp: loaded.stamp }
+    this.locals.set(name, entry)
     return entry
   }
 
