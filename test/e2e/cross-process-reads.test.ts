@@ -89,4 +89,26 @@ describe('reads after writes across processes on one storage', () => {
       for (const other of servers) expect((await packument(other))['dist-tags'][tag], `tag ${tag} on ${other.url}`).toBeUndefined()
     }
   })
+
+  it('a deprecation and an unpublish, each with the revision read through another process, show on all at once', async () => {
+    const name = 'gone-pkg'
+    for (const version of ['1.0.0', '1.0.1']) expect(await write(servers[0]!, 'PUT', name, publishBody(await buildPackage({ name, version })))).toBe(201)
+    const read = async (server: RunningRegistry) => {
+      const response = await fetch(`${server.url}${name}?write=true`, { headers: { accept: 'application/json', authorization: auth } })
+      expect(response.status).toBe(200)
+      return (await response.json()) as { _rev: string; versions: Record<string, { deprecated?: string }> }
+    }
+    const doc = await read(servers[2]!)
+    doc.versions['1.0.0']!.deprecated = 'use 1.0.1'
+    expect(await write(servers[1]!, 'PUT', `${name}/-rev/${doc._rev}`, doc)).toBe(201)
+    for (const server of servers) expect((await read(server)).versions['1.0.0']!.deprecated, server.url).toBe('use 1.0.1')
+
+    const rev = (await read(servers[1]!))._rev
+    expect(await write(servers[0]!, 'DELETE', `${name}/-rev/${rev}`, '')).toBe(200)
+    for (const server of servers) {
+      const response = await fetch(`${server.url}${name}`)
+      await response.arrayBuffer()
+      expect(response.status, server.url).toBe(404)
+    }
+  })
 })
