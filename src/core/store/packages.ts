@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto'
 import { statSync } from 'node:fs'
-import { mkdir, open, readFile, readdir, rm, rmdir, stat, type FileHandle } from 'node:fs/promises'
+import { mkdir, open, readFile, readdir, rm, rmdir, stat, utimes, type FileHandle } from 'node:fs/promises'
 import { SinopiaError, errnoCode } from '../errors.js'
 import { writeFileAtomic } from './atomic.js'
 import { fetchedFile, localFile, lockFile, packageDir, packagesDir, upstreamFile } from './layout.js'
 import type { KeyedLock } from './lock.js'
-import { stampOf } from './stat.js'
+import { stampOf, statOrNull } from './stat.js'
 import { fileStamp, mtimeOrNull } from './watched-file.js'
 
 /** A packument as the registry API shapes it; only the parts the core reads are typed. */
@@ -184,7 +184,14 @@ export class PackageStore {
       return
     }
     await mkdir(packageDir(this.root, name), { recursive: true })
-    await writeFileAtomic(localFile(this.root, name), JSON.stringify(doc))
+    const file = localFile(this.root, name)
+    const before = await statOrNull(file)
+    await writeFileAtomic(file, JSON.stringify(doc))
+    // Each write's mtime is later than the one before (the lock orders them), so no two versions
+    // of the file share a stamp: a coarse clock can give two writes one mtime, and a freed inode
+    // can be given to the next file.
+    const after = await stat(file)
+    if (before && after.mtimeMs <= before.mtimeMs) await utimes(file, after.atime, (before.mtimeMs + 1) / 1000)
   }
 
   /** Runs `fn` holding this package's lock (in-process and cross-process). */

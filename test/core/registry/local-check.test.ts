@@ -83,4 +83,23 @@ describe('Packuments.local', () => {
     expect(seen.map((entry) => entry?.doc['dist-tags'])).toEqual(Array(5).fill({ two: '1.0.0' }))
     expect(reads).toHaveBeenCalledTimes(1)
   })
+
+  it('gives every write of local.json a later mtime than the one before, so no stamp repeats', async () => {
+    const file = path.join(store.root, 'packages', 'alpha', 'local.json')
+    const write = (tag: string) => store.packages.withLock('alpha', () => store.packages.writeLocal('alpha', { ...emptyLocal('override'), 'dist-tags': { [tag]: '1.0.0' } }))
+    await write('one')
+    // As if the clock gave the next writes an mtime no later (a coarse or stepped-back clock).
+    const ahead = new Date(Date.now() + 60_000)
+    await utimes(file, ahead, ahead)
+    const seen = new Set([store.packages.localStamp('alpha')])
+    let previous = (await stat(file)).mtimeMs
+    for (const tag of ['two', 'six', 'ten']) {
+      await write(tag)
+      const { mtimeMs } = await stat(file)
+      expect(mtimeMs).toBeGreaterThan(previous)
+      previous = mtimeMs
+      seen.add(store.packages.localStamp('alpha'))
+    }
+    expect(seen.size).toBe(4)
+  })
 })
