@@ -106,8 +106,8 @@ export function renderSoak(results) {
   const describe = (label, g, unit) =>
     g === null
       ? `${label}: not sampled (no /proc?)`
-      : `${label}: ${g.first} -> ${g.last} ${unit} (growth ${g.growth >= 0 ? '+' : ''}${round(g.growth)}, peak ${g.max}; later half ${g.latePer10Min ?? 'n/a'} ${unit} per 10 min)`
-  lines.push(describe('RSS', results.growth.rssKb, 'kB'))
+      : `${label}: ${g.first} -> ${g.last}${unit} (growth ${g.growth >= 0 ? '+' : ''}${round(g.growth)}, peak ${g.max}; later half ${g.latePer10Min ?? 'n/a'}${unit} per 10 min)`
+  lines.push(describe('RSS', results.growth.rssKb, ' kB'))
   lines.push(describe('open fds', results.growth.fds, ''))
   for (const [name, k] of Object.entries(results.kinds)) for (const sample of k.errorSamples) lines.push(`  ${name} error: ${sample}`)
   lines.push('', results.problems.length === 0 ? 'no problems' : `problems:\n${results.problems.map((p) => `  - ${p}`).join('\n')}`)
