@@ -9,6 +9,11 @@
 // --profile DIR runs the server under `node --cpu-prof` and summarizes the profile it writes
 // on exit; --npm-profile DIR adds one profiled `npm ci` of each kind and says where npm's main
 // thread spent its time; --only runs the load scenarios whose name matches.
+//   node scripts/bench.js --soak SECONDS [--json FILE]
+// --soak runs only the soak mode (scripts/bench/soak.js), for 10 to 3600 s: mixed load (full and
+// abbreviated packuments, tarballs, 304s, a publish every 3 s, a search every second) on a
+// server with the quick fixtures; prints the server's RSS and open-fd growth (sampled every
+// 10 s) and errors and p99 per kind; JSON to FILE (default bench-results/soak.json).
 // Exit status: 1 on errors (failed requests, wrong bytes, a crash), 0 otherwise, whether or not
 // the ratio targets are met (they are reported, not enforced).
 import { existsSync } from 'node:fs'
@@ -29,12 +34,17 @@ import { profileFiles, renderProfile, summarizeProfile } from './bench/profile.j
 import { buildProject } from './bench/project.js'
 import { evaluateTargets, renderReport } from './bench/report.js'
 import { launchServer, readCpuSeconds, readMemory, readProc, sampleMemory } from './bench/server.js'
+import { runSoak } from './bench/soak.js'
+import { renderSoak } from './bench/soak-stats.js'
 import { stopList } from './bench/stops.js'
 import { countsSince, startUpstream } from './bench/upstream.js'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
-const USAGE =
-  'usage: node scripts/bench.js [--quick] [--json FILE] [--profile DIR] [--npm-profile DIR] [--no-nginx] [--no-npm-ci] [--stock-autocannon] [--nginx-workers N] [--duration S] [--only REGEX]'
+const USAGE = [
+  'usage: node scripts/bench.js [--quick] [--json FILE] [--profile DIR] [--npm-profile DIR] [--no-nginx] [--no-npm-ci] [--stock-autocannon] [--nginx-workers N] [--duration S] [--only REGEX]',
+  '       node scripts/bench.js --soak SECONDS [--json FILE]   mixed load for 10..3600 s (packuments, tarballs, 304s, a publish every 3 s,',
+  '                                                           a search every second); server RSS and open fds every 10 s; errors and p99 per kind',
+].join('\n')
 const STARTUP_TIMEOUT_MS = 20_000
 const COLD_CLIENTS = 50
 const MEMORY_TARGET_KB = 200 * 1024
@@ -51,6 +61,7 @@ const options = parseOptions(
     'nginx-workers': { type: 'string', default: '1' },
     duration: { type: 'string' },
     only: { type: 'string' },
+    soak: { type: 'string' },
   },
   USAGE,
 )
@@ -58,6 +69,11 @@ const nginxWorkers = Number(options['nginx-workers'])
 const durationOverride = options.duration === undefined ? null : Number(options.duration)
 if (!Number.isInteger(nginxWorkers) || nginxWorkers < 1 || (durationOverride !== null && !(durationOverride > 0 && durationOverride <= 60))) {
   console.error(`--nginx-workers takes a whole number >= 1, --duration seconds in (0, 60]\n${USAGE}`)
+  process.exit(2)
+}
+const soakSeconds = options.soak === undefined ? null : Number(options.soak)
+if (soakSeconds !== null && !(Number.isInteger(soakSeconds) && soakSeconds >= 10 && soakSeconds <= 3600)) {
+  console.error(`--soak takes whole seconds in [10, 3600]\n${USAGE}`)
   process.exit(2)
 }
 const mode = {
@@ -69,7 +85,7 @@ const mode = {
   npmCiRounds: 3,
   npmCiBudgetMs: 150_000,
 }
-const jsonFile = path.resolve(options.json ?? path.join(ROOT, 'bench-results/bench.json'))
+const jsonFile = path.resolve(options.json ?? path.join(ROOT, soakSeconds === null ? 'bench-results/bench.json' : 'bench-results/soak.json'))
 const profileDir = options.profile ? path.resolve(options.profile) : null
 const npmProfileDir = options['npm-profile'] ? path.resolve(options['npm-profile']) : null
 
@@ -95,6 +111,7 @@ async function main() {
   if (!existsSync(path.join(ROOT, 'dist/commands/serve.js'))) {
     throw new Error('dist/ is missing: run `npm run build` first (`npm run bench` does both)')
   }
+  if (soakSeconds !== null) return soak()
   const results = {
     date: new Date().toISOString(),
     environment: {
@@ -360,6 +377,27 @@ async function main() {
   await writeFile(jsonFile, `${JSON.stringify(results, null, 2)}\n`)
   process.stdout.write(`\n${renderReport(results)}`)
   if (results.profile) console.log(`\n${renderProfile(results.profile.summary, `server CPU profile ${results.profile.file}`)}`)
+  console.log(`\nJSON: ${path.relative(process.cwd(), jsonFile) || jsonFile}`)
+  return results.problems.length === 0 ? 0 : 1
+}
+
+/** `--soak`: the soak mode alone (scripts/bench/soak.js). */
+async function soak() {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'sinopia-soak-'))
+  cleanups.push(() => rm(dir, { recursive: true, force: true }))
+  const results = await runSoak({
+    root: ROOT,
+    dir,
+    seconds: soakSeconds,
+    log,
+    cleanups,
+    stopped: () => interrupted,
+    onServer: (started) => (server = started),
+    startupTimeoutMs: STARTUP_TIMEOUT_MS,
+  })
+  await mkdir(path.dirname(jsonFile), { recursive: true })
+  await writeFile(jsonFile, `${JSON.stringify(results, null, 2)}\n`)
+  process.stdout.write(`\n${renderSoak(results)}`)
   console.log(`\nJSON: ${path.relative(process.cwd(), jsonFile) || jsonFile}`)
   return results.problems.length === 0 ? 0 : 1
 }

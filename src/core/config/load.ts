@@ -28,11 +28,13 @@ export interface LoadOptions {
   /** The default file's uplink; `npm config get registry` when not given. */
   defaultUplinkUrl?: () => Promise<string>
   onWarning?: (warning: ConfigWarning) => void
+  /** The file's text, already read (a reload reads it until it stops changing); then the file is not read again. */
+  text?: string
 }
 
 export async function loadConfig(opts: LoadOptions): Promise<Config> {
   const file = path.resolve(opts.path)
-  let text = await readText(file)
+  let text = opts.text ?? (await readText(file))
   if (text === null) {
     if (!opts.createIfMissing) {
       throw new SinopiaError('ECONFIG', `no config file at ${file}`, {

@@ -194,3 +194,12 @@ export class Source {
     return result
   }
 }
+
+/**
+ * The top-level keys `text` sets to a value (`key:` with nothing after it counts as not set,
+ * as everywhere in the config). For text that parses; a reload asks what the file lost.
+ */
+export function topLevelKeys(text: string, file: string): Set<string> {
+  const src = Source.parse(text, file)
+  return new Set(src.entries(src.root()).filter(([, field]) => field.node !== null).map(([key]) => key))
+}

@@ -31,7 +31,8 @@ interface CachedUpstream {
 
 interface CachedLocal {
   doc: LocalDoc
-  mtimeMs: number
+  /** The file's stamp when `doc` was read from it (see PackageStore.localStamp). */
+  stamp: string
 }
 
 interface UpstreamAnswer {
@@ -45,13 +46,6 @@ interface UpstreamAnswer {
 const MEMORY_BUDGET = 96 * 1024 * 1024
 /** Derived views (merged with local versions, or offline) are rebuilt at most this often. */
 const DERIVED_TTL = 5_000
-/**
- * Another process's publish is seen within this long: the local file's mtime is checked at
- * most this often per package, so the read path does not stat on every request.
- */
-const LOCAL_RECHECK_MS = 1_000
-/** How old a package folder's mtime must be before it stands in for a check of its local.json. */
-const FOLDER_MTIME_SETTLE_MS = 2_000
 
 /**
  * The packuments served: what was published here merged with the uplink's copy, which is
@@ -66,7 +60,9 @@ const FOLDER_MTIME_SETTLE_MS = 2_000
 export class Packuments extends EventEmitter {
   private readonly memory = new Map<string, CachedUpstream>()
   private memoryBytes = 0
-  private readonly locals = new Map<string, { entry: CachedLocal | null; mtimeMs: number | null; checkedAt: number; dirMtimeMs: number | null }>()
+  /** What was published here, by package: only packages that have a local.json. */
+  private readonly locals = new Map<string, CachedLocal>()
+  private readonly localReads = new SingleFlight<Awaited<ReturnType<Store['packages']['readLocal']>>>()
   private readonly derived = new Map<string, { key: string; view: PackageView; at: number }>()
   private readonly revalidations = new SingleFlight<{ entry: CachedUpstream | null; cache: CacheStatus }>()
   private readonly loads = new SingleFlight<CachedUpstream | null>()
@@ -125,35 +121,28 @@ export class Packuments extends EventEmitter {
     return mergePackument(name, upstream, local?.doc ?? null)
   }
 
-  /** What was published here, read again if the file changed (another process published). */
+  /**
+   * What was published here, as of this call: every read checks local.json's stamp (one
+   * synchronous stat, see PackageStore.localStamp), so a write another process acknowledged
+   * is seen by the next read here. The file is parsed again only when the stamp changed.
+   */
   async local(name: string, force = false): Promise<CachedLocal | null> {
-    const at = this.now()
+    const stamp = this.store.packages.localStamp(name)
+    // Only packages with something published here are kept: a cached package costs no memory.
+    if (stamp === null) {
+      this.locals.delete(name)
+      return null
+    }
     const known = this.locals.get(name)
-    if (known && !force && at - known.checkedAt < LOCAL_RECHECK_MS) return known.entry
-    // Nothing published here is the common case (a cached package). Then the folder is
-    // checked instead of the file: its mtime changes when a local.json appears, and its stat
-    // does not fail, where a stat of the missing file makes an ENOENT error object (with its
-    // stack) on every tarball request of a package not asked for within the last second.
-    let dirMtimeMs: number | null | undefined
-    if (known && !force && known.entry === null && known.dirMtimeMs !== null) {
-      dirMtimeMs = await this.store.packages.dirMtime(name)
-      if (dirMtimeMs === known.dirMtimeMs) {
-        known.checkedAt = at
-        return null
-      }
+    if (!force && known?.stamp === stamp) return known
+    // Keyed by the stamp too: a read started before that file was in place is not joined.
+    const loaded = await this.localReads.run(`${name}\u0000${stamp}`, () => this.store.packages.readLocal(name))
+    if (!loaded) {
+      this.locals.delete(name)
+      return null
     }
-    if (dirMtimeMs === undefined) dirMtimeMs = await this.store.packages.dirMtime(name)
-    const mtimeMs = await this.store.packages.localMtime(name)
-    if (mtimeMs !== null && known?.entry && known.mtimeMs === mtimeMs) {
-      known.checkedAt = at
-      return known.entry
-    }
-    const loaded = mtimeMs === null ? null : await this.store.packages.readLocal(name)
-    const entry = loaded ? { doc: loaded.doc, mtimeMs: loaded.mtimeMs } : null
-    // A folder changed in the last seconds is not relied on: some file systems keep mtimes
-    // to a second or two, so a change right after this check could leave it the same.
-    const settled = entry === null && dirMtimeMs !== null && Date.now() - dirMtimeMs > FOLDER_MTIME_SETTLE_MS
-    this.locals.set(name, { entry, mtimeMs: loaded?.mtimeMs ?? null, checkedAt: at, dirMtimeMs: settled ? dirMtimeMs : null })
+    const entry = { doc: loaded.doc, stamp: loaded.stamp }
+    this.locals.set(name, entry)
     return entry
   }
 
@@ -182,7 +171,7 @@ export class Packuments extends EventEmitter {
 
   /** A view that is not the uplink's copy as it is: merged with local versions, or offline. */
   private async derivedView(name: string, entry: CachedUpstream | null, local: CachedLocal | null, offline: boolean): Promise<PackageView> {
-    const key = `${entry?.view.rev ?? '-'}.${local ? `${local.doc.revision}:${local.mtimeMs}` : '-'}${offline ? '.offline' : ''}`
+    const key = `${entry?.view.rev ?? '-'}.${local ? `${local.doc.revision}:${local.stamp}` : '-'}${offline ? '.offline' : ''}`
     const at = this.now()
     const memo = this.derived.get(name)
     if (memo && memo.key === key && (!offline || at - memo.at < DERIVED_TTL)) return memo.view

@@ -1,7 +1,9 @@
 import { watch, type FSWatcher } from 'node:fs'
-import { stat } from 'node:fs/promises'
+import { readFile, stat } from 'node:fs/promises'
 import path from 'node:path'
+import { setTimeout as delay } from 'node:timers/promises'
 import { loadConfig } from '../config/load.js'
+import { topLevelKeys } from '../config/source.js'
 import type { Config, LogLevel } from '../config/types.js'
 import { errnoCode } from '../errors.js'
 import { createLogger, type Logger } from '../log.js'
@@ -13,8 +15,10 @@ import { createLogger, type Logger } from '../log.js'
  * atomic rename fires several events), its inode, size and mtime are also checked every 2 s (for
  * filesystems where watching misses changes), and SIGHUP re-reads it even when it looks unchanged.
  *
- * What: the file is read with loadConfig. Invalid (or gone): an error line, the running config stays.
- * Valid: `packages` (access, publish, unpublish, proxy), `max_body_size`, `url_prefix` and the log
+ * What: the file is read until two reads `settleMs` apart agree (a write in progress is not read
+ * half-way; still changing after SETTLE_READS reads: read again at the next check), then with
+ * loadConfig. Invalid (or gone), empty, or without an `uplinks` or `packages` key the running
+ * config has (see refuseReload): an error line, the running config stays. Valid: `packages` (access, publish, unpublish, proxy), `max_body_size`, `url_prefix` and the log
  * level apply to the next request, with one info line naming them. `listen`, `storage`, `uplinks`
  * (with the proxy and ca settings) and `auth` keep their running values until a restart, with a
  * warn line naming them. Rules that proxy an uplink added since the start wait for the restart too.
@@ -62,6 +66,61 @@ export function planReload(running: Config, next: Config, options: { logLevelLiv
   return { config, applied, restart }
 }
 
+/**
+ * Pure: why a file that parsed as `next`, setting the top-level `keys`, is not applied over
+ * `running`, or null to apply it. A truncated file or one caught half-written parses fine, as
+ * defaults: every rule would be lost (an empty file proxies nothing, so every cached package
+ * answers 404). So an empty document is refused, and so is a file that lost the `packages` key
+ * (when its default rules differ from the running ones) or the `uplinks` key (when the server
+ * has uplinks). Dropping them on purpose takes an explicit value: `uplinks: {}` for a registry
+ * without uplinks (applied at the next restart), `packages: {}` for one with no rules. A
+ * restart reads the file as it is.
+ */
+export function refuseReload(running: Config, next: Config, keys: ReadonlySet<string>): { reason: string; hint: string } | null {
+  const file = running.file
+  if (keys.size === 0) {
+    return { reason: `${file} is empty`, hint: 'if a write was in progress the finished file is read next; to start over, write a whole config file' }
+  }
+  if (!keys.has('uplinks') && Object.keys(running.uplinks).length > 0) {
+    return {
+      reason: `${file} has no uplinks: key any more, the server has ${Object.keys(running.uplinks).join(', ')}`,
+      hint: 'write the uplinks back, or `uplinks: {}` to run without any (after a restart)',
+    }
+  }
+  if (!keys.has('packages') && !same(running.packages, next.packages)) {
+    return {
+      reason: `${file} has no packages: key any more, which would replace the access rules with the defaults`,
+      hint: 'write the package rules back (`packages: {}` for none)',
+    }
+  }
+  return null
+}
+
+/** One read of a file: its text (null when missing) and its signature just before. */
+export interface FileRead {
+  text: string | null
+  signature: string
+}
+
+/** Reads of a changing file before the reload gives up until the next check (~1 s at 50 ms apart). */
+export const SETTLE_READS = 20
+
+/**
+ * Reads until two reads `settleMs` apart give the same text, and returns the last, or null
+ * when the file was still changing after `maxReads` reads. `read` and `wait` are given, so
+ * tests run it without a clock.
+ */
+export async function settledRead(read: () => Promise<FileRead>, wait: () => Promise<void>, maxReads = SETTLE_READS): Promise<FileRead | null> {
+  let previous = await read()
+  for (let reads = 1; reads < maxReads; reads++) {
+    await wait()
+    const current = await read()
+    if (current.text === previous.text) return current
+    previous = current
+  }
+  return null
+}
+
 /** A Logger whose level can change while the server runs (`serve` passes one, so `log.level` reloads live). */
 export interface AdjustableLogger extends Logger {
   setLevel(level: LogLevel): void
@@ -94,6 +153,8 @@ export interface ConfigWatcherOptions {
   apply(config: Config): void
   debounceMs?: number
   pollMs?: number
+  /** Between the reads that must agree before a changed file is used (default 50 ms). */
+  settleMs?: number
 }
 
 /** `<inode>:<size>:<mtime>`, so both an in-place write and an atomic rename count as a change. */
@@ -169,21 +230,37 @@ export class ConfigWatcher {
 
   private async reloadIfChanged(force: boolean): Promise<void> {
     const { file, log } = this.opts
-    const now = await signature(file)
-    if (!force && now === this.seen) return
-    this.seen = now
+    if (!force && (await signature(file)) === this.seen) return
+    const settleMs = this.opts.settleMs ?? 50
+    const read = await settledRead(
+      async () => ({ signature: await signature(file), text: await readFile(file, 'utf8').catch(() => null) }),
+      () => delay(settleMs),
+    )
+    if (read === null) {
+      // `seen` stays as it was, so the next check (a watch event or the poll) reads it again.
+      log.log('debug', `config ${file} still changing after ${SETTLE_READS} reads ${settleMs} ms apart; reading it again at the next check`)
+      return
+    }
+    // The signature taken before the read that was used: a change after it is seen as one.
+    this.seen = read.signature
+    const refuse = (message: string, hint?: unknown) =>
+      log.log('error', `config not reloaded, the running one stays: ${message}${typeof hint === 'string' ? `. Hint: ${hint}` : ''}`)
     let next: Config
     const warnings: string[] = []
     try {
-      next = await loadConfig({ path: file, onWarning: (w) => warnings.push(w.message) })
+      next = await loadConfig({ path: file, ...(read.text === null ? {} : { text: read.text }), onWarning: (w) => warnings.push(w.message) })
     } catch (error) {
-      const hint = (error as { hint?: unknown }).hint
-      const message = error instanceof Error ? error.message : String(error)
-      log.log('error', `config not reloaded, the running one stays: ${message}${typeof hint === 'string' ? `. Hint: ${hint}` : ''}`)
+      refuse(error instanceof Error ? error.message : String(error), (error as { hint?: unknown }).hint)
+      return
+    }
+    const running = this.opts.current()
+    const refused = refuseReload(running, next, topLevelKeys(read.text ?? '', file))
+    if (refused) {
+      refuse(refused.reason, refused.hint)
       return
     }
     for (const warning of warnings) log.log('warn', warning)
-    const plan = planReload(this.opts.current(), next, { logLevelLive: isAdjustable(log) })
+    const plan = planReload(running, next, { logLevelLive: isAdjustable(log) })
     this.opts.apply(plan.config)
     if (plan.applied.length > 0) log.log('info', `config reloaded from ${file}: ${plan.applied.join(', ')} now in effect`)
     else if (plan.restart.length === 0) log.log('info', `config re-read from ${file}: no setting changed`)

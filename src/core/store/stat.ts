@@ -11,3 +11,11 @@ export async function statOrNull(file: string): Promise<Stats | null> {
     throw error
   }
 }
+
+/**
+ * What identifies one version of a file: inode, size and mtime. A file replaced by a rename
+ * gets a new inode, so a rewrite shows even where mtimes are kept to the second.
+ */
+export function stampOf(info: Stats): string {
+  return `${info.ino}:${info.size}:${info.mtimeMs}`
+}

@@ -2,21 +2,17 @@ import { mkdir, readFile } from 'node:fs/promises'
 import path from 'node:path'
 import { writeFileAtomic } from './atomic.js'
 import type { KeyedLock } from './lock.js'
-import { statOrNull } from './stat.js'
+import { stampOf, statOrNull } from './stat.js'
 
 /** A file's mtime, or null when it does not exist. */
 export async function mtimeOrNull(file: string): Promise<number | null> {
   return (await statOrNull(file))?.mtimeMs ?? null
 }
 
-/**
- * What identifies a version of a file: its inode, size and mtime ('-' when it does not
- * exist). An atomic replace makes a new inode, so a rewrite shows even where mtimes are
- * kept to the second.
- */
+/** The file's stampOf, or '-' when it does not exist. */
 export async function fileStamp(file: string): Promise<string> {
   const info = await statOrNull(file)
-  return info ? `${info.ino}:${info.size}:${info.mtimeMs}` : '-'
+  return info ? stampOf(info) : '-'
 }
 
 /**

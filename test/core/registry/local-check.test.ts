@@ -1,4 +1,4 @@
-import { mkdtemp, rm, utimes } from 'node:fs/promises'
+import { mkdtemp, rm, stat, utimes } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { stringify } from 'yaml'
@@ -13,9 +13,9 @@ import { startFakeUpstream, type FakeUpstream } from '../../helpers/fake-upstrea
 import { buildPackage } from '../../helpers/packages.js'
 
 /**
- * Packuments.local: what was published here, re-checked at most once a second, and found
- * when another process publishes. For a package with nothing published here, the folder's
- * mtime is checked instead of the missing local.json.
+ * Packuments.local: what was published here, its file's stamp checked on every read (one
+ * stat), so another process's write is seen by the next read, and the file parsed again only
+ * when the stamp changed.
  */
 describe('Packuments.local', () => {
   let upstream: FakeUpstream
@@ -39,35 +39,67 @@ describe('Packuments.local', () => {
     await rm(dir, { recursive: true, force: true })
   })
 
-  it('checks the folder, not the missing file, while nothing changes; sees another process’s publish', async () => {
+  it('reads nothing for a package with nothing published here, and sees another process’s first publish', async () => {
     await packuments.get('alpha')
-    const folder = path.join(store.root, 'packages', 'alpha')
-    const past = new Date(Date.now() - 60_000)
-    await utimes(folder, past, past)
-    expect(await packuments.local('alpha', true)).toBeNull()
+    const reads = vi.spyOn(store.packages, 'readLocal')
+    for (let i = 0; i < 3; i++) expect(await packuments.local('alpha')).toBeNull()
+    expect(reads).not.toHaveBeenCalled()
 
-    const fileChecks = vi.spyOn(store.packages, 'localMtime')
-    for (let i = 0; i < 3; i++) {
-      clock += 1_500
-      expect(await packuments.local('alpha')).toBeNull()
-    }
-    expect(fileChecks).not.toHaveBeenCalled()
-
-    // Another process (its own store object) publishes: the folder changes, the file is read.
+    // Another process (its own store object) publishes: the very next read finds it.
     const other = await openStore(store.root)
     const doc = { ...emptyLocal('override'), 'dist-tags': { beta: '1.0.0' } }
     await other.packages.withLock('alpha', () => other.packages.writeLocal('alpha', doc))
-    clock += 1_500
     expect((await packuments.local('alpha'))?.doc['dist-tags']).toEqual({ beta: '1.0.0' })
-    expect(fileChecks).toHaveBeenCalledTimes(1)
+    expect(reads).toHaveBeenCalledTimes(1)
   })
 
-  it('does not rely on a folder changed within the last seconds', async () => {
-    await packuments.get('alpha')
-    expect(await packuments.local('alpha', true)).toBeNull()
-    const fileChecks = vi.spyOn(store.packages, 'localMtime')
-    clock += 1_500
+  it('sees another process’s change on the very next read, even one of the same size and mtime', async () => {
+    const other = await openStore(store.root)
+    const write = (tag: string) => other.packages.withLock('alpha', () => other.packages.writeLocal('alpha', { ...emptyLocal('override'), 'dist-tags': { [tag]: '1.0.0' } }))
+    await write('one')
+    expect((await packuments.local('alpha'))?.doc['dist-tags']).toEqual({ one: '1.0.0' })
+    // No clock moves: a time window would still answer from memory.
+    const file = path.join(store.root, 'packages', 'alpha', 'local.json')
+    const before = await stat(file)
+    await write('two')
+    // Same size, and the mtime set back, as on a file system that keeps seconds: the new inode tells.
+    await utimes(file, before.atime, before.mtime)
+    expect((await stat(file)).size).toBe(before.size)
+    expect((await packuments.local('alpha'))?.doc['dist-tags']).toEqual({ two: '1.0.0' })
+    await other.packages.withLock('alpha', () => other.packages.writeLocal('alpha', null))
     expect(await packuments.local('alpha')).toBeNull()
-    expect(fileChecks).toHaveBeenCalledTimes(1)
+  })
+
+  it('reads the file once while it stays the same, and once for concurrent reads after a change', async () => {
+    const other = await openStore(store.root)
+    const write = (tag: string) => other.packages.withLock('alpha', () => other.packages.writeLocal('alpha', { ...emptyLocal('override'), 'dist-tags': { [tag]: '1.0.0' } }))
+    await write('one')
+    const first = await packuments.local('alpha')
+    const reads = vi.spyOn(store.packages, 'readLocal')
+    for (let i = 0; i < 3; i++) expect(await packuments.local('alpha')).toBe(first)
+    expect(reads).not.toHaveBeenCalled()
+    await write('two')
+    const seen = await Promise.all(Array.from({ length: 5 }, () => packuments.local('alpha')))
+    expect(seen.map((entry) => entry?.doc['dist-tags'])).toEqual(Array(5).fill({ two: '1.0.0' }))
+    expect(reads).toHaveBeenCalledTimes(1)
+  })
+
+  it('gives every write of local.json a later mtime than the one before, so no stamp repeats', async () => {
+    const file = path.join(store.root, 'packages', 'alpha', 'local.json')
+    const write = (tag: string) => store.packages.withLock('alpha', () => store.packages.writeLocal('alpha', { ...emptyLocal('override'), 'dist-tags': { [tag]: '1.0.0' } }))
+    await write('one')
+    // As if the clock gave the next writes an mtime no later (a coarse or stepped-back clock).
+    const ahead = new Date(Date.now() + 60_000)
+    await utimes(file, ahead, ahead)
+    const seen = new Set([store.packages.localStamp('alpha')])
+    let previous = (await stat(file)).mtimeMs
+    for (const tag of ['two', 'six', 'ten']) {
+      await write(tag)
+      const { mtimeMs } = await stat(file)
+      expect(mtimeMs).toBeGreaterThan(previous)
+      previous = mtimeMs
+      seen.add(store.packages.localStamp('alpha'))
+    }
+    expect(seen.size).toBe(4)
   })
 })
