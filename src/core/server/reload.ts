@@ -25,7 +25,7 @@ import { createLogger, type Logger } from '../log.js'
  */
 
 /** Config keys, as written in the file, that apply without a restart. */
-export type LiveKey = 'packages' | 'max_body_size' | 'url_prefix' | 'log.level'
+export type LiveKey = 'packages' | 'max_body_size' | 'url_prefix' | 'log.level' | 'metrics' | 'search' | 'https'
 
 export interface ReloadPlan {
   /** What the server runs with from now on. */
@@ -42,7 +42,19 @@ const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b)
 export function planReload(running: Config, next: Config, options: { logLevelLive: boolean }): ReloadPlan {
   const applied: LiveKey[] = []
   const restart: string[] = []
-  const config: Config = { ...next, file: running.file, listen: running.listen, storage: running.storage, uplinks: running.uplinks, auth: running.auth }
+  const config: Config = {
+    ...next,
+    file: running.file,
+    listen: running.listen,
+    storage: running.storage,
+    uplinks: running.uplinks,
+    auth: running.auth,
+    keepAliveTimeout: running.keepAliveTimeout,
+    logFormat: running.logFormat,
+  }
+  // The log's destination and format stay until a restart.
+  if (running.logFile === undefined) delete config.logFile
+  else config.logFile = running.logFile
   if (!same(running.listen, next.listen)) restart.push('listen')
   if (running.storage !== next.storage) restart.push('storage')
   if (!same(running.uplinks, next.uplinks)) restart.push('uplinks')
@@ -54,6 +66,12 @@ export function planReload(running: Config, next: Config, options: { logLevelLiv
       restart.push(`packages (they proxy uplink ${[...new Set(added)].join(', ')}, which the server does not have yet)`)
     } else applied.push('packages')
   }
+  if (running.keepAliveTimeout !== next.keepAliveTimeout) restart.push('server.keepAliveTimeout')
+  if (running.logFormat !== next.logFormat || running.logFile !== next.logFile) restart.push('log (type, path, format)')
+  // The https files themselves are read again on SIGHUP; new paths are taken with them.
+  if (!same(running.https, next.https)) applied.push('https')
+  if (!same(running.metrics, next.metrics)) applied.push('metrics')
+  if (!same(running.search, next.search)) applied.push('search')
   if (running.maxBodySize !== next.maxBodySize) applied.push('max_body_size')
   if (running.urlPrefix !== next.urlPrefix) applied.push('url_prefix')
   if (running.logLevel !== next.logLevel) {
