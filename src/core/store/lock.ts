@@ -30,8 +30,10 @@ export class KeyedLock {
         release = await lockfile.lock(path.dirname(lockPath), {
           lockfilePath: lockPath,
           realpath: false,
-          // A holder that died leaves a lock whose mtime stops being refreshed; 10 s later it is stale.
-          stale: 10_000,
+          // A holder that died (SIGKILL, power cut) leaves a lock whose mtime stops being refreshed
+          // (every second while held); 5 s later it is stale, so the next writer waits at most that.
+          stale: 5_000,
+          update: 1_000,
           retries: { retries: 200, factor: 1.2, minTimeout: 5, maxTimeout: 200 },
         })
         break
