@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto'
-import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises'
+import { open, rename, rm, type FileHandle } from 'node:fs/promises'
 import path from 'node:path'
 import { Writable } from 'node:stream'
 import ssri from 'ssri'
 import { SinopiaError } from '../errors.js'
 import { hashFile } from './blob-hash.js'
+import { ensureDir } from './dirs.js'
 
 /**
  * Writes one blob: into `<blobs>/tmp/` (same filesystem as the content, so the final rename is
@@ -33,7 +34,7 @@ export function writeBlobFile(
 
   const openTmp = async (): Promise<FileHandle> => {
     if (handle) return handle
-    await mkdir(tmpDir, { recursive: true })
+    await ensureDir(tmpDir)
     handle = await open(tmp, 'wx')
     return handle
   }
@@ -60,7 +61,7 @@ export function writeBlobFile(
       })
     }
     const destination = target(sha512)
-    await mkdir(path.dirname(destination), { recursive: true })
+    await ensureDir(path.dirname(destination))
     await rename(tmp, destination)
     await syncDir(path.dirname(destination))
     return { integrity: sha512, size: written }

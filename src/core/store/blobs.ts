@@ -1,11 +1,12 @@
 import { createReadStream } from 'node:fs'
-import { mkdir, open, rename, statfs, type FileHandle } from 'node:fs/promises'
+import { open, rename, statfs, type FileHandle } from 'node:fs/promises'
 import path from 'node:path'
 import type { Writable } from 'node:stream'
 import cacache from 'cacache'
 import ssri from 'ssri'
 import { errnoCode } from '../errors.js'
 import { hashHandle } from './blob-hash.js'
+import { ensureDir } from './dirs.js'
 import { writeBlobFile } from './blob-write.js'
 
 export interface OpenBlob {
@@ -154,7 +155,7 @@ export class BlobStore {
     for (const [key, entry] of this.known) if (entry.integrity === sha512Integrity) this.known.delete(key)
     const hex = ssri.parse(sha512Integrity, { single: true }).hexDigest()
     const target = path.join(this.quarantineDir, 'blobs', `${hex}.${Date.now()}`)
-    await mkdir(path.dirname(target), { recursive: true })
+    await ensureDir(path.dirname(target))
     try {
       await rename(this.contentPath(sha512Integrity), target)
       return target

@@ -1,7 +1,7 @@
-import { mkdir } from 'node:fs/promises'
 import path from 'node:path'
 import lockfile from 'proper-lockfile'
 import { errnoCode } from '../errors.js'
+import { ensureDir } from './dirs.js'
 
 /**
  * Serializes read-modify-write on one key, inside this process (a promise chain per key)
@@ -25,7 +25,7 @@ export class KeyedLock {
   private async acrossProcesses<T>(lockPath: string, fn: () => Promise<T>): Promise<T> {
     let release: () => Promise<void>
     for (let attempt = 0; ; attempt++) {
-      await mkdir(path.dirname(lockPath), { recursive: true })
+      await ensureDir(path.dirname(lockPath))
       try {
         release = await lockfile.lock(path.dirname(lockPath), {
           lockfilePath: lockPath,

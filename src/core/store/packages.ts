@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto'
-import { mkdir, readFile, readdir, rm, rmdir, stat } from 'node:fs/promises'
+import { readFile, readdir, rm, rmdir, stat } from 'node:fs/promises'
 import { SinopiaError, errnoCode } from '../errors.js'
 import { writeFileAtomic } from './atomic.js'
+import { ensureDir } from './dirs.js'
 import { fetchedFile, localFile, lockFile, packageDir, packagesDir, upstreamFile } from './layout.js'
 import type { KeyedLock } from './lock.js'
 import { fileStamp, mtimeOrNull } from './watched-file.js'
@@ -102,7 +103,7 @@ export class PackageStore {
 
   /** Call only inside `withLock(name)`. Returns what readUpstream would, without reading the file back. */
   async writeUpstream(name: string, record: UpstreamRecord): Promise<LoadedUpstream> {
-    await mkdir(packageDir(this.root, name), { recursive: true })
+    await ensureDir(packageDir(this.root, name))
     const raw = Buffer.from(JSON.stringify(record))
     const file = upstreamFile(this.root, name)
     await writeFileAtomic(file, raw)
@@ -111,7 +112,7 @@ export class PackageStore {
 
   /** Call only inside `withLock(name)`. */
   async writeFetched(name: string, record: FetchedRecord): Promise<void> {
-    await mkdir(packageDir(this.root, name), { recursive: true })
+    await ensureDir(packageDir(this.root, name))
     await writeFileAtomic(fetchedFile(this.root, name), JSON.stringify(record))
   }
 
@@ -163,7 +164,7 @@ export class PackageStore {
       await rm(localFile(this.root, name), { force: true })
       return
     }
-    await mkdir(packageDir(this.root, name), { recursive: true })
+    await ensureDir(packageDir(this.root, name))
     await writeFileAtomic(localFile(this.root, name), JSON.stringify(doc))
   }
 
