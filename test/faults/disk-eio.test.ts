@@ -1,7 +1,8 @@
-import { readFile, readdir, writeFile } from 'node:fs/promises'
+import { readFile, readdir, stat, writeFile } from 'node:fs/promises'
 import { Readable } from 'node:stream'
 import path from 'node:path'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { verifyStore } from '../../src/core/maintenance/index.js'
 import { Syncer, type OpenRegistry } from '../../src/core/sync/index.js'
 import { sha512Of, tarballKey } from '../../src/core/store/index.js'
 import { startFakeUpstream, type FakeUpstream } from '../helpers/fake-upstream.js'
@@ -76,5 +77,15 @@ describe('lock-sync --verify on a disk that fails reads', () => {
     expect((await readFile(path.join(env.dir, 'storage', 'quarantine', 'blobs', quarantined[0] as string))).equals(bytes)).toBe(true)
     // No uplink can give it back, and none was asked.
     expect(upstream.count()).toBe(0)
+  })
+
+  it('verify --fix reports a blob it cannot read as a problem and leaves it where it is', async () => {
+    faults.eio.add(contentFile())
+    const report = await verifyStore(opened.store, { fix: true })
+    expect(report.blobs.unreadable).toMatchObject([{ path: contentFile(), code: 'EIO' }])
+    expect(report.blobs.corrupt).toEqual([])
+    expect(report.missingLocal).toEqual([])
+    expect(report.problems).toBe(1)
+    expect((await stat(contentFile())).size).toBe(secret.tarball.length)
   })
 })
