@@ -41,6 +41,7 @@ other copy: such problems are reported, never "fixed". Safe while \`serve\` runs
     for (const blob of report.blobs.corrupt) {
       this.log(`corrupt blob ${blob.integrity.slice(0, 24)}… (${formatBytes(blob.size)})${blob.quarantined ? `: moved to ${blob.quarantined}` : ''}`)
     }
+    for (const blob of report.blobs.unreadable) this.log(`unreadable blob ${blob.path} (${blob.code}): left in place; check the disk`)
     for (const entry of report.entries.dangling) {
       if (entry.why === 'missing' || entry.dropped) {
         this.log(`${entry.key.slice('tarball:'.length)}: blob ${entry.why}${entry.dropped ? '; reference dropped, the server fetches it again' : ''}`)
@@ -62,5 +63,5 @@ other copy: such problems are reported, never "fixed". Safe while \`serve\` runs
 }
 
 function hadProblems(report: VerifyReport): boolean {
-  return report.blobs.corrupt.length + report.entries.dangling.length + report.metadata.broken.length > 0
+  return report.blobs.corrupt.length + report.blobs.unreadable.length + report.entries.dangling.length + report.metadata.broken.length > 0
 }

@@ -29,3 +29,15 @@ export function errnoCode(error: unknown): string | undefined {
   const code = (error as { code?: unknown } | null)?.code
   return typeof code === 'string' ? code : undefined
 }
+
+/** Errno codes that say the storage volume cannot take a write (the server edge maps them to statuses). */
+export const DISK_ERRNOS = new Set(['ENOSPC', 'EDQUOT', 'EROFS', 'EIO'])
+
+/** The disk errno behind `error` (itself or a cause it wraps), if any. */
+export function diskErrno(error: unknown): string | undefined {
+  for (let e = error, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = errnoCode(e)
+    if (code && DISK_ERRNOS.has(code)) return code
+  }
+  return undefined
+}

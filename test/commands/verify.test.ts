@@ -37,7 +37,7 @@ describe('sinopia-cli verify', () => {
     upstream = await startFakeUpstream({ packages: [flipped, cut] })
     registry = await startRegistry({ upstreamUrl: upstream.url })
     cwd = await makeTempDir('sinopia-verify-cli-')
-    blobs = new BlobStore(path.join(registry.storage, 'blobs'))
+    blobs = new BlobStore(path.join(registry.storage, 'blobs'), path.join(registry.storage, 'quarantine'))
   })
   afterAll(async () => {
     await cleanupRegistries()

@@ -174,8 +174,10 @@ export async function planPrune(store: Store, options: PruneOptions): Promise<Pr
  * - each package is handled under its lock, and local.json is read again there: a version
  *   published since the plan stays, and so do bytes it shares;
  * - an entry written again since the plan (a re-fetch) stays;
- * - content goes before its index entry, so a download racing the prune can leave at worst
- *   unindexed content (collected later), never an index entry without content;
+ * - an index entry goes before its content, so a prune killed in between leaves at worst
+ *   unindexed content (collected later); a download racing it that re-stores the same bytes
+ *   can lose them again, and the next request fetches them once more (a blob store never
+ *   serves an entry whose content is missing);
  * - a tarball being streamed is not cut off: on Linux (and any POSIX system) removing a file
  *   only unlinks its name, and the server's open descriptor reads the bytes to the end.
  */
@@ -213,12 +215,14 @@ export async function applyPrune(store: Store, plan: PrunePlan, onRemoved?: (ite
         }
         const left = (refs.get(item.integrity) ?? 1) - 1
         refs.set(item.integrity, left)
+        // The entry first: a prune killed between the two leaves unindexed content (collected
+        // by the next prune), not an entry without content that verify reports.
+        await removeEntry(store.blobs.dir, item.key)
         if (left === 0 && !plan.localIntegrities.has(item.integrity)) {
           await rm(store.blobs.contentPath(item.integrity), { force: true })
           result.freedBytes += item.size
           result.cachedBytesAfter -= item.size
         }
-        await removeEntry(store.blobs.dir, item.key)
         result.removed.push(item)
         onRemoved?.(item)
       }

@@ -17,7 +17,13 @@ export interface VerifyProgress {
 }
 
 export interface VerifyReport {
-  blobs: { checked: number; bytes: number; corrupt: Array<{ integrity: string; size: number; quarantined: string | null }> }
+  blobs: {
+    checked: number
+    bytes: number
+    corrupt: Array<{ integrity: string; size: number; quarantined: string | null }>
+    /** Blobs that could not be read (EIO, ...): left where they are, a read error says nothing about the bytes. */
+    unreadable: Array<{ integrity: string; path: string; code: string }>
+  }
   entries: { checked: number; dangling: Array<{ key: string; integrity: string; why: 'missing' | 'corrupt'; dropped: boolean }> }
   metadata: { packages: number; broken: Array<{ file: string; message: string; quarantined: string | null }> }
   /** Versions published here whose tarball is missing or corrupt: only a new publish brings them back. */
@@ -40,7 +46,7 @@ export async function verifyStore(store: Store, options: { fix?: boolean; onProg
   const progress = options.onProgress ?? (() => undefined)
   const stamp = Date.now()
   const report: VerifyReport = {
-    blobs: { checked: 0, bytes: 0, corrupt: [] },
+    blobs: { checked: 0, bytes: 0, corrupt: [], unreadable: [] },
     entries: { checked: 0, dangling: [] },
     metadata: { packages: 0, broken: [] },
     missingLocal: [],
@@ -56,7 +62,15 @@ export async function verifyStore(store: Store, options: { fix?: boolean; onProg
   const corrupt = new Set<string>()
   for (const file of files) {
     progress({ phase: 'blobs', done: report.blobs.checked, total: files.length })
-    const digest = await hashFile(file.path)
+    let digest: string | null
+    try {
+      digest = await hashFile(file.path)
+    } catch (error) {
+      const code = errnoCode(error)
+      if (!code) throw error
+      report.blobs.unreadable.push({ integrity: file.integrity, path: file.path, code })
+      continue
+    }
     if (digest === null) continue
     report.blobs.checked++
     report.blobs.bytes += file.size
@@ -131,6 +145,7 @@ export async function verifyStore(store: Store, options: { fix?: boolean; onProg
 
   report.problems =
     report.blobs.corrupt.filter((b) => !b.quarantined).length +
+    report.blobs.unreadable.length +
     // An entry whose blob is corrupt is the same problem as the blob, counted there.
     report.entries.dangling.filter((d) => !d.dropped && d.why === 'missing').length +
     report.metadata.broken.filter((b) => !b.quarantined).length +

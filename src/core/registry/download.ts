@@ -1,7 +1,7 @@
 import { EventEmitter, once } from 'node:events'
 import type { Readable, Writable } from 'node:stream'
 import ssri from 'ssri'
-import { SinopiaError } from '../errors.js'
+import { SinopiaError, diskErrno } from '../errors.js'
 import type { BlobStore } from '../store/index.js'
 
 /**
@@ -68,8 +68,18 @@ export async function pump(
     : verifyOnly(target.expected, download.size)
   let held: Buffer | null = null
   try {
+    if (target.store) await target.blobs.assertRoom(download.size)
+    let first = target.store
     for await (const chunk of body as AsyncIterable<Buffer>) {
-      if (!sink.stream.write(chunk)) await once(sink.stream, 'drain')
+      if (first) {
+        // The store took the first bytes before any goes out: a disk that refuses them (full,
+        // read-only) is a clear error to the client rather than a response cut short.
+        first = false
+        await new Promise<void>((resolve, reject) => sink.stream.write(chunk, (error) => (error ? reject(error) : resolve())))
+      } else if (!sink.stream.write(chunk)) {
+        // A sink that failed emits no 'drain': its `done` rejects instead.
+        await Promise.race([once(sink.stream, 'drain'), sink.done])
+      }
       if (held) download.push(held)
       held = chunk
     }
@@ -81,8 +91,9 @@ export async function pump(
     body.destroy()
     sink.stream.destroy()
     download.fail(
-      error instanceof SinopiaError
-        ? error
+      // A disk that refuses the bytes is the storage's failure, not the uplink's: kept as it is.
+      error instanceof SinopiaError || diskErrno(error)
+        ? (error as Error)
         : new SinopiaError(
             (error as { code?: string }).code === 'EINTEGRITY' ? 'EINTEGRITY' : 'EUPLINK',
             (error as { code?: string }).code === 'EINTEGRITY'

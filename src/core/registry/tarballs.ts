@@ -60,7 +60,7 @@ export class Tarballs {
     // Bytes just downloaded were hashed against the packument's digest as they streamed; when the
     // lockfile's agrees with it there is nothing left to check. Otherwise (a stored blob, or a
     // lockfile digest in an algorithm the packument does not carry) the bytes are hashed again.
-    if (required && !(status === 'fetched' && agrees) && !(await this.store.blobs.verify(blob.integrity, required))) {
+    if (required && !(status === 'fetched' && agrees) && (await this.store.blobs.verify(blob.integrity, required)) !== 'ok') {
       throw mismatch(name, version, required, blob.integrity)
     }
     return { status, size: blob.size }
@@ -78,35 +78,41 @@ export class Tarballs {
     if (!version || !entry) throw notFound(`tarball ${printable(file)} of ${printable(name)} not found`)
     const key = tarballKey(name, version)
     const expected = entry.expected
-    const hot = expected ? this.hot.get(expected) : undefined
+    // Keyed by name@version too: bytes are served only under the name they were stored for.
+    const hotKey = expected ? `${key} ${expected}` : ''
+    const hot = expected ? this.hot.get(hotKey) : undefined
     if (hot && expected) {
       this.onUse?.(key)
       return { kind: 'bytes', bytes: hot, etag: etagOf(expected), version, cache: 'hit' }
     }
     const blob = await this.store.blobs.open(expected ?? undefined, key)
     if (blob) {
-      this.onUse?.(key)
-      if (!expected || blob.size > this.hot.maxEntryBytes) return { kind: 'blob', blob, version, cache: 'hit' }
+      if (!expected || blob.size > this.hot.maxEntryBytes) {
+        this.onUse?.(key)
+        return { kind: 'blob', blob, version, cache: 'hit' }
+      }
       const bytes = Buffer.allocUnsafe(blob.size)
       try {
         await blob.handle.read(bytes, 0, blob.size, 0)
       } finally {
         await blob.handle.close()
       }
-      // Checked once, on the way into memory: bytes that rotted on disk are never served from here.
-      if (!ssri.checkData(bytes, expected)) {
-        throw new SinopiaError('ECORRUPT', `the stored tarball of ${printable(name)}@${printable(version)} is corrupt`, {
-          status: 500,
-          hint: 'run `sinopia-cli verify --fix`',
-        })
+      // Checked again on the way into memory: bytes that rotted on disk are never served from here.
+      if (ssri.checkData(bytes, expected)) {
+        this.onUse?.(key)
+        this.hot.set(hotKey, bytes)
+        return { kind: 'bytes', bytes, etag: etagOf(expected), version, cache: 'hit' }
       }
-      this.hot.set(expected, bytes)
-      return { kind: 'bytes', bytes, etag: etagOf(expected), version, cache: 'hit' }
+      // Moved aside; from here on the tarball is missing: fetched again, or a 404 when published here.
+      await this.store.blobs.quarantine(blob.integrity)
     }
 
     if (entry.upstreamUrl === null) {
       // Published here: its bytes exist only in this store, and no uplink is ever asked for them.
-      throw notFound(`tarball ${printable(file)} is missing from the store`, 'ENOTCACHED')
+      throw new SinopiaError('ENOTCACHED', `tarball ${printable(file)} is missing from the store`, {
+        status: 404,
+        hint: 'run `sinopia-cli verify`: a damaged tarball is kept in the quarantine folder',
+      })
     }
     const running = this.downloads.get(key)
     if (running) return { kind: 'download', download: await running, version, cache: 'miss' }

@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http'
-import { SinopiaError } from '../errors.js'
+import { SinopiaError, diskErrno } from '../errors.js'
 
 /** Per-response facts the request log prints. */
 export interface ResponseNotes {
@@ -22,10 +22,23 @@ export function sendJson(res: ServerResponse, status: number, value: unknown, he
   note(res, { bytes: body.length })
 }
 
+/**
+ * What a storage volume that refuses writes means to a client: 507 when it is full (the
+ * request may succeed once space is freed), 503 when it is read-only or failing (the server
+ * cannot store anything until an operator acts). The one place errno codes become statuses.
+ */
+const DISK_ERRORS: Record<string, { status: number; message: string }> = {
+  ENOSPC: { status: 507, message: 'the registry storage is full (ENOSPC): nothing was stored; try again once space is freed' },
+  EDQUOT: { status: 507, message: 'the registry storage quota is exhausted (EDQUOT): nothing was stored; try again once space is freed' },
+  EROFS: { status: 503, message: 'the registry storage is read-only (EROFS): nothing can be stored now' },
+  EIO: { status: 503, message: 'the registry storage failed to read or write (EIO)' },
+}
+
 /** The one translation of errors into responses: npm-style `{"error": "..."}` with the error's status. */
 export function sendError(res: ServerResponse, error: unknown): void {
-  const status = error instanceof SinopiaError ? error.status : 500
-  const message = error instanceof SinopiaError ? error.message : 'internal server error'
+  const disk = DISK_ERRORS[diskErrno(error) ?? '']
+  const status = disk?.status ?? (error instanceof SinopiaError ? error.status : 500)
+  const message = disk?.message ?? (error instanceof SinopiaError ? error.message : 'internal server error')
   if (res.headersSent) {
     res.destroy()
     return

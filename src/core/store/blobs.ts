@@ -1,11 +1,13 @@
-import { once } from 'node:events'
 import { createReadStream } from 'node:fs'
-import { open, type FileHandle } from 'node:fs/promises'
+import { open, rename, statfs, type FileHandle } from 'node:fs/promises'
 import path from 'node:path'
 import type { Writable } from 'node:stream'
 import cacache from 'cacache'
 import ssri from 'ssri'
 import { errnoCode } from '../errors.js'
+import { hashHandle } from './blob-hash.js'
+import { ensureDir } from './dirs.js'
+import { writeBlobFile } from './blob-write.js'
 
 export interface OpenBlob {
   handle: FileHandle
@@ -43,14 +45,36 @@ export function expectedIntegrity(dist: { integrity?: unknown; shasum?: unknown 
   return null
 }
 
+/** What the index records for a key, once the blob's bytes were hashed as they lie on disk. */
+interface Entry {
+  integrity: string
+  size: number
+}
+
+/** Index metadata of an entry written after its content was read back and hashed (see write). */
+const VERIFIED = { verified: 1 }
+/** Entries remembered in memory, so a hit costs no index read; one is ~200 bytes. */
+const KNOWN_MAX = 50_000
+
 /**
- * Tarballs, content-addressed by sha512 in a cacache folder. Reads go straight to the content
- * file (cacache's own read path re-hashes every byte, which the hot path cannot afford; the
- * bytes were verified once, as they were written). Writes go through cacache, which hashes
- * while streaming into a temp file and renames into place only when the digest matches.
+ * Tarballs, content-addressed by sha512 in a cacache folder, served only through the index key
+ * (`tarball:<name>@<version>`) they were stored for: bytes published under one name are never
+ * served under another one whose packument claims the same digest.
+ *
+ * Writes hash the bytes as they stream into a temp file, fsync, hash the file again as read back,
+ * rename it into place and only then add the index entry, marked verified. Reads go straight to
+ * the content file (re-hashing every byte on every hit is more than the hot path can afford):
+ * a verified entry's size is checked on every open; an entry without the mark (written by an
+ * older version, which trusted the bytes it was given) is hashed once on first open and marked.
+ * A blob found bad is moved to the quarantine folder, never deleted, and then counts as absent.
  */
 export class BlobStore {
-  constructor(readonly dir: string) {}
+  private readonly known = new Map<string, Entry>()
+
+  constructor(
+    readonly dir: string,
+    private readonly quarantineDir: string,
+  ) {}
 
   /** cacache content path: sha512-<base64> -> content-v2/sha512/ab/cd/<rest of hex digest>. */
   contentPath(sha512Integrity: string): string {
@@ -59,28 +83,44 @@ export class BlobStore {
   }
 
   /**
-   * The sha512 integrity of the blob for `integrity` (if that has sha512) or, failing that,
-   * the one recorded under `key` when it was stored (for versions that only have a sha1 shasum).
+   * The blob stored under `key`, when its sha512 is the one `integrity` names (any sha512 when
+   * `integrity` has none, e.g. an old sha1-only version), it is on disk with the recorded size
+   * and its digest was checked after it reached the disk. Otherwise null (a bad one is
+   * quarantined first). I/O errors other than a missing file are thrown.
    */
-  async resolve(integrity: string | undefined, key: string): Promise<string | null> {
-    const direct = sha512Of(integrity)
-    if (direct) return direct
-    const info = await cacache.get.info(this.dir, key)
-    return info ? sha512Of(info.integrity) : null
-  }
-
   async open(integrity: string | undefined, key: string): Promise<OpenBlob | null> {
-    const sha512 = await this.resolve(integrity, key)
-    if (!sha512) return null
+    const wanted = sha512Of(integrity)
+    const found = await this.entry(key, wanted)
+    if (!found) return null
+    const { entry, verified } = found
     let handle: FileHandle
     try {
-      handle = await open(this.contentPath(sha512), 'r')
+      handle = await open(this.contentPath(entry.integrity), 'r')
     } catch (error) {
+      this.known.delete(key)
       if (errnoCode(error) === 'ENOENT') return null
       throw error
     }
-    const { size } = await handle.stat()
-    return { handle, size, integrity: sha512 }
+    try {
+      const stat = await handle.stat()
+      if (!stat.isFile()) throw Object.assign(new Error(`EISDIR: ${this.contentPath(entry.integrity)} is not a file`), { code: 'EISDIR' })
+      let bad = stat.size !== entry.size
+      if (!bad && !verified) {
+        const onDisk = await hashHandle(handle)
+        bad = onDisk.integrity !== entry.integrity || onDisk.size !== entry.size
+        if (!bad) await this.markVerified(key, entry)
+      }
+      if (bad) {
+        await handle.close()
+        await this.quarantine(entry.integrity)
+        return null
+      }
+      this.remember(key, entry)
+      return { handle, size: stat.size, integrity: entry.integrity }
+    } catch (error) {
+      await handle.close().catch(() => undefined)
+      throw error
+    }
   }
 
   async has(integrity: string | undefined, key: string): Promise<boolean> {
@@ -90,13 +130,38 @@ export class BlobStore {
     return true
   }
 
-  /** Re-hashes a stored blob against `integrity` (any algorithm it carries); false on mismatch or absence. */
-  async verify(sha512Integrity: string, integrity: string): Promise<boolean> {
+  /**
+   * Re-hashes a stored blob against `integrity` (any algorithm it carries). 'mismatch' means the
+   * bytes on disk are not those; an error reading them (EIO, ...) is thrown, never taken for one.
+   */
+  async verify(sha512Integrity: string, integrity: string): Promise<'ok' | 'mismatch' | 'missing'> {
     try {
       await ssri.checkStream(createReadStream(this.contentPath(sha512Integrity)), integrity)
-      return true
-    } catch {
-      return false
+      return 'ok'
+    } catch (error) {
+      const code = errnoCode(error)
+      if (code === 'EINTEGRITY' || code === 'EBADSIZE') return 'mismatch'
+      if (code === 'ENOENT') return 'missing'
+      throw error
+    }
+  }
+
+  /**
+   * Moves bad bytes to `quarantine/blobs/<sha512 hex>.<ms>`, kept for inspection, never read
+   * again. Index entries stay: a version published here still shows as missing (verify reports
+   * it), one from an uplink is fetched again. Returns where the bytes went (null: already gone).
+   */
+  async quarantine(sha512Integrity: string): Promise<string | null> {
+    for (const [key, entry] of this.known) if (entry.integrity === sha512Integrity) this.known.delete(key)
+    const hex = ssri.parse(sha512Integrity, { single: true }).hexDigest()
+    const target = path.join(this.quarantineDir, 'blobs', `${hex}.${Date.now()}`)
+    await ensureDir(path.dirname(target))
+    try {
+      await rename(this.contentPath(sha512Integrity), target)
+      return target
+    } catch (error) {
+      if (errnoCode(error) === 'ENOENT') return null
+      throw error
     }
   }
 
@@ -105,6 +170,7 @@ export class BlobStore {
    * still refers to the same bytes. The index entry goes either way.
    */
   async remove(key: string, inUse: (integrity: string) => Promise<boolean>): Promise<void> {
+    this.known.delete(key)
     const info = await cacache.get.info(this.dir, key)
     if (!info) return
     const sha512 = sha512Of(info.integrity)
@@ -114,25 +180,56 @@ export class BlobStore {
 
   /** Starts storing a blob that must hash to `expected` (and be `size` bytes, when known). */
   write(key: string, expected: string, size?: number): BlobWrite {
-    const stream = cacache.put.stream(this.dir, key, {
-      integrity: expected,
-      algorithms: ['sha512'],
-      ...(size === undefined ? {} : { size }),
-    }) as unknown as Writable
-    let written = 0
-    stream.on('size', (n: number) => {
-      written = n
-    })
-    // cacache can emit a failure more than once; the first rejects `done`, the rest are the same news.
-    stream.on('error', () => undefined)
-    // `once` rejects when the stream emits 'error' (EINTEGRITY, EBADSIZE, disk errors) first.
-    const done = once(stream, 'integrity').then(([computed]) => {
-      const integrity = sha512Of(String(computed))
-      if (!integrity) throw new Error('stored blob has no sha512 digest')
-      return { integrity, size: written }
+    const { stream, done } = writeBlobFile(path.join(this.dir, 'tmp'), (sha512) => this.contentPath(sha512), expected, size)
+    const indexed = done.then(async (stored) => {
+      const entry = { integrity: stored.integrity, size: stored.size }
+      // The entry is the record that the bytes were checked on disk: it is written last.
+      await cacache.index.insert(this.dir, key, entry.integrity, { size: entry.size, metadata: VERIFIED })
+      this.remember(key, entry)
+      return entry
     })
     // The rejection is observed by whoever awaits `done`; keep an unobserved one from crashing us.
-    done.catch(() => undefined)
-    return { stream, done }
+    indexed.catch(() => undefined)
+    return { stream, done: indexed }
+  }
+
+  /**
+   * Fails with ENOSPC when `size` bytes cannot fit on the storage volume now, so a fill that
+   * could never be stored is refused before its first byte goes to a client.
+   */
+  async assertRoom(size: number | undefined): Promise<void> {
+    if (size === undefined) return
+    const fs = await statfs(this.dir)
+    const free = fs.bavail * fs.bsize
+    if (free < size) {
+      throw Object.assign(new Error(`ENOSPC: ${size} bytes do not fit in the ${free} bytes free on the storage volume`), { code: 'ENOSPC' })
+    }
+  }
+
+  /** The entry of `key` whose sha512 is `wanted` (any, when null), from memory or the index. */
+  private async entry(key: string, wanted: string | null): Promise<{ entry: Entry; verified: boolean } | null> {
+    const cached = this.known.get(key)
+    if (cached && (wanted === null || cached.integrity === wanted)) return { entry: cached, verified: true }
+    const info = await cacache.get.info(this.dir, key)
+    const integrity = info ? sha512Of(info.integrity) : null
+    if (!info || !integrity || (wanted !== null && integrity !== wanted)) return null
+    const verified = (info.metadata as { verified?: unknown } | undefined)?.verified === VERIFIED.verified
+    return { entry: { integrity, size: info.size ?? -1 }, verified }
+  }
+
+  private async markVerified(key: string, entry: Entry): Promise<void> {
+    const info = await cacache.get.info(this.dir, key)
+    try {
+      // Same time as before: prune reads it as when the tarball was fetched.
+      await cacache.index.insert(this.dir, key, entry.integrity, { size: entry.size, metadata: VERIFIED, ...(info ? { time: info.time } : {}) })
+    } catch {
+      // A full or read-only disk: the check is remembered in memory and done again after a restart.
+    }
+  }
+
+  private remember(key: string, entry: Entry): void {
+    if (this.known.has(key)) this.known.delete(key)
+    else if (this.known.size >= KNOWN_MAX) this.known.delete(this.known.keys().next().value as string)
+    this.known.set(key, entry)
   }
 }

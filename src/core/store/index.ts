@@ -3,7 +3,7 @@ import path from 'node:path'
 import { SinopiaError, errnoCode } from '../errors.js'
 import { writeFileAtomic } from './atomic.js'
 import { BlobStore } from './blobs.js'
-import { STORE_FORMAT, blobsDir, formatFile, packagesDir, tokensFile } from './layout.js'
+import { STORE_FORMAT, blobsDir, formatFile, packagesDir, quarantineDir, tokensFile } from './layout.js'
 import { KeyedLock } from './lock.js'
 import { PackageStore } from './packages.js'
 
@@ -52,7 +52,7 @@ export async function openStore(root: string): Promise<Store> {
   const lock = new KeyedLock()
   return {
     root: absolute,
-    blobs: new BlobStore(blobsDir(absolute)),
+    blobs: new BlobStore(blobsDir(absolute), quarantineDir(absolute)),
     packages: new PackageStore(absolute, lock),
     lock,
     tokensFile: tokensFile(absolute),

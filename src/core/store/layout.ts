@@ -5,8 +5,13 @@
  *     format.json                       {"format": 1}: written on first use, checked on every open
  *     blobs/                            a cacache folder: tarballs, content-addressed
  *       content-v2/sha512/ab/cd/<rest>  the bytes of a tarball whose sha512 hex digest is "abcd<rest>"
- *       index-v5/...                    cacache index: key "tarball:<name>@<version>" -> integrity, size, time
- *       tmp/                            downloads in progress; never read as content
+ *       index-v5/...                    cacache index: key "tarball:<name>@<version>" -> integrity, size, time,
+ *                                       metadata {"verified": 1}. A tarball is served only through its own key,
+ *                                       and only when its content file has the entry's size. The entry is
+ *                                       appended only after the content was fsynced, read back, hashed and
+ *                                       renamed into place; one without `verified` (written by older versions)
+ *                                       is hashed on its first open, then appended again with it (same time)
+ *       tmp/<pid>-<uuid>                blob writes in progress (downloads, publishes); never read as content
  *     packages/<encodeURIComponent(name)>/
  *       upstream.json                   cached upstream packument: {etag, lastModified, uplink, upstreamUrl, doc}
  *       fetched.json                    {fetchedAt, uplink}: rewritten on every revalidation (a 304 included),
@@ -20,8 +25,10 @@
  *                                       time wins) every ~30 s and at shutdown; a fetch counts through the cacache
  *                                       index time instead. Only a recency hint for `prune`: losing it loses nothing.
  *     usage.lock                        cross-process lock (proper-lockfile) held while usage.json is merged
- *     quarantine/                       what `verify --fix` moved aside, kept for inspection, never read again:
- *       blobs/<sha512 hex>.<ms>           a blob whose bytes did not hash to its name
+ *     quarantine/                       what was moved aside, kept for inspection, never read again, never
+ *                                       deleted by sinopia-cli:
+ *       blobs/<sha512 hex>.<ms>           a blob whose bytes did not hash to its name or whose size was not its
+ *                                         entry's: by `verify --fix`, `lock-sync --verify`, or the server on open
  *       packages/<folder>/<file>.<ms>     a metadata file that did not parse
  *
  * A package folder name is the package name percent-encoded, so `@scope/name` is `%40scope%2Fname`:

@@ -1,7 +1,7 @@
-import { mkdir } from 'node:fs/promises'
 import path from 'node:path'
 import lockfile from 'proper-lockfile'
 import { errnoCode } from '../errors.js'
+import { ensureDir } from './dirs.js'
 
 /**
  * Serializes read-modify-write on one key, inside this process (a promise chain per key)
@@ -25,13 +25,15 @@ export class KeyedLock {
   private async acrossProcesses<T>(lockPath: string, fn: () => Promise<T>): Promise<T> {
     let release: () => Promise<void>
     for (let attempt = 0; ; attempt++) {
-      await mkdir(path.dirname(lockPath), { recursive: true })
+      await ensureDir(path.dirname(lockPath))
       try {
         release = await lockfile.lock(path.dirname(lockPath), {
           lockfilePath: lockPath,
           realpath: false,
-          // A holder that died leaves a lock whose mtime stops being refreshed; 10 s later it is stale.
-          stale: 10_000,
+          // A holder that died (SIGKILL, power cut) leaves a lock whose mtime stops being refreshed
+          // (every second while held); 5 s later it is stale, so the next writer waits at most that.
+          stale: 5_000,
+          update: 1_000,
           retries: { retries: 200, factor: 1.2, minTimeout: 5, maxTimeout: 200 },
         })
         break

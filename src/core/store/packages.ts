@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto'
 import { statSync } from 'node:fs'
-import { mkdir, open, readFile, readdir, rm, rmdir, stat, utimes, type FileHandle } from 'node:fs/promises'
+import { open, readFile, readdir, rm, rmdir, stat, utimes, type FileHandle } from 'node:fs/promises'
 import { SinopiaError, errnoCode } from '../errors.js'
 import { writeFileAtomic } from './atomic.js'
+import { ensureDir } from './dirs.js'
 import { fetchedFile, localFile, lockFile, packageDir, packagesDir, upstreamFile } from './layout.js'
 import type { KeyedLock } from './lock.js'
 import { stampOf, statOrNull } from './stat.js'
@@ -104,7 +105,7 @@ export class PackageStore {
 
   /** Call only inside `withLock(name)`. Returns what readUpstream would, without reading the file back. */
   async writeUpstream(name: string, record: UpstreamRecord): Promise<LoadedUpstream> {
-    await mkdir(packageDir(this.root, name), { recursive: true })
+    await ensureDir(packageDir(this.root, name))
     const raw = Buffer.from(JSON.stringify(record))
     const file = upstreamFile(this.root, name)
     await writeFileAtomic(file, raw)
@@ -113,7 +114,7 @@ export class PackageStore {
 
   /** Call only inside `withLock(name)`. */
   async writeFetched(name: string, record: FetchedRecord): Promise<void> {
-    await mkdir(packageDir(this.root, name), { recursive: true })
+    await ensureDir(packageDir(this.root, name))
     await writeFileAtomic(fetchedFile(this.root, name), JSON.stringify(record))
   }
 
@@ -183,7 +184,7 @@ export class PackageStore {
       await rm(localFile(this.root, name), { force: true })
       return
     }
-    await mkdir(packageDir(this.root, name), { recursive: true })
+    await ensureDir(packageDir(this.root, name))
     const file = localFile(this.root, name)
     const before = await statOrNull(file)
     await writeFileAtomic(file, JSON.stringify(doc))

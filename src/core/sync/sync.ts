@@ -129,27 +129,35 @@ export class Syncer {
    * The size of the package's tarball when the store holds it and its packument, else null. Only
    * a sha512 digest is trusted this way (the blob's address is its sha512, verified when it was
    * written); a sha1-only lockfile digest goes through `ensure`, which re-hashes the bytes.
-   * With `verify` every stored tarball is re-hashed, and one that fails is removed (so `ensure`
-   * fetches it again: the store counts a blob that exists as stored).
+   * With `verify` every stored tarball is re-hashed. One whose bytes do not match is moved to
+   * the quarantine folder (never deleted) and, when an uplink can give it back, fetched again;
+   * one published here is reported as a failure. A read error fails the job and changes nothing.
    */
   private async stored(pkg: LockedPackage): Promise<number | null> {
     if (pkg.integrity && !sha512Of(pkg.integrity) && !this.verify) return null
     if (!(await this.hasPackument(pkg.name))) return null
-    const { blobs } = this.registry.store
+    const { blobs, packages } = this.registry.store
     const key = tarballKey(pkg.name, pkg.version)
     const blob = await blobs.open(pkg.integrity, key)
     if (!blob) return null
     await blob.handle.close()
-    if (this.verify && !(await blobs.verify(blob.integrity, pkg.integrity ?? blob.integrity))) {
-      const id = `${pkg.name}@${pkg.version}`
-      this.emit({ type: 'corrupt', package: id })
-      // Garbage is of use to nobody: no other key's claim on these bytes keeps them.
-      await blobs.remove(key, async () => false)
-      if (await blobs.has(pkg.integrity, key)) {
-        throw new SinopiaError('ECORRUPT', `the stored tarball of ${id} is corrupt and could not be removed`, { hint: `remove ${blobs.contentPath(blob.integrity)}` })
+    if (this.verify) {
+      // Against the blob's own address: whether a lockfile's other digest agrees is `ensure`'s to say.
+      const outcome = await blobs.verify(blob.integrity, blob.integrity)
+      if (outcome === 'missing') return null
+      if (outcome === 'mismatch') {
+        const id = `${pkg.name}@${pkg.version}`
+        this.emit({ type: 'corrupt', package: id })
+        const moved = await blobs.quarantine(blob.integrity)
+        if ((await packages.readLocal(pkg.name))?.doc.versions[pkg.version]) {
+          throw new SinopiaError('ECORRUPT', `the stored tarball of ${id}, published here, is corrupt${moved ? `; moved to ${moved}` : ''}`, {
+            hint: 'no uplink can give it back: restore it from a backup, or publish a new version',
+          })
+        }
+        this.removed.add(id)
+        return null
       }
-      this.removed.add(id)
-      return null
+      if (pkg.integrity && !sha512Of(pkg.integrity)) return null
     }
     return blob.size
   }

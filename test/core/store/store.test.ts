@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto'
-import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, readFile, readdir, rm, truncate, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
+import cacache from 'cacache'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { expectedIntegrity, openStore, type Store } from '../../../src/core/store/index.js'
 
@@ -56,6 +57,34 @@ describe('store', () => {
     expect(await store.blobs.has(sri(data), 'tarball:a@1.0.0')).toBe(false)
     const content = (await listFiles(store.blobs.dir)).filter((f) => f.includes('content-v2'))
     expect(content).toEqual([])
+  })
+
+  it('serves a blob only under the key it was stored for', async () => {
+    const data = Buffer.from('published under one name')
+    const write = store.blobs.write('tarball:mine@1.0.0', sri(data), data.length)
+    write.stream.end(data)
+    await write.done
+    expect(await store.blobs.has(sri(data), 'tarball:mine@1.0.0')).toBe(true)
+    expect(await store.blobs.has(sri(data), 'tarball:theirs@1.0.0')).toBe(false)
+  })
+
+  it('hashes an entry written by an older version once before serving it; a truncated one is quarantined, not served', async () => {
+    const good = Buffer.from('bytes an older version stored')
+    const cut = Buffer.from('bytes that lost their tail on a full disk')
+    // cacache's own writer: an index entry without the mark that the bytes were checked on disk.
+    await cacache.put(store.blobs.dir, 'tarball:old@1.0.0', good)
+    await cacache.put(store.blobs.dir, 'tarball:cut@1.0.0', cut)
+    await truncate(store.blobs.contentPath(sri(cut)), 10)
+    const blob = await store.blobs.open(sri(good), 'tarball:old@1.0.0')
+    expect(await blob?.handle.readFile()).toEqual(good)
+    await blob?.handle.close()
+    expect(await store.blobs.open(sri(cut), 'tarball:cut@1.0.0')).toBeNull()
+    const quarantined = await readdir(path.join(root, 'quarantine', 'blobs'))
+    expect(quarantined).toHaveLength(1)
+    expect(quarantined[0]).toMatch(new RegExp(`^${createHash('sha512').update(cut).digest('hex')}\\.\\d+$`))
+    // The check is recorded: a new process trusts the first entry without hashing it again.
+    const info = await cacache.get.info(store.blobs.dir, 'tarball:old@1.0.0')
+    expect(info?.metadata).toEqual({ verified: 1 })
   })
 
   it('writes metadata atomically and reads a missing file as null', async () => {
