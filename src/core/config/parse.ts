@@ -1,5 +1,6 @@
 import path from 'node:path'
 import { isMap, isSeq } from 'yaml'
+import { parseLimits, parseTrustProxy } from './limits.js'
 import { DEFAULT_LISTEN, parseListen } from './listen.js'
 import { defaultPackageRules, parsePackages } from './packages.js'
 import { Source, type Field } from './source.js'
@@ -8,7 +9,7 @@ import { parseUplinks, proxyOptions, registryUrl } from './uplinks.js'
 
 const KEYS = [
   'storage', 'listen', 'url_prefix', 'uplinks', 'packages', 'auth', 'max_body_size', 'log', 'logs',
-  'http_proxy', 'https_proxy', 'no_proxy',
+  'http_proxy', 'https_proxy', 'no_proxy', 'trust_proxy', 'limits',
 ] as const
 
 const NO_WEB_UI = 'sinopia-cli has no web UI'
@@ -68,6 +69,8 @@ export function parseConfig(text: string, file: string): { config: Config; warni
     auth: { htpasswd: htpasswd(src, f.auth, dir) },
     maxBodySize: f.max_body_size ? src.size(f.max_body_size) : MAX_BODY_SIZE,
     logLevel: logLevel(src, f.log, f.logs),
+    trustProxy: parseTrustProxy(src, f.trust_proxy),
+    limits: parseLimits(src, f.limits),
   }
   if (f.url_prefix) config.urlPrefix = urlPrefix(src, f.url_prefix)
   // In file order, not in the order the keys were checked, so they read top to bottom.

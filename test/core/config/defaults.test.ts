@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { defaultConfigText, parseConfig } from '../../../src/core/config/index.js'
+import { DEFAULT_LIMITS, defaultConfigText, parseConfig } from '../../../src/core/config/index.js'
 import { defaultUplink } from './helpers.js'
 
 describe('defaultConfigText', () => {
@@ -23,6 +23,8 @@ describe('defaultConfigText', () => {
       auth: { htpasswd: { file: '/home/me/.config/sinopia-cli/htpasswd', maxUsers: Infinity } },
       maxBodySize: 10 * 1024 * 1024,
       logLevel: 'http',
+      trustProxy: [],
+      limits: DEFAULT_LIMITS,
     })
   })
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { defaultUplink, parse } from './helpers.js'
+import { DEFAULT_LIMITS } from '../../../src/core/config/index.js'
 
 const UPLINK = `
   uplinks:
@@ -23,6 +24,8 @@ describe('parseConfig: defaults', () => {
       auth: { htpasswd: { file: '/etc/sinopia/htpasswd', maxUsers: Infinity } },
       maxBodySize: 10 * 1024 * 1024,
       logLevel: 'http',
+      trustProxy: [],
+      limits: DEFAULT_LIMITS,
     })
   })
 
