@@ -1,6 +1,6 @@
 import http from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
-import { Auth, Tokens, Users } from '../auth/index.js'
+import { Auth, FailureLimiter, Tokens, Users } from '../auth/index.js'
 import type { Config, ListenAddress } from '../config/types.js'
 import { SinopiaError, errnoCode } from '../errors.js'
 import type { Logger } from '../log.js'
@@ -39,14 +39,16 @@ export async function startServer(config: Config, listen: ListenAddress, log: Lo
   // Last use of each served tarball, for `prune`: batched in memory, merged into the store every ~30 s and at close.
   const usage = new UsageTracker(store.root, store.lock, { onError: (error) => log.log('warn', `could not record tarball usage: ${String(error)}`) })
   registry.tarballs.onUse = (key) => usage.touch(key)
-  const auth = new Auth(Users.of(config, store.lock), new Tokens(store.tokensFile, store.lock))
+  const { limits } = config
+  const limiter = new FailureLimiter({ maxFailures: limits.loginFailures, windowMs: limits.loginWindow, maxTracked: limits.loginTracked })
+  const auth = new Auth(Users.of(config, store.lock), new Tokens(store.tokensFile, store.lock), limiter)
   const hostForUrls = `${listen.host.includes(':') ? `[${listen.host}]` : listen.host}:${listen.port}`
   // Follows changes from the start, then reads the store in the background: the server answers meanwhile.
   const search = new SearchIndex(registrySource(registry), (name, error) =>
     log.log('warn', `search index: cannot read ${name ?? 'the package list'}: ${error instanceof Error ? error.message : String(error)}`),
   )
   const unfollow = search.follow(registry.packuments)
-  const ctx: ServerContext = { config, registry, upstream, auth, bodies: new BodyCache(BODY_CACHE_BYTES), log, hostForUrls, search, webSessions: new WebSessions() }
+  const ctx: ServerContext = { config, registry, upstream, auth, bodies: new BodyCache(BODY_CACHE_BYTES), log, hostForUrls, search, webSessions: new WebSessions(undefined, limits.webSessions) }
   const app = createApp(ctx)
   // Routes read ctx.config on every request, and every holder of registry.rules sees replace().
   const watcher = new ConfigWatcher({
