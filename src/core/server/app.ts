@@ -4,7 +4,7 @@ import { SinopiaError } from '../errors.js'
 import { printable } from '../registry/names.js'
 import type { ServerContext } from './context.js'
 import { redactPath } from './redact.js'
-import { sendError, type NotedResponse } from './respond.js'
+import { NOSNIFF, sendError, type NotedResponse } from './respond.js'
 import { auditRoutes } from './routes/audit.js'
 import { distTagRoutes } from './routes/dist-tags.js'
 import { miscRoutes } from './routes/misc.js'
@@ -25,6 +25,10 @@ export function createApp(ctx: ServerContext): Polka {
     onNoMatch: (_req: Request, res: ServerResponse) => sendError(res, new SinopiaError('ENOROUTE', 'not found', { status: 404 })),
   })
   app.use(requestLog(ctx))
+  app.use((_req: Request, res: ServerResponse, next: () => void) => {
+    res.setHeader('x-content-type-options', NOSNIFF['x-content-type-options'])
+    next()
+  })
   miscRoutes(app, ctx)
   auditRoutes(app, ctx)
   distTagRoutes(app, ctx)

@@ -58,7 +58,8 @@ describe('users and tokens', () => {
   let alice: string
 
   beforeAll(async () => {
-    h = await startHarness()
+    // The web-login test also checks URLs behind a proxy (X-Forwarded-*), trusted from here.
+    h = await startHarness({ extra: { trust_proxy: '127.0.0.1' } })
   })
   afterAll(() => h.close())
 

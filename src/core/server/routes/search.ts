@@ -19,7 +19,7 @@ export function searchRoutes(app: Polka, ctx: ServerContext): void {
     // A package published before this request was answered is findable in it.
     await ctx.search.settled()
     const answer = ctx.search.search(parseQuery(first(query.text) ?? ''), { from, size, visible: readableBy(ctx, user) })
-    const base = publicBaseUrl(req, ctx.config.urlPrefix, ctx.hostForUrls)
+    const base = publicBaseUrl(req, ctx.config.urlPrefix, ctx.hostForUrls, ctx.config.trustProxy)
     const root = new URL(base).pathname
     const origin = base.slice(0, base.length - root.length)
     sendJson(res, 200, searchResponse(answer, (name) => origin + packagePage(root, name)), { 'cache-control': 'no-store', vary: 'Authorization, Cookie' })

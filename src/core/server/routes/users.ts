@@ -111,7 +111,7 @@ export function userRoutes(app: Polka, ctx: ServerContext): void {
   app.post('/-/v1/login', async (req: Request, res: ServerResponse) => {
     const body = await readJsonObject(req, limit)
     const session = sessions.start(body.create === true, address(req))
-    const base = publicBaseUrl(req, ctx.config.urlPrefix, ctx.hostForUrls)
+    const base = publicBaseUrl(req, ctx.config.urlPrefix, ctx.hostForUrls, ctx.config.trustProxy)
     sendJson(res, 200, { loginUrl: `${base}-/v1/login/${session.loginId}`, doneUrl: `${base}-/v1/done/${session.doneId}` })
   })
   app.all('/-/v1/login', (req: Request, res: ServerResponse) => methodNotAllowed(res, req.method, ['POST']))

@@ -25,7 +25,7 @@ import {
 import { readBody } from '../body.js'
 import type { ServerContext } from '../context.js'
 import { identify } from '../identify.js'
-import { publicBaseUrl } from '../negotiate.js'
+import { fromTrustedProxy, publicBaseUrl } from '../negotiate.js'
 import { methodNotAllowed, note } from '../respond.js'
 import { readableBy } from './search.js'
 
@@ -109,7 +109,7 @@ export function webRoutes(app: Polka, ctx: ServerContext): void {
   // The form's POST: the same password check (and failure limiter) as npm login, then a cookie session.
   app.post('/-/web/login', async (req: Request, res: ServerResponse) => {
     const chrome = await chromeOf(ctx, req, false)
-    assertSameOrigin(req)
+    assertSameOrigin(req, ctx.config.trustProxy)
     const form = new URLSearchParams((await readBody(req, LOGIN_BODY_LIMIT)).toString('utf8'))
     const name = (form.get('name') ?? '').trim()
     const next = safeNext(form.get('next'), chrome.root)
@@ -126,7 +126,7 @@ export function webRoutes(app: Polka, ctx: ServerContext): void {
   })
   app.post('/-/web/logout', async (req: Request, res: ServerResponse) => {
     const chrome = await chromeOf(ctx, req, false)
-    assertSameOrigin(req)
+    assertSameOrigin(req, ctx.config.trustProxy)
     ctx.webSessions.destroy(req.headers.cookie)
     redirect(res, chrome.root, sessionCookie(null, { path: chrome.root, secure: chrome.base.startsWith('https:') }))
   })
@@ -136,7 +136,7 @@ export function webRoutes(app: Polka, ctx: ServerContext): void {
 
 /** The page frame for this request; `identified` false on POSTs, which never read the session. */
 async function chromeOf(ctx: ServerContext, req: Request, identified = true): Promise<Chrome> {
-  const base = publicBaseUrl(req, ctx.config.urlPrefix, ctx.hostForUrls)
+  const base = publicBaseUrl(req, ctx.config.urlPrefix, ctx.hostForUrls, ctx.config.trustProxy)
   const root = new URL(base).pathname
   const user = identified ? await identify(ctx, req) : null
   return { root, base, user: user?.name ?? null, here: `${root}${req.url.replace(/^\/+/, '')}` }
@@ -167,7 +167,7 @@ function packageName(path: string): string | null {
  * session cookie is SameSite=Strict already; this also keeps other sites from logging a
  * visitor in under their account.
  */
-function assertSameOrigin(req: IncomingMessage): void {
+function assertSameOrigin(req: IncomingMessage, trustProxy: readonly string[]): void {
   const origin = req.headers.origin
   if (origin === undefined) return
   let host: string | null
@@ -176,7 +176,8 @@ function assertSameOrigin(req: IncomingMessage): void {
   } catch {
     host = null
   }
-  const hosts = [req.headers['x-forwarded-host'], req.headers.host].flat().map((h) => h?.split(',')[0]?.trim())
+  const forwarded = fromTrustedProxy(req, trustProxy) ? req.headers['x-forwarded-host'] : undefined
+  const hosts = [forwarded, req.headers.host].flat().map((h) => h?.split(',')[0]?.trim())
   if (!host || !hosts.includes(host)) throw new SinopiaError('EFORBIDDEN', 'form posted from another site', { status: 403 })
 }
 
