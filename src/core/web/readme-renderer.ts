@@ -3,6 +3,17 @@ import { trusted, type SafeHtml } from './html.js'
 import { cutReadme, hasReadme, plainReadme } from './readme.js'
 import type { ReadmeResult } from './readme-worker.js'
 
+/** The worker's "modules loaded" message (readme-worker.ts; not imported, which would start it here). */
+const READY = 'ready'
+/** A worker that has not loaded its modules by then is taken for broken. */
+const STARTUP_MS = 30_000
+
+interface Renderer {
+  worker: Worker
+  /** Resolves true once the worker has loaded, false when it failed to start. */
+  ready: Promise<boolean>
+}
+
 export interface ReadmeBudget {
   /** README bytes rendered; the rest is cut (`limits.readme_size`). */
   maxBytes: number
@@ -16,13 +27,14 @@ export interface ReadmeBudget {
  * uplink, so anyone can plant one: on the main thread that stalls every request.
  *
  * One worker thread, started on the first README and kept (unref'd) for the next ones; jobs
- * run one at a time, in order. A job past its time budget gets the worker terminated (the
- * next job starts a fresh one); a job that throws, runs out of memory or loses its worker
+ * run one at a time, in order. The time budget counts from when the worker has loaded its
+ * modules (on a busy machine that alone can take a second). A job past its budget gets the
+ * worker terminated (the next job starts a fresh one); a job that throws, runs out of memory or loses its worker
  * resolves to the escaped plain text. Never rejects: callers cache what they get, failures
  * included, so a bad README costs one budget per revision, not one per view.
  */
 export class ReadmeRenderer {
-  private worker: Worker | null = null
+  private current: Renderer | null = null
   private tail: Promise<unknown> = Promise.resolve()
   private lastId = 0
 
@@ -43,14 +55,19 @@ export class ReadmeRenderer {
 
   /** Stops the worker (a render in progress resolves to plain text). */
   async close(): Promise<void> {
-    const worker = this.worker
-    this.worker = null
-    await worker?.terminate()
+    const current = this.current
+    this.current = null
+    await current?.worker.terminate()
   }
 
-  private run(source: string, timeoutMs: number): Promise<SafeHtml | null> {
+  private async run(source: string, timeoutMs: number): Promise<SafeHtml | null> {
+    const { worker, ready } = this.ensureWorker()
+    if (!(await ready)) {
+      this.drop(worker)
+      this.onFallback('the renderer did not start')
+      return plainReadme(source)
+    }
     return new Promise((resolve) => {
-      const worker = this.ensureWorker()
       const id = ++this.lastId
       let settled = false
       const finish = (value: SafeHtml | null, failure?: string) => {
@@ -88,18 +105,36 @@ export class ReadmeRenderer {
     })
   }
 
-  private ensureWorker(): Worker {
-    if (!this.worker) {
+  private ensureWorker(): Renderer {
+    if (!this.current) {
       // A README that eats memory takes its thread down (ERR_WORKER_OUT_OF_MEMORY), not the server.
-      this.worker = new Worker(this.workerUrl, { resourceLimits: { maxOldGenerationSizeMb: 256 } })
+      const worker = new Worker(this.workerUrl, { resourceLimits: { maxOldGenerationSizeMb: 256 } })
       // An idle renderer never keeps the process alive.
-      this.worker.unref()
+      worker.unref()
+      const ready = new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => done(false), STARTUP_MS)
+        const onMessage = (message: unknown) => {
+          if (message === READY) done(true)
+        }
+        const done = (ok: boolean) => {
+          clearTimeout(timer)
+          worker.off('message', onMessage)
+          worker.off('error', onFailure)
+          worker.off('exit', onFailure)
+          resolve(ok)
+        }
+        const onFailure = () => done(false)
+        worker.on('message', onMessage)
+        worker.once('error', onFailure)
+        worker.once('exit', onFailure)
+      })
+      this.current = { worker, ready }
     }
-    return this.worker
+    return this.current
   }
 
   private drop(worker: Worker): void {
-    if (this.worker === worker) this.worker = null
+    if (this.current?.worker === worker) this.current = null
     void worker.terminate()
   }
 }

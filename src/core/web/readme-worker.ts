@@ -12,6 +12,9 @@ export interface ReadmeJob {
 
 export type ReadmeResult = { id: number; html: string | null } | { id: number; error: string }
 
+/** Sent once, when the renderer's modules are loaded: job time budgets count from here, not from thread start. */
+export const READY = 'ready'
+
 parentPort?.on('message', ({ id, markdown }: ReadmeJob) => {
   let result: ReadmeResult
   try {
@@ -21,3 +24,5 @@ parentPort?.on('message', ({ id, markdown }: ReadmeJob) => {
   }
   parentPort?.postMessage(result)
 })
+
+parentPort?.postMessage(READY)
