@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import net from 'node:net'
 import { LRUCache } from 'lru-cache'
 import { SinopiaError } from '../errors.js'
@@ -82,10 +83,11 @@ export class FailureLimiter {
   }
 }
 
-/** The (user, address) key and the address key. */
+/** The (user, address) key and the address key. A name longer than any real one (Basic auth takes anything) is kept as its hash. */
 function keysOf(user: string, address: string): [string, string] {
   const from = clientKey(address)
-  return [`${from}\u0000${user}`, from]
+  const who = user.length > 100 ? createHash('sha256').update(user).digest('base64url') : user
+  return [`${from}\u0000${who}`, from.length > 100 ? createHash('sha256').update(from).digest('base64url') : from]
 }
 
 /**
