@@ -4,7 +4,7 @@ import type { Logger } from '../log.js'
 import type { Registry } from '../registry/index.js'
 import type { SearchIndex } from '../search/index.js'
 import type { UpstreamClient } from '../upstream/client.js'
-import type { WebSessions } from '../web/index.js'
+import type { ReadmeRenderer, WebSessions } from '../web/index.js'
 import type { BodyCache } from './bodies.js'
 
 /** What every route reads: built once by createApp, passed in, never imported as a global. */
@@ -19,6 +19,8 @@ export interface ServerContext {
   search: SearchIndex
   /** Logins of the web pages (cookie sessions); identify() reads them on GET and HEAD only. */
   webSessions: WebSessions
+  /** README rendering for the package pages, in a worker thread (stopped when the server closes). */
+  readmes: ReadmeRenderer
   /** host:port for tarball URLs when a request carries no usable Host header. */
   hostForUrls: string
 }

@@ -9,7 +9,7 @@ import { SearchIndex, registrySource } from '../search/index.js'
 import { openStore } from '../store/index.js'
 import { UsageTracker } from '../maintenance/usage.js'
 import { UpstreamClient } from '../upstream/client.js'
-import { WebSessions } from '../web/index.js'
+import { ReadmeRenderer, WebSessions } from '../web/index.js'
 import { createApp } from './app.js'
 import { BodyCache } from './bodies.js'
 import type { ServerContext } from './context.js'
@@ -48,7 +48,13 @@ export async function startServer(config: Config, listen: ListenAddress, log: Lo
     log.log('warn', `search index: cannot read ${name ?? 'the package list'}: ${error instanceof Error ? error.message : String(error)}`),
   )
   const unfollow = search.follow(registry.packuments)
-  const ctx: ServerContext = { config, registry, upstream, auth, bodies: new BodyCache(BODY_CACHE_BYTES), log, hostForUrls, search, webSessions: new WebSessions(undefined, limits.webSessions) }
+  const webSessions = new WebSessions(undefined, limits.webSessions)
+  // Budgets read on every render: a config reload changes them at once.
+  const readmes = new ReadmeRenderer(
+    () => ({ maxBytes: ctx.config.limits.readmeSize, timeoutMs: ctx.config.limits.readmeRenderTime }),
+    (reason) => log.log('warn', `a README is shown as plain text: ${reason}`),
+  )
+  const ctx: ServerContext = { config, registry, upstream, auth, bodies: new BodyCache(BODY_CACHE_BYTES), log, hostForUrls, search, webSessions, readmes }
   const app = createApp(ctx)
   // Routes read ctx.config on every request, and every holder of registry.rules sees replace().
   const watcher = new ConfigWatcher({
@@ -111,6 +117,7 @@ export async function startServer(config: Config, listen: ListenAddress, log: Lo
       clearTimeout(timer)
       await usage.close().catch((error: unknown) => log.log('warn', `could not record tarball usage: ${String(error)}`))
       await building
+      await readmes.close()
       await upstream.close()
     },
   }

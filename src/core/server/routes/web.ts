@@ -14,7 +14,6 @@ import {
   notFoundPageHtml,
   packageModel,
   packagePageHtml,
-  ReadmeRenderer,
   safeNext,
   sessionCookie,
   type Chrome,
@@ -42,10 +41,6 @@ const PACKAGE_PREFIX = '/-/web/package/'
 export function webRoutes(app: Polka, ctx: ServerContext): void {
   // The README is kept as the renderer's promise: one render per revision, a failure (plain text) included.
   const pages = new PageCache<{ model: PackageModel | null; readme: Promise<SafeHtml | null> }>(100)
-  const readmes = new ReadmeRenderer(
-    () => ({ maxBytes: ctx.config.limits.readmeSize, timeoutMs: ctx.config.limits.readmeRenderTime }),
-    (reason) => ctx.log.log('warn', `a README is shown as plain text: ${reason}`),
-  )
 
   app.get('/', async (req: Request, res: ServerResponse) => {
     const chrome = await chromeOf(ctx, req)
@@ -96,7 +91,7 @@ export function webRoutes(app: Polka, ctx: ServerContext): void {
     const { view } = answer
     const page = pages.get(`${name}\u0000${view.rev}\u0000${origin}`, () => {
       const model = packageModel(name, JSON.parse(view.full), origin)
-      return { model, readme: model ? readmes.render(model.readme) : Promise.resolve(null) }
+      return { model, readme: model ? ctx.readmes.render(model.readme) : Promise.resolve(null) }
     })
     if (!page.model) return sendHtml(res, 404, notFoundPageHtml(chrome, name))
     sendHtml(res, 200, packagePageHtml(chrome, page.model, await page.readme))
