@@ -81,21 +81,36 @@ describe('README rendering', () => {
 describe('ReadmeRenderer', () => {
   it('terminates a render past its time budget, shows plain text, and renders the next README in a fresh thread', async () => {
     const reasons: string[] = []
-    const renderer = new ReadmeRenderer(() => ({ maxBytes: 1024 * 1024, timeoutMs: 300 }), (reason) => reasons.push(reason))
+    const renderer = new ReadmeRenderer(() => ({ maxBytes: 1024 * 1024, timeoutMs: 300, maxQueued: 8 }), (reason) => reasons.push(reason))
     try {
       const slow = await renderer.render('*a'.repeat(40_000))
-      expect(slow?.value).toMatch(/^<pre class="readme-plain">\*a\*a/)
+      expect(slow.html?.value).toMatch(/^<pre class="readme-plain">\*a\*a/)
+      expect(slow.keep).toBe(true)
       expect(reasons).toEqual([expect.stringMatching(/longer than 300 ms/)])
-      expect((await renderer.render('# Fine'))?.value).toMatch(/<h1>Fine<\/h1>/)
+      expect((await renderer.render('# Fine')).html?.value).toMatch(/<h1>Fine<\/h1>/)
     } finally {
       await renderer.close()
     }
   })
 
   it('cuts a README at its byte budget, never inside a character', async () => {
-    const renderer = new ReadmeRenderer(() => ({ maxBytes: 10, timeoutMs: 5_000 }))
+    const renderer = new ReadmeRenderer(() => ({ maxBytes: 10, timeoutMs: 5_000, maxQueued: 8 }))
     try {
-      expect((await renderer.render('€€€€ and more'))?.value).toMatch(/^<p>€€€\s*<\/p>\s*<p><em>\(README cut at 10 bytes\)<\/em><\/p>/)
+      expect((await renderer.render('€€€€ and more')).html?.value).toMatch(/^<p>€€€\s*<\/p>\s*<p><em>\(README cut at 10 bytes\)<\/em><\/p>/)
+    } finally {
+      await renderer.close()
+    }
+  })
+
+  it('keeps at most maxQueued READMEs waiting: more get plain text at once, marked not to be kept', async () => {
+    const renderer = new ReadmeRenderer(() => ({ maxBytes: 1024 * 1024, timeoutMs: 300, maxQueued: 2 }))
+    try {
+      const jobs = [1, 2, 3].map((i) => renderer.render(`${'*a'.repeat(40_000)} ${i}`))
+      const third = await jobs[2]
+      expect(third?.keep).toBe(false)
+      expect(third?.html?.value).toMatch(/^<pre class="readme-plain">/)
+      expect((await Promise.all(jobs.slice(0, 2))).map((o) => o.keep)).toEqual([true, true])
+      expect(await renderer.render('# Next')).toEqual({ html: expect.objectContaining({ value: expect.stringMatching(/<h1>Next<\/h1>/) }), keep: true })
     } finally {
       await renderer.close()
     }

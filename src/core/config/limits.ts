@@ -9,6 +9,7 @@ import type { Limits } from './types.js'
 export const DEFAULT_LIMITS: Limits = {
   readmeSize: 512 * 1024,
   readmeRenderTime: 2_000,
+  readmeQueue: 32,
   loginFailures: 10,
   loginWindow: 15 * 60 * 1000,
   loginTracked: 100_000,
@@ -19,7 +20,7 @@ export const DEFAULT_LIMITS: Limits = {
 }
 
 const KEYS = [
-  'readme_size', 'readme_render_time', 'login_failures', 'login_window', 'login_tracked',
+  'readme_size', 'readme_render_time', 'readme_queue', 'login_failures', 'login_window', 'login_tracked',
   'web_sessions', 'pending_logins', 'pending_logins_per_address', 'audit_body_size',
 ] as const
 
@@ -30,6 +31,7 @@ export function parseLimits(src: Source, at: Field | undefined): Limits {
   const count = (field: Field) => src.integer(field, 1, 'write a whole number of at least 1')
   if (f.readme_size) limits.readmeSize = src.size(f.readme_size)
   if (f.readme_render_time) limits.readmeRenderTime = src.duration(f.readme_render_time, { positive: true })
+  if (f.readme_queue) limits.readmeQueue = count(f.readme_queue)
   if (f.login_failures) limits.loginFailures = count(f.login_failures)
   if (f.login_window) limits.loginWindow = src.duration(f.login_window, { positive: true })
   if (f.login_tracked) limits.loginTracked = count(f.login_tracked)

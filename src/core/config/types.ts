@@ -82,6 +82,8 @@ export interface Limits {
   readmeSize: number
   /** `readme_render_time`: past it the renderer is stopped and the README shown as plain text. */
   readmeRenderTime: number
+  /** `readme_queue`: READMEs waiting for the renderer at most; past it a page shows plain text (not kept). */
+  readmeQueue: number
   /** `login_failures`: wrong passwords per user and address (and 5x that per address) within the window. */
   loginFailures: number
   /** `login_window`: how long failures count. */

@@ -51,7 +51,7 @@ export async function startServer(config: Config, listen: ListenAddress, log: Lo
   const webSessions = new WebSessions(undefined, limits.webSessions)
   // Budgets read on every render: a config reload changes them at once.
   const readmes = new ReadmeRenderer(
-    () => ({ maxBytes: ctx.config.limits.readmeSize, timeoutMs: ctx.config.limits.readmeRenderTime }),
+    () => ({ maxBytes: ctx.config.limits.readmeSize, timeoutMs: ctx.config.limits.readmeRenderTime, maxQueued: ctx.config.limits.readmeQueue }),
     (reason) => log.log('warn', `a README is shown as plain text: ${reason}`),
   )
   const ctx: ServerContext = { config, registry, upstream, auth, bodies: new BodyCache(BODY_CACHE_BYTES), log, hostForUrls, search, webSessions, readmes }

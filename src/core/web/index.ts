@@ -6,7 +6,7 @@ export { packageModel, type PackageModel, type VersionRow } from './package-mode
 export { packagePageHtml } from './package-page.js'
 export { loginPageHtml, notFoundPageHtml } from './pages.js'
 export { renderReadme, plainReadme, cutReadme } from './readme.js'
-export { ReadmeRenderer, type ReadmeBudget } from './readme-renderer.js'
+export { ReadmeRenderer, type ReadmeBudget, type ReadmeOutcome } from './readme-renderer.js'
 export { WebSessions, SESSION_COOKIE, sessionCookie, sessionId } from './sessions.js'
 export { WEB, packagePage, packagePath, tarballLink, listPage, loginPage, safeNext } from './urls.js'
 export { PageCache } from './page-cache.js'

@@ -19,6 +19,14 @@ export interface ReadmeBudget {
   maxBytes: number
   /** Past this the thread is terminated and the README shown as plain text (`limits.readme_render_time`). */
   timeoutMs: number
+  /** READMEs waiting at most (`limits.readme_queue`); each holds its text and a request. */
+  maxQueued: number
+}
+
+export interface ReadmeOutcome {
+  html: SafeHtml | null
+  /** False when the README was not rendered because too many were waiting: show it, do not keep it. */
+  keep: boolean
 }
 
 /**
@@ -31,12 +39,14 @@ export interface ReadmeBudget {
  * modules (on a busy machine that alone can take a second). A job past its budget gets the
  * worker terminated (the next job starts a fresh one); a job that throws, runs out of memory or loses its worker
  * resolves to the escaped plain text. Never rejects: callers cache what they get, failures
- * included, so a bad README costs one budget per revision, not one per view.
+ * included, so a bad README costs one budget per revision, not one per view. At most
+ * `maxQueued` wait; more get their plain text at once, marked not to be kept.
  */
 export class ReadmeRenderer {
   private current: Renderer | null = null
   private tail: Promise<unknown> = Promise.resolve()
   private lastId = 0
+  private queued = 0
 
   constructor(
     private readonly budget: () => ReadmeBudget,
@@ -44,13 +54,18 @@ export class ReadmeRenderer {
     private readonly workerUrl: URL = defaultWorkerUrl(),
   ) {}
 
-  render(markdown: string | null | undefined): Promise<SafeHtml | null> {
-    if (!hasReadme(markdown)) return Promise.resolve(null)
-    const { maxBytes, timeoutMs } = this.budget()
+  render(markdown: string | null | undefined): Promise<ReadmeOutcome> {
+    if (!hasReadme(markdown)) return Promise.resolve({ html: null, keep: true })
+    const { maxBytes, timeoutMs, maxQueued } = this.budget()
     const source = cutReadme(markdown, maxBytes)
-    const job = this.tail.then(() => this.run(source, timeoutMs))
+    if (this.queued >= maxQueued) {
+      this.onFallback(`${this.queued} READMEs are waiting to be rendered`)
+      return Promise.resolve({ html: plainReadme(source), keep: false })
+    }
+    this.queued++
+    const job = this.tail.then(() => this.run(source, timeoutMs)).finally(() => this.queued--)
     this.tail = job
-    return job
+    return job.then((html) => ({ html, keep: true }))
   }
 
   /** Stops the worker (a render in progress resolves to plain text). */

@@ -19,7 +19,7 @@ import {
   type Chrome,
   type ListView,
   type PackageModel,
-  type SafeHtml,
+  type ReadmeOutcome,
 } from '../../web/index.js'
 import { readBody } from '../body.js'
 import type { ServerContext } from '../context.js'
@@ -40,7 +40,7 @@ const PACKAGE_PREFIX = '/-/web/package/'
  */
 export function webRoutes(app: Polka, ctx: ServerContext): void {
   // The README is kept as the renderer's promise: one render per revision, a failure (plain text) included.
-  const pages = new PageCache<{ model: PackageModel | null; readme: Promise<SafeHtml | null> }>(100)
+  const pages = new PageCache<{ model: PackageModel | null; readme: Promise<ReadmeOutcome> }>(100)
 
   app.get('/', async (req: Request, res: ServerResponse) => {
     const chrome = await chromeOf(ctx, req)
@@ -89,12 +89,16 @@ export function webRoutes(app: Polka, ctx: ServerContext): void {
     const local = await ctx.registry.packuments.local(name)
     const origin = local && Object.keys(local.doc.versions).length > 0 ? 'local' : 'cached'
     const { view } = answer
-    const page = pages.get(`${name}\u0000${view.rev}\u0000${origin}`, () => {
+    const key = `${name}\u0000${view.rev}\u0000${origin}`
+    const page = pages.get(key, () => {
       const model = packageModel(name, JSON.parse(view.full), origin)
-      return { model, readme: model ? ctx.readmes.render(model.readme) : Promise.resolve(null) }
+      return { model, readme: ctx.readmes.render(model?.readme) }
     })
     if (!page.model) return sendHtml(res, 404, notFoundPageHtml(chrome, name))
-    sendHtml(res, 200, packagePageHtml(chrome, page.model, await page.readme))
+    const readme = await page.readme
+    // Not rendered because the renderer was busy: shown as text this once, rendered on a later view.
+    if (!readme.keep) pages.delete(key)
+    sendHtml(res, 200, packagePageHtml(chrome, page.model, readme.html))
   })
 
   app.get('/-/web/login', async (req: Request, res: ServerResponse) => {
