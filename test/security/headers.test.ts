@@ -102,3 +102,34 @@ describe('X-Forwarded-Host and -Proto', () => {
     expect(publicBaseUrl(req('10.1.2.3'), 'https://npm.corp/', 'x', ['10.0.0.0/8'])).toBe('https://npm.corp/')
   })
 })
+
+describe('X-Forwarded-For', () => {
+  const startLogin = async (h: Harness, forwardedFor: string) => {
+    const res = await fetch(new URL('-/v1/login', h.url), { method: 'POST', headers: { 'x-forwarded-for': forwardedFor } })
+    await res.arrayBuffer()
+    return res.status
+  }
+
+  it('names the client behind a trusted proxy, so per-address limits count clients, not the proxy', async () => {
+    const h = await startHarness({ extra: { trust_proxy: '127.0.0.1', limits: { pending_logins_per_address: 1 } } })
+    try {
+      expect(await startLogin(h, '10.0.0.1')).toBe(200)
+      expect(await startLogin(h, '10.0.0.1')).toBe(429)
+      expect(await startLogin(h, '10.0.0.2')).toBe(200)
+      // The right-most address the proxy did not add itself: a client cannot prepend its way out.
+      expect(await startLogin(h, '10.9.9.9, 10.0.0.2')).toBe(429)
+    } finally {
+      await h.close()
+    }
+  })
+
+  it('is ignored from anyone else', async () => {
+    const h = await startHarness({ extra: { limits: { pending_logins_per_address: 1 } } })
+    try {
+      expect(await startLogin(h, '10.0.0.1')).toBe(200)
+      expect(await startLogin(h, '10.0.0.2')).toBe(429)
+    } finally {
+      await h.close()
+    }
+  })
+})

@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http'
+import { isIP } from 'node:net'
 import { addressIn } from '../auth/cidr.js'
 import type { Encoding } from './bodies.js'
 
@@ -56,6 +57,24 @@ function first(value: string | string[] | undefined): string | undefined {
 /** Whether the request came from a reverse proxy listed in `trust_proxy`, whose X-Forwarded-* headers count. */
 export function fromTrustedProxy(req: IncomingMessage, trustProxy: readonly string[]): boolean {
   return trustProxy.length > 0 && addressIn([...trustProxy], req.socket?.remoteAddress ?? '')
+}
+
+/**
+ * The address of the client: the socket's, or behind a proxy in `trustProxy` the right-most
+ * X-Forwarded-For entry that is not itself a trusted proxy (entries to its left were written
+ * by the client and prove nothing). Login limits and token CIDR lists use it.
+ */
+export function clientAddress(req: IncomingMessage, trustProxy: readonly string[]): string {
+  const socket = req.socket?.remoteAddress ?? ''
+  if (!fromTrustedProxy(req, trustProxy)) return socket
+  const header = req.headers['x-forwarded-for']
+  const hops = (Array.isArray(header) ? header.join(',') : (header ?? '')).split(',').map((hop) => hop.trim()).filter(Boolean)
+  for (let i = hops.length - 1; i >= 0; i--) {
+    const hop = hops[i] as string
+    if (!isIP(hop)) return socket
+    if (!addressIn([...trustProxy], hop)) return hop
+  }
+  return hops[0] ?? socket
 }
 
 /**

@@ -6,7 +6,7 @@ import { readBody } from '../body.js'
 import type { ServerContext } from '../context.js'
 import { identify } from '../identify.js'
 import { LoginSessions, expiredPage, loggedInPage, loginForm, sendPage } from '../login-page.js'
-import { publicBaseUrl } from '../negotiate.js'
+import { clientAddress, publicBaseUrl } from '../negotiate.js'
 import { methodNotAllowed, sendJson } from '../respond.js'
 
 /** User documents, token requests and login forms are small; a big body here is not a client. */
@@ -21,6 +21,8 @@ export function userRoutes(app: Polka, ctx: ServerContext): void {
   const { pendingLogins, pendingLoginsPerAddress } = ctx.config.limits
   const sessions = new LoginSessions(undefined, pendingLogins, undefined, pendingLoginsPerAddress)
   const limit = Math.min(ctx.config.maxBodySize, SMALL_BODY)
+  /** The client's address for login limits (behind a trusted proxy, from X-Forwarded-For). */
+  const address = (req: IncomingMessage) => clientAddress(req, ctx.config.trustProxy)
 
   app.put('/-/user/:id', async (req: Request, res: ServerResponse) => {
     const name = couchName(req.params.id)
@@ -158,8 +160,6 @@ function couchName(id: string | undefined): string {
   if (!id?.startsWith(COUCH_PREFIX)) throw notFound('not found', 'ENOROUTE')
   return assertUserName(id.slice(COUCH_PREFIX.length))
 }
-
-const address = (req: IncomingMessage) => req.socket.remoteAddress ?? ''
 
 /**
  * A right password logs in; a new name creates the user when `mayCreate` and

@@ -24,7 +24,7 @@ import {
 import { readBody } from '../body.js'
 import type { ServerContext } from '../context.js'
 import { identify } from '../identify.js'
-import { fromTrustedProxy, publicBaseUrl } from '../negotiate.js'
+import { clientAddress, fromTrustedProxy, publicBaseUrl } from '../negotiate.js'
 import { methodNotAllowed, note } from '../respond.js'
 import { readableBy } from './search.js'
 
@@ -114,7 +114,7 @@ export function webRoutes(app: Polka, ctx: ServerContext): void {
     const next = safeNext(form.get('next'), chrome.root)
     try {
       assertUserName(name)
-      await ctx.auth.checkPassword(name, form.get('password') ?? '', req.socket.remoteAddress ?? '')
+      await ctx.auth.checkPassword(name, form.get('password') ?? '', clientAddress(req, ctx.config.trustProxy))
     } catch (error) {
       if (!isSinopiaError(error) || error.status >= 500) throw error
       return sendHtml(res, error.status, loginPageHtml(chrome, { next, name, error: error.message }))
