@@ -106,6 +106,20 @@ describe('users file', () => {
     expect(checked[1]).toMatch(/^\$2[aby]\$10\$/)
   })
 
+  it('pays the bcrypt compare for a wrong password of a user with an old fast hash (SHA1) too', async () => {
+    const checked: string[] = []
+    const verify = async (_password: string, hash: string) => {
+      checked.push(hash)
+      return false
+    }
+    const file = path.join(dir, 'htpasswd')
+    // {SHA} of "right", as older htpasswd files hold it.
+    await writeFile(file, 'old:{SHA}0nofEXcSAJSXFLGvmfBIpBb11vQ=\n')
+    const users = new Users(file, Infinity, new KeyedLock(), { verify })
+    expect(await users.authenticate('old', 'wrong')).toBe(false)
+    expect(checked).toEqual(['{SHA}0nofEXcSAJSXFLGvmfBIpBb11vQ=', expect.stringMatching(/^\$2[aby]\$10\$/)])
+  })
+
   it('refuses passwords longer than 72 bytes (bcrypt ignores the rest) on add and on set', async () => {
     const users = new Users(path.join(dir, 'htpasswd'), Infinity, new KeyedLock())
     const long = 'a'.repeat(73)
