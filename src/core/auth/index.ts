@@ -6,7 +6,7 @@ import type { Users } from './users.js'
 
 export { Tokens, hashToken, type TokenRecord } from './tokens.js'
 export { Users, assertUserName } from './users.js'
-export { FailureLimiter } from './limiter.js'
+export { FailureLimiter, type LimiterOptions } from './limiter.js'
 export { cidrAllows, isIpv4Cidr } from './cidr.js'
 export { hashPassword, verifyPassword, parseHtpasswd } from './htpasswd.js'
 
@@ -17,15 +17,17 @@ export interface User {
   token?: TokenRecord
 }
 
+/** The one answer for an unknown user and a wrong password alike: it never tells which names exist. */
+export const WRONG_PASSWORD = 'wrong user name or password'
+
 const unauthorized = (message: string) => new SinopiaError('EUNAUTHORIZED', message, { status: 401 })
 
 /** Who a request is, from its Authorization header: a token (Bearer) or a password (Basic). */
 export class Auth {
-  readonly limiter = new FailureLimiter()
-
   constructor(
     readonly users: Users,
     readonly tokens: Tokens,
+    readonly limiter = new FailureLimiter(),
   ) {}
 
   /** null for anonymous requests; throws 401 for credentials that are wrong, 429 when guessing. */
@@ -56,12 +58,11 @@ export class Auth {
 
   /** Password check with the failure limiter around it; throws 401 or 429. */
   async checkPassword(name: string, password: string, address: string): Promise<void> {
-    const keys = [`user:${name}`, `addr:${address}`]
-    this.limiter.check(keys)
+    this.limiter.check(name, address)
     if (!(await this.users.authenticate(name, password))) {
-      this.limiter.fail(keys)
-      throw unauthorized('wrong user name or password')
+      this.limiter.fail(name, address)
+      throw unauthorized(WRONG_PASSWORD)
     }
-    this.limiter.succeed(keys)
+    this.limiter.succeed(name, address)
   }
 }

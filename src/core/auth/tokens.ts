@@ -45,6 +45,8 @@ export class Tokens {
         empty: () => new Map(),
       },
       lock,
+      // Hashes only, but enough to tell who has which tokens: for the server's user alone.
+      { mode: 0o600 },
     )
   }
 

@@ -1,4 +1,5 @@
-import { createHash } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
+import { LRUCache } from 'lru-cache'
 import { SinopiaError } from '../errors.js'
 import type { Config } from '../config/types.js'
 import { KeyedLock } from '../store/lock.js'
@@ -25,7 +26,8 @@ export function assertUserName(name: string): string {
 export class Users {
   private readonly htpasswd: WatchedFile<HtpasswdEntry[]>
   /** Passwords already checked against a hash: bcrypt costs ~50 ms, too much for every request. */
-  private readonly verified = new Map<string, string>()
+  private readonly verified = new LRUCache<string, string>({ max: 10_000 })
+  private readonly verify: (password: string, hash: string) => Promise<boolean>
 
   /** The users of the config's htpasswd file; `lock` is the store's where one is open. */
   static of(config: Config, lock: KeyedLock = new KeyedLock()): Users {
@@ -36,8 +38,11 @@ export class Users {
     readonly file: string,
     private readonly maxUsers: number,
     lock: KeyedLock,
+    options: { verify?: (password: string, hash: string) => Promise<boolean> } = {},
   ) {
-    this.htpasswd = new WatchedFile(file, { parse: parseHtpasswd, serialize: serializeHtpasswd, empty: () => [] }, lock)
+    this.verify = options.verify ?? verifyPassword
+    // Password hashes: for the server's user alone (they can be attacked offline).
+    this.htpasswd = new WatchedFile(file, { parse: parseHtpasswd, serialize: serializeHtpasswd, empty: () => [] }, lock, { mode: 0o600 })
   }
 
   async list(): Promise<string[]> {
@@ -50,13 +55,22 @@ export class Users {
 
   async authenticate(name: string, password: string): Promise<boolean> {
     const entry = (await this.entries()).find((e) => e.name === name)
-    if (!entry) return false
+    // An unknown name costs one bcrypt compare too: the time taken must not tell which names exist.
+    if (!entry) return this.verify(password, await dummyHash()).then(() => false)
     const key = createHash('sha256').update(`${name}\u0000${password}`).digest('base64')
     if (this.verified.get(key) === entry.hash) return true
-    if (!(await verifyPassword(password, entry.hash))) return false
-    if (this.verified.size > 10_000) this.verified.clear()
+    const ok = await this.verify(password, entry.hash)
+    // Older files' fast hashes (MD5, SHA1, crypt) answer in microseconds: a wrong password for
+    // such a user pays the bcrypt compare too, or its speed would tell that the name exists.
+    if (!ok && !isBcrypt(entry.hash)) await this.verify(password, await dummyHash())
+    if (!ok) return false
     this.verified.set(key, entry.hash)
     return true
+  }
+
+  /** Whether `npm adduser` may create one more user now (`max_users` not reached, not -1). */
+  async registrationOpen(): Promise<boolean> {
+    return this.maxUsers >= 0 && (await this.entries()).length < this.maxUsers
   }
 
   /** Adds a user. `selfRegistration` (npm adduser) obeys `max_users`; the terminal does not. */
@@ -104,8 +118,30 @@ export class Users {
   }
 }
 
+/**
+ * bcrypt reads the first 72 bytes of a password and ignores the rest, so a longer one would
+ * be accepted with any ending. Refused rather than pre-hashed: the rule is plain to the
+ * user, and hashes stay readable by other htpasswd tools.
+ */
+export const MAX_PASSWORD_BYTES = 72
+
 function assertPassword(password: string): void {
-  if (password.length < 1 || password.length > 1024 || /[\r\n]/.test(password)) {
-    throw new SinopiaError('EBADPASSWORD', 'passwords are 1 to 1024 characters, on one line', { status: 400 })
+  if (password.length < 1 || /[\r\n]/.test(password)) {
+    throw new SinopiaError('EBADPASSWORD', 'a password must not be empty, and must fit on one line', { status: 400 })
   }
+  if (Buffer.byteLength(password, 'utf8') > MAX_PASSWORD_BYTES) {
+    throw new SinopiaError('EBADPASSWORD', `passwords are at most ${MAX_PASSWORD_BYTES} bytes (UTF-8); bcrypt ignores anything past that`, {
+      status: 400,
+      hint: 'choose a shorter password (a passphrase of a few words fits)',
+    })
+  }
+}
+
+const isBcrypt = (hash: string) => /^\$2[abxy]?\$/.test(hash)
+
+let dummy: Promise<string> | undefined
+/** A bcrypt hash of nothing anyone knows, made once, with the rounds real entries use. */
+function dummyHash(): Promise<string> {
+  dummy ??= hashPassword(randomBytes(16).toString('base64'))
+  return dummy
 }

@@ -55,6 +55,11 @@ auth:
 # Largest request accepted; a publish carries its tarball in the request, base64-encoded.
 max_body_size: 10mb
 
+# Behind a reverse proxy: its address (or CIDR range), so that its X-Forwarded-Host and
+# X-Forwarded-Proto are believed; from anyone else they are ignored. Or set url_prefix to
+# the public URL (https://npm.example.org/).
+# trust_proxy: 127.0.0.1
+
 # How much to log: fatal, error, warn, info, http (one line per request), debug or trace.
 log:
   level: http

@@ -1,6 +1,7 @@
 import path from 'node:path'
 import { isMap, isSeq } from 'yaml'
 import { isIpv4Cidr } from '../auth/cidr.js'
+import { parseLimits, parseTrustProxy } from './limits.js'
 import { DEFAULT_LISTEN, parseListen } from './listen.js'
 import { defaultPackageRules, parsePackages } from './packages.js'
 import { Source, type Field } from './source.js'
@@ -9,7 +10,7 @@ import { parseUplinks, proxyOptions, registryUrl } from './uplinks.js'
 
 const KEYS = [
   'storage', 'listen', 'url_prefix', 'uplinks', 'packages', 'auth', 'max_body_size', 'log', 'logs',
-  'http_proxy', 'https_proxy', 'no_proxy', 'server', 'https', 'metrics', 'search',
+  'http_proxy', 'https_proxy', 'no_proxy', 'server', 'https', 'metrics', 'search', 'trust_proxy', 'limits',
 ] as const
 
 const NO_WEB_UI = 'sinopia-cli has no web UI'
@@ -78,6 +79,8 @@ export function parseConfig(text: string, file: string): { config: Config; warni
     metrics: f.metrics ? metrics(src, f.metrics) : { enabled: true, allow: [] },
     keepAliveTimeout: f.server ? keepAliveTimeout(src, f.server) : KEEP_ALIVE_TIMEOUT,
     ...logSettings(src, f.log, f.logs, dir),
+    trustProxy: parseTrustProxy(src, f.trust_proxy),
+    limits: parseLimits(src, f.limits),
   }
   if (f.url_prefix) config.urlPrefix = urlPrefix(src, f.url_prefix)
   if (f.https) config.https = httpsFiles(src, f.https, dir)

@@ -96,6 +96,34 @@ export interface Config {
   logFormat: LogFormat
   /** Absolute path for `log: {type: file, path}`; standard output when not set. */
   logFile?: string
+  /** Key `trust_proxy`: addresses/CIDRs whose X-Forwarded-Host/-Proto are believed. Default none. */
+  trustProxy: string[]
+  /** Key `limits` (see limits.ts for the defaults). */
+  limits: Limits
+}
+
+/** What one client can make the server hold or spend; sizes in bytes, times in ms. */
+export interface Limits {
+  /** `readme_size`: README bytes rendered on a package page; longer ones are cut. */
+  readmeSize: number
+  /** `readme_render_time`: past it the renderer is stopped and the README shown as plain text. */
+  readmeRenderTime: number
+  /** `readme_queue`: READMEs waiting for the renderer at most; past it a page shows plain text (not kept). */
+  readmeQueue: number
+  /** `login_failures`: wrong passwords per user and address (and 5x that per address) within the window. */
+  loginFailures: number
+  /** `login_window`: how long failures count. */
+  loginWindow: number
+  /** `login_tracked`: failure counters kept at most (oldest dropped first). */
+  loginTracked: number
+  /** `web_sessions`: web-page logins kept at most (oldest dropped first). */
+  webSessions: number
+  /** `pending_logins`: npm web logins in progress at most. */
+  pendingLogins: number
+  /** `pending_logins_per_address`: npm web logins in progress per client address. */
+  pendingLoginsPerAddress: number
+  /** `audit_body_size`: an `npm audit` body, after gunzip. */
+  auditBodySize: number
 }
 
 export interface ConfigWarning {

@@ -6,7 +6,7 @@ import type { ServerContext } from './context.js'
 import { identifiedName } from './identify.js'
 import { routeClass } from './metrics.js'
 import { redactPath } from './redact.js'
-import { sendError, type NotedResponse } from './respond.js'
+import { NOSNIFF, sendError, type NotedResponse } from './respond.js'
 import { auditRoutes } from './routes/audit.js'
 import { distTagRoutes } from './routes/dist-tags.js'
 import { miscRoutes } from './routes/misc.js'
@@ -29,6 +29,10 @@ export function createApp(ctx: ServerContext): Polka {
     onNoMatch: (_req: Request, res: ServerResponse) => sendError(res, new SinopiaError('ENOROUTE', 'not found', { status: 404 })),
   })
   app.use(requestLog(ctx))
+  app.use((_req: Request, res: ServerResponse, next: () => void) => {
+    res.setHeader('x-content-type-options', NOSNIFF['x-content-type-options'])
+    next()
+  })
   miscRoutes(app, ctx)
   opsRoutes(app, ctx)
   auditRoutes(app, ctx)

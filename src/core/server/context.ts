@@ -4,7 +4,7 @@ import type { Logger } from '../log.js'
 import type { Registry } from '../registry/index.js'
 import type { SearchIndex } from '../search/index.js'
 import type { UpstreamClient } from '../upstream/client.js'
-import type { WebSessions } from '../web/index.js'
+import type { ReadmeRenderer, WebSessions } from '../web/index.js'
 import type { BodyCache } from './bodies.js'
 import type { Health } from './health.js'
 import type { Metrics } from './metrics.js'
@@ -25,6 +25,8 @@ export interface ServerContext {
   metrics: Metrics
   /** Readiness (storage writable), probed in the background. */
   health: Health
+  /** README rendering for the package pages, in a worker thread (stopped when the server closes). */
+  readmes: ReadmeRenderer
   /** host:port for tarball URLs when a request carries no usable Host header. */
   hostForUrls: string
 }

@@ -4,6 +4,7 @@ import { SinopiaError } from '../errors.js'
 import type { PackageRule } from '../config/types.js'
 import { allows } from '../registry/index.js'
 import type { ServerContext } from './context.js'
+import { clientAddress } from './negotiate.js'
 
 const identities = new WeakMap<IncomingMessage, Promise<User | null>>()
 /** The names worked out so far, for the request log (which must not wait on a lookup). */
@@ -23,7 +24,7 @@ export function identify(ctx: ServerContext, req: IncomingMessage): Promise<User
   if (!pending) {
     const read = req.method === 'GET' || req.method === 'HEAD'
     if (req.headers.authorization || !read) {
-      pending = ctx.auth.identify(req.headers.authorization, req.socket.remoteAddress ?? '')
+      pending = ctx.auth.identify(req.headers.authorization, clientAddress(req, ctx.config.trustProxy))
       // A stale token in a user's .npmrc must not break installs of packages anyone may read:
       // on reads, an unknown token counts as none (a private package then still answers 401).
       // A wrong password still gets its 401: the person typing it wants to know.

@@ -1,7 +1,7 @@
 import http from 'node:http'
 import https from 'node:https'
 import type { AddressInfo, Socket } from 'node:net'
-import { Auth, Tokens, Users } from '../auth/index.js'
+import { Auth, FailureLimiter, Tokens, Users } from '../auth/index.js'
 import type { Config, ListenAddress } from '../config/types.js'
 import { SinopiaError, errnoCode } from '../errors.js'
 import type { Logger } from '../log.js'
@@ -10,7 +10,7 @@ import { SearchIndex, registrySource } from '../search/index.js'
 import { blobTotals, openStore, probeWritable } from '../store/index.js'
 import { UsageTracker } from '../maintenance/usage.js'
 import { UpstreamClient } from '../upstream/client.js'
-import { WebSessions } from '../web/index.js'
+import { ReadmeRenderer, WebSessions } from '../web/index.js'
 import { createApp } from './app.js'
 import { BodyCache } from './bodies.js'
 import type { ServerContext } from './context.js'
@@ -56,13 +56,21 @@ export async function startServer(config: Config, listen: ListenAddress, log: Lo
   // Last use of each served tarball, for `prune`: batched in memory, merged into the store every ~30 s and at close.
   const usage = new UsageTracker(store.root, store.lock, { onError: (error) => log.log('warn', `could not record tarball usage: ${String(error)}`) })
   registry.tarballs.onUse = (key) => usage.touch(key)
-  const auth = new Auth(Users.of(config, store.lock), new Tokens(store.tokensFile, store.lock))
+  const { limits } = config
+  const limiter = new FailureLimiter({ maxFailures: limits.loginFailures, windowMs: limits.loginWindow, maxTracked: limits.loginTracked })
+  const auth = new Auth(Users.of(config, store.lock), new Tokens(store.tokensFile, store.lock), limiter)
   const hostForUrls = `${listen.host.includes(':') ? `[${listen.host}]` : listen.host}:${listen.port}`
   // Follows changes from the start, then reads the store in the background: the server answers meanwhile.
   const search = new SearchIndex(registrySource(registry), (name, error) =>
     log.log('warn', `search index: cannot read ${name ?? 'the package list'}: ${error instanceof Error ? error.message : String(error)}`),
   )
   const unfollow = search.follow(registry.packuments)
+  const webSessions = new WebSessions(undefined, limits.webSessions)
+  // Budgets read on every render: a config reload changes them at once.
+  const readmes = new ReadmeRenderer(
+    () => ({ maxBytes: ctx.config.limits.readmeSize, timeoutMs: ctx.config.limits.readmeRenderTime, maxQueued: ctx.config.limits.readmeQueue }),
+    (reason) => log.log('warn', `a README is shown as plain text: ${reason}`),
+  )
   // The store's size for metrics: counted by a walk in the background, at most every
   // STORE_COUNT_MS and only when scraped, never by the scrape itself.
   let storeTotals: { blobs: number; bytes: number } | null = null
@@ -96,7 +104,8 @@ export async function startServer(config: Config, listen: ListenAddress, log: Lo
     log,
     hostForUrls,
     search,
-    webSessions: new WebSessions(),
+    webSessions,
+    readmes,
     metrics,
     health,
   }
@@ -178,6 +187,7 @@ export async function startServer(config: Config, listen: ListenAddress, log: Lo
       await usage.close().catch((error: unknown) => log.log('warn', `could not record tarball usage: ${String(error)}`))
       await building
       await counting
+      await readmes.close()
       await upstream.close()
     },
   }

@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto'
 import type { ServerResponse } from 'node:http'
+import { LRUCache } from 'lru-cache'
+import { clientKey } from '../auth/limiter.js'
+import { SinopiaError } from '../errors.js'
 import { note } from './respond.js'
 
 /** How long `npm login` waits for the browser side before the session is gone. */
 export const LOGIN_TTL_MS = 5 * 60 * 1000
-/** Pending sessions kept at most; past it new ones are refused until some expire or finish. */
-export const MAX_LOGIN_SESSIONS = 1000
 
 export interface LoginSession {
   /** In the URL the person opens in a browser (`/-/v1/login/<loginId>`). */
@@ -15,6 +16,8 @@ export interface LoginSession {
   /** `npm adduser`: a new name creates the account (when self-registration is open). */
   create: boolean
   expires: number
+  /** Who asked for it: each address may have `maxPerAddress` pending. */
+  address: string
   /** Set when the form came back with the right password; the token is made when npm collects it. */
   user?: string
 }
@@ -23,28 +26,53 @@ export interface LoginSession {
  * Web-login sessions, in memory (a restart cancels the logins in progress, npm says so).
  * Two random ids of 256 bits each per session, so a login URL left in a browser history,
  * a log or a screen share cannot be used to collect the token.
+ *
+ * Anyone may start one, so they are bounded twice: `maxPerAddress` pending per client
+ * address (more is a 429 to that address alone), and `max` in all, past which the least
+ * recently used goes (its npm says the login expired). A flood never stops others' logins
+ * from starting.
  */
 export class LoginSessions {
-  private readonly byLogin = new Map<string, LoginSession>()
+  private readonly byLogin: LRUCache<string, LoginSession>
   private readonly byDone = new Map<string, LoginSession>()
+  private readonly perAddress = new Map<string, number>()
 
   constructor(
     private readonly ttlMs = LOGIN_TTL_MS,
-    private readonly max = MAX_LOGIN_SESSIONS,
+    max = 1_000,
     private readonly now: () => number = () => Date.now(),
-  ) {}
+    private readonly maxPerAddress = 10,
+  ) {
+    this.byLogin = new LRUCache<string, LoginSession>({
+      max,
+      ttl: ttlMs,
+      ttlResolution: 0,
+      perf: { now },
+      // Whichever way a session goes (finished, expired, evicted), its other id and its place go with it.
+      dispose: (session) => {
+        this.byDone.delete(session.doneId)
+        const left = (this.perAddress.get(session.address) ?? 1) - 1
+        if (left > 0) this.perAddress.set(session.address, left)
+        else this.perAddress.delete(session.address)
+      },
+    })
+  }
 
   get size(): number {
     return this.byLogin.size
   }
 
-  /** null when `max` sessions are pending. */
-  start(create: boolean): LoginSession | null {
-    this.sweep()
-    if (this.byLogin.size >= this.max) return null
-    const session: LoginSession = { loginId: newId(), doneId: newId(), create, expires: this.now() + this.ttlMs }
+  /** A new pending login for `address`; 429 when that address has `maxPerAddress` pending already. */
+  start(create: boolean, address = ''): LoginSession {
+    this.byLogin.purgeStale()
+    const from = clientKey(address)
+    if ((this.perAddress.get(from) ?? 0) >= this.maxPerAddress) {
+      throw new SinopiaError('ERATELIMIT', 'too many logins in progress from this address; finish one or wait a few minutes', { status: 429 })
+    }
+    const session: LoginSession = { loginId: newId(), doneId: newId(), create, expires: this.now() + this.ttlMs, address: from }
     this.byLogin.set(session.loginId, session)
     this.byDone.set(session.doneId, session)
+    this.perAddress.set(from, (this.perAddress.get(from) ?? 0) + 1)
     return session
   }
 
@@ -53,12 +81,13 @@ export class LoginSessions {
   }
 
   byDoneId(id: string): LoginSession | null {
-    return this.live(this.byDone.get(id))
+    const session = this.byDone.get(id)
+    // Through the LRU map, so an expired session is dropped (and its places freed) here too.
+    return session ? this.live(this.byLogin.get(session.loginId)) : null
   }
 
   finish(session: LoginSession): void {
     this.byLogin.delete(session.loginId)
-    this.byDone.delete(session.doneId)
   }
 
   private live(session: LoginSession | undefined): LoginSession | null {
@@ -66,11 +95,6 @@ export class LoginSessions {
     if (session.expires > this.now()) return session
     this.finish(session)
     return null
-  }
-
-  private sweep(): void {
-    const at = this.now()
-    for (const session of this.byLogin.values()) if (session.expires <= at) this.finish(session)
   }
 }
 

@@ -1,4 +1,6 @@
 import type { IncomingMessage } from 'node:http'
+import { isIP } from 'node:net'
+import { addressIn } from '../auth/cidr.js'
 import type { Encoding } from './bodies.js'
 
 export const ABBREVIATED_TYPE = 'application/vnd.npm.install-v1+json'
@@ -52,17 +54,43 @@ function first(value: string | string[] | undefined): string | undefined {
   return raw?.split(',')[0]?.trim() || undefined
 }
 
+/** Whether the request came from a reverse proxy listed in `trust_proxy`, whose X-Forwarded-* headers count. */
+export function fromTrustedProxy(req: IncomingMessage, trustProxy: readonly string[]): boolean {
+  return trustProxy.length > 0 && addressIn([...trustProxy], req.socket?.remoteAddress ?? '')
+}
+
+/**
+ * The address of the client: the socket's, or behind a proxy in `trustProxy` the right-most
+ * X-Forwarded-For entry that is not itself a trusted proxy (entries to its left were written
+ * by the client and prove nothing). Login limits and token CIDR lists use it.
+ */
+export function clientAddress(req: IncomingMessage, trustProxy: readonly string[]): string {
+  const socket = req.socket?.remoteAddress ?? ''
+  if (!fromTrustedProxy(req, trustProxy)) return socket
+  const header = req.headers['x-forwarded-for']
+  const hops = (Array.isArray(header) ? header.join(',') : (header ?? '')).split(',').map((hop) => hop.trim()).filter(Boolean)
+  for (let i = hops.length - 1; i >= 0; i--) {
+    const hop = hops[i] as string
+    if (!isIP(hop)) return socket
+    if (!addressIn([...trustProxy], hop)) return hop
+  }
+  return hops[0] ?? socket
+}
+
 /**
  * The base URL clients reach this server at, ending with '/': `url_prefix` when it is an
- * absolute URL; otherwise scheme and host from X-Forwarded-Proto/-Host or Host, followed
- * by `url_prefix` as a path. Header values that are not a plain host are ignored.
+ * absolute URL; otherwise scheme and host from Host, or from X-Forwarded-Proto/-Host when
+ * the request came from an address in `trustProxy` (anyone else could point tarball and
+ * login URLs at another host), followed by `url_prefix` as a path. Header values that are
+ * not a plain host are ignored.
  */
-export function publicBaseUrl(req: IncomingMessage, urlPrefix: string | undefined, fallbackHost: string): string {
+export function publicBaseUrl(req: IncomingMessage, urlPrefix: string | undefined, fallbackHost: string, trustProxy: readonly string[] = []): string {
   if (urlPrefix && /^https?:\/\//i.test(urlPrefix)) return urlPrefix.endsWith('/') ? urlPrefix : `${urlPrefix}/`
-  const forwardedProto = first(req.headers['x-forwarded-proto'])?.toLowerCase()
+  const proxied = fromTrustedProxy(req, trustProxy)
+  const forwardedProto = proxied ? first(req.headers['x-forwarded-proto'])?.toLowerCase() : undefined
   const own = (req.socket as { encrypted?: boolean } | undefined)?.encrypted ? 'https' : 'http'
   const proto = forwardedProto === 'https' || forwardedProto === 'http' ? forwardedProto : own
-  const candidates = [first(req.headers['x-forwarded-host']), first(req.headers.host)]
+  const candidates = [proxied ? first(req.headers['x-forwarded-host']) : undefined, first(req.headers.host)]
   const host = candidates.find((h) => h !== undefined && HOST.test(h)) ?? fallbackHost
   let prefix = (urlPrefix ?? '/').trim()
   if (!prefix.startsWith('/')) prefix = `/${prefix}`

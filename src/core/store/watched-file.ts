@@ -27,6 +27,8 @@ export class WatchedFile<T> {
     readonly file: string,
     private readonly format: { parse: (text: string) => T; serialize: (value: T) => string; empty: () => T },
     private readonly lock: KeyedLock,
+    /** `mode`: of the file as written (0o600 for secrets). */
+    private readonly options: { mode?: number } = {},
   ) {}
 
   async read(): Promise<T> {
@@ -44,7 +46,7 @@ export class WatchedFile<T> {
       // Always from disk: an mtime within the same tick as another process's write would fool the cache.
       this.cache = null
       const next = change(await this.read())
-      await writeFileAtomic(this.file, this.format.serialize(next))
+      await writeFileAtomic(this.file, this.format.serialize(next), this.options)
       this.cache = null
     })
   }

@@ -20,4 +20,8 @@ export class PageCache<V> {
     if (this.values.size > this.max) this.values.delete(this.values.keys().next().value as string)
     return value
   }
+
+  delete(key: string): void {
+    this.values.delete(key)
+  }
 }

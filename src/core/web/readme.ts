@@ -1,9 +1,6 @@
 import { Marked } from 'marked'
 import sanitizeHtml from 'sanitize-html'
-import { trusted, type SafeHtml } from './html.js'
-
-/** Longer READMEs are cut here: rendering cost grows with the text, and nobody reads 512 KB in a browser. */
-const MAX_MARKDOWN = 512 * 1024
+import { html, trusted, type SafeHtml } from './html.js'
 
 /** What npm writes into `readme` when a package has none. */
 const NO_README = 'ERROR: No README data found!'
@@ -51,10 +48,33 @@ const POLICY: sanitizeHtml.IOptions = {
   },
 }
 
-/** A README (markdown, with whatever HTML it holds) as inert HTML; null when there is none. */
+/** Whether there is a README to show at all. */
+export function hasReadme(markdown: string | undefined | null): markdown is string {
+  return typeof markdown === 'string' && markdown.trim() !== '' && markdown.trim() !== NO_README
+}
+
+/**
+ * The first `maxBytes` (UTF-8) of a README, with a note when cut: rendering cost grows with
+ * the text, and nobody reads megabytes of README in a browser.
+ */
+export function cutReadme(markdown: string, maxBytes: number): string {
+  if (Buffer.byteLength(markdown, 'utf8') <= maxBytes) return markdown
+  // A character cut in half decodes as U+FFFD: drop it.
+  const head = Buffer.from(markdown, 'utf8').subarray(0, maxBytes).toString('utf8').replace(/\uFFFD$/, '')
+  return `${head}\n\n*(README cut at ${maxBytes} bytes)*`
+}
+
+/**
+ * A README (markdown, with whatever HTML it holds) as inert HTML; null when there is none.
+ * Synchronous and unbounded in time: the server calls it only in the worker (readme-renderer.ts).
+ */
 export function renderReadme(markdown: string | undefined | null): SafeHtml | null {
-  if (typeof markdown !== 'string' || markdown.trim() === '' || markdown.trim() === NO_README) return null
-  const source = markdown.length > MAX_MARKDOWN ? `${markdown.slice(0, MAX_MARKDOWN)}\n\n*(README cut at 512 KB)*` : markdown
-  const rendered = marked.parse(source) as string
+  if (!hasReadme(markdown)) return null
+  const rendered = marked.parse(markdown) as string
   return trusted(sanitizeHtml(rendered, POLICY))
+}
+
+/** What is shown when rendering failed or ran out of time: the text as it is, escaped. */
+export function plainReadme(markdown: string): SafeHtml {
+  return html`<pre class="readme-plain">${markdown}</pre>`
 }

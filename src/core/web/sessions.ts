@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto'
+import { LRUCache } from 'lru-cache'
 
 export const SESSION_COOKIE = 'sinopia_session'
 /** A web login lasts this long (absolute, not sliding); then the page asks again. */
 export const SESSION_TTL_MS = 12 * 60 * 60 * 1000
-/** Sessions kept at most; past it the oldest is dropped (logged out). */
+/** Sessions kept at most (`limits.web_sessions`); past it the least recently used is dropped (logged out). */
 export const MAX_SESSIONS = 10_000
 
 interface Session {
@@ -18,26 +19,24 @@ interface Session {
  * accepts it on GET and HEAD only).
  */
 export class WebSessions {
-  private readonly sessions = new Map<string, Session>()
+  private readonly sessions: LRUCache<string, Session>
 
   constructor(
-    private readonly ttlMs = SESSION_TTL_MS,
-    private readonly max = MAX_SESSIONS,
+    ttlMs = SESSION_TTL_MS,
+    max = MAX_SESSIONS,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.sessions = new LRUCache<string, Session>({ max, ttl: ttlMs, ttlResolution: 0, perf: { now } })
+  }
 
   get size(): number {
+    this.sessions.purgeStale()
     return this.sessions.size
   }
 
   create(user: string): string {
-    this.sweep()
-    while (this.sessions.size >= this.max) {
-      const oldest = this.sessions.keys().next().value as string
-      this.sessions.delete(oldest)
-    }
     const id = randomBytes(32).toString('base64url')
-    this.sessions.set(id, { user, expires: this.now() + this.ttlMs })
+    this.sessions.set(id, { user, expires: this.now() + (this.sessions.ttl || SESSION_TTL_MS) })
     return id
   }
 
@@ -59,12 +58,7 @@ export class WebSessions {
 
   /** Ends every session of a user (their account is gone). */
   forgetUser(user: string): void {
-    for (const [id, session] of this.sessions) if (session.user === user) this.sessions.delete(id)
-  }
-
-  private sweep(): void {
-    const at = this.now()
-    for (const [id, session] of this.sessions) if (session.expires <= at) this.sessions.delete(id)
+    for (const [id, session] of this.sessions.entries()) if (session.user === user) this.sessions.delete(id)
   }
 }
 

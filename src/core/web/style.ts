@@ -27,6 +27,7 @@ ul.packages p{margin:.2rem 0}
 nav.pager{display:flex;align-items:center;justify-content:space-between;gap:1rem;margin:1rem 0}
 .deprecation{border:1px solid var(--accent);color:var(--accent);border-radius:.5rem;padding:.5rem .8rem}
 pre{background:var(--panel);padding:.7rem;border-radius:.4rem;overflow-x:auto}
+.readme-plain{white-space:pre-wrap;word-break:break-word}
 code{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:.9em}
 .package-page h1{margin:.3rem 0;word-break:break-all}
 .columns{display:grid;grid-template-columns:1fr;gap:1.5rem}

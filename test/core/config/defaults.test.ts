@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { defaultConfigText, parseConfig } from '../../../src/core/config/index.js'
+import { DEFAULT_LIMITS, defaultConfigText, parseConfig } from '../../../src/core/config/index.js'
 import { defaultUplink } from './helpers.js'
 
 describe('defaultConfigText', () => {
@@ -27,6 +27,8 @@ describe('defaultConfigText', () => {
       keepAliveTimeout: 60_000,
       logLevel: 'http',
       logFormat: 'pretty',
+      trustProxy: [],
+      limits: DEFAULT_LIMITS,
     })
   })
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { defaultUplink, parse } from './helpers.js'
+import { DEFAULT_LIMITS } from '../../../src/core/config/index.js'
 
 const UPLINK = `
   uplinks:
@@ -27,6 +28,8 @@ describe('parseConfig: defaults', () => {
       keepAliveTimeout: 60_000,
       logLevel: 'http',
       logFormat: 'pretty',
+      trustProxy: [],
+      limits: DEFAULT_LIMITS,
     })
   })
 

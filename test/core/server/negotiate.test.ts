@@ -28,11 +28,11 @@ describe('negotiation', () => {
     expect(etagMatches(undefined, ['"a"'])).toBe(false)
   })
 
-  it('builds the public base URL from url_prefix or the forwarded headers', () => {
+  it('builds the public base URL from url_prefix, or the forwarded headers of a trusted proxy', () => {
     expect(publicBaseUrl(req({ host: 'localhost:4873' }), undefined, 'x')).toBe('http://localhost:4873/')
-    expect(publicBaseUrl(req({ host: 'a:1', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'reg.example.com' }), undefined, 'x')).toBe(
-      'https://reg.example.com/',
-    )
+    const proxied = { ...req({ host: 'a:1', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'reg.example.com' }), socket: { remoteAddress: '10.0.0.5' } } as unknown as IncomingMessage
+    expect(publicBaseUrl(proxied, undefined, 'x', ['10.0.0.0/8'])).toBe('https://reg.example.com/')
+    expect(publicBaseUrl(proxied, undefined, 'x')).toBe('http://a:1/')
     expect(publicBaseUrl(req({ host: 'a:1' }), '/npm', 'x')).toBe('http://a:1/npm/')
     expect(publicBaseUrl(req({ host: 'a:1' }), 'https://npm.corp/registry', 'x')).toBe('https://npm.corp/registry/')
     // A Host header that is not a host is ignored rather than echoed into documents.

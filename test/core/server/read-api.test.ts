@@ -5,7 +5,7 @@ import { startHarness, type Harness } from './harness.js'
 describe('read API', () => {
   let h: Harness
   beforeAll(async () => {
-    h = await startHarness()
+    h = await startHarness({ extra: { trust_proxy: '127.0.0.1' } })
   })
   afterAll(() => h.close())
 
@@ -98,7 +98,7 @@ describe('read API', () => {
     expect(tgz.body).toEqual(h.packages.a1.tarball)
   })
 
-  it('rewrites tarball URLs for a proxy in front (X-Forwarded-*)', async () => {
+  it('rewrites tarball URLs for a trusted proxy in front (X-Forwarded-*, trust_proxy)', async () => {
     const doc = await (
       await fetch(`${h.url}alpha`, { headers: { 'x-forwarded-proto': 'https', 'x-forwarded-host': 'npm.corp.test' } })
     ).json()

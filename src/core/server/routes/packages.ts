@@ -6,7 +6,7 @@ import { authorize, identify } from '../identify.js'
 import { Body } from '../bodies.js'
 import type { ServerContext } from '../context.js'
 import { ABBREVIATED_TYPE, etagMatches, pickEncoding, publicBaseUrl, wantsAbbreviated } from '../negotiate.js'
-import { methodNotAllowed, note } from '../respond.js'
+import { addVary, methodNotAllowed, note, setCachePolicy } from '../respond.js'
 import { writePackage } from './publish.js'
 import { sendTarball } from './tarballs.js'
 
@@ -21,8 +21,10 @@ export function packageRoutes(app: Polka, ctx: ServerContext): void {
     if (req.method === 'PUT' || req.method === 'DELETE') return writePackage(req, res, ctx, target)
     if (req.method !== 'GET' && req.method !== 'HEAD') methodNotAllowed(res, req.method, ['GET', 'HEAD', 'PUT', 'DELETE'])
     if (target.kind !== 'version' && target.rev !== undefined) throw notFound('not found', 'ENOROUTE')
-    authorize(ctx.registry.rules.match(target.name), target.name, await identify(ctx, req), 'access')
-    const base = publicBaseUrl(req, ctx.config.urlPrefix, ctx.hostForUrls)
+    const rule = ctx.registry.rules.match(target.name)
+    authorize(rule, target.name, await identify(ctx, req), 'access')
+    setCachePolicy(res, target.kind === 'tarball' ? 'tarball' : 'document', rule?.access.includes('$all') === true)
+    const base = publicBaseUrl(req, ctx.config.urlPrefix, ctx.hostForUrls, ctx.config.trustProxy)
     if (target.kind === 'packument') {
       const fresh = (req.query as Record<string, string | undefined>).write === 'true'
       const answer = await ctx.registry.packuments.get(target.name, { fresh })
@@ -54,7 +56,7 @@ function sendPackument(req: IncomingMessage, res: ServerResponse, ctx: ServerCon
 
 /** Sends a prepared body: 304 on a matching ETag, else the pre-compressed form the client takes. */
 export async function sendBody(req: IncomingMessage, res: ServerResponse, body: Body): Promise<void> {
-  res.setHeader('vary', 'Accept, Accept-Encoding')
+  addVary(res, 'Accept', 'Accept-Encoding')
   const encoding = body.raw.length >= COMPRESS_MIN_BYTES ? pickEncoding(req.headers['accept-encoding']) : null
   if (etagMatches(req.headers['if-none-match'], [body.etag, body.etagFor('gzip'), body.etagFor('br')])) {
     res.writeHead(304, { etag: body.etagFor(encoding) })

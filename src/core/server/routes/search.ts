@@ -22,7 +22,7 @@ export function searchRoutes(app: Polka, ctx: ServerContext): void {
     const text = first(query.text) ?? ''
     const visible = readableBy(ctx, user)
     const answer = ctx.search.search(parseQuery(text), { from, size, visible })
-    const base = publicBaseUrl(req, ctx.config.urlPrefix, ctx.hostForUrls)
+    const base = publicBaseUrl(req, ctx.config.urlPrefix, ctx.hostForUrls, ctx.config.trustProxy)
     const root = new URL(base).pathname
     const origin = base.slice(0, base.length - root.length)
     const body: { objects: Array<ReturnType<typeof searchResponse>['objects'][number] | UplinkHit>; total: number; time: string } = searchResponse(

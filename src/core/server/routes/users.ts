@@ -1,12 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Polka, Request } from 'polka'
-import { assertUserName, isIpv4Cidr, type TokenRecord, type User } from '../../auth/index.js'
+import { WRONG_PASSWORD, assertUserName, isIpv4Cidr, type TokenRecord, type User } from '../../auth/index.js'
 import { SinopiaError, badRequest, isSinopiaError, notFound } from '../../errors.js'
 import { readBody } from '../body.js'
 import type { ServerContext } from '../context.js'
 import { identify } from '../identify.js'
 import { LoginSessions, expiredPage, loggedInPage, loginForm, sendPage } from '../login-page.js'
-import { publicBaseUrl } from '../negotiate.js'
+import { clientAddress, publicBaseUrl } from '../negotiate.js'
 import { methodNotAllowed, sendJson } from '../respond.js'
 
 /** User documents, token requests and login forms are small; a big body here is not a client. */
@@ -18,8 +18,11 @@ const COUCH_PREFIX = 'org.couchdb.user:'
  * (legacy login and adduser), npm's web login, whoami, logout and `npm token`.
  */
 export function userRoutes(app: Polka, ctx: ServerContext): void {
-  const sessions = new LoginSessions()
+  const { pendingLogins, pendingLoginsPerAddress } = ctx.config.limits
+  const sessions = new LoginSessions(undefined, pendingLogins, undefined, pendingLoginsPerAddress)
   const limit = Math.min(ctx.config.maxBodySize, SMALL_BODY)
+  /** The client's address for login limits (behind a trusted proxy, from X-Forwarded-For). */
+  const address = (req: IncomingMessage) => clientAddress(req, ctx.config.trustProxy)
 
   app.put('/-/user/:id', async (req: Request, res: ServerResponse) => {
     const name = couchName(req.params.id)
@@ -109,11 +112,8 @@ export function userRoutes(app: Polka, ctx: ServerContext): void {
   // npm's web login: POST starts a session, the person logs in on the page at loginUrl, npm polls doneUrl.
   app.post('/-/v1/login', async (req: Request, res: ServerResponse) => {
     const body = await readJsonObject(req, limit)
-    const session = sessions.start(body.create === true)
-    if (!session) {
-      throw new SinopiaError('EBUSY', 'too many logins in progress; try again in a few minutes, or use `npm login --auth-type=legacy`', { status: 503 })
-    }
-    const base = publicBaseUrl(req, ctx.config.urlPrefix, ctx.hostForUrls)
+    const session = sessions.start(body.create === true, address(req))
+    const base = publicBaseUrl(req, ctx.config.urlPrefix, ctx.hostForUrls, ctx.config.trustProxy)
     sendJson(res, 200, { loginUrl: `${base}-/v1/login/${session.loginId}`, doneUrl: `${base}-/v1/done/${session.doneId}` })
   })
   app.all('/-/v1/login', (req: Request, res: ServerResponse) => methodNotAllowed(res, req.method, ['POST']))
@@ -161,29 +161,36 @@ function couchName(id: string | undefined): string {
   return assertUserName(id.slice(COUCH_PREFIX.length))
 }
 
-const address = (req: IncomingMessage) => req.socket.remoteAddress ?? ''
-
 /**
  * A right password logs in; a new name creates the user when `mayCreate` and
- * self-registration allows it. Throws 400 (bad name or password), 401, 403 (registration
- * closed or full) or 429 (too many failures).
+ * self-registration allows it. Throws 400 (bad name or password), 401 or 429 (too many
+ * failures). An unknown name where registration is closed gets the very answer a wrong
+ * password gets (status, message and a bcrypt compare's time), so no answer tells which
+ * names exist; the message says registration is closed to both, which is no secret.
  */
 async function logInOrRegister(ctx: ServerContext, name: string, password: string, from: string, mayCreate: boolean): Promise<void> {
   assertUserName(name)
-  if (mayCreate && !(await ctx.auth.users.exists(name))) {
+  const { users } = ctx.auth
+  if (mayCreate && !(await users.exists(name)) && (await users.registrationOpen())) {
     try {
-      await ctx.auth.users.add(name, password, { selfRegistration: true })
+      await users.add(name, password, { selfRegistration: true })
       ctx.log.log('info', `user ${name} registered itself`)
       return
     } catch (error) {
-      // 403, not the 409 of the core: npm's legacy login takes a 409 as "exists, fetch its revision".
-      if (isSinopiaError(error) && error.code === 'EREGISTRATION') {
-        throw new SinopiaError(error.code, `${error.message}${error.hint ? `: ${error.hint}` : ''}`, { status: 403 })
-      }
-      if (!isSinopiaError(error) || error.code !== 'EUSEREXISTS') throw error
+      // Lost a race: someone took the name, or the last free place, since the checks above.
+      if (!isSinopiaError(error) || (error.code !== 'EUSEREXISTS' && error.code !== 'EREGISTRATION')) throw error
     }
   }
-  await ctx.auth.checkPassword(name, password, from)
+  try {
+    await ctx.auth.checkPassword(name, password, from)
+  } catch (error) {
+    if (mayCreate && isSinopiaError(error) && error.code === 'EUNAUTHORIZED' && !(await users.registrationOpen())) {
+      throw new SinopiaError('EUNAUTHORIZED', `${WRONG_PASSWORD} (this registry takes no new accounts: ask an admin to run \`sinopia-cli user add\`)`, {
+        status: 401,
+      })
+    }
+    throw error
+  }
 }
 
 /** The logged-in user, or 401 (never with WWW-Authenticate: npm would take it for a one-time-password request). */

@@ -14,18 +14,17 @@ import {
   notFoundPageHtml,
   packageModel,
   packagePageHtml,
-  renderReadme,
   safeNext,
   sessionCookie,
   type Chrome,
   type ListView,
   type PackageModel,
-  type SafeHtml,
+  type ReadmeOutcome,
 } from '../../web/index.js'
 import { readBody } from '../body.js'
 import type { ServerContext } from '../context.js'
 import { identify } from '../identify.js'
-import { publicBaseUrl } from '../negotiate.js'
+import { clientAddress, fromTrustedProxy, publicBaseUrl } from '../negotiate.js'
 import { methodNotAllowed, note } from '../respond.js'
 import { readableBy } from './search.js'
 
@@ -40,7 +39,8 @@ const PACKAGE_PREFIX = '/-/web/package/'
  * result list as the visitor types.
  */
 export function webRoutes(app: Polka, ctx: ServerContext): void {
-  const pages = new PageCache<{ model: PackageModel | null; readme: SafeHtml | null }>(100)
+  // The README is kept as the renderer's promise: one render per revision, a failure (plain text) included.
+  const pages = new PageCache<{ model: PackageModel | null; readme: Promise<ReadmeOutcome> }>(100)
 
   app.get('/', async (req: Request, res: ServerResponse) => {
     const chrome = await chromeOf(ctx, req)
@@ -89,12 +89,16 @@ export function webRoutes(app: Polka, ctx: ServerContext): void {
     const local = await ctx.registry.packuments.local(name)
     const origin = local && Object.keys(local.doc.versions).length > 0 ? 'local' : 'cached'
     const { view } = answer
-    const page = pages.get(`${name}\u0000${view.rev}\u0000${origin}`, () => {
+    const key = `${name}\u0000${view.rev}\u0000${origin}`
+    const page = pages.get(key, () => {
       const model = packageModel(name, JSON.parse(view.full), origin)
-      return { model, readme: model ? renderReadme(model.readme) : null }
+      return { model, readme: ctx.readmes.render(model?.readme) }
     })
     if (!page.model) return sendHtml(res, 404, notFoundPageHtml(chrome, name))
-    sendHtml(res, 200, packagePageHtml(chrome, page.model, page.readme))
+    const readme = await page.readme
+    // Not rendered because the renderer was busy: shown as text this once, rendered on a later view.
+    if (!readme.keep) pages.delete(key)
+    sendHtml(res, 200, packagePageHtml(chrome, page.model, readme.html))
   })
 
   app.get('/-/web/login', async (req: Request, res: ServerResponse) => {
@@ -104,13 +108,13 @@ export function webRoutes(app: Polka, ctx: ServerContext): void {
   // The form's POST: the same password check (and failure limiter) as npm login, then a cookie session.
   app.post('/-/web/login', async (req: Request, res: ServerResponse) => {
     const chrome = await chromeOf(ctx, req, false)
-    assertSameOrigin(req)
+    assertSameOrigin(req, ctx.config.trustProxy)
     const form = new URLSearchParams((await readBody(req, LOGIN_BODY_LIMIT)).toString('utf8'))
     const name = (form.get('name') ?? '').trim()
     const next = safeNext(form.get('next'), chrome.root)
     try {
       assertUserName(name)
-      await ctx.auth.checkPassword(name, form.get('password') ?? '', req.socket.remoteAddress ?? '')
+      await ctx.auth.checkPassword(name, form.get('password') ?? '', clientAddress(req, ctx.config.trustProxy))
     } catch (error) {
       if (!isSinopiaError(error) || error.status >= 500) throw error
       return sendHtml(res, error.status, loginPageHtml(chrome, { next, name, error: error.message }))
@@ -121,7 +125,7 @@ export function webRoutes(app: Polka, ctx: ServerContext): void {
   })
   app.post('/-/web/logout', async (req: Request, res: ServerResponse) => {
     const chrome = await chromeOf(ctx, req, false)
-    assertSameOrigin(req)
+    assertSameOrigin(req, ctx.config.trustProxy)
     ctx.webSessions.destroy(req.headers.cookie)
     redirect(res, chrome.root, sessionCookie(null, { path: chrome.root, secure: chrome.base.startsWith('https:') }))
   })
@@ -131,7 +135,7 @@ export function webRoutes(app: Polka, ctx: ServerContext): void {
 
 /** The page frame for this request; `identified` false on POSTs, which never read the session. */
 async function chromeOf(ctx: ServerContext, req: Request, identified = true): Promise<Chrome> {
-  const base = publicBaseUrl(req, ctx.config.urlPrefix, ctx.hostForUrls)
+  const base = publicBaseUrl(req, ctx.config.urlPrefix, ctx.hostForUrls, ctx.config.trustProxy)
   const root = new URL(base).pathname
   const user = identified ? await identify(ctx, req) : null
   return { root, base, user: user?.name ?? null, here: `${root}${req.url.replace(/^\/+/, '')}` }
@@ -162,7 +166,7 @@ function packageName(path: string): string | null {
  * session cookie is SameSite=Strict already; this also keeps other sites from logging a
  * visitor in under their account.
  */
-function assertSameOrigin(req: IncomingMessage): void {
+function assertSameOrigin(req: IncomingMessage, trustProxy: readonly string[]): void {
   const origin = req.headers.origin
   if (origin === undefined) return
   let host: string | null
@@ -171,7 +175,8 @@ function assertSameOrigin(req: IncomingMessage): void {
   } catch {
     host = null
   }
-  const hosts = [req.headers['x-forwarded-host'], req.headers.host].flat().map((h) => h?.split(',')[0]?.trim())
+  const forwarded = fromTrustedProxy(req, trustProxy) ? req.headers['x-forwarded-host'] : undefined
+  const hosts = [forwarded, req.headers.host].flat().map((h) => h?.split(',')[0]?.trim())
   if (!host || !hosts.includes(host)) throw new SinopiaError('EFORBIDDEN', 'form posted from another site', { status: 403 })
 }
 
