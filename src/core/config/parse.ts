@@ -10,18 +10,16 @@ import { parseUplinks, proxyOptions, registryUrl } from './uplinks.js'
 
 const KEYS = [
   'storage', 'listen', 'url_prefix', 'uplinks', 'packages', 'auth', 'max_body_size', 'log', 'logs',
-  'http_proxy', 'https_proxy', 'no_proxy', 'server', 'https', 'metrics', 'search', 'trust_proxy', 'limits',
+  'http_proxy', 'https_proxy', 'no_proxy', 'server', 'https', 'metrics', 'search', 'trust_proxy', 'limits', 'web', 'title',
 ] as const
 
-const NO_WEB_UI = 'sinopia-cli has no web UI'
+const WEB_LOOK = "the web page's look and language are fixed (web.title, web.login and web.enable are read)"
 const NO_PLUGINS = 'sinopia-cli does not load Verdaccio plugins'
 
 /** Keys Verdaccio (or Sinopia before it) reads that mean nothing here; anything else gets "unknown key". */
 const IGNORED: Record<string, string> = {
-  web: NO_WEB_UI,
-  title: NO_WEB_UI,
-  i18n: NO_WEB_UI,
-  theme: NO_WEB_UI,
+  i18n: WEB_LOOK,
+  theme: WEB_LOOK,
   plugins: NO_PLUGINS,
   middlewares: NO_PLUGINS,
   store: NO_PLUGINS,
@@ -75,6 +73,7 @@ export function parseConfig(text: string, file: string): { config: Config; warni
     packages: f.packages ? parsePackages(src, f.packages, names) : defaultPackageRules(names),
     auth: { htpasswd: htpasswd(src, f.auth, dir) },
     maxBodySize: f.max_body_size ? src.size(f.max_body_size) : MAX_BODY_SIZE,
+    web: webSettings(src, f.web, f.title),
     search: f.search ? searchSettings(src, f.search) : { uplink: true, timeout: SEARCH_TIMEOUT },
     metrics: f.metrics ? metrics(src, f.metrics) : { enabled: true, allow: [] },
     keepAliveTimeout: f.server ? keepAliveTimeout(src, f.server) : KEEP_ALIVE_TIMEOUT,
@@ -128,6 +127,18 @@ function httpsFiles(src: Source, at: Field, dir: string): NonNullable<Config['ht
   if (f.passphrase) files.passphrase = src.string(f.passphrase, 'write the passphrase of the key or pfx file')
   if (!files.pfx && !(files.key && files.cert)) src.fail(at, 'needs key and cert (PEM files), or pfx', 'add key: ./key.pem and cert: ./cert.pem')
   return files
+}
+
+/** `web: {enable, title, login}`; Sinopia's top-level `title` when web.title is not set. */
+function webSettings(src: Source, web: Field | undefined, title: Field | undefined): Config['web'] {
+  const settings: Config['web'] = { enabled: true, title: 'sinopia', login: true }
+  if (title) settings.title = src.string(title, 'write the name the web page shows')
+  if (!web) return settings
+  const f = src.fields(web, ['enable', 'title', 'login'], WEB_LOOK)
+  if (f.enable) settings.enabled = src.boolean(f.enable)
+  if (f.title) settings.title = src.string(f.title, 'write the name the web page shows')
+  if (f.login) settings.login = src.boolean(f.login)
+  return settings
 }
 
 /** `search: {uplink, timeout}`: whether npm search also asks the uplinks, and how long it waits for them. */

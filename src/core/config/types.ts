@@ -85,6 +85,8 @@ export interface Config {
   }
   /** Bytes. Key `max_body_size`, default 10mb. */
   maxBodySize: number
+  /** Verdaccio's `web: {enable, title, login}` (Sinopia's top-level `title` too); default on, "sinopia", with a login. */
+  web: { enabled: boolean; title: string; login: boolean }
   /** `npm search` also asks the uplinks (key `search: {uplink, timeout}`, default on, 3 s); local results come first. */
   search: { uplink: boolean; timeout: number }
   /** `GET /-/metrics`: key `metrics: {enabled, allow, token}`; default on, open to anyone (counts only, no names). */

@@ -25,7 +25,7 @@ import { createLogger, type Logger } from '../log.js'
  */
 
 /** Config keys, as written in the file, that apply without a restart. */
-export type LiveKey = 'packages' | 'max_body_size' | 'url_prefix' | 'log.level' | 'metrics' | 'search' | 'https'
+export type LiveKey = 'packages' | 'max_body_size' | 'url_prefix' | 'log.level' | 'metrics' | 'search' | 'https' | 'trust_proxy' | 'limits'
 
 export interface ReloadPlan {
   /** What the server runs with from now on. */
@@ -71,6 +71,15 @@ export function planReload(running: Config, next: Config, options: { logLevelLiv
   // The https files themselves are read again on SIGHUP; new paths are taken with them.
   if (!same(running.https, next.https)) applied.push('https')
   if (!same(running.metrics, next.metrics)) applied.push('metrics')
+  if (!same(running.trustProxy, next.trustProxy)) applied.push('trust_proxy')
+  // The README and audit budgets are read per request; the login and session bounds size maps made at start.
+  const atStart = ['loginFailures', 'loginWindow', 'loginTracked', 'webSessions', 'pendingLogins', 'pendingLoginsPerAddress'] as const
+  const changed = atStart.filter((key) => running.limits[key] !== next.limits[key])
+  if (changed.length > 0) {
+    config.limits = { ...next.limits, ...Object.fromEntries(changed.map((key) => [key, running.limits[key]])) }
+    restart.push('limits (login and session bounds)')
+  }
+  if (!same(config.limits, running.limits)) applied.push('limits')
   if (!same(running.search, next.search)) applied.push('search')
   if (running.maxBodySize !== next.maxBodySize) applied.push('max_body_size')
   if (running.urlPrefix !== next.urlPrefix) applied.push('url_prefix')

@@ -22,6 +22,7 @@ describe('defaultConfigText', () => {
       })),
       auth: { htpasswd: { file: '/home/me/.config/sinopia-cli/htpasswd', maxUsers: Infinity } },
       maxBodySize: 10 * 1024 * 1024,
+      web: { enabled: true, title: 'sinopia', login: true },
       search: { uplink: true, timeout: 3_000 },
       metrics: { enabled: true, allow: [] },
       keepAliveTimeout: 60_000,

@@ -113,10 +113,10 @@ describe('loadConfig', () => {
 
   it('passes warnings to onWarning', async () => {
     const file = path.join(dir, 'config.yaml')
-    await writeFile(file, 'web:\n  title: x\nstorage: ./s\n')
+    await writeFile(file, 'theme:\n  x: y\nstorage: ./s\n')
     const warnings: ConfigWarning[] = []
     await loadConfig({ path: file, onWarning: (warning) => warnings.push(warning) })
-    expect(warnings).toMatchObject([{ key: 'web', line: 1 }])
+    expect(warnings).toMatchObject([{ key: 'theme', line: 1 }])
   })
 
   it('reads the ca file relative to the config file', async () => {

@@ -23,6 +23,7 @@ describe('parseConfig: defaults', () => {
       ],
       auth: { htpasswd: { file: '/etc/sinopia/htpasswd', maxUsers: Infinity } },
       maxBodySize: 10 * 1024 * 1024,
+      web: { enabled: true, title: 'sinopia', login: true },
       search: { uplink: true, timeout: 3_000 },
       metrics: { enabled: true, allow: [] },
       keepAliveTimeout: 60_000,
@@ -186,19 +187,25 @@ describe('parseConfig: ignored and unknown keys', () => {
   it('warns with the key and line, and still parses', () => {
     const { config, warnings } = parse(`
       web:
-        title: x
+        logo: x.png
       notify: { method: POST }
       colour: blue
       storage: ./data
     `)
     expect(config.storage).toBe('/etc/sinopia/data')
     expect(warnings.map((w) => [w.key, w.line])).toEqual([
-      ['web', 1],
+      ['web.logo', 2],
       ['notify', 3],
       ['colour', 4],
     ])
-    expect(warnings[0]!.message).toBe('/etc/sinopia/config.yaml:1: web: ignored: sinopia-cli has no web UI')
+    expect(warnings[0]!.message).toBe("/etc/sinopia/config.yaml:2: web.logo: ignored: the web page's look and language are fixed (web.title, web.login and web.enable are read)")
     expect(warnings[2]!.message).toBe('/etc/sinopia/config.yaml:4: colour: unknown key, ignored')
+  })
+
+  it('reads web.title (or Sinopia\'s top-level title), web.login and web.enable', () => {
+    expect(parse('web: { title: Acme registry, login: false }').config.web).toEqual({ enabled: true, title: 'Acme registry', login: false })
+    expect(parse('title: Old sinopia').config.web).toEqual({ enabled: true, title: 'Old sinopia', login: true })
+    expect(parse('web: { enable: false }').config.web.enabled).toBe(false)
   })
 
   it('follows YAML aliases', () => {

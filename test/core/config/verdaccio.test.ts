@@ -16,6 +16,7 @@ describe('a Verdaccio 5 config file', () => {
     expect(config.maxBodySize).toBe(100 * 1024 * 1024)
     expect(config.logLevel).toBe('warn')
     expect(config.keepAliveTimeout).toBe(75_000)
+    expect(config.web).toEqual({ enabled: true, title: 'Acme registry', login: true })
     expect(config.auth.htpasswd).toEqual({ file: `${dir}/htpasswd`, maxUsers: -1 })
     expect(config.uplinks.npmjs).toMatchObject({
       url: 'https://registry.example.org/',
@@ -42,7 +43,9 @@ describe('a Verdaccio 5 config file', () => {
   it('warns about exactly the keys sinopia-cli ignores, with their lines', () => {
     expect(warnings.map((w) => `${w.line} ${w.key}`)).toEqual([
       '5 plugins',
-      '7 web',
+      '9 web.logo',
+      '10 web.primary_color',
+      '11 web.darkMode',
       '18 auth.htpasswd.algorithm',
       '19 auth.htpasswd.rounds',
       '35 uplinks.mirror.agent_options',

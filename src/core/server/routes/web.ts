@@ -43,10 +43,12 @@ export function webRoutes(app: Polka, ctx: ServerContext): void {
   const pages = new PageCache<{ model: PackageModel | null; readme: Promise<ReadmeOutcome> }>(100)
 
   app.get('/', async (req: Request, res: ServerResponse) => {
+    assertWebPages(ctx)
     const chrome = await chromeOf(ctx, req)
     sendHtml(res, 200, listPageHtml(chrome, await listView(ctx, req)))
   })
   app.get('/-/web/fragment', async (req: Request, res: ServerResponse) => {
+    assertWebPages(ctx)
     const chrome = await chromeOf(ctx, req)
     sendHtml(res, 200, listFragment(chrome.root, await listView(ctx, req)).value)
   })
@@ -72,6 +74,7 @@ export function webRoutes(app: Polka, ctx: ServerContext): void {
   })
 
   app.get(`${PACKAGE_PREFIX}*`, async (req: Request, res: ServerResponse) => {
+    assertWebPages(ctx)
     const chrome = await chromeOf(ctx, req)
     const name = packageName(req.path.slice(PACKAGE_PREFIX.length - 1))
     if (!name) return sendHtml(res, 404, notFoundPageHtml(chrome, req.path.slice(PACKAGE_PREFIX.length)))
@@ -102,11 +105,13 @@ export function webRoutes(app: Polka, ctx: ServerContext): void {
   })
 
   app.get('/-/web/login', async (req: Request, res: ServerResponse) => {
+    assertWebLogin(ctx)
     const chrome = await chromeOf(ctx, req)
     sendHtml(res, 200, loginPageHtml(chrome, { next: safeNext((req.query as Record<string, unknown>).next, chrome.root) }))
   })
   // The form's POST: the same password check (and failure limiter) as npm login, then a cookie session.
   app.post('/-/web/login', async (req: Request, res: ServerResponse) => {
+    assertWebLogin(ctx)
     const chrome = await chromeOf(ctx, req, false)
     assertSameOrigin(req, ctx.config.trustProxy)
     const form = new URLSearchParams((await readBody(req, LOGIN_BODY_LIMIT)).toString('utf8'))
@@ -134,11 +139,22 @@ export function webRoutes(app: Polka, ctx: ServerContext): void {
 }
 
 /** The page frame for this request; `identified` false on POSTs, which never read the session. */
+/** `web: {enable: false}`: no pages at all (npm's web login keeps its own page). */
+function assertWebPages(ctx: ServerContext): void {
+  if (!ctx.config.web.enabled) throw new SinopiaError('ENOROUTE', 'not found', { status: 404 })
+}
+
+/** `web: {login: false}`: the pages offer no login, and the login form is not there. */
+function assertWebLogin(ctx: ServerContext): void {
+  if (!ctx.config.web.login) throw new SinopiaError('ENOROUTE', 'not found', { status: 404 })
+}
+
 async function chromeOf(ctx: ServerContext, req: Request, identified = true): Promise<Chrome> {
   const base = publicBaseUrl(req, ctx.config.urlPrefix, ctx.hostForUrls, ctx.config.trustProxy)
   const root = new URL(base).pathname
   const user = identified ? await identify(ctx, req) : null
-  return { root, base, user: user?.name ?? null, here: `${root}${req.url.replace(/^\/+/, '')}` }
+  const { title: site, login } = ctx.config.web
+  return { root, base, user: user?.name ?? null, here: `${root}${req.url.replace(/^\/+/, '')}`, site, login }
 }
 
 async function listView(ctx: ServerContext, req: Request): Promise<ListView> {
