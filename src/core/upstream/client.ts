@@ -1,12 +1,12 @@
 import { createRequire } from 'node:module'
 import type { Readable } from 'node:stream'
-import { pipeline } from 'node:stream/promises'
-import zlib from 'node:zlib'
 import type { Dispatcher } from 'undici'
 import type { UplinkConfig } from '../config/types.js'
 import { SinopiaError } from '../errors.js'
 import type { Packument } from '../store/index.js'
-import { CircuitBreaker } from './breaker.js'
+import { printable } from '../registry/names.js'
+import { BodyTooLarge, byteLimit, checkDeclaredLength, readLimited } from './body.js'
+import { CircuitBreaker, type BreakerPermit } from './breaker.js'
 
 const pkg = createRequire(import.meta.url)('../../../package.json') as { version: string }
 export const USER_AGENT = `sinopia-cli/${pkg.version} node/${process.version}`
@@ -37,9 +37,11 @@ interface Uplink {
 export class UpstreamClient {
   private readonly uplinks = new Map<string, Uplink>()
 
-  constructor(configs: Record<string, UplinkConfig>) {
+  /** `now` drives the circuit breakers (tests move it across fail_timeout). */
+  constructor(configs: Record<string, UplinkConfig>, options: { now?: () => number } = {}) {
     for (const config of Object.values(configs)) {
-      this.uplinks.set(config.name, { config, dispatcher: null, breaker: new CircuitBreaker(config.maxFails, config.failTimeout) })
+      const breaker = new CircuitBreaker(config.maxFails, config.failTimeout, options.now)
+      this.uplinks.set(config.name, { config, dispatcher: null, breaker })
     }
   }
 
@@ -73,9 +75,14 @@ export class UpstreamClient {
     return this.get(uplink).config
   }
 
-  /** False while the uplink's circuit is open: callers answer from the store at once. */
+  /** False while the uplink's circuit refuses requests: callers answer from the store at once. Only looks. */
   available(uplink: string): boolean {
     return !this.get(uplink).breaker.isOpen()
+  }
+
+  /** Whole seconds until the uplink is asked again (Retry-After); at least 1. */
+  retryAfter(uplink: string): number {
+    return Math.max(1, Math.ceil(this.get(uplink).breaker.retryAfterMs() / 1000))
   }
 
   /** Fetches the full packument, conditionally when `etag`/`lastModified` are given. */
@@ -85,45 +92,96 @@ export class UpstreamClient {
     cond: { etag?: string; lastModified?: string } = {},
     signal?: AbortSignal,
   ): Promise<PackumentResult> {
-    const url = this.get(uplinkName).config.url + encodeURIComponent(name).replace(/^%40/, '@')
+    const { config } = this.get(uplinkName)
+    const url = config.url + encodeURIComponent(name).replace(/^%40/, '@')
     const headers: Record<string, string> = { accept: 'application/json', 'accept-encoding': 'gzip, deflate, br' }
     if (cond.etag) headers['if-none-match'] = cond.etag
     if (cond.lastModified) headers['if-modified-since'] = cond.lastModified
-    const res = await this.send(uplinkName, url, { headers, signal })
-    if (res.statusCode === 304) {
-      await res.body.dump()
-      return { status: 'not-modified' }
-    }
-    if (res.statusCode === 404) {
-      await res.body.dump()
-      return { status: 'not-found' }
-    }
-    if (res.statusCode !== 200) throw await unexpected(uplinkName, url, res)
-    const raw = await readBody(res)
-    let doc: Packument
+    const sent = await this.send(uplinkName, url, { headers, signal })
+    const { res } = sent
     try {
-      doc = JSON.parse(raw.toString('utf8')) as Packument
-    } catch (error) {
-      throw new SinopiaError('EUPLINK', `uplink ${uplinkName} sent invalid JSON for ${name}`, { status: 502, cause: error })
-    }
-    return {
-      status: 'ok',
-      doc,
-      ...(header(res, 'etag') ? { etag: header(res, 'etag') } : {}),
-      ...(header(res, 'last-modified') ? { lastModified: header(res, 'last-modified') } : {}),
+      if (res.statusCode === 304 || res.statusCode === 404) {
+        await res.body.dump()
+        sent.permit.success()
+        return { status: res.statusCode === 304 ? 'not-modified' : 'not-found' }
+      }
+      if (res.statusCode !== 200) throw await unexpected(uplinkName, url, res)
+      let raw: Buffer
+      try {
+        checkDeclaredLength(header(res, 'content-length'), config.maxPackumentSize)
+        raw = await readLimited(res.body, header(res, 'content-encoding'), config.maxPackumentSize)
+      } catch (error) {
+        throw sent.bodyError(error, `the packument of ${printable(name)}`, 'max_packument_size')
+      }
+      let doc: Packument
+      try {
+        doc = JSON.parse(raw.toString('utf8')) as Packument
+      } catch (error) {
+        sent.permit.failure()
+        throw new SinopiaError('EUPLINK', `uplink ${uplinkName} sent invalid JSON for ${printable(name)}`, { status: 502, cause: error })
+      }
+      // Counted only now: headers alone say nothing about a body that never completes.
+      sent.permit.success()
+      return {
+        status: 'ok',
+        doc,
+        ...(header(res, 'etag') ? { etag: header(res, 'etag') } : {}),
+        ...(header(res, 'last-modified') ? { lastModified: header(res, 'last-modified') } : {}),
+      }
+    } finally {
+      sent.settle()
     }
   }
 
-  /** Starts a tarball download; the caller must consume or destroy `body`. */
+  /**
+   * Starts a tarball download; the caller must consume or destroy `body`. The uplink counts as
+   * healthy only once the body arrived whole; a body that fails, trickles past `deadline` or
+   * grows past `max_tarball_size` errors the stream (and counts against the breaker, except the
+   * size limit, which says nothing about the uplink's health).
+   */
   async tarball(uplinkName: string, url: string, signal?: AbortSignal): Promise<{ body: Readable; size?: number }> {
-    const res = await this.send(uplinkName, url, { headers: { accept: 'application/octet-stream', 'accept-encoding': 'identity' }, signal })
-    if (res.statusCode === 404) {
-      await res.body.dump()
-      throw new SinopiaError('ENOTFOUND', `uplink ${uplinkName} has no tarball at ${url}`, { status: 404 })
+    const { config } = this.get(uplinkName)
+    const origin = originOf(url)
+    const own = origin === originOf(config.url)
+    if (!own && !config.tarballOrigins.includes(origin ?? '')) {
+      throw new SinopiaError('EUPLINK', `uplink ${uplinkName} points a tarball at ${printable(url)}, outside its own origin and tarball_origins; not fetched`, {
+        status: 502,
+        hint: `list that origin under tarball_origins of uplink ${uplinkName} if it is meant to serve tarballs`,
+      })
     }
-    if (res.statusCode !== 200) throw await unexpected(uplinkName, url, res)
-    const length = Number(header(res, 'content-length'))
-    return { body: res.body, ...(Number.isSafeInteger(length) && length >= 0 ? { size: length } : {}) }
+    const headers = { accept: 'application/octet-stream', 'accept-encoding': 'identity' }
+    const sent = await this.send(uplinkName, url, { headers, signal, uplinkHeaders: own })
+    const { res } = sent
+    let size: number | undefined
+    try {
+      if (res.statusCode === 404) {
+        await res.body.dump()
+        sent.permit.success()
+        throw new SinopiaError('ENOTFOUND', `uplink ${uplinkName} has no tarball at ${printable(url)}`, { status: 404 })
+      }
+      if (res.statusCode !== 200) throw await unexpected(uplinkName, url, res)
+      try {
+        size = checkDeclaredLength(header(res, 'content-length'), config.maxTarballSize)
+      } catch (error) {
+        res.body.destroy()
+        throw sent.bodyError(error, printable(url), 'max_tarball_size')
+      }
+    } catch (error) {
+      sent.settle()
+      throw error
+    }
+    const body = res.body
+    const limited = byteLimit(config.maxTarballSize, (error) => sent.bodyError(error, printable(url), 'max_tarball_size'))
+    // Healthy only once the uplink sent the whole body; its failure (reset, cut, deadline) fails the stream.
+    body.once('end', () => sent.permit.success())
+    body.once('error', (error: unknown) => limited.destroy(sent.bodyError(error, printable(url), 'max_tarball_size')))
+    // The consumer closing early is not the uplink's fault: the permit goes back uncounted.
+    limited.once('close', () => {
+      if (!body.destroyed) body.destroy()
+      sent.settle()
+    })
+    body.pipe(limited)
+    return { body: limited, ...(size === undefined ? {} : { size }) }
   }
 
   /** Passes a request through to the uplink as it is (npm audit). */
@@ -132,15 +190,29 @@ export class UpstreamClient {
     path: string,
     init: { method: string; headers: Record<string, string>; body?: Buffer },
   ): Promise<ForwardedResponse> {
-    const url = this.get(uplinkName).config.url + path.replace(/^\//, '')
-    const res = await this.send(uplinkName, url, { method: init.method, headers: init.headers, body: init.body })
-    const body = Buffer.from(await res.body.arrayBuffer())
-    const headers: Record<string, string> = {}
-    for (const key of ['content-type', 'content-encoding']) {
-      const value = header(res, key)
-      if (value) headers[key] = value
+    const { config } = this.get(uplinkName)
+    const url = config.url + path.replace(/^\//, '')
+    const sent = await this.send(uplinkName, url, { method: init.method, headers: init.headers, body: init.body })
+    const { res } = sent
+    try {
+      if (res.statusCode >= 500) throw await unexpected(uplinkName, url, res)
+      let body: Buffer
+      try {
+        checkDeclaredLength(header(res, 'content-length'), config.maxPackumentSize)
+        body = await readLimited(res.body, undefined, config.maxPackumentSize)
+      } catch (error) {
+        throw sent.bodyError(error, url, 'max_packument_size')
+      }
+      sent.permit.success()
+      const headers: Record<string, string> = {}
+      for (const key of ['content-type', 'content-encoding']) {
+        const value = header(res, key)
+        if (value) headers[key] = value
+      }
+      return { status: res.statusCode, headers, body }
+    } finally {
+      sent.settle()
     }
-    return { status: res.statusCode, headers, body }
   }
 
   async close(): Promise<void> {
@@ -153,33 +225,105 @@ export class UpstreamClient {
     return uplink
   }
 
+  /**
+   * Sends one request under a breaker permit and the uplink's `deadline`. The caller settles the
+   * permit once it knows how the body went, and calls `settle()` in a `finally` (which hands
+   * back an unsettled permit uncounted and stops the deadline timer).
+   */
   private async send(
     uplinkName: string,
     url: string,
-    init: { method?: string; headers: Record<string, string>; body?: Buffer; signal?: AbortSignal },
-  ): Promise<Dispatcher.ResponseData> {
+    init: { method?: string; headers: Record<string, string>; body?: Buffer; signal?: AbortSignal; uplinkHeaders?: boolean },
+  ): Promise<Sent> {
     const uplink = this.get(uplinkName)
-    if (uplink.breaker.isOpen()) {
-      throw new SinopiaError('EUPLINK', `uplink ${uplinkName} is unavailable (circuit open after repeated failures)`, { status: 503 })
+    const permit = uplink.breaker.acquire()
+    if (!permit) {
+      throw new SinopiaError('EUPLINK', `uplink ${uplinkName} is unavailable (circuit open after repeated failures)`, {
+        status: 503,
+        retryAfter: this.retryAfter(uplinkName),
+      })
     }
-    const { request, dispatcher } = await this.connect(uplink)
+    const deadline = new AbortController()
+    const timer = setTimeout(() => deadline.abort(new DeadlineExceeded(uplink.config.deadline)), uplink.config.deadline)
+    timer.unref()
+    const signal = init.signal ? AbortSignal.any([init.signal, deadline.signal]) : deadline.signal
+    const settle = () => {
+      clearTimeout(timer)
+      permit.release()
+    }
+    const callerGaveUp = () => init.signal?.aborted === true && !deadline.signal.aborted
     let res: Dispatcher.ResponseData
     try {
+      const { request, dispatcher } = await this.connect(uplink)
       res = await request(url, {
         method: (init.method ?? 'GET') as Dispatcher.HttpMethod,
-        headers: { 'user-agent': USER_AGENT, ...uplink.config.headers, ...init.headers },
+        // The uplink's own headers (credentials) go to its own origin only.
+        headers: { 'user-agent': USER_AGENT, ...(init.uplinkHeaders === false ? {} : uplink.config.headers), ...init.headers },
         dispatcher,
+        signal,
         ...(init.body ? { body: init.body } : {}),
-        ...(init.signal ? { signal: init.signal } : {}),
       })
     } catch (error) {
-      if (init.signal?.aborted) throw error
-      uplink.breaker.failure()
-      throw new SinopiaError('EUPLINK', `uplink ${uplinkName} is unreachable: ${describe(error)}`, { status: 503, cause: error })
+      if (callerGaveUp()) {
+        settle()
+        throw error
+      }
+      permit.failure()
+      settle()
+      throw new SinopiaError('EUPLINK', `uplink ${uplinkName} is unreachable: ${describe(deadline.signal.aborted ? deadline.signal.reason : error)}`, {
+        status: 503,
+        cause: error,
+      })
     }
-    if (res.statusCode >= 500) uplink.breaker.failure()
-    else uplink.breaker.success()
-    return res
+    // 5xx and 429 (slow down) are the uplink failing; every other status is an answer.
+    if (res.statusCode >= 500 || res.statusCode === 429) permit.failure()
+    return {
+      res,
+      permit,
+      settle,
+      bodyError: (error, what, limitKey) => {
+        if (!res.body.destroyed) res.body.destroy()
+        if (error instanceof SinopiaError) return error
+        if (error instanceof BodyTooLarge) {
+          permit.release()
+          return new SinopiaError('EUPLINK', `uplink ${uplinkName} sent ${what} larger than ${error.limit} bytes; not accepted`, {
+            status: 502,
+            hint: `raise ${limitKey} of uplink ${uplinkName} if it is meant to be that big`,
+          })
+        }
+        if (callerGaveUp()) {
+          permit.release()
+          return new SinopiaError('EABORTED', `the request for ${what} was abandoned`, { status: 499, cause: error })
+        }
+        permit.failure()
+        const why = deadline.signal.aborted ? describe(deadline.signal.reason) : describe(error)
+        return new SinopiaError('EUPLINK', `uplink ${uplinkName} failed while sending ${what}: ${printable(why)}`, { status: 502, cause: error })
+      },
+    }
+  }
+}
+
+interface Sent {
+  res: Dispatcher.ResponseData
+  permit: BreakerPermit
+  /** In a `finally`: stops the deadline; a permit not settled by then is handed back uncounted. */
+  settle(): void
+  /** The error to throw for a body that failed, settling the permit by what went wrong. */
+  bodyError(error: unknown, what: string, limitKey: string): SinopiaError
+}
+
+class DeadlineExceeded extends Error {
+  readonly code = 'EDEADLINE'
+  constructor(ms: number) {
+    super(`no complete answer within the deadline of ${ms} ms`)
+  }
+}
+
+function originOf(url: string): string | null {
+  try {
+    return new URL(url).origin
+  } catch {
+    return null
   }
 }
 
@@ -189,25 +333,8 @@ function header(res: Dispatcher.ResponseData, name: string): string | undefined 
 }
 
 async function unexpected(uplinkName: string, url: string, res: Dispatcher.ResponseData): Promise<SinopiaError> {
-  await res.body.dump()
-  return new SinopiaError('EUPLINK', `uplink ${uplinkName} answered ${res.statusCode} for ${url}`, { status: 502 })
-}
-
-async function readBody(res: Dispatcher.ResponseData): Promise<Buffer> {
-  const encoding = header(res, 'content-encoding')?.trim().toLowerCase()
-  const decoder =
-    encoding === 'gzip' || encoding === 'x-gzip'
-      ? zlib.createGunzip()
-      : encoding === 'br'
-        ? zlib.createBrotliDecompress()
-        : encoding === 'deflate'
-          ? zlib.createInflate()
-          : null
-  if (!decoder) return Buffer.from(await res.body.arrayBuffer())
-  const chunks: Buffer[] = []
-  decoder.on('data', (chunk: Buffer) => chunks.push(chunk))
-  await pipeline(res.body, decoder)
-  return Buffer.concat(chunks)
+  await res.body.dump().catch(() => undefined)
+  return new SinopiaError('EUPLINK', `uplink ${uplinkName} answered ${res.statusCode} for ${printable(url)}`, { status: 502 })
 }
 
 function describe(error: unknown): string {
