@@ -95,6 +95,8 @@ export class Packuments extends EventEmitter {
     const uplink = local?.doc.origin === 'local-only' ? null : this.uplinkFor(name)
     const up: UpstreamAnswer = uplink ? await this.fromUplink(name, uplink, options.fresh ?? false) : { entry: null, cache: 'local', offline: false }
     if (!local) {
+      // Over a size limit: that package's problem, not the uplink's health; say which limit.
+      if (!up.entry && up.cause?.code === 'ETOOLARGE') throw up.cause
       if (!up.entry && up.offline && uplink) {
         // Not "not found": npm would report a package that exists as missing from the registry.
         throw new SinopiaError('EUPLINK', `package ${printable(name)} is not in the store, and uplink ${uplink} is unavailable; try again later`, {
@@ -221,7 +223,9 @@ export class Packuments extends EventEmitter {
       const answer = await this.revalidations.run(name, () => this.revalidate(name, uplink, cached, fresh))
       return { ...answer, offline: false }
     } catch (error) {
-      if (error instanceof SinopiaError && error.code === 'EUPLINK') return { entry: cached, cache: 'offline', offline: true, cause: error }
+      if (error instanceof SinopiaError && (error.code === 'EUPLINK' || error.code === 'ETOOLARGE')) {
+        return { entry: cached, cache: 'offline', offline: true, cause: error }
+      }
       throw error
     }
   }

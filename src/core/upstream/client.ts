@@ -171,10 +171,17 @@ export class UpstreamClient {
       throw error
     }
     const body = res.body
-    const limited = byteLimit(config.maxTarballSize, (error) => sent.bodyError(error, printable(url), 'max_tarball_size'))
+    let overLimit = false
+    const limited = byteLimit(config.maxTarballSize, (error) => {
+      overLimit = true
+      return sent.bodyError(error, printable(url), 'max_tarball_size')
+    })
     // Healthy only once the uplink sent the whole body; its failure (reset, cut, deadline) fails the stream.
     body.once('end', () => sent.permit.success())
-    body.once('error', (error: unknown) => limited.destroy(sent.bodyError(error, printable(url), 'max_tarball_size')))
+    body.once('error', (error: unknown) => {
+      // Destroying the body after the limit was crossed makes it fail too: that is not news.
+      if (!overLimit && !limited.destroyed) limited.destroy(sent.bodyError(error, printable(url), 'max_tarball_size'))
+    })
     // The consumer closing early is not the uplink's fault: the permit goes back uncounted.
     limited.once('close', () => {
       if (!body.destroyed) body.destroy()
@@ -286,7 +293,7 @@ export class UpstreamClient {
         if (error instanceof SinopiaError) return error
         if (error instanceof BodyTooLarge) {
           permit.release()
-          return new SinopiaError('EUPLINK', `uplink ${uplinkName} sent ${what} larger than ${error.limit} bytes; not accepted`, {
+          return new SinopiaError('ETOOLARGE', `uplink ${uplinkName} sent ${what} larger than ${error.limit} bytes; not accepted`, {
             status: 502,
             hint: `raise ${limitKey} of uplink ${uplinkName} if it is meant to be that big`,
           })

@@ -169,7 +169,7 @@ describe('uplink client limits', () => {
       res.write('{')
     }
     const up = client()
-    await expect(up.packument('up', 'big')).rejects.toMatchObject({ code: 'EUPLINK', message: expect.stringMatching(/larger than 1048576 bytes/) })
+    await expect(up.packument('up', 'big')).rejects.toMatchObject({ code: 'ETOOLARGE', message: expect.stringMatching(/larger than 1048576 bytes/) })
     expect(up.available('up')).toBe(true)
   })
 
@@ -179,7 +179,7 @@ describe('uplink client limits', () => {
       res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip', 'content-length': bomb.length })
       res.end(bomb)
     }
-    await expect(client().packument('up', 'bomb')).rejects.toMatchObject({ code: 'EUPLINK', message: expect.stringMatching(/larger than/) })
+    await expect(client().packument('up', 'bomb')).rejects.toMatchObject({ code: 'ETOOLARGE', message: expect.stringMatching(/larger than/) })
   })
 
   it('cuts an endless tarball at max_tarball_size', async () => {
@@ -193,7 +193,7 @@ describe('uplink client limits', () => {
       pump()
     }
     const { body } = await client().tarball('up', `${url}endless/-/endless-1.0.0.tgz`)
-    await expect(drain(body)).rejects.toMatchObject({ code: 'EUPLINK', message: expect.stringMatching(/larger than 1048576 bytes/) })
+    await expect(drain(body)).rejects.toMatchObject({ code: 'ETOOLARGE', message: expect.stringMatching(/larger than 1048576 bytes/) })
   })
 
   it('sends the uplink headers to its own origin only, and refuses tarballs elsewhere unless listed in tarball_origins', async () => {
