@@ -6,6 +6,7 @@ import path from 'node:path'
 import { stringify } from 'yaml'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { parseConfig } from '../../../src/core/config/index.js'
+import { checkUpstreamPackument } from '../../../src/core/registry/packument.js'
 import { finished } from '../../../src/core/registry/tarballs.js'
 import { Registry } from '../../../src/core/registry/index.js'
 import { openStore } from '../../../src/core/store/index.js'
@@ -139,5 +140,19 @@ describe('registry with an uplink that points tarballs elsewhere', () => {
     await registry!.tarballs.ensure('alpha', '1.0.0')
     expect(await registry!.store.blobs.has(pkg.manifest.dist.integrity, 'tarball:alpha@1.0.0')).toBe(true)
     expect(internalHits).toEqual([])
+  })
+})
+
+describe('uplink strings in messages', () => {
+  it('a packument naming another package cannot forge log lines through its name', () => {
+    let message = ''
+    try {
+      checkUpstreamPackument({ name: 'other\n2026-01-01T00:00:00.000Z error admin password reset\u2028\u001b[2J' }, 'alpha', 'npmjs')
+    } catch (error) {
+      message = (error as Error).message
+    }
+    expect(message).toMatch(/sent the packument of "other\?2026/)
+    // eslint-disable-next-line no-control-regex
+    expect(message).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/)
   })
 })
