@@ -202,7 +202,7 @@ export class UpstreamClient {
     const sent = await this.send(uplinkName, url, { method: init.method, headers: init.headers, body: init.body })
     const { res } = sent
     try {
-      if (res.statusCode >= 500) throw await unexpected(uplinkName, url, res)
+      // Any status goes back to the client as it is (a 5xx already counted against the breaker).
       let body: Buffer
       try {
         checkDeclaredLength(header(res, 'content-length'), config.maxPackumentSize)
