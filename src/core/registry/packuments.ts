@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events'
 import { SinopiaError } from '../errors.js'
 import { tarballKey, type LoadedUpstream, type LocalDoc, type Packument, type Store, type UpstreamRecord } from '../store/index.js'
 import type { UpstreamClient } from '../upstream/client.js'
+import { originOf } from '../upstream/response.js'
 import { SingleFlight } from '../upstream/single-flight.js'
 import { isTombstone, mergePackument } from './merge.js'
 import { printable, tarballPath } from './names.js'
@@ -333,13 +334,5 @@ export class Packuments extends EventEmitter {
       this.memoryBytes -= old.bytes
     }
     return entry
-  }
-}
-
-function originOf(url: string): string | null {
-  try {
-    return new URL(url).origin
-  } catch {
-    return null
   }
 }

@@ -6,6 +6,7 @@ import { SinopiaError } from '../errors.js'
 import type { Packument } from '../store/index.js'
 import { printable } from '../registry/names.js'
 import { BodyTooLarge, byteLimit, checkDeclaredLength, readLimited } from './body.js'
+import { DeadlineExceeded, describe, header, originOf, unexpected } from './response.js'
 import { CircuitBreaker, type BreakerPermit } from './breaker.js'
 
 const pkg = createRequire(import.meta.url)('../../../package.json') as { version: string }
@@ -277,7 +278,7 @@ export class UpstreamClient {
       }
       permit.failure()
       settle()
-      throw new SinopiaError('EUPLINK', `uplink ${uplinkName} is unreachable: ${describe(deadline.signal.aborted ? deadline.signal.reason : error)}`, {
+      throw new SinopiaError('EUPLINK', `uplink ${uplinkName} is unreachable: ${deadline.signal.aborted ? (deadline.signal.reason as Error).message : describe(error)}`, {
         status: 503,
         cause: error,
       })
@@ -303,7 +304,7 @@ export class UpstreamClient {
           return new SinopiaError('EABORTED', `the request for ${what} was abandoned`, { status: 499, cause: error })
         }
         permit.failure()
-        const why = deadline.signal.aborted ? describe(deadline.signal.reason) : describe(error)
+        const why = deadline.signal.aborted ? (deadline.signal.reason as Error).message : describe(error)
         return new SinopiaError('EUPLINK', `uplink ${uplinkName} failed while sending ${what}: ${printable(why)}`, { status: 502, cause: error })
       },
     }
@@ -317,35 +318,4 @@ interface Sent {
   settle(): void
   /** The error to throw for a body that failed, settling the permit by what went wrong. */
   bodyError(error: unknown, what: string, limitKey: string): SinopiaError
-}
-
-class DeadlineExceeded extends Error {
-  readonly code = 'EDEADLINE'
-  constructor(ms: number) {
-    super(`no complete answer within the deadline of ${ms} ms`)
-  }
-}
-
-function originOf(url: string): string | null {
-  try {
-    return new URL(url).origin
-  } catch {
-    return null
-  }
-}
-
-function header(res: Dispatcher.ResponseData, name: string): string | undefined {
-  const value = res.headers[name]
-  return Array.isArray(value) ? value[0] : value
-}
-
-async function unexpected(uplinkName: string, url: string, res: Dispatcher.ResponseData): Promise<SinopiaError> {
-  await res.body.dump().catch(() => undefined)
-  return new SinopiaError('EUPLINK', `uplink ${uplinkName} answered ${res.statusCode} for ${printable(url)}`, { status: 502 })
-}
-
-function describe(error: unknown): string {
-  const cause = (error as { cause?: { code?: string } })?.cause
-  const code = (error as { code?: string })?.code ?? cause?.code
-  return code ?? (error instanceof Error ? error.message : String(error))
 }
