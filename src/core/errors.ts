@@ -7,13 +7,16 @@ export class SinopiaError extends Error {
   readonly code: string
   readonly status: number
   readonly hint?: string
+  /** Seconds after which the same request may succeed (an uplink that is down); the server sends it as Retry-After. */
+  readonly retryAfter?: number
 
-  constructor(code: string, message: string, options: { status?: number; hint?: string; cause?: unknown } = {}) {
+  constructor(code: string, message: string, options: { status?: number; hint?: string; cause?: unknown; retryAfter?: number } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause })
     this.name = 'SinopiaError'
     this.code = code
     this.status = options.status ?? 500
     this.hint = options.hint
+    if (options.retryAfter !== undefined) this.retryAfter = options.retryAfter
   }
 }
 

@@ -34,6 +34,25 @@ export interface Packument {
   readmeFilename: string
 }
 
+/**
+ * A way for the fake to misbehave (fault-injection tests). Status faults answer at once; body
+ * faults apply to 200 answers (and skip conditional 304s, so a revalidation meets them too):
+ * - `hang`: headers, then nothing until the client gives up;
+ * - `drip`: the body one byte every `ms`;
+ * - `truncate`: the first half of the body, with a Content-Length that matches it (looks complete);
+ * - `reset`: the full Content-Length, half the body, then the connection is destroyed;
+ * - `wrong-bytes`: same length, different content (JSON starts with `<`, other bodies get one byte flipped);
+ * - `long-length`: the whole body under a Content-Length 1000 bytes longer, and the connection kept open.
+ */
+export type Fault =
+  | { status: 500 | 502 | 503 }
+  | { status: 429; retryAfter: number }
+  | { body: 'hang' | 'truncate' | 'reset' | 'wrong-bytes' | 'long-length' }
+  | { body: 'drip'; ms: number }
+
+/** Which requests a fault applies to. */
+export type FaultTarget = 'all' | 'packuments' | 'tarballs' | ((request: RecordedRequest) => boolean)
+
 export interface FakeUpstream {
   /** `http://127.0.0.1:<port>/` */
   readonly url: string
@@ -57,6 +76,8 @@ export interface FakeUpstream {
   corruptTarballs(on: boolean): void
   /** Answer every request with this status and `{"error": ...}`; null to stop. */
   failWith(status: number | null): void
+  /** Misbehave on the requests `target` selects (default all) until called with null. */
+  fault(fault: Fault | null, target?: FaultTarget): void
   setGzip(on: boolean): void
   /** Close the server and destroy open sockets: clients see connection refused. */
   stop(): Promise<void>
@@ -86,6 +107,9 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise
   let chunk: { bytes: number; ms: number } | null = null
   let corrupt = false
   let failure: number | null = null
+  let injected: { fault: Fault; target: FaultTarget } | null = null
+  /** The body fault each response in flight is to suffer. */
+  const bodyFaults = new WeakMap<ServerResponse, Extract<Fault, { body: string }>>()
 
   const tick = () => new Date((clock += 60_000)).toISOString()
   const baseUrl = () => `http://127.0.0.1:${port}/`
@@ -147,8 +171,70 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise
       }
     }
     out['content-length'] = body.length
+    if (status === 200 && deliverFaulty(req, res, out, body)) return
     res.writeHead(status, out)
     res.end(req.method === 'HEAD' ? undefined : body)
+  }
+
+  /** Sends a 200 answer the way the response's body fault says; false when it has none. */
+  function deliverFaulty(req: IncomingMessage, res: ServerResponse, headers: Record<string, string | number>, body: Buffer): boolean {
+    const fault = bodyFaults.get(res)
+    if (!fault || req.method === 'HEAD') return false
+    const json = String(headers['content-type']).includes('json') && headers['content-encoding'] === undefined
+    switch (fault.body) {
+      case 'hang':
+        res.writeHead(200, headers)
+        res.flushHeaders()
+        return true
+      case 'drip': {
+        res.writeHead(200, headers)
+        let offset = 0
+        const timer = setInterval(() => {
+          if (res.destroyed || offset >= body.length) {
+            clearInterval(timer)
+            if (!res.destroyed) res.end()
+            return
+          }
+          res.write(body.subarray(offset, ++offset))
+        }, fault.ms)
+        res.once('close', () => clearInterval(timer))
+        return true
+      }
+      case 'truncate': {
+        const half = body.subarray(0, Math.floor(body.length / 2))
+        res.writeHead(200, { ...headers, 'content-length': half.length })
+        res.end(half)
+        return true
+      }
+      case 'reset':
+        res.writeHead(200, headers)
+        res.write(body.subarray(0, Math.floor(body.length / 2)), () => res.socket?.destroy())
+        return true
+      case 'wrong-bytes': {
+        const wrong = Buffer.from(body)
+        if (json) wrong[0] = 0x3c
+        else wrong[Math.floor(wrong.length / 2)] = (wrong[Math.floor(wrong.length / 2)] as number) ^ 0xff
+        res.writeHead(200, headers)
+        res.end(wrong)
+        return true
+      }
+      case 'long-length':
+        res.writeHead(200, { ...headers, 'content-length': body.length + 1000 })
+        res.write(body)
+        return true
+    }
+  }
+
+  function faultFor(record: RecordedRequest): Fault | null {
+    if (!injected) return null
+    const { fault, target } = injected
+    const pathname = record.url.split('?')[0] as string
+    const tarball = pathname.includes('/-/') && !pathname.startsWith('/-/')
+    const hit =
+      typeof target === 'function'
+        ? target(record)
+        : target === 'all' || (target === 'tarballs' ? tarball : !tarball && !pathname.startsWith('/-/'))
+    return hit ? fault : null
   }
 
   function isFresh(req: IncomingMessage, etag: string, lastModified: string): boolean {
@@ -164,7 +250,7 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise
     const etag = `"${createHash('sha1').update(JSON.stringify(doc)).digest('hex')}"`
     const lastModified = new Date(doc.time.modified as string).toUTCString()
     const headers = { etag, 'last-modified': lastModified }
-    if (isFresh(req, etag, lastModified)) {
+    if (!bodyFaults.has(res) && isFresh(req, etag, lastModified)) {
       res.writeHead(304, headers)
       res.end()
       return
@@ -179,7 +265,9 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise
       const at = Math.floor(data.length / 2)
       data[at] = (data[at] as number) ^ 0xff
     }
-    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': data.length })
+    const headers = { 'content-type': 'application/octet-stream', 'content-length': data.length }
+    if (deliverFaulty(req, res, headers, data)) return
+    res.writeHead(200, headers)
     if (req.method === 'HEAD') return void res.end()
     if (!chunk) return void res.end(data)
     const { bytes, ms } = chunk
@@ -230,6 +318,12 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise
     if (delayMs > 0) await sleep(delayMs)
     if (reading) record.body = await reading
     if (failure !== null) return sendJson(req, res, failure, { error: `fake upstream failure ${failure}` })
+    const fault = faultFor(record)
+    if (fault && 'status' in fault) {
+      const headers: Record<string, string> = 'retryAfter' in fault ? { 'retry-after': String(fault.retryAfter) } : {}
+      return sendJson(req, res, fault.status, { error: `fake upstream fault ${fault.status}` }, headers)
+    }
+    if (fault) bodyFaults.set(res, fault)
 
     const pathname = record.url.split('?')[0] as string
     if (pathname.startsWith('/-/')) {
@@ -330,6 +424,9 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise
     },
     failWith(status) {
       failure = status
+    },
+    fault(fault, target = 'all') {
+      injected = fault ? { fault, target } : null
     },
     setGzip(on) {
       gzip = on

@@ -3,8 +3,19 @@ export interface UplinkConfig {
   name: string
   /** Always ends with '/'. */
   url: string
-  /** Request timeout (ms). Verdaccio key `timeout`, default 30s. */
+  /** Request timeout (ms): for the headers, and between two chunks of a body. Verdaccio key `timeout`, default 30s. */
   timeout: number
+  /** Longest one uplink request may take, body included (ms). Key `deadline`, default 10 × timeout. */
+  deadline: number
+  /** Largest packument (bytes, after decompression). Key `max_packument_size`, default 100mb. */
+  maxPackumentSize: number
+  /** Largest tarball (bytes). Key `max_tarball_size`, default 256mb. */
+  maxTarballSize: number
+  /**
+   * Origins (`https://cdn.example.org`) besides the uplink's own that its packuments may point
+   * tarballs at; they get no uplink `headers`. Key `tarball_origins`, default none.
+   */
+  tarballOrigins: string[]
   /** How long a cached packument counts as fresh (ms). Key `maxage`, default 2m. */
   maxage: number
   /** How long the circuit stays open after `max_fails` failures (ms). Key `fail_timeout`, default 5m. */

@@ -5,7 +5,7 @@ import type { UplinkConfig } from './types.js'
 
 const KEYS = [
   'url', 'timeout', 'maxage', 'fail_timeout', 'max_fails', 'cache', 'headers', 'ca', 'strict_ssl',
-  'http_proxy', 'https_proxy', 'no_proxy',
+  'http_proxy', 'https_proxy', 'no_proxy', 'deadline', 'max_packument_size', 'max_tarball_size', 'tarball_origins',
 ] as const
 
 const IGNORED: Record<string, string> = {
@@ -26,6 +26,14 @@ export interface ProxyDefaults {
  */
 const DEFAULTS = { timeout: 30_000, maxage: 2 * 60_000, failTimeout: 5 * 60_000, maxFails: 3 }
 
+/**
+ * Bounds on what one uplink answer may cost (not Verdaccio keys). The largest real packuments
+ * are ~40 MB of JSON; tarballs of a few hundred MB exist (native binaries). The deadline covers
+ * the whole exchange, body included, so a trickling uplink cannot hold a request forever:
+ * ten `timeout`s, 5 minutes with the default timeout.
+ */
+export const LIMIT_DEFAULTS = { maxPackumentSize: 100 * 1024 * 1024, maxTarballSize: 256 * 1024 * 1024, deadlineTimeouts: 10 }
+
 const URL_HINT = 'write the registry address, like https://registry.example.org/'
 
 export function parseUplinks(src: Source, at: Field, dir: string, proxies: ProxyDefaults): Record<string, UplinkConfig> {
@@ -38,10 +46,15 @@ function parseUplink(src: Source, name: string, at: Field, dir: string, proxies:
   if (at.node === null) src.fail(at, 'uplink has no url', URL_HINT)
   const f = src.fields(at, KEYS, IGNORED)
   if (!f.url) src.fail(src.child(at, 'url'), 'missing: every uplink needs a url', URL_HINT)
+  const timeout = f.timeout ? src.duration(f.timeout, { positive: true }) : DEFAULTS.timeout
   const uplink: UplinkConfig = {
     name,
     url: registryUrl(src, f.url),
-    timeout: f.timeout ? src.duration(f.timeout, { positive: true }) : DEFAULTS.timeout,
+    timeout,
+    deadline: f.deadline ? src.duration(f.deadline, { positive: true }) : timeout * LIMIT_DEFAULTS.deadlineTimeouts,
+    maxPackumentSize: f.max_packument_size ? positiveSize(src, f.max_packument_size) : LIMIT_DEFAULTS.maxPackumentSize,
+    maxTarballSize: f.max_tarball_size ? positiveSize(src, f.max_tarball_size) : LIMIT_DEFAULTS.maxTarballSize,
+    tarballOrigins: f.tarball_origins ? origins(src, f.tarball_origins) : [],
     maxage: f.maxage ? src.duration(f.maxage) : DEFAULTS.maxage,
     failTimeout: f.fail_timeout ? src.duration(f.fail_timeout) : DEFAULTS.failTimeout,
     maxFails: f.max_fails ? src.integer(f.max_fails, 0, 'write how many failures in a row take the uplink offline, like 3') : DEFAULTS.maxFails,
@@ -73,6 +86,27 @@ export function registryUrl(src: Source, at: Field, hint = URL_HINT): string {
   }
   if (url.search || url.hash) src.fail(at, `URL "${text}" must not have a query or fragment`, hint)
   return url.href.endsWith('/') ? url.href : `${url.href}/`
+}
+
+function positiveSize(src: Source, at: Field): number {
+  const bytes = src.size(at)
+  if (bytes <= 0) src.fail(at, 'size must be more than 0', 'write a size like 100mb')
+  return bytes
+}
+
+/** `https://cdn.example.org` for each listed URL: only scheme, host and port count. */
+function origins(src: Source, at: Field): string[] {
+  const hint = 'list the origins tarballs may come from besides the uplink, like https://cdn.example.org'
+  return src.words(at).map(({ word, at: item }) => {
+    let url: URL
+    try {
+      url = new URL(word)
+    } catch {
+      src.fail(item, `invalid URL "${word}"`, hint)
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') src.fail(item, `URL "${word}" must start with http:// or https://`, hint)
+    return url.origin
+  })
 }
 
 function headers(src: Source, at: Field): Record<string, string> {

@@ -3,6 +3,7 @@ import type { Readable, Writable } from 'node:stream'
 import ssri from 'ssri'
 import { SinopiaError, diskErrno } from '../errors.js'
 import type { BlobStore } from '../store/index.js'
+import { printable } from './names.js'
 
 /**
  * One tarball download from an uplink, shared by every client that asks for it meanwhile.
@@ -89,7 +90,7 @@ export async function pump(
     download.finish()
   } catch (error) {
     body.destroy()
-    sink.stream.destroy()
+    abandon(sink, target.store)
     download.fail(
       // A disk that refuses the bytes is the storage's failure, not the uplink's: kept as it is.
       error instanceof SinopiaError || diskErrno(error)
@@ -98,9 +99,22 @@ export async function pump(
             (error as { code?: string }).code === 'EINTEGRITY' ? 'EINTEGRITY' : 'EUPLINK',
             (error as { code?: string }).code === 'EINTEGRITY'
               ? `tarball ${target.key.replace(/^tarball:/, '')} from the uplink does not match its integrity; not stored`
-              : `tarball download failed: ${(error as Error).message}`,
+              : `tarball download failed: ${printable((error as Error).message)}`,
             { status: 502, cause: error },
           ),
     )
   }
+}
+
+/**
+ * Gives up a write. A store write is ended rather than destroyed: the store then checks the
+ * short content against the digest, refuses it and removes its temp file, where a destroyed
+ * write would leave the temp file (and its open descriptor) behind for good.
+ */
+function abandon(sink: Sink, stored: boolean): void {
+  if (!stored || sink.stream.destroyed || sink.stream.writableEnded) {
+    sink.stream.destroy()
+    return
+  }
+  sink.stream.end()
 }

@@ -40,6 +40,7 @@ export function tarballPath(name: string, version: string): string {
 
 /** Keeps control characters out of error messages and log lines. */
 export function printable(value: string): string {
+  // C0 and C1 controls, and the Unicode line and paragraph separators that some log viewers break lines at.
   // eslint-disable-next-line no-control-regex
-  return value.replace(/[\u0000-\u001f\u007f]/g, '?').slice(0, 300)
+  return value.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, '?').slice(0, 300)
 }

@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events'
 import { SinopiaError } from '../errors.js'
 import { tarballKey, type LoadedUpstream, type LocalDoc, type Packument, type Store, type UpstreamRecord } from '../store/index.js'
 import type { UpstreamClient } from '../upstream/client.js'
+import { originOf } from '../upstream/response.js'
 import { SingleFlight } from '../upstream/single-flight.js'
 import { isTombstone, mergePackument } from './merge.js'
 import { printable, tarballPath } from './names.js'
@@ -91,12 +92,17 @@ export class Packuments extends EventEmitter {
     const uplink = local?.doc.origin === 'local-only' ? null : this.uplinkFor(name)
     const up: UpstreamAnswer = uplink ? await this.fromUplink(name, uplink, options.fresh ?? false) : { entry: null, cache: 'local', offline: false }
     if (!local) {
-      if (!up.entry) {
-        throw new SinopiaError('ENOTFOUND', `package ${printable(name)} not found${up.offline ? ' (not in the store, and its uplink is unavailable)' : ''}`, {
-          status: 404,
+      // Over a size limit: that package's problem, not the uplink's health; say which limit.
+      if (!up.entry && up.cause?.code === 'ETOOLARGE') throw up.cause
+      if (!up.entry && up.offline && uplink) {
+        // Not "not found": npm would report a package that exists as missing from the registry.
+        throw new SinopiaError('EUPLINK', `package ${printable(name)} is not in the store, and uplink ${uplink} is unavailable; try again later`, {
+          status: 503,
+          retryAfter: this.upstream.retryAfter(uplink),
           ...(up.cause ? { cause: up.cause } : {}),
         })
       }
+      if (!up.entry) throw new SinopiaError('ENOTFOUND', `package ${printable(name)} not found`, { status: 404 })
       if (!up.offline) return { view: up.entry.view, cache: up.cache, offline: false }
     }
     const view = await this.derivedView(name, up.entry, local, up.offline)
@@ -207,7 +213,9 @@ export class Packuments extends EventEmitter {
       const answer = await this.revalidations.run(name, () => this.revalidate(name, uplink, cached, fresh))
       return { ...answer, offline: false }
     } catch (error) {
-      if (error instanceof SinopiaError && error.code === 'EUPLINK') return { entry: cached, cache: 'offline', offline: true, cause: error }
+      if (error instanceof SinopiaError && (error.code === 'EUPLINK' || error.code === 'ETOOLARGE')) {
+        return { entry: cached, cache: 'offline', offline: true, cause: error }
+      }
       throw error
     }
   }
@@ -283,11 +291,16 @@ export class Packuments extends EventEmitter {
 
   private remember(name: string, loaded: LoadedUpstream, fetchedAt: number): CachedUpstream {
     const { record } = loaded
-    const current = this.upstream.has(record.uplink) ? this.upstream.config(record.uplink).url : record.upstreamUrl
+    const config = this.upstream.has(record.uplink) ? this.upstream.config(record.uplink) : null
+    const current = config?.url ?? record.upstreamUrl
+    const trusted = new Set([originOf(current), ...(config?.tarballOrigins ?? [])])
     const view = buildView(name, loaded.rev, record.doc, (url, version) => {
       // Tarballs the uplink served from its own URL are fetched from the uplink's current URL.
       if (url && url.startsWith(record.upstreamUrl)) return current + url.slice(record.upstreamUrl.length)
-      if (url && /^https?:\/\//.test(url)) return url
+      if (url && /^https?:\/\//.test(url) && trusted.has(originOf(url))) return url
+      // Anywhere else (another host or port) is never asked: a packument must not make this
+      // server send requests, with the uplink's credentials, to an address of its choosing. The
+      // tarball is asked from the uplink at the conventional path; its digest still decides.
       return current + tarballPath(name, version)
     })
     const entry: CachedUpstream = {

@@ -47,7 +47,8 @@ export function sendError(res: ServerResponse, error: unknown): void {
     return
   }
   for (const name of res.getHeaderNames()) res.removeHeader(name)
-  sendJson(res, status, { error: message })
+  const retryAfter = error instanceof SinopiaError && error.retryAfter !== undefined ? { 'retry-after': String(error.retryAfter) } : undefined
+  sendJson(res, status, { error: message }, retryAfter)
 }
 
 /** The 405 for a known path asked with a method it does not take. */

@@ -1,12 +1,13 @@
 import { createRequire } from 'node:module'
 import type { Readable } from 'node:stream'
-import { pipeline } from 'node:stream/promises'
-import zlib from 'node:zlib'
 import type { Dispatcher } from 'undici'
 import type { UplinkConfig } from '../config/types.js'
 import { SinopiaError } from '../errors.js'
 import type { Packument } from '../store/index.js'
-import { CircuitBreaker } from './breaker.js'
+import { printable } from '../registry/names.js'
+import { BodyTooLarge, byteLimit, checkDeclaredLength, readLimited } from './body.js'
+import { DeadlineExceeded, describe, header, originOf, unexpected } from './response.js'
+import { CircuitBreaker, type BreakerPermit } from './breaker.js'
 
 const pkg = createRequire(import.meta.url)('../../../package.json') as { version: string }
 export const USER_AGENT = `sinopia-cli/${pkg.version} node/${process.version}`
@@ -37,9 +38,11 @@ interface Uplink {
 export class UpstreamClient {
   private readonly uplinks = new Map<string, Uplink>()
 
-  constructor(configs: Record<string, UplinkConfig>) {
+  /** `now` drives the circuit breakers (tests move it across fail_timeout). */
+  constructor(configs: Record<string, UplinkConfig>, options: { now?: () => number } = {}) {
     for (const config of Object.values(configs)) {
-      this.uplinks.set(config.name, { config, dispatcher: null, breaker: new CircuitBreaker(config.maxFails, config.failTimeout) })
+      const breaker = new CircuitBreaker(config.maxFails, config.failTimeout, options.now)
+      this.uplinks.set(config.name, { config, dispatcher: null, breaker })
     }
   }
 
@@ -73,7 +76,7 @@ export class UpstreamClient {
     return this.get(uplink).config
   }
 
-  /** False while the uplink's circuit is open: callers answer from the store at once. */
+  /** False while the uplink's circuit refuses requests: callers answer from the store at once. Only looks. */
   available(uplink: string): boolean {
     return !this.get(uplink).breaker.isOpen()
   }
@@ -83,6 +86,11 @@ export class UpstreamClient {
     return [...this.uplinks.values()].map((u) => ({ uplink: u.config.name, state: u.breaker.state() }))
   }
 
+  /** Whole seconds until the uplink is asked again (Retry-After); at least 1. */
+  retryAfter(uplink: string): number {
+    return Math.max(1, Math.ceil(this.get(uplink).breaker.retryAfterMs() / 1000))
+  }
+
   /** Fetches the full packument, conditionally when `etag`/`lastModified` are given. */
   async packument(
     uplinkName: string,
@@ -90,54 +98,136 @@ export class UpstreamClient {
     cond: { etag?: string; lastModified?: string } = {},
     signal?: AbortSignal,
   ): Promise<PackumentResult> {
-    const url = this.get(uplinkName).config.url + encodeURIComponent(name).replace(/^%40/, '@')
+    const { config } = this.get(uplinkName)
+    const url = config.url + encodeURIComponent(name).replace(/^%40/, '@')
     const headers: Record<string, string> = { accept: 'application/json', 'accept-encoding': 'gzip, deflate, br' }
     if (cond.etag) headers['if-none-match'] = cond.etag
     if (cond.lastModified) headers['if-modified-since'] = cond.lastModified
-    const res = await this.send(uplinkName, url, { headers, signal })
-    if (res.statusCode === 304) {
-      await res.body.dump()
-      return { status: 'not-modified' }
-    }
-    if (res.statusCode === 404) {
-      await res.body.dump()
-      return { status: 'not-found' }
-    }
-    if (res.statusCode !== 200) throw await unexpected(uplinkName, url, res)
-    const raw = await readBody(res)
-    let doc: Packument
+    const sent = await this.send(uplinkName, url, { headers, signal })
+    const { res } = sent
     try {
-      doc = JSON.parse(raw.toString('utf8')) as Packument
-    } catch (error) {
-      throw new SinopiaError('EUPLINK', `uplink ${uplinkName} sent invalid JSON for ${name}`, { status: 502, cause: error })
-    }
-    return {
-      status: 'ok',
-      doc,
-      ...(header(res, 'etag') ? { etag: header(res, 'etag') } : {}),
-      ...(header(res, 'last-modified') ? { lastModified: header(res, 'last-modified') } : {}),
+      if (res.statusCode === 304 || res.statusCode === 404) {
+        await res.body.dump()
+        sent.permit.success()
+        return { status: res.statusCode === 304 ? 'not-modified' : 'not-found' }
+      }
+      if (res.statusCode !== 200) throw await unexpected(uplinkName, url, res)
+      let raw: Buffer
+      try {
+        checkDeclaredLength(header(res, 'content-length'), config.maxPackumentSize)
+        raw = await readLimited(res.body, header(res, 'content-encoding'), config.maxPackumentSize)
+      } catch (error) {
+        throw sent.bodyError(error, `the packument of ${printable(name)}`, 'max_packument_size')
+      }
+      let doc: Packument
+      try {
+        doc = JSON.parse(raw.toString('utf8')) as Packument
+      } catch (error) {
+        sent.permit.failure()
+        throw new SinopiaError('EUPLINK', `uplink ${uplinkName} sent invalid JSON for ${printable(name)}`, { status: 502, cause: error })
+      }
+      // Counted only now: headers alone say nothing about a body that never completes.
+      sent.permit.success()
+      return {
+        status: 'ok',
+        doc,
+        ...(header(res, 'etag') ? { etag: header(res, 'etag') } : {}),
+        ...(header(res, 'last-modified') ? { lastModified: header(res, 'last-modified') } : {}),
+      }
+    } finally {
+      sent.settle()
     }
   }
 
-  /** Starts a tarball download; the caller must consume or destroy `body`. */
+  /**
+   * Starts a tarball download; the caller must consume or destroy `body`. The uplink counts as
+   * healthy only once the body arrived whole; a body that fails, trickles past `deadline` or
+   * grows past `max_tarball_size` errors the stream (and counts against the breaker, except the
+   * size limit, which says nothing about the uplink's health).
+   */
   async tarball(uplinkName: string, url: string, signal?: AbortSignal): Promise<{ body: Readable; size?: number }> {
-    const res = await this.send(uplinkName, url, { headers: { accept: 'application/octet-stream', 'accept-encoding': 'identity' }, signal })
-    if (res.statusCode === 404) {
-      await res.body.dump()
-      throw new SinopiaError('ENOTFOUND', `uplink ${uplinkName} has no tarball at ${url}`, { status: 404 })
+    const { config } = this.get(uplinkName)
+    const origin = originOf(url)
+    const own = origin === originOf(config.url)
+    if (!own && !config.tarballOrigins.includes(origin ?? '')) {
+      throw new SinopiaError('EUPLINK', `uplink ${uplinkName} points a tarball at ${printable(url)}, outside its own origin and tarball_origins; not fetched`, {
+        status: 502,
+        hint: `list that origin under tarball_origins of uplink ${uplinkName} if it is meant to serve tarballs`,
+      })
     }
-    if (res.statusCode !== 200) throw await unexpected(uplinkName, url, res)
-    const length = Number(header(res, 'content-length'))
-    return { body: res.body, ...(Number.isSafeInteger(length) && length >= 0 ? { size: length } : {}) }
+    const headers = { accept: 'application/octet-stream', 'accept-encoding': 'identity' }
+    const sent = await this.send(uplinkName, url, { headers, signal, uplinkHeaders: own })
+    const { res } = sent
+    let size: number | undefined
+    try {
+      if (res.statusCode === 404) {
+        await res.body.dump()
+        sent.permit.success()
+        throw new SinopiaError('ENOTFOUND', `uplink ${uplinkName} has no tarball at ${printable(url)}`, { status: 404 })
+      }
+      if (res.statusCode !== 200) throw await unexpected(uplinkName, url, res)
+      try {
+        size = checkDeclaredLength(header(res, 'content-length'), config.maxTarballSize)
+      } catch (error) {
+        res.body.destroy()
+        throw sent.bodyError(error, printable(url), 'max_tarball_size')
+      }
+    } catch (error) {
+      sent.settle()
+      throw error
+    }
+    const body = res.body
+    let overLimit = false
+    const limited = byteLimit(config.maxTarballSize, (error) => {
+      overLimit = true
+      return sent.bodyError(error, printable(url), 'max_tarball_size')
+    })
+    // Healthy only once the uplink sent the whole body; its failure (reset, cut, deadline) fails the stream.
+    body.once('end', () => sent.permit.success())
+    body.once('error', (error: unknown) => {
+      // Destroying the body after the limit was crossed makes it fail too: that is not news.
+      if (!overLimit && !limited.destroyed) limited.destroy(sent.bodyError(error, printable(url), 'max_tarball_size'))
+    })
+    // The consumer closing early is not the uplink's fault: the permit goes back uncounted.
+    limited.once('close', () => {
+      if (!body.destroyed) body.destroy()
+      sent.settle()
+    })
+    body.pipe(limited)
+    return { body: limited, ...(size === undefined ? {} : { size }) }
   }
 
-  /** The uplink's own `npm search` answer (JSON, not yet checked), for `search: {uplink: true}`. */
+  /** The uplink's own `npm search` answer (JSON, not yet checked), for `search: {uplink: true}`; bounded like a packument. */
   async search(uplinkName: string, params: { text: string; size: number; from: number }, signal: AbortSignal): Promise<unknown> {
+    const { config } = this.get(uplinkName)
     const query = new URLSearchParams({ text: params.text, size: String(params.size), from: String(params.from) })
-    const url = `${this.get(uplinkName).config.url}-/v1/search?${query.toString()}`
-    const res = await this.send(uplinkName, url, { headers: { accept: 'application/json', 'accept-encoding': 'gzip, deflate, br' }, signal })
-    if (res.statusCode !== 200) throw await unexpected(uplinkName, url, res)
-    return JSON.parse((await readBody(res)).toString('utf8')) as unknown
+    const url = `${config.url}-/v1/search?${query.toString()}`
+    const sent = await this.send(uplinkName, url, { headers: { accept: 'application/json', 'accept-encoding': 'gzip, deflate, br' }, signal })
+    const { res } = sent
+    try {
+      // A registry without a search endpoint says nothing about its health.
+      if (res.statusCode === 404) {
+        await res.body.dump()
+        sent.permit.success()
+        return null
+      }
+      if (res.statusCode !== 200) throw await unexpected(uplinkName, url, res)
+      let raw: Buffer
+      try {
+        checkDeclaredLength(header(res, 'content-length'), config.maxPackumentSize)
+        raw = await readLimited(res.body, header(res, 'content-encoding'), config.maxPackumentSize)
+      } catch (error) {
+        throw sent.bodyError(error, 'a search answer', 'max_packument_size')
+      }
+      sent.permit.success()
+      try {
+        return JSON.parse(raw.toString('utf8')) as unknown
+      } catch {
+        return null
+      }
+    } finally {
+      sent.settle()
+    }
   }
 
   /** Passes a request through to the uplink as it is (npm audit). */
@@ -146,15 +236,29 @@ export class UpstreamClient {
     path: string,
     init: { method: string; headers: Record<string, string>; body?: Buffer },
   ): Promise<ForwardedResponse> {
-    const url = this.get(uplinkName).config.url + path.replace(/^\//, '')
-    const res = await this.send(uplinkName, url, { method: init.method, headers: init.headers, body: init.body })
-    const body = Buffer.from(await res.body.arrayBuffer())
-    const headers: Record<string, string> = {}
-    for (const key of ['content-type', 'content-encoding']) {
-      const value = header(res, key)
-      if (value) headers[key] = value
+    const { config } = this.get(uplinkName)
+    const url = config.url + path.replace(/^\//, '')
+    const sent = await this.send(uplinkName, url, { method: init.method, headers: init.headers, body: init.body })
+    const { res } = sent
+    try {
+      // Any status goes back to the client as it is (a 5xx already counted against the breaker).
+      let body: Buffer
+      try {
+        checkDeclaredLength(header(res, 'content-length'), config.maxPackumentSize)
+        body = await readLimited(res.body, undefined, config.maxPackumentSize)
+      } catch (error) {
+        throw sent.bodyError(error, url, 'max_packument_size')
+      }
+      sent.permit.success()
+      const headers: Record<string, string> = {}
+      for (const key of ['content-type', 'content-encoding']) {
+        const value = header(res, key)
+        if (value) headers[key] = value
+      }
+      return { status: res.statusCode, headers, body }
+    } finally {
+      sent.settle()
     }
-    return { status: res.statusCode, headers, body }
   }
 
   async close(): Promise<void> {
@@ -167,65 +271,89 @@ export class UpstreamClient {
     return uplink
   }
 
+  /**
+   * Sends one request under a breaker permit and the uplink's `deadline`. The caller settles the
+   * permit once it knows how the body went, and calls `settle()` in a `finally` (which hands
+   * back an unsettled permit uncounted and stops the deadline timer).
+   */
   private async send(
     uplinkName: string,
     url: string,
-    init: { method?: string; headers: Record<string, string>; body?: Buffer; signal?: AbortSignal },
-  ): Promise<Dispatcher.ResponseData> {
+    init: { method?: string; headers: Record<string, string>; body?: Buffer; signal?: AbortSignal; uplinkHeaders?: boolean },
+  ): Promise<Sent> {
     const uplink = this.get(uplinkName)
-    if (uplink.breaker.isOpen()) {
-      throw new SinopiaError('EUPLINK', `uplink ${uplinkName} is unavailable (circuit open after repeated failures)`, { status: 503 })
+    const permit = uplink.breaker.acquire()
+    if (!permit) {
+      throw new SinopiaError('EUPLINK', `uplink ${uplinkName} is unavailable (circuit open after repeated failures)`, {
+        status: 503,
+        retryAfter: this.retryAfter(uplinkName),
+      })
     }
-    const { request, dispatcher } = await this.connect(uplink)
+    const deadline = new AbortController()
+    const timer = setTimeout(() => deadline.abort(new DeadlineExceeded(uplink.config.deadline)), uplink.config.deadline)
+    timer.unref()
+    const signal = init.signal ? AbortSignal.any([init.signal, deadline.signal]) : deadline.signal
+    const settle = () => {
+      clearTimeout(timer)
+      permit.release()
+    }
+    const callerGaveUp = () => init.signal?.aborted === true && !deadline.signal.aborted
     let res: Dispatcher.ResponseData
     try {
+      const { request, dispatcher } = await this.connect(uplink)
       res = await request(url, {
         method: (init.method ?? 'GET') as Dispatcher.HttpMethod,
-        headers: { 'user-agent': USER_AGENT, ...uplink.config.headers, ...init.headers },
+        // The uplink's own headers (credentials) go to its own origin only.
+        headers: { 'user-agent': USER_AGENT, ...(init.uplinkHeaders === false ? {} : uplink.config.headers), ...init.headers },
         dispatcher,
+        signal,
         ...(init.body ? { body: init.body } : {}),
-        ...(init.signal ? { signal: init.signal } : {}),
       })
     } catch (error) {
-      if (init.signal?.aborted) throw error
-      uplink.breaker.failure()
-      throw new SinopiaError('EUPLINK', `uplink ${uplinkName} is unreachable: ${describe(error)}`, { status: 503, cause: error })
+      if (callerGaveUp()) {
+        settle()
+        throw error
+      }
+      permit.failure()
+      settle()
+      throw new SinopiaError('EUPLINK', `uplink ${uplinkName} is unreachable: ${deadline.signal.aborted ? (deadline.signal.reason as Error).message : describe(error)}`, {
+        status: 503,
+        cause: error,
+      })
     }
-    if (res.statusCode >= 500) uplink.breaker.failure()
-    else uplink.breaker.success()
-    return res
+    // 5xx and 429 (slow down) are the uplink failing; every other status is an answer.
+    if (res.statusCode >= 500 || res.statusCode === 429) permit.failure()
+    return {
+      res,
+      permit,
+      settle,
+      bodyError: (error, what, limitKey) => {
+        if (!res.body.destroyed) res.body.destroy()
+        if (error instanceof SinopiaError) return error
+        if (error instanceof BodyTooLarge) {
+          permit.release()
+          return new SinopiaError('ETOOLARGE', `uplink ${uplinkName} sent ${what} larger than ${error.limit} bytes; not accepted`, {
+            status: 502,
+            hint: `raise ${limitKey} of uplink ${uplinkName} if it is meant to be that big`,
+          })
+        }
+        if (callerGaveUp()) {
+          permit.release()
+          return new SinopiaError('EABORTED', `the request for ${what} was abandoned`, { status: 499, cause: error })
+        }
+        permit.failure()
+        const why = deadline.signal.aborted ? (deadline.signal.reason as Error).message : describe(error)
+        return new SinopiaError('EUPLINK', `uplink ${uplinkName} failed while sending ${what}: ${printable(why)}`, { status: 502, cause: error })
+      },
+    }
   }
 }
 
-function header(res: Dispatcher.ResponseData, name: string): string | undefined {
-  const value = res.headers[name]
-  return Array.isArray(value) ? value[0] : value
-}
-
-async function unexpected(uplinkName: string, url: string, res: Dispatcher.ResponseData): Promise<SinopiaError> {
-  await res.body.dump()
-  return new SinopiaError('EUPLINK', `uplink ${uplinkName} answered ${res.statusCode} for ${url}`, { status: 502 })
-}
-
-async function readBody(res: Dispatcher.ResponseData): Promise<Buffer> {
-  const encoding = header(res, 'content-encoding')?.trim().toLowerCase()
-  const decoder =
-    encoding === 'gzip' || encoding === 'x-gzip'
-      ? zlib.createGunzip()
-      : encoding === 'br'
-        ? zlib.createBrotliDecompress()
-        : encoding === 'deflate'
-          ? zlib.createInflate()
-          : null
-  if (!decoder) return Buffer.from(await res.body.arrayBuffer())
-  const chunks: Buffer[] = []
-  decoder.on('data', (chunk: Buffer) => chunks.push(chunk))
-  await pipeline(res.body, decoder)
-  return Buffer.concat(chunks)
-}
-
-function describe(error: unknown): string {
-  const cause = (error as { cause?: { code?: string } })?.cause
-  const code = (error as { code?: string })?.code ?? cause?.code
-  return code ?? (error instanceof Error ? error.message : String(error))
+interface Sent {
+  res: Dispatcher.ResponseData
+  permit: BreakerPermit
+  /** In a `finally`: stops the deadline; a permit not settled by then is handed back uncounted. */
+  settle(): void
+  /** The error to throw for a body that failed, settling the permit by what went wrong. */
+  bodyError(error: unknown, what: string, limitKey: string): SinopiaError
 }

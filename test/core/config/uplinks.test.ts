@@ -21,12 +21,20 @@ describe('parseConfig: uplinks', () => {
           strict_ssl: false
           https_proxy: http://user:secret@proxy.example.org:3129
           no_proxy: [a.example.org, b.example.org]
+          deadline: 3m
+          max_packument_size: 50mb
+          max_tarball_size: 1gb
+          tarball_origins: [https://cdn.example.org/npm/, 'http://files.example.org:8081']
     `)
     expect(warnings).toEqual([])
     expect(config.uplinks.corp).toEqual({
       name: 'corp',
       url: 'http://npm.corp.example.org:8080/registry/',
       timeout: 60_000,
+      deadline: 180_000,
+      maxPackumentSize: 50 * 1024 * 1024,
+      maxTarballSize: 1024 * 1024 * 1024,
+      tarballOrigins: ['https://cdn.example.org', 'http://files.example.org:8081'],
       maxage: 30_000,
       failTimeout: 5_400_000,
       maxFails: 0,
@@ -38,6 +46,22 @@ describe('parseConfig: uplinks', () => {
       httpsProxy: 'http://user:secret@proxy.example.org:3129',
       noProxy: 'a.example.org,b.example.org',
     })
+  })
+
+  it('derives the deadline from timeout, and refuses a tarball origin that is not an http(s) URL', () => {
+    const { config } = parse(`
+      uplinks:
+        npmjs:
+          url: https://registry.example.org/
+          timeout: 5s
+    `)
+    expect(config.uplinks.npmjs).toMatchObject({ timeout: 5_000, deadline: 50_000, tarballOrigins: [] })
+    expect(() => parse(`
+      uplinks:
+        npmjs:
+          url: https://registry.example.org/
+          tarball_origins: ftp://files.example.org
+    `)).toThrow(/tarball_origins: URL "ftp:\/\/files.example.org" must start with http/)
   })
 
   it('passes the top-level proxy settings down to uplinks without their own', () => {
