@@ -54,6 +54,8 @@ auth:
 
 # Largest request accepted; a publish carries its tarball in the request, base64-encoded.
 max_body_size: 10mb
+# Deepest nesting of arrays and objects accepted in a JSON request body.
+# max_json_depth: 100
 
 # How much to log: fatal, error, warn, info, http (one line per request), debug or trace.
 log:

@@ -7,7 +7,7 @@ import type { Config, ConfigWarning, LogLevel } from './types.js'
 import { parseUplinks, proxyOptions, registryUrl } from './uplinks.js'
 
 const KEYS = [
-  'storage', 'listen', 'url_prefix', 'uplinks', 'packages', 'auth', 'max_body_size', 'log', 'logs',
+  'storage', 'listen', 'url_prefix', 'uplinks', 'packages', 'auth', 'max_body_size', 'max_json_depth', 'log', 'logs',
   'http_proxy', 'https_proxy', 'no_proxy',
 ] as const
 
@@ -40,6 +40,8 @@ const IGNORED: Record<string, string> = {
 
 const LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'http', 'debug', 'trace']
 const MAX_BODY_SIZE = 10 * 1024 * 1024
+/** Deep enough for any real package document (a manifest's `exports` map is a handful of levels). */
+const MAX_JSON_DEPTH = 100
 
 /**
  * Reads a Sinopia/Verdaccio config file's text into a validated Config. Pure: `file` (absolute) only
@@ -67,6 +69,7 @@ export function parseConfig(text: string, file: string): { config: Config; warni
     packages: f.packages ? parsePackages(src, f.packages, names) : defaultPackageRules(names),
     auth: { htpasswd: htpasswd(src, f.auth, dir) },
     maxBodySize: f.max_body_size ? src.size(f.max_body_size) : MAX_BODY_SIZE,
+    maxJsonDepth: f.max_json_depth ? src.integer(f.max_json_depth, 1, 'write how deep JSON bodies may nest, like 100') : MAX_JSON_DEPTH,
     logLevel: logLevel(src, f.log, f.logs),
   }
   if (f.url_prefix) config.urlPrefix = urlPrefix(src, f.url_prefix)

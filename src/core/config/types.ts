@@ -69,6 +69,8 @@ export interface Config {
   }
   /** Bytes. Key `max_body_size`, default 10mb. */
   maxBodySize: number
+  /** Deepest nesting of arrays and objects in a JSON request body. Key `max_json_depth`, default 100. */
+  maxJsonDepth: number
   logLevel: LogLevel
 }
 

@@ -22,6 +22,7 @@ describe('defaultConfigText', () => {
       })),
       auth: { htpasswd: { file: '/home/me/.config/sinopia-cli/htpasswd', maxUsers: Infinity } },
       maxBodySize: 10 * 1024 * 1024,
+      maxJsonDepth: 100,
       logLevel: 'http',
     })
   })

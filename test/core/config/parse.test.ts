@@ -22,6 +22,7 @@ describe('parseConfig: defaults', () => {
       ],
       auth: { htpasswd: { file: '/etc/sinopia/htpasswd', maxUsers: Infinity } },
       maxBodySize: 10 * 1024 * 1024,
+      maxJsonDepth: 100,
       logLevel: 'http',
     })
   })

@@ -2,19 +2,14 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import semver from 'semver'
 import { SinopiaError, badRequest } from '../../errors.js'
 import { changesPackage, isEmptyPlan, type PackagePath, type PublishBody } from '../../registry/index.js'
-import { readBody } from '../body.js'
+import { readJson as readJsonBody } from '../body.js'
 import type { ServerContext } from '../context.js'
 import { authorize, identify } from '../identify.js'
 import { methodNotAllowed, sendJson } from '../respond.js'
 
-/** Parses a JSON request body within max_body_size; 400 for anything that is not JSON. */
+/** Parses a JSON request body within max_body_size and max_json_depth; 400 for anything that is not JSON. */
 export async function readJson(req: IncomingMessage, ctx: ServerContext): Promise<unknown> {
-  const raw = await readBody(req, ctx.config.maxBodySize)
-  try {
-    return JSON.parse(raw.toString('utf8'))
-  } catch {
-    throw badRequest('the request body is not valid JSON', 'EBADJSON')
-  }
+  return readJsonBody(req, { limit: ctx.config.maxBodySize, maxDepth: ctx.config.maxJsonDepth })
 }
 
 /**
@@ -27,6 +22,10 @@ export async function writePackage(req: IncomingMessage, res: ServerResponse, ct
   const user = await identify(ctx, req)
   const publisher = ctx.registry.publisher
   if (req.method === 'PUT' && target.kind === 'packument') {
+    // Before a byte of the body is read: who may send one at all. Every write needs read
+    // access, and a login unless the rule lets anonymous users publish (a star needs one too).
+    authorize(rule, name, user, 'access')
+    if (!user) authorize(rule, name, user, 'publish')
     const body = (await readJson(req, ctx)) as PublishBody
     if (!body || typeof body !== 'object') throw badRequest('expected a package document', 'EBADPUBLISH')
     const attachments = body._attachments && typeof body._attachments === 'object' ? Object.keys(body._attachments) : []
@@ -36,7 +35,6 @@ export async function writePackage(req: IncomingMessage, res: ServerResponse, ct
       ctx.log.log('info', `published ${name}@${versions.join(', ')} by ${user?.name ?? 'anonymous'}`)
       return sendJson(res, 201, { ok: true, success: true })
     }
-    authorize(rule, name, user, 'access')
     const plan = await publisher.plan(name, body, user?.name ?? null, target.rev)
     if (!user) throw new SinopiaError('EUNAUTHORIZED', `log in to change ${name}`, { status: 401 })
     if (isEmptyPlan(plan)) return sendJson(res, 201, { ok: true })
