@@ -56,6 +56,8 @@ auth:
 max_body_size: 10mb
 # Deepest nesting of arrays and objects accepted in a JSON request body.
 # max_json_depth: 100
+# How large a published tarball may be once inflated (a gzip bomb is refused at this size).
+# max_unpacked_size: 256mb
 
 # How much to log: fatal, error, warn, info, http (one line per request), debug or trace.
 log:

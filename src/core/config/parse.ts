@@ -7,7 +7,7 @@ import type { Config, ConfigWarning, LogLevel } from './types.js'
 import { parseUplinks, proxyOptions, registryUrl } from './uplinks.js'
 
 const KEYS = [
-  'storage', 'listen', 'url_prefix', 'uplinks', 'packages', 'auth', 'max_body_size', 'max_json_depth', 'log', 'logs',
+  'storage', 'listen', 'url_prefix', 'uplinks', 'packages', 'auth', 'max_body_size', 'max_json_depth', 'max_unpacked_size', 'log', 'logs',
   'http_proxy', 'https_proxy', 'no_proxy',
 ] as const
 
@@ -42,6 +42,8 @@ const LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'http', '
 const MAX_BODY_SIZE = 10 * 1024 * 1024
 /** Deep enough for any real package document (a manifest's `exports` map is a handful of levels). */
 const MAX_JSON_DEPTH = 100
+/** Far above any real package's unpacked size at the default max_body_size; far below a gzip bomb. */
+const MAX_UNPACKED_SIZE = 256 * 1024 * 1024
 
 /**
  * Reads a Sinopia/Verdaccio config file's text into a validated Config. Pure: `file` (absolute) only
@@ -70,6 +72,7 @@ export function parseConfig(text: string, file: string): { config: Config; warni
     auth: { htpasswd: htpasswd(src, f.auth, dir) },
     maxBodySize: f.max_body_size ? src.size(f.max_body_size) : MAX_BODY_SIZE,
     maxJsonDepth: f.max_json_depth ? src.integer(f.max_json_depth, 1, 'write how deep JSON bodies may nest, like 100') : MAX_JSON_DEPTH,
+    maxUnpackedSize: f.max_unpacked_size ? src.size(f.max_unpacked_size) : MAX_UNPACKED_SIZE,
     logLevel: logLevel(src, f.log, f.logs),
   }
   if (f.url_prefix) config.urlPrefix = urlPrefix(src, f.url_prefix)

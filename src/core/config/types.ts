@@ -71,6 +71,8 @@ export interface Config {
   maxBodySize: number
   /** Deepest nesting of arrays and objects in a JSON request body. Key `max_json_depth`, default 100. */
   maxJsonDepth: number
+  /** Bytes a published tarball may inflate to (its tar stream). Key `max_unpacked_size`, default 256mb. */
+  maxUnpackedSize: number
   logLevel: LogLevel
 }
 

@@ -1,12 +1,13 @@
 import { createHash } from 'node:crypto'
 import semver from 'semver'
-import ssri from 'ssri'
 import { SinopiaError, badRequest } from '../errors.js'
 import { tarballKey, type LocalDoc, type Manifest, type Packument, type Store } from '../store/index.js'
+import { digest, matchesIntegrity } from './digests.js'
+import { manifestMismatch } from './manifest-match.js'
 import { emptyLocal } from './merge.js'
 import { printable, tarballFile } from './names.js'
 import type { Packuments } from './packuments.js'
-import { readTarballManifest } from './tarball-manifest.js'
+import { readTarballContents, type TarballLimits } from './tarball-manifest.js'
 
 /** The body of `npm publish` (PUT /:name): a packument with new versions and their tarballs. */
 export interface PublishBody {
@@ -21,6 +22,8 @@ export interface PublishBody {
   maintainers?: unknown
   users?: unknown
 }
+
+export type PublishLimits = TarballLimits
 
 interface Attachment {
   version: string
@@ -74,9 +77,10 @@ function asObject(value: unknown, what: string): Record<string, unknown> {
 /**
  * Checks every attachment of a publish against its manifest before anything is written:
  * base64 that decodes, the declared length, sha512 integrity and sha1 shasum, and the
- * name and version in the tarball's own package.json.
+ * tarball's own package.json (the one npm installs): same name and version, and the same
+ * dependencies, scripts and bins as the manifest declares.
  */
-export async function checkAttachments(name: string, body: PublishBody): Promise<Attachment[]> {
+export async function checkAttachments(name: string, body: PublishBody, limits: PublishLimits): Promise<Attachment[]> {
   const versions = asObject(body.versions, 'versions')
   const attachments = asObject(body._attachments, '_attachments')
   const byFile = new Map<string, string>()
@@ -106,19 +110,26 @@ export async function checkAttachments(name: string, body: PublishBody): Promise
     if (typeof dist.integrity !== 'string' && typeof dist.shasum !== 'string') {
       throw badRequest(`${name}@${version} has neither dist.integrity nor dist.shasum`, 'EBADPUBLISH')
     }
-    const sha512 = ssri.fromData(bytes, { algorithms: ['sha512'] }).toString()
-    if (typeof dist.integrity === 'string' && !ssri.checkData(bytes, dist.integrity)) {
+    const sha512 = `sha512-${(await digest(bytes, 'sha512')).toString('base64')}`
+    if (typeof dist.integrity === 'string' && !(await matchesIntegrity(bytes, dist.integrity))) {
       throw badRequest(`attachment ${printable(file)} does not match dist.integrity`, 'EINTEGRITY')
     }
-    if (typeof dist.shasum === 'string' && createHash('sha1').update(bytes).digest('hex') !== dist.shasum.toLowerCase()) {
+    if (typeof dist.shasum === 'string' && (await digest(bytes, 'sha1')).toString('hex') !== dist.shasum.toLowerCase()) {
       throw badRequest(`attachment ${printable(file)} does not match dist.shasum`, 'EINTEGRITY')
     }
-    const inside = await readTarballManifest(bytes)
+    const { manifest: inside, files } = await readTarballContents(bytes, limits)
     if (inside.name !== name || inside.version !== version) {
       throw badRequest(
         `the tarball holds ${printable(String(inside.name))}@${printable(String(inside.version))}, not ${name}@${version}`,
         'EBADPUBLISH',
       )
+    }
+    const field = manifestMismatch(manifest as Record<string, unknown>, inside, files)
+    if (field) {
+      throw new SinopiaError('EMANIFESTMISMATCH', `the tarball's package.json and the published manifest of ${name}@${version} differ in ${field}`, {
+        status: 400,
+        hint: 'publish with npm, pnpm or yarn, which send the manifest of the package.json they pack',
+      })
     }
     out.push({ version, manifest, bytes, integrity: sha512 })
   }
@@ -135,9 +146,9 @@ export class Publisher {
   ) {}
 
   /** npm publish: stores the tarballs (verified), then adds the versions; 409 for an existing version. */
-  async publish(name: string, body: PublishBody, publisher: string): Promise<string[]> {
+  async publish(name: string, body: PublishBody, publisher: string, limits: PublishLimits): Promise<string[]> {
     if (body.name !== undefined && body.name !== name) throw badRequest(`document is for ${printable(String(body.name))}, not ${name}`, 'EBADPUBLISH')
-    const attachments = await checkAttachments(name, body)
+    const attachments = await checkAttachments(name, body, limits)
     const existing = (await this.packuments.local(name, true))?.doc
     for (const a of attachments) {
       if (existing?.versions[a.version]) throw conflict(`cannot publish over the previously published version ${name}@${a.version}`)

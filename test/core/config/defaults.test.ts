@@ -23,6 +23,7 @@ describe('defaultConfigText', () => {
       auth: { htpasswd: { file: '/home/me/.config/sinopia-cli/htpasswd', maxUsers: Infinity } },
       maxBodySize: 10 * 1024 * 1024,
       maxJsonDepth: 100,
+      maxUnpackedSize: 256 * 1024 * 1024,
       logLevel: 'http',
     })
   })

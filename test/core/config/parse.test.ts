@@ -23,6 +23,7 @@ describe('parseConfig: defaults', () => {
       auth: { htpasswd: { file: '/etc/sinopia/htpasswd', maxUsers: Infinity } },
       maxBodySize: 10 * 1024 * 1024,
       maxJsonDepth: 100,
+      maxUnpackedSize: 256 * 1024 * 1024,
       logLevel: 'http',
     })
   })

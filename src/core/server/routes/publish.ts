@@ -31,7 +31,8 @@ export async function writePackage(req: IncomingMessage, res: ServerResponse, ct
     const attachments = body._attachments && typeof body._attachments === 'object' ? Object.keys(body._attachments) : []
     if (attachments.length > 0) {
       authorize(rule, name, user, 'publish')
-      const versions = await publisher.publish(name, body, user?.name ?? 'anonymous')
+      const limits = { maxUnpackedSize: ctx.config.maxUnpackedSize, maxManifestSize: ctx.config.maxBodySize, maxJsonDepth: ctx.config.maxJsonDepth }
+      const versions = await publisher.publish(name, body, user?.name ?? 'anonymous', limits)
       ctx.log.log('info', `published ${name}@${versions.join(', ')} by ${user?.name ?? 'anonymous'}`)
       return sendJson(res, 201, { ok: true, success: true })
     }
