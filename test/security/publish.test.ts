@@ -2,11 +2,18 @@ import { request } from 'node:http'
 import { readdir } from 'node:fs/promises'
 import path from 'node:path'
 import zlib from 'node:zlib'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { stringify } from 'yaml'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { Users } from '../../src/core/auth/index.js'
-import { KeyedLock } from '../../src/core/store/index.js'
+import { parseConfig } from '../../src/core/config/index.js'
+import { Registry } from '../../src/core/registry/index.js'
+import { KeyedLock, openStore } from '../../src/core/store/index.js'
+import { UpstreamClient } from '../../src/core/upstream/client.js'
 import { startHarness, type Harness } from '../core/server/harness.js'
-import { buildPackage, integrityOf, shasumOf } from '../helpers/packages.js'
+import { buildPackage, integrityOf, shasumOf, type BuiltPackage } from '../helpers/packages.js'
+import { publishBody } from '../helpers/publish.js'
 import { cleanupRegistries, startRegistry, type RunningRegistry } from '../helpers/server.js'
 import { startWatchdog, type WatchdogReport } from '../helpers/watchdog.js'
 
@@ -190,6 +197,18 @@ describe('publish abuse against a running serve', () => {
     expect(watch.worstMs).toBeLessThan(STALL_MS)
     expect(await blobFiles(registry)).toEqual([])
   })
+
+  it('(18) a manifest nested 6000 deep is refused with 400 before its tarball is stored', async () => {
+    const pkg = await buildPackage({ name: 'deep-pkg', version: '1.0.0' })
+    const body = publishBody(pkg) as { versions: Record<string, Record<string, unknown>> }
+    const text = JSON.stringify(body).replace('"name":"deep-pkg","version":"1.0.0"', `"name":"deep-pkg","version":"1.0.0","config":${nestedArray(6000)}`)
+    expect(text).toContain(nestedArray(10))
+    const { result, watch } = await underWatch(registry, () => put(`${registry.url}deep-pkg`, text, token))
+    expect(result.status).toBe(400)
+    expect(watch.worstMs).toBeLessThan(STALL_MS)
+    expect(await blobFiles(registry)).toEqual([])
+    expect((await fetch(`${registry.url}deep-pkg`)).status).toBe(404)
+  })
 })
 
 /** A gzip tarball of the given files, in the given order (paths as they go into the archive). */
@@ -224,6 +243,8 @@ describe('what a publish may claim', () => {
       body: JSON.stringify(body),
       headers: { 'content-type': 'application/json', ...(user ? { authorization: auth[user] } : {}) },
     })
+  const get = async (path: string) => (await fetch(`${h.url}${path}`)).json()
+  const publish = async (pkg: BuiltPackage, user = 'alice', tag = 'latest') => put(pkg.name.replace('/', '%2f'), publishBody(pkg, tag), user)
 
   beforeAll(async () => {
     h = await startHarness({
@@ -245,6 +266,20 @@ describe('what a publish may claim', () => {
     h.upstream.addPackage(await buildPackage({ name: 'Old-Capitals', version: '1.0.0' }))
   })
   afterAll(() => h.close())
+
+  it('(9) refuses a version published again under an alias (v, spaces, tab, build metadata)', async () => {
+    expect((await publish(await buildPackage({ name: 'alias-pkg', version: '1.0.0' }))).status).toBe(201)
+    for (const alias of ['v1.0.0', ' 1.0.0', '1.0.0 ', '\t1.0.0', '1.0.0+build', '=1.0.0']) {
+      const pkg = await buildPackage({ name: 'alias-pkg', version: alias })
+      const res = await put('alias-pkg', bodyFor({ name: 'alias-pkg', version: alias }, pkg.tarball))
+      expect([400, 409], JSON.stringify(alias)).toContain(res.status)
+    }
+    expect(Object.keys((await get('alias-pkg')).versions)).toEqual(['1.0.0'])
+    const build = await buildPackage({ name: 'alias-other', version: '2.0.0+meta' })
+    const res = await put('alias-other', bodyFor({ name: 'alias-other', version: '2.0.0+meta' }, build.tarball))
+    expect(res.status).toBe(400)
+    expect((await res.json()).error).toMatch(/clean semver/)
+  })
 
   it('(10) refuses a tarball whose package.json declares scripts, dependencies or bins the manifest leaves out', async () => {
     const declared = { name: 'confused-pkg', version: '1.0.0' }
@@ -284,5 +319,63 @@ describe('what a publish may claim', () => {
     const tgz = tarball([['package/package.json', raw], ['package/cli.js', '']])
     const res = await put('normal-pkg', bodyFor(manifest, tgz))
     expect(res.status, await res.clone().text()).toBe(201)
+  })
+
+  it('(16) versions and tags named constructor, toString or __proto__ are refused, never stored', async () => {
+    expect((await publish(await buildPackage({ name: 'proto-pkg', version: '1.0.0' }))).status).toBe(201)
+    const read = await get('proto-pkg?write=true')
+    const versions = JSON.parse(`{"constructor":{"deprecated":"x"},"toString":{"deprecated":"x"},"__proto__":{"deprecated":"x"},"1.0.0":${JSON.stringify(read.versions['1.0.0'])}}`)
+    expect((await put('proto-pkg', { ...read, versions })).status).toBe(400)
+    const next = await buildPackage({ name: 'proto-pkg', version: '1.1.0' })
+    const body = publishBody(next)
+    body['dist-tags'] = JSON.parse('{"latest":"constructor","__proto__":"1.1.0"}')
+    expect((await put('proto-pkg', body)).status).toBe(400)
+    const doc = await get('proto-pkg')
+    expect(Object.keys(doc.versions)).toEqual(['1.0.0'])
+    expect(doc['dist-tags']).toEqual({ latest: '1.0.0' })
+    expect((await put('-/package/proto-pkg/dist-tags/__proto__', '1.0.0')).status).toBe(400)
+  })
+
+  it('(17) dist-tags in a publish body are checked like the dist-tag route checks them', async () => {
+    for (const tag of ['1.x', '^1.0.0', 'a b', '']) {
+      const res = await publish(await buildPackage({ name: 'tag-check', version: '1.0.0' }), 'alice', tag)
+      expect(res.status, tag).toBe(400)
+      expect((await res.json()).error).toMatch(/dist-tag/)
+    }
+    expect((await fetch(`${h.url}tag-check`)).status).toBe(404)
+  })
+
+  it('(24) a new name with capitals is refused; a cached uplink name with capitals still reads', async () => {
+    expect((await publish(await buildPackage({ name: 'pub-pkg', version: '1.0.0' }))).status).toBe(201)
+    const res = await publish(await buildPackage({ name: 'Pub-Pkg', version: '1.0.0' }))
+    expect(res.status).toBe(400)
+    expect((await res.json()).error).toMatch(/capital/)
+    expect((await fetch(`${h.url}Pub-Pkg`)).status).toBe(404)
+    expect(Object.keys((await get('Old-Capitals')).versions)).toEqual(['1.0.0'])
+  })
+})
+
+describe('a publish that fails after its tarball is stored', () => {
+  it('passes the write error on as it is, and leaves no blob behind', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'sinopia-orphan-'))
+    const { config } = parseConfig(stringify({ storage: path.join(dir, 'storage') }), path.join(dir, 'config.yaml'))
+    const store = await openStore(config.storage)
+    const upstream = new UpstreamClient(config.uplinks)
+    try {
+      const registry = new Registry(config, store, upstream)
+      const full = Object.assign(new Error('no space left on device'), { code: 'ENOSPC' })
+      vi.spyOn(store.packages, 'writeLocal').mockRejectedValueOnce(full)
+      const pkg = await buildPackage({ name: 'orphan-pkg', version: '1.0.0' })
+      const limits = { maxUnpackedSize: config.maxUnpackedSize, maxManifestSize: config.maxBodySize, maxJsonDepth: config.maxJsonDepth }
+      await expect(registry.publisher.publish('orphan-pkg', publishBody(pkg), 'alice', limits)).rejects.toBe(full)
+      const blobs = await readdir(path.join(config.storage, 'blobs'), { recursive: true, withFileTypes: true }).catch(() => [])
+      expect(blobs.filter((e) => e.isFile() && e.parentPath.includes('content-v2'))).toEqual([])
+      // The next publish of the same version works: nothing half-written is in its way.
+      await registry.publisher.publish('orphan-pkg', publishBody(pkg), 'alice', limits)
+      expect(Object.keys((await registry.packuments.document('orphan-pkg'))?.versions ?? {})).toEqual(['1.0.0'])
+    } finally {
+      await upstream.close()
+      await rm(dir, { recursive: true, force: true })
+    }
   })
 })
