@@ -8,7 +8,7 @@ import { stringify } from 'yaml'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { Users } from '../../src/core/auth/index.js'
 import { parseConfig } from '../../src/core/config/index.js'
-import { Registry } from '../../src/core/registry/index.js'
+import { PackageRules, Registry } from '../../src/core/registry/index.js'
 import { KeyedLock, openStore } from '../../src/core/store/index.js'
 import { UpstreamClient } from '../../src/core/upstream/client.js'
 import { startHarness, type Harness } from '../core/server/harness.js'
@@ -243,6 +243,7 @@ describe('what a publish may claim', () => {
       body: JSON.stringify(body),
       headers: { 'content-type': 'application/json', ...(user ? { authorization: auth[user] } : {}) },
     })
+  const del = (path: string, user = 'alice') => fetch(`${h.url}${path}`, { method: 'DELETE', headers: { authorization: auth[user] ?? '' } })
   const get = async (path: string) => (await fetch(`${h.url}${path}`)).json()
   const publish = async (pkg: BuiltPackage, user = 'alice', tag = 'latest') => put(pkg.name.replace('/', '%2f'), publishBody(pkg, tag), user)
 
@@ -321,6 +322,41 @@ describe('what a publish may claim', () => {
     expect(res.status, await res.clone().text()).toBe(201)
   })
 
+  it('(12) an existing package takes new versions, unpublishes and deprecations from its maintainers only', async () => {
+    expect((await publish(await buildPackage({ name: 'alice-lib', version: '1.0.0' }))).status).toBe(201)
+    const bobsVersion = await publish(await buildPackage({ name: 'alice-lib', version: '1.0.1' }), 'bob')
+    expect(bobsVersion.status).toBe(403)
+    expect((await bobsVersion.json()).error).toMatch(/maintainer/)
+    const read = await get('alice-lib?write=true')
+    expect((await del(`alice-lib/-rev/${read._rev}`, 'bob')).status).toBe(403)
+    read.versions['1.0.0'].deprecated = 'taken over'
+    expect((await put('alice-lib', read, 'bob')).status).toBe(403)
+    expect((await put('-/package/alice-lib/dist-tags/latest', '1.0.0', 'bob')).status).toBe(403)
+    expect((await get('alice-lib')).versions['1.0.0'].deprecated).toBeUndefined()
+    // alice makes bob a maintainer: now he may.
+    const fresh = await get('alice-lib?write=true')
+    expect((await put(`alice-lib/-rev/${fresh._rev}`, { _id: 'alice-lib', _rev: fresh._rev, maintainers: [...fresh.maintainers, { name: 'bob' }] })).status).toBe(201)
+    expect((await publish(await buildPackage({ name: 'alice-lib', version: '1.0.1' }), 'bob')).status).toBe(201)
+    // A user the rule names by name may publish to an existing package without being a maintainer.
+    expect((await publish(await buildPackage({ name: 'team-lib', version: '1.0.0' }), 'bob')).status).toBe(201)
+    expect((await publish(await buildPackage({ name: 'team-lib', version: '1.1.0' }), 'carol')).status).toBe(201)
+  })
+
+  it('(12) a cached uplink package is not overridden, nor its latest moved, unless the rule says override', async () => {
+    await get('alpha')
+    const res = await publish(await buildPackage({ name: 'alpha', version: '2.1.0' }))
+    expect(res.status).toBe(403)
+    expect((await res.json()).error).toMatch(/override/)
+    expect((await put('-/package/alpha/dist-tags/latest', '1.0.0')).status).toBe(403)
+    expect((await get('alpha'))['dist-tags'].latest).toBe('2.0.0')
+    // Other tags stay an overlay anyone allowed to publish may set.
+    expect((await put('-/package/alpha/dist-tags/old', '1.0.0')).status).toBe(201)
+    // With `override` in the rule it works as before.
+    await get('fork-lib')
+    expect((await publish(await buildPackage({ name: 'fork-lib', version: '1.0.1-fix' }), 'alice', 'fix')).status).toBe(201)
+    expect((await put('-/package/fork-lib/dist-tags/latest', '1.0.1-fix')).status).toBe(201)
+  })
+
   it('(16) versions and tags named constructor, toString or __proto__ are refused, never stored', async () => {
     expect((await publish(await buildPackage({ name: 'proto-pkg', version: '1.0.0' }))).status).toBe(201)
     const read = await get('proto-pkg?write=true')
@@ -366,12 +402,13 @@ describe('a publish that fails after its tarball is stored', () => {
       const full = Object.assign(new Error('no space left on device'), { code: 'ENOSPC' })
       vi.spyOn(store.packages, 'writeLocal').mockRejectedValueOnce(full)
       const pkg = await buildPackage({ name: 'orphan-pkg', version: '1.0.0' })
+      const actor = { user: { name: 'alice', groups: [] }, rule: new PackageRules(config.packages).match('orphan-pkg')! }
       const limits = { maxUnpackedSize: config.maxUnpackedSize, maxManifestSize: config.maxBodySize, maxJsonDepth: config.maxJsonDepth }
-      await expect(registry.publisher.publish('orphan-pkg', publishBody(pkg), 'alice', limits)).rejects.toBe(full)
+      await expect(registry.publisher.publish('orphan-pkg', publishBody(pkg), actor, limits)).rejects.toBe(full)
       const blobs = await readdir(path.join(config.storage, 'blobs'), { recursive: true, withFileTypes: true }).catch(() => [])
       expect(blobs.filter((e) => e.isFile() && e.parentPath.includes('content-v2'))).toEqual([])
       // The next publish of the same version works: nothing half-written is in its way.
-      await registry.publisher.publish('orphan-pkg', publishBody(pkg), 'alice', limits)
+      await registry.publisher.publish('orphan-pkg', publishBody(pkg), actor, limits)
       expect(Object.keys((await registry.packuments.document('orphan-pkg'))?.versions ?? {})).toEqual(['1.0.0'])
     } finally {
       await upstream.close()

@@ -35,6 +35,10 @@ uplinks:
 # to fetch them from. The first pattern that matches a package name applies.
 # $all: everyone, $anonymous: not logged in, $authenticated: logged in; or user names,
 # separated by spaces. unpublish is the same as publish when not set.
+# A name published here takes new versions, unpublishes and deprecations only from its
+# maintainers (npm owner add/rm) or from users the rule names by name; $authenticated lets
+# any logged-in user create a new name. Publishing a name the uplink has (or moving its
+# latest tag) needs \`override\`, which is nobody when not set, e.g. override: $authenticated
 packages:
   '@*/*':
     access: $all

@@ -36,6 +36,11 @@ export interface PackageRule {
   unpublish: string[]
   /** Uplink names, in order. Empty: the package is never proxied. */
   proxy: string[]
+  /**
+   * Who may override an uplink package: publish a name whose uplink copy exists, or move its
+   * `latest`. Key `override`; absent (the default): nobody.
+   */
+  override?: string[]
 }
 
 export interface ListenAddress {

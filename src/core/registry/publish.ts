@@ -6,6 +6,7 @@ import { digest, matchesIntegrity } from './digests.js'
 import { manifestMismatch } from './manifest-match.js'
 import { emptyLocal } from './merge.js'
 import { assertNewPackageName, printable, tarballFile } from './names.js'
+import { assertMayChange, assertMayOverride, type Actor } from './ownership.js'
 import type { Packuments } from './packuments.js'
 import { readTarballContents, type TarballLimits } from './tarball-manifest.js'
 import { assertCleanVersion, assertTag } from './tags.js'
@@ -164,20 +165,25 @@ export class Publisher {
 
   /**
    * npm publish: everything in the body is checked first (versions, tags, tarballs against
-   * their manifests, the name of a new package), then, under the package's lock, whether a
-   * version exists (409); only then are the tarballs stored, then the versions added. A
-   * failure after a tarball was stored removes it again: no orphan blobs.
+   * their manifests), then, under the package's lock, the name of a new package, who may
+   * publish it (see ownership.ts) and whether a version exists (409); only then are the
+   * tarballs stored, then the versions added. A failure after a tarball was stored removes it
+   * again: no orphan blobs.
    */
-  async publish(name: string, body: PublishBody, publisher: string, limits: PublishLimits): Promise<string[]> {
+  async publish(name: string, body: PublishBody, actor: Actor, limits: PublishLimits): Promise<string[]> {
     if (body.name !== undefined && body.name !== name) throw badRequest(`document is for ${printable(String(body.name))}, not ${name}`, 'EBADPUBLISH')
     const tags = checkTags(body['dist-tags'])
     const attachments = await checkAttachments(name, body, limits)
     const upstreamKnown = await this.knownUpstream(name)
+    const publisher = actor.user?.name ?? 'anonymous'
     const stored: string[] = []
     try {
       await this.change(name, async (current) => {
         const fromUplink = current ? current.origin === 'override' : upstreamKnown
         if (current === null && !fromUplink) assertNewPackageName(name)
+        assertMayChange(name, actor, current, 'publish')
+        if (fromUplink && Object.keys(current?.versions ?? {}).length === 0) assertMayOverride(name, actor, 'publishing it here')
+        if (fromUplink && tags.has('latest')) assertMayOverride(name, actor, 'moving its latest tag')
         const doc = current ?? emptyLocal(fromUplink ? 'override' : 'local-only')
         // The lock makes this the real check: of N concurrent publishes of one version, one gets here first.
         const published = new Set(Object.keys(doc.versions).map(withoutBuild))
@@ -278,11 +284,16 @@ export class Publisher {
    * Applies a plan under the package's lock. Removals, deprecations and owner changes are
    * refused (409) when the package changed since the client read it: a version published in
    * between would otherwise look like one the client left out on purpose. A star changes only
-   * the caller's own entry, so it needs no such check.
+   * the caller's own entry, so it needs no such check, nor a maintainer.
    */
-  async apply(name: string, plan: WritePlan, caller: string | null): Promise<void> {
+  async apply(name: string, plan: WritePlan, actor: Actor): Promise<void> {
+    const caller = actor.user?.name ?? null
     await this.change(name, async (current) => {
-      if (changesPackage(plan) && plan.rev !== undefined) assertRevision(name, plan.rev, current)
+      if (changesPackage(plan)) {
+        assertMayChange(name, actor, current, 'publish')
+        if (plan.removed.length > 0) assertMayChange(name, actor, current, 'unpublish')
+        if (plan.rev !== undefined) assertRevision(name, plan.rev, current)
+      }
       const doc = current ?? emptyLocal('override')
       for (const version of plan.removed) {
         if (!Object.hasOwn(doc.versions, version)) throw conflict(`${name}@${version} was unpublished meanwhile; run the command again`)
@@ -316,11 +327,12 @@ export class Publisher {
    * npm unpublish of a whole package: what was published here goes; a cached uplink copy
    * stays. A local-only name keeps a tombstone (no versions): it answers 404 and its uplink
    * is still never asked, so nobody can take the name over upstream (dependency confusion).
-   * Publishing the name again works as before.
+   * Its maintainers may publish the name again.
    */
-  async removePackage(name: string, rev?: string): Promise<void> {
+  async removePackage(name: string, actor: Actor, rev?: string): Promise<void> {
     let removed: LocalDoc | null = null
     await this.change(name, async (current) => {
+      assertMayChange(name, actor, current, 'unpublish')
       const published = current !== null && Object.keys(current.versions).length > 0
       if (!published) {
         // No versions here: only the uplink's copy (maybe with tags or deprecations set here) is served.
@@ -334,7 +346,10 @@ export class Publisher {
       removed = current
       const at = this.now().toISOString()
       if (current.origin === 'local-only') {
-        return { ...emptyLocal('local-only'), time: { ...(current.time.created ? { created: current.time.created } : {}), modified: at } }
+        // The maintainers stay with the tombstone: publishing the name again is theirs.
+        const tombstone: LocalDoc = { ...emptyLocal('local-only'), time: { ...(current.time.created ? { created: current.time.created } : {}), modified: at } }
+        if (current.maintainers) tombstone.maintainers = current.maintainers
+        return tombstone
       }
       // An override: its versions go, with the tags set on them. Deprecations and tag changes
       // made here on the uplink's versions stay (npm sends this DELETE by itself when the
@@ -368,11 +383,17 @@ export class Publisher {
     })
   }
 
-  async setTag(name: string, tag: string, version: string): Promise<void> {
+  /**
+   * npm dist-tag add. On a package published here, a maintainer's change; on an uplink's
+   * package a local overlay, except `latest`, which moves what everybody installs (override).
+   */
+  async setTag(name: string, tag: string, version: string, actor: Actor): Promise<void> {
     assertTag(tag)
     const doc = await this.served(name)
     if (!doc || !Object.hasOwn(doc.versions, version)) throw new SinopiaError('ENOTFOUND', `${printable(name)}@${printable(version)} not found`, { status: 404 })
     await this.change(name, async (current) => {
+      assertMayChange(name, actor, current, 'publish')
+      if (tag === 'latest' && current?.origin !== 'local-only') assertMayOverride(name, actor, 'moving its latest tag')
       const local = current ?? emptyLocal('override')
       local['dist-tags'][tag] = version
       local.removedTags = local.removedTags.filter((t) => t !== tag)
@@ -381,12 +402,13 @@ export class Publisher {
     })
   }
 
-  async removeTag(name: string, tag: string): Promise<void> {
+  async removeTag(name: string, tag: string, actor: Actor): Promise<void> {
     assertTag(tag)
     if (tag === 'latest') throw badRequest('the latest tag cannot be removed', 'EBADTAG')
     const doc = await this.served(name)
     if (!doc?.['dist-tags'] || !Object.hasOwn(doc['dist-tags'], tag)) throw new SinopiaError('ENOTFOUND', `${printable(name)} has no tag ${printable(tag)}`, { status: 404 })
     await this.change(name, async (current) => {
+      assertMayChange(name, actor, current, 'publish')
       const local = current ?? emptyLocal('override')
       delete local['dist-tags'][tag]
       if (!local.removedTags.includes(tag)) local.removedTags.push(tag)
