@@ -380,6 +380,24 @@ describe('publishing through npm, pnpm and yarn berry to sinopia-cli serve', () 
     })
   })
 
+  describe('the tarball checked against the manifest', () => {
+    it('takes a package npm normalises on publish (bin string, binding.gyp, server.js, git and optional dependencies)', { timeout: TEST_TIMEOUT }, async () => {
+      const dir = await packageDir('pub-normalised', '1.0.0', {
+        bin: './cli.js',
+        scripts: { test: 'node_modules/.bin/tap' },
+        dependencies: { 'left-pad': 'github:someone/left-pad', 'is-even': '^1.0.0' },
+        optionalDependencies: { 'is-even': '^1.0.0' },
+      })
+      await writeFile(path.join(dir, 'cli.js'), '#!/usr/bin/env node\n')
+      await writeFile(path.join(dir, 'binding.gyp'), '{"targets": []}\n')
+      await writeFile(path.join(dir, 'server.js'), '\n')
+      const result = await npm(['publish'], dir)
+      expect(result.code, explain(result, registry)).toBe(0)
+      const scripts = await viewJson(['pub-normalised', 'scripts'])
+      expect(scripts).toMatchObject({ install: 'node-gyp rebuild', start: 'node server.js' })
+    })
+  })
+
   describe('dependency confusion', () => {
     it('a locally published name is never fetched from the upstream, even when it has a higher version there', { timeout: TEST_TIMEOUT }, async () => {
       const publish = await npm(['publish'], await packageDir('internal-lib', '1.0.0'))

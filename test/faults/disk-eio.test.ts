@@ -37,7 +37,10 @@ describe('lock-sync --verify on a disk that fails reads', () => {
     env = await tempConfig(upstream)
     opened = await open(env.config)
     secret = await buildPackage({ name: 'in-house', version: '1.0.0', padding: 4096 })
-    await opened.registry.publisher.publish(secret.name, publishBody(secret), 'alice')
+    const { config } = env
+    const actor = { user: { name: 'alice', groups: [] }, rule: opened.registry.rules.match(secret.name)! }
+    const limits = { maxUnpackedSize: config.maxUnpackedSize, maxManifestSize: config.maxBodySize, maxJsonDepth: config.maxJsonDepth }
+    await opened.registry.publisher.publish(secret.name, publishBody(secret), actor, limits)
   })
   afterEach(async () => {
     faults.eio.clear()

@@ -35,6 +35,10 @@ uplinks:
 # to fetch them from. The first pattern that matches a package name applies.
 # $all: everyone, $anonymous: not logged in, $authenticated: logged in; or user names,
 # separated by spaces. unpublish is the same as publish when not set.
+# A name published here takes new versions, unpublishes and deprecations only from its
+# maintainers (npm owner add/rm) or from users the rule names by name; $authenticated lets
+# any logged-in user create a new name. Publishing a name the uplink has (or moving its
+# latest tag) needs \`override\`, which is nobody when not set, e.g. override: $authenticated
 packages:
   '@*/*':
     access: $all
@@ -54,6 +58,10 @@ auth:
 
 # Largest request accepted; a publish carries its tarball in the request, base64-encoded.
 max_body_size: 10mb
+# Deepest nesting of arrays and objects accepted in a JSON request body.
+# max_json_depth: 100
+# How large a published tarball may be once inflated (a gzip bomb is refused at this size).
+# max_unpacked_size: 256mb
 
 # Behind a reverse proxy: its address (or CIDR range), so that its X-Forwarded-Host and
 # X-Forwarded-Proto are believed; from anyone else they are ignored. Or set url_prefix to

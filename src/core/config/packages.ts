@@ -11,7 +11,7 @@ const LEGACY: Record<RuleKey, string> = {
   proxy: 'proxy_access',
 }
 
-const KEYS = [...(Object.keys(LEGACY) as RuleKey[]), ...Object.values(LEGACY)]
+const KEYS = [...(Object.keys(LEGACY) as RuleKey[]), ...Object.values(LEGACY), 'override']
 
 const IGNORED: Record<string, string> = {
   storage: 'per-package storage folders are not supported; every package is kept under the top-level storage',
@@ -59,6 +59,7 @@ export function parsePackages(src: Source, at: Field, uplinks: string[]): Packag
       publish,
       unpublish: list('unpublish') ?? publish,
       proxy: list('proxy') ?? [],
+      ...(f.override ? { override: src.words(f.override).map(({ word }) => word) } : {}),
     }
   })
 }

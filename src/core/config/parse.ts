@@ -9,7 +9,7 @@ import type { Config, ConfigWarning, LogLevel } from './types.js'
 import { parseUplinks, proxyOptions, registryUrl } from './uplinks.js'
 
 const KEYS = [
-  'storage', 'listen', 'url_prefix', 'uplinks', 'packages', 'auth', 'max_body_size', 'log', 'logs',
+  'storage', 'listen', 'url_prefix', 'uplinks', 'packages', 'auth', 'max_body_size', 'max_json_depth', 'max_unpacked_size', 'log', 'logs',
   'http_proxy', 'https_proxy', 'no_proxy', 'server', 'https', 'metrics', 'search', 'trust_proxy', 'limits', 'web', 'title',
 ] as const
 
@@ -46,6 +46,10 @@ const MAX_BODY_SIZE = 10 * 1024 * 1024
 const KEEP_ALIVE_TIMEOUT = 60_000
 /** How long npm search waits for an uplink before it answers with the local results alone. */
 const SEARCH_TIMEOUT = 3_000
+/** Deep enough for any real package document (a manifest's `exports` map is a handful of levels). */
+const MAX_JSON_DEPTH = 100
+/** Far above any real package's unpacked size at the default max_body_size; far below a gzip bomb. */
+const MAX_UNPACKED_SIZE = 256 * 1024 * 1024
 
 /**
  * Reads a Sinopia/Verdaccio config file's text into a validated Config. Pure: `file` (absolute) only
@@ -73,6 +77,8 @@ export function parseConfig(text: string, file: string): { config: Config; warni
     packages: f.packages ? parsePackages(src, f.packages, names) : defaultPackageRules(names),
     auth: { htpasswd: htpasswd(src, f.auth, dir) },
     maxBodySize: f.max_body_size ? src.size(f.max_body_size) : MAX_BODY_SIZE,
+    maxJsonDepth: f.max_json_depth ? src.integer(f.max_json_depth, 1, 'write how deep JSON bodies may nest, like 100') : MAX_JSON_DEPTH,
+    maxUnpackedSize: f.max_unpacked_size ? src.size(f.max_unpacked_size) : MAX_UNPACKED_SIZE,
     web: webSettings(src, f.web, f.title),
     search: f.search ? searchSettings(src, f.search) : { uplink: true, timeout: SEARCH_TIMEOUT },
     metrics: f.metrics ? metrics(src, f.metrics) : { enabled: true, allow: [] },

@@ -47,6 +47,11 @@ export interface PackageRule {
   unpublish: string[]
   /** Uplink names, in order. Empty: the package is never proxied. */
   proxy: string[]
+  /**
+   * Who may override an uplink package: publish a name whose uplink copy exists, or move its
+   * `latest`. Key `override`; absent (the default): nobody.
+   */
+  override?: string[]
 }
 
 export interface ListenAddress {
@@ -104,6 +109,10 @@ export interface Config {
   metrics: { enabled: boolean; allow: string[]; token?: string }
   /** How long an idle client connection stays open (ms). Key `server.keepAliveTimeout` (seconds, as Verdaccio), default 60 s. */
   keepAliveTimeout: number
+  /** Deepest nesting of arrays and objects in a JSON request body. Key `max_json_depth`, default 100. */
+  maxJsonDepth: number
+  /** Bytes a published tarball may inflate to (its tar stream). Key `max_unpacked_size`, default 256mb. */
+  maxUnpackedSize: number
   logLevel: LogLevel
   /** Key `log.format` (Verdaccio's), default pretty. */
   logFormat: LogFormat

@@ -16,6 +16,7 @@ export { etagOf, type TarballAnswer } from './tarballs.js'
 export { Download } from './download.js'
 export { parseDistTagsPath, parsePackagePath, type PackagePath } from './paths.js'
 export { changesPackage, isEmptyPlan, type PublishBody, type WritePlan } from './publish.js'
+export type { Actor } from './ownership.js'
 export { PackageRules, allows } from './rules.js'
 
 /** The registry as the server (and later the other commands) sees it. */

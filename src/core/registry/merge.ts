@@ -26,7 +26,7 @@ export function mergePackument(name: string, upstream: Packument | null, local: 
   const tags: Record<string, string> = {}
   if (useUpstream) {
     for (const [version, manifest] of Object.entries(upstream.versions)) {
-      const message = local?.deprecated[version]
+      const message = local && Object.hasOwn(local.deprecated, version) ? local.deprecated[version] : undefined
       versions[version] = message === undefined ? manifest : withDeprecation(manifest, message)
     }
     Object.assign(time, upstream.time ?? {})
@@ -42,7 +42,7 @@ export function mergePackument(name: string, upstream: Packument | null, local: 
     Object.assign(tags, local['dist-tags'])
   }
   for (const [tag, version] of Object.entries(tags)) {
-    if (!versions[version]) delete tags[tag]
+    if (!Object.hasOwn(versions, version)) delete tags[tag]
   }
   if (tags.latest === undefined) {
     const stable = Object.keys(versions).filter((v) => !semver.prerelease(v))

@@ -28,6 +28,19 @@ export function assertPackageName(name: string): string {
   return name
 }
 
+/**
+ * Throws a 400 unless npm would take `name` for a package created today (its
+ * `validForNewPackages`): no capitals, so `Pub-Pkg` cannot sit beside `pub-pkg`. Old names
+ * with capitals from the uplink stay readable (assertPackageName).
+ */
+export function assertNewPackageName(name: string): void {
+  const result = validate(name)
+  if (!result.validForNewPackages) {
+    const why = [...(result.errors ?? []), ...(result.warnings ?? [])][0] ?? 'not a valid name for a new package'
+    throw badRequest(`invalid name for a new package "${printable(name)}": ${why}`, 'EINVALIDNAME')
+  }
+}
+
 /** The conventional tarball file name: `name-1.0.0.tgz`, the scope left out. */
 export function tarballFile(name: string, version: string): string {
   return `${name.slice(name.lastIndexOf('/') + 1)}-${version}.tgz`

@@ -1,12 +1,15 @@
 import { createHash } from 'node:crypto'
 import semver from 'semver'
-import ssri from 'ssri'
 import { SinopiaError, badRequest } from '../errors.js'
 import { tarballKey, type LocalDoc, type Manifest, type Packument, type Store } from '../store/index.js'
+import { digest, matchesIntegrity } from './digests.js'
+import { manifestMismatch } from './manifest-match.js'
 import { emptyLocal } from './merge.js'
-import { printable, tarballFile } from './names.js'
+import { assertNewPackageName, printable, tarballFile } from './names.js'
+import { assertMayChange, assertMayOverride, type Actor } from './ownership.js'
 import type { Packuments } from './packuments.js'
-import { readTarballManifest } from './tarball-manifest.js'
+import { readTarballContents, type TarballLimits } from './tarball-manifest.js'
+import { assertCleanVersion, assertTag } from './tags.js'
 
 /** The body of `npm publish` (PUT /:name): a packument with new versions and their tarballs. */
 export interface PublishBody {
@@ -21,6 +24,8 @@ export interface PublishBody {
   maintainers?: unknown
   users?: unknown
 }
+
+export type PublishLimits = TarballLimits
 
 interface Attachment {
   version: string
@@ -73,10 +78,11 @@ function asObject(value: unknown, what: string): Record<string, unknown> {
 
 /**
  * Checks every attachment of a publish against its manifest before anything is written:
- * base64 that decodes, the declared length, sha512 integrity and sha1 shasum, and the
- * name and version in the tarball's own package.json.
+ * a clean version, base64 that decodes, the declared length, sha512 integrity and sha1
+ * shasum, and the tarball's own package.json (the one npm installs): same name and version,
+ * and the same dependencies, scripts and bins as the manifest declares.
  */
-export async function checkAttachments(name: string, body: PublishBody): Promise<Attachment[]> {
+export async function checkAttachments(name: string, body: PublishBody, limits: PublishLimits): Promise<Attachment[]> {
   const versions = asObject(body.versions, 'versions')
   const attachments = asObject(body._attachments, '_attachments')
   const byFile = new Map<string, string>()
@@ -90,8 +96,9 @@ export async function checkAttachments(name: string, body: PublishBody): Promise
     if (file.endsWith('.sigstore')) continue
     const version = byFile.get(file)
     if (!version) throw badRequest(`attachment ${printable(file)} matches no version in the document`, 'EBADPUBLISH')
+    assertCleanVersion(version)
     const manifest = asObject(versions[version], `versions["${version}"]`) as Manifest
-    if (!semver.valid(version) || manifest.version !== version || manifest.name !== name) {
+    if (manifest.version !== version || manifest.name !== name) {
       throw badRequest(`manifest of ${printable(file)} must have name "${name}" and version "${version}"`, 'EBADPUBLISH')
     }
     const attachment = asObject(raw, `_attachments["${file}"]`)
@@ -106,25 +113,47 @@ export async function checkAttachments(name: string, body: PublishBody): Promise
     if (typeof dist.integrity !== 'string' && typeof dist.shasum !== 'string') {
       throw badRequest(`${name}@${version} has neither dist.integrity nor dist.shasum`, 'EBADPUBLISH')
     }
-    const sha512 = ssri.fromData(bytes, { algorithms: ['sha512'] }).toString()
-    if (typeof dist.integrity === 'string' && !ssri.checkData(bytes, dist.integrity)) {
+    const sha512 = `sha512-${(await digest(bytes, 'sha512')).toString('base64')}`
+    if (typeof dist.integrity === 'string' && !(await matchesIntegrity(bytes, dist.integrity))) {
       throw badRequest(`attachment ${printable(file)} does not match dist.integrity`, 'EINTEGRITY')
     }
-    if (typeof dist.shasum === 'string' && createHash('sha1').update(bytes).digest('hex') !== dist.shasum.toLowerCase()) {
+    if (typeof dist.shasum === 'string' && (await digest(bytes, 'sha1')).toString('hex') !== dist.shasum.toLowerCase()) {
       throw badRequest(`attachment ${printable(file)} does not match dist.shasum`, 'EINTEGRITY')
     }
-    const inside = await readTarballManifest(bytes)
+    const { manifest: inside, files } = await readTarballContents(bytes, limits)
     if (inside.name !== name || inside.version !== version) {
       throw badRequest(
         `the tarball holds ${printable(String(inside.name))}@${printable(String(inside.version))}, not ${name}@${version}`,
         'EBADPUBLISH',
       )
     }
+    const field = manifestMismatch(manifest as Record<string, unknown>, inside, files)
+    if (field) {
+      throw new SinopiaError('EMANIFESTMISMATCH', `the tarball's package.json and the published manifest of ${name}@${version} differ in ${field}`, {
+        status: 400,
+        hint: 'publish with npm, pnpm or yarn, which send the manifest of the package.json they pack',
+      })
+    }
     out.push({ version, manifest, bytes, integrity: sha512 })
   }
   if (out.length === 0) throw badRequest('a publish needs at least one attachment', 'EBADPUBLISH')
   return out
 }
+
+/** The dist-tags of a publish body, each checked as the dist-tag route checks one. */
+function checkTags(value: unknown): Map<string, string> {
+  const tags = new Map<string, string>()
+  if (value === undefined) return tags
+  for (const [tag, version] of Object.entries(asObject(value, 'dist-tags'))) {
+    assertTag(tag)
+    if (typeof version !== 'string') throw badRequest(`dist-tag "${printable(tag)}" must name a version`, 'EBADTAG')
+    tags.set(tag, version)
+  }
+  return tags
+}
+
+/** A version with its build metadata left out: `1.0.0+abc` and `1.0.0` are one version to clients. */
+const withoutBuild = (version: string) => semver.parse(version)?.version ?? version
 
 /** Writes to what was published here. Every change holds the package's lock from read to write. */
 export class Publisher {
@@ -134,51 +163,73 @@ export class Publisher {
     private readonly now: () => Date = () => new Date(),
   ) {}
 
-  /** npm publish: stores the tarballs (verified), then adds the versions; 409 for an existing version. */
-  async publish(name: string, body: PublishBody, publisher: string): Promise<string[]> {
+  /**
+   * npm publish: everything in the body is checked first (versions, tags, tarballs against
+   * their manifests), then, under the package's lock, the name of a new package, who may
+   * publish it (see ownership.ts) and whether a version exists (409); only then are the
+   * tarballs stored, then the versions added. A failure after a tarball was stored removes it
+   * again: no orphan blobs.
+   */
+  async publish(name: string, body: PublishBody, actor: Actor, limits: PublishLimits): Promise<string[]> {
     if (body.name !== undefined && body.name !== name) throw badRequest(`document is for ${printable(String(body.name))}, not ${name}`, 'EBADPUBLISH')
-    const attachments = await checkAttachments(name, body)
-    const existing = (await this.packuments.local(name, true))?.doc
-    for (const a of attachments) {
-      if (existing?.versions[a.version]) throw conflict(`cannot publish over the previously published version ${name}@${a.version}`)
-    }
-    // Blobs first: a version is never visible before its bytes are.
-    for (const a of attachments) {
-      const write = this.store.blobs.write(tarballKey(name, a.version), a.integrity, a.bytes.length)
-      write.stream.end(a.bytes)
-      await write.done
-    }
-    const tags = body['dist-tags'] && typeof body['dist-tags'] === 'object' ? (body['dist-tags'] as Record<string, unknown>) : {}
-    await this.change(name, async (current) => {
-      const doc = current ?? emptyLocal((await this.knownUpstream(name)) ? 'override' : 'local-only')
-      const at = this.now().toISOString()
-      for (const a of attachments) {
+    const tags = checkTags(body['dist-tags'])
+    const attachments = await checkAttachments(name, body, limits)
+    const upstreamKnown = await this.knownUpstream(name)
+    const publisher = actor.user?.name ?? 'anonymous'
+    const stored: string[] = []
+    try {
+      await this.change(name, async (current) => {
+        const fromUplink = current ? current.origin === 'override' : upstreamKnown
+        if (current === null && !fromUplink) assertNewPackageName(name)
+        assertMayChange(name, actor, current, 'publish')
+        if (fromUplink && Object.keys(current?.versions ?? {}).length === 0) assertMayOverride(name, actor, 'publishing it here')
+        if (fromUplink && tags.has('latest')) assertMayOverride(name, actor, 'moving its latest tag')
+        const doc = current ?? emptyLocal(fromUplink ? 'override' : 'local-only')
         // The lock makes this the real check: of N concurrent publishes of one version, one gets here first.
-        if (doc.versions[a.version]) throw conflict(`cannot publish over the previously published version ${name}@${a.version}`)
-        // An unpublish of this version that finished after the blob was written took its bytes.
-        if (!(await this.store.blobs.has(a.integrity, tarballKey(name, a.version)))) {
-          const write = this.store.blobs.write(tarballKey(name, a.version), a.integrity, a.bytes.length)
-          write.stream.end(a.bytes)
-          await write.done
+        const published = new Set(Object.keys(doc.versions).map(withoutBuild))
+        for (const a of attachments) {
+          if (published.has(a.version)) throw conflict(`cannot publish over the previously published version ${name}@${a.version}`)
         }
-        doc.versions[a.version] = storedManifest(name, a)
-        doc.time[a.version] = at
-      }
-      for (const [tag, version] of Object.entries(tags)) {
-        if (typeof version === 'string' && doc.versions[version]) {
+        const at = this.now().toISOString()
+        for (const a of attachments) {
+          doc.versions[a.version] = storedManifest(name, a)
+          doc.time[a.version] = at
+        }
+        for (const [tag, version] of tags) {
+          if (!Object.hasOwn(doc.versions, version)) throw badRequest(`dist-tag "${printable(tag)}" names ${printable(version)}, which is not published here`, 'EBADTAG')
           doc['dist-tags'][tag] = version
           doc.removedTags = doc.removedTags.filter((t) => t !== tag)
         }
-      }
-      doc.time.created ??= at
-      doc.time.modified = at
-      if (typeof body.readme === 'string') doc.readme = body.readme
-      if (typeof body.description === 'string') doc.description = body.description
-      const maintainers = doc.maintainers ?? []
-      if (!maintainers.some((m) => m.name === publisher)) doc.maintainers = [...maintainers, { name: publisher }]
-      return doc
-    })
+        doc.time.created ??= at
+        doc.time.modified = at
+        if (typeof body.readme === 'string') doc.readme = body.readme
+        if (typeof body.description === 'string') doc.description = body.description
+        const maintainers = doc.maintainers ?? []
+        if (!maintainers.some((m) => m.name === publisher)) doc.maintainers = [...maintainers, { name: publisher }]
+        // Bytes last, just before the document: a version is never visible before its bytes are.
+        for (const a of attachments) if (await this.storeBlob(name, a)) stored.push(a.version)
+        return doc
+      })
+    } catch (error) {
+      // Every check came before the bytes; what can fail after them is the document's write.
+      for (const version of stored) await this.removeBlobIfUnused(name, version)
+      throw error
+    }
     return attachments.map((a) => a.version)
+  }
+
+  /**
+   * The one place a publish writes a tarball: verified against its integrity as it is
+   * stored. False when the bytes were there already (the uplink's copy of the same version
+   * may hold the same content), so a failed publish removes only what it wrote.
+   */
+  private async storeBlob(name: string, a: Attachment): Promise<boolean> {
+    const key = tarballKey(name, a.version)
+    const existed = await this.store.blobs.has(a.integrity, key)
+    const write = this.store.blobs.write(key, a.integrity, a.bytes.length)
+    write.stream.end(a.bytes)
+    await write.done
+    return !existed
   }
 
   /**
@@ -194,18 +245,18 @@ export class Publisher {
     // npm owner and npm star send only {_id, _rev, maintainers | users}: a body without
     // `versions` changes no version. Only a document that lists versions can remove some.
     const versions = body.versions === undefined ? current.versions : asObject(body.versions, 'versions')
-    const added = Object.keys(versions).filter((v) => !current.versions[v])
+    const added = Object.keys(versions).filter((v) => !Object.hasOwn(current.versions, v))
     if (added.length > 0) throw badRequest(`new versions (${added.map(printable).join(', ')}) need their tarballs attached`, 'EBADPUBLISH')
     // Versions the body leaves out. Only those published here can go; the uplink's may be
     // missing just because the client read an offline document (stored tarballs only).
-    const missing = Object.keys(current.versions).filter((v) => !(v in versions))
-    const removed = missing.filter((v) => local?.versions[v])
+    const missing = Object.keys(current.versions).filter((v) => !Object.hasOwn(versions, v))
+    const removed = missing.filter((v) => local !== null && Object.hasOwn(local.versions, v))
     const deprecations: Record<string, string> = {}
     for (const [version, raw] of Object.entries(versions)) {
       const manifest = asObject(raw, `versions["${version}"]`)
       // npm sends "" to undeprecate; a manifest without the field changes nothing.
       if (!('deprecated' in manifest)) continue
-      const before = current.versions[version]?.deprecated ?? ''
+      const before = Object.hasOwn(current.versions, version) ? (current.versions[version]?.deprecated ?? '') : ''
       const after = typeof manifest.deprecated === 'string' ? manifest.deprecated : ''
       if (before !== after) deprecations[version] = after
     }
@@ -222,7 +273,7 @@ export class Publisher {
         .filter((m) => typeof m?.name === 'string')
         .map((m) => ({ name: String(m.name), ...(typeof m.email === 'string' ? { email: m.email } : {}) }))
     }
-    const uplinkOnly = missing.find((v) => !local?.versions[v])
+    const uplinkOnly = missing.find((v) => !(local !== null && Object.hasOwn(local.versions, v)))
     if (isEmptyPlan(plan) && uplinkOnly !== undefined) {
       throw new SinopiaError('EFORBIDDEN', `${name}@${uplinkOnly} comes from the uplink and cannot be unpublished here`, { status: 403 })
     }
@@ -233,21 +284,26 @@ export class Publisher {
    * Applies a plan under the package's lock. Removals, deprecations and owner changes are
    * refused (409) when the package changed since the client read it: a version published in
    * between would otherwise look like one the client left out on purpose. A star changes only
-   * the caller's own entry, so it needs no such check.
+   * the caller's own entry, so it needs no such check, nor a maintainer.
    */
-  async apply(name: string, plan: WritePlan, caller: string | null): Promise<void> {
+  async apply(name: string, plan: WritePlan, actor: Actor): Promise<void> {
+    const caller = actor.user?.name ?? null
     await this.change(name, async (current) => {
-      if (changesPackage(plan) && plan.rev !== undefined) assertRevision(name, plan.rev, current)
+      if (changesPackage(plan)) {
+        assertMayChange(name, actor, current, 'publish')
+        if (plan.removed.length > 0) assertMayChange(name, actor, current, 'unpublish')
+        if (plan.rev !== undefined) assertRevision(name, plan.rev, current)
+      }
       const doc = current ?? emptyLocal('override')
       for (const version of plan.removed) {
-        if (!doc.versions[version]) throw conflict(`${name}@${version} was unpublished meanwhile; run the command again`)
+        if (!Object.hasOwn(doc.versions, version)) throw conflict(`${name}@${version} was unpublished meanwhile; run the command again`)
         delete doc.versions[version]
         delete doc.time[version]
         // A tag set here on a removed version would otherwise hide the uplink's tag of that name.
         for (const [tag, target] of Object.entries(doc['dist-tags'])) if (target === version) delete doc['dist-tags'][tag]
       }
       for (const [version, message] of Object.entries(plan.deprecations)) {
-        const own = doc.versions[version]
+        const own = Object.hasOwn(doc.versions, version) ? doc.versions[version] : undefined
         if (own) {
           const copy = { ...own }
           if (message) copy.deprecated = message
@@ -271,11 +327,12 @@ export class Publisher {
    * npm unpublish of a whole package: what was published here goes; a cached uplink copy
    * stays. A local-only name keeps a tombstone (no versions): it answers 404 and its uplink
    * is still never asked, so nobody can take the name over upstream (dependency confusion).
-   * Publishing the name again works as before.
+   * Its maintainers may publish the name again.
    */
-  async removePackage(name: string, rev?: string): Promise<void> {
+  async removePackage(name: string, actor: Actor, rev?: string): Promise<void> {
     let removed: LocalDoc | null = null
     await this.change(name, async (current) => {
+      assertMayChange(name, actor, current, 'unpublish')
       const published = current !== null && Object.keys(current.versions).length > 0
       if (!published) {
         // No versions here: only the uplink's copy (maybe with tags or deprecations set here) is served.
@@ -289,7 +346,10 @@ export class Publisher {
       removed = current
       const at = this.now().toISOString()
       if (current.origin === 'local-only') {
-        return { ...emptyLocal('local-only'), time: { ...(current.time.created ? { created: current.time.created } : {}), modified: at } }
+        // The maintainers stay with the tombstone: publishing the name again is theirs.
+        const tombstone: LocalDoc = { ...emptyLocal('local-only'), time: { ...(current.time.created ? { created: current.time.created } : {}), modified: at } }
+        if (current.maintainers) tombstone.maintainers = current.maintainers
+        return tombstone
       }
       // An override: its versions go, with the tags set on them. Deprecations and tag changes
       // made here on the uplink's versions stay (npm sends this DELETE by itself when the
@@ -315,7 +375,7 @@ export class Publisher {
       // What was published here is read again under the lock, not taken from the one-second memo.
       await this.packuments.local(name, true)
       const doc = await this.packuments.document(name)
-      if (doc?.versions[version]) return
+      if (doc && Object.hasOwn(doc.versions, version)) return
       await this.store.blobs.remove(tarballKey(name, version), async (integrity) => {
         // Content-addressed: another version (here or from the uplink) may hold the same bytes.
         return Object.values(doc?.versions ?? {}).some((m) => m.dist?.integrity === integrity)
@@ -323,11 +383,17 @@ export class Publisher {
     })
   }
 
-  async setTag(name: string, tag: string, version: string): Promise<void> {
+  /**
+   * npm dist-tag add. On a package published here, a maintainer's change; on an uplink's
+   * package a local overlay, except `latest`, which moves what everybody installs (override).
+   */
+  async setTag(name: string, tag: string, version: string, actor: Actor): Promise<void> {
     assertTag(tag)
     const doc = await this.served(name)
-    if (!doc?.versions[version]) throw new SinopiaError('ENOTFOUND', `${printable(name)}@${printable(version)} not found`, { status: 404 })
+    if (!doc || !Object.hasOwn(doc.versions, version)) throw new SinopiaError('ENOTFOUND', `${printable(name)}@${printable(version)} not found`, { status: 404 })
     await this.change(name, async (current) => {
+      assertMayChange(name, actor, current, 'publish')
+      if (tag === 'latest' && current?.origin !== 'local-only') assertMayOverride(name, actor, 'moving its latest tag')
       const local = current ?? emptyLocal('override')
       local['dist-tags'][tag] = version
       local.removedTags = local.removedTags.filter((t) => t !== tag)
@@ -336,12 +402,13 @@ export class Publisher {
     })
   }
 
-  async removeTag(name: string, tag: string): Promise<void> {
+  async removeTag(name: string, tag: string, actor: Actor): Promise<void> {
     assertTag(tag)
     if (tag === 'latest') throw badRequest('the latest tag cannot be removed', 'EBADTAG')
     const doc = await this.served(name)
-    if (!doc?.['dist-tags']?.[tag]) throw new SinopiaError('ENOTFOUND', `${printable(name)} has no tag ${printable(tag)}`, { status: 404 })
+    if (!doc?.['dist-tags'] || !Object.hasOwn(doc['dist-tags'], tag)) throw new SinopiaError('ENOTFOUND', `${printable(name)} has no tag ${printable(tag)}`, { status: 404 })
     await this.change(name, async (current) => {
+      assertMayChange(name, actor, current, 'publish')
       const local = current ?? emptyLocal('override')
       delete local['dist-tags'][tag]
       if (!local.removedTags.includes(tag)) local.removedTags.push(tag)
@@ -362,11 +429,11 @@ export class Publisher {
 
   /** The document as served now, fetching the uplink's copy first if it was never fetched. */
   private async served(name: string): Promise<Packument | null> {
-    await this.packuments.get(name).catch(() => undefined)
+    await this.packuments.get(name).catch(unlessNotFound)
     const doc = await this.packuments.document(name)
     if (doc) return doc
     // Served from memory while its stored copy is gone (pruned): asking the uplink stores it again.
-    await this.packuments.get(name, { fresh: true }).catch(() => undefined)
+    await this.packuments.get(name, { fresh: true }).catch(unlessNotFound)
     return this.packuments.document(name)
   }
 
@@ -377,19 +444,17 @@ export class Publisher {
   private async knownUpstream(name: string): Promise<boolean> {
     const loaded = await this.store.packages.readUpstream(name)
     if (loaded) return Object.keys(loaded.record.doc.versions).length > 0
-    return (await this.store.packages.readFetched(name).catch(() => null)) !== null
+    return (await this.store.packages.readFetched(name)) !== null
   }
+}
+
+/** A 404 from Packuments.get is an answer (nothing to fetch); any other failure is passed on. */
+function unlessNotFound(error: unknown): void {
+  if (!(error instanceof SinopiaError && error.status === 404)) throw error
 }
 
 function storedManifest(name: string, a: Attachment): Manifest {
   const dist = { ...a.manifest.dist, integrity: a.manifest.dist?.integrity ?? a.integrity }
   dist.shasum ??= createHash('sha1').update(a.bytes).digest('hex')
   return { ...a.manifest, _id: `${name}@${a.version}`, dist }
-}
-
-/** npm's rule for tags: not a version range, nothing that needs URL encoding. */
-function assertTag(tag: string): void {
-  if (tag.length === 0 || tag.length > 100 || encodeURIComponent(tag) !== tag || semver.validRange(tag)) {
-    throw badRequest(`invalid dist-tag "${printable(tag)}": a tag must not be a version range nor need URL encoding`, 'EBADTAG')
-  }
 }

@@ -26,6 +26,8 @@ describe('defaultConfigText', () => {
       search: { uplink: true, timeout: 3_000 },
       metrics: { enabled: true, allow: [] },
       keepAliveTimeout: 60_000,
+      maxJsonDepth: 100,
+      maxUnpackedSize: 256 * 1024 * 1024,
       logLevel: 'http',
       logFormat: 'pretty',
       trustProxy: [],

@@ -27,6 +27,8 @@ describe('parseConfig: defaults', () => {
       search: { uplink: true, timeout: 3_000 },
       metrics: { enabled: true, allow: [] },
       keepAliveTimeout: 60_000,
+      maxJsonDepth: 100,
+      maxUnpackedSize: 256 * 1024 * 1024,
       logLevel: 'http',
       logFormat: 'pretty',
       trustProxy: [],

@@ -175,7 +175,9 @@ describe('after a prune or a verify --fix', () => {
   })
 
   it('a name whose packument was pruned is still known from the uplink: a publish overrides it', async () => {
-    h = await startHarness({ uplink: { maxage: '0s' } })
+    // Publishing over an uplink package takes the override right.
+    const packages = { '**': { access: '$all', publish: '$authenticated', override: '$authenticated', proxy: 'npmjs' } }
+    h = await startHarness({ uplink: { maxage: '0s' }, extra: { packages } })
     store = await openStore(h.storage)
     await download(`${h.url}alpha`)
     const plan = await planPrune(store, { olderThanMs: 1, graceMs: 0, now: Date.now() + 60_000 })

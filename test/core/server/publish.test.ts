@@ -30,7 +30,8 @@ describe('publishing', () => {
           'restricted-*': { access: '$all', publish: 'bob', unpublish: 'bob' },
           'forked-*': { access: '$all', publish: '$authenticated' },
           '@*/*': { access: '$all', publish: '$authenticated', proxy: 'npmjs' },
-          '**': { access: '$all', publish: '$authenticated', unpublish: '$authenticated', proxy: 'npmjs' },
+          // These tests publish over the uplink's `alpha`, which takes the override right.
+          '**': { access: '$all', publish: '$authenticated', unpublish: '$authenticated', override: '$authenticated', proxy: 'npmjs' },
         },
       },
     })

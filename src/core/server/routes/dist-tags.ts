@@ -5,7 +5,7 @@ import { parseDistTagsPath } from '../../registry/index.js'
 import type { ServerContext } from '../context.js'
 import { authorize, identify } from '../identify.js'
 import { methodNotAllowed, sendJson } from '../respond.js'
-import { readJson } from './publish.js'
+import { actorOf, readJson } from './publish.js'
 
 /** `npm dist-tag ls/add/rm`: `/-/package/:name/dist-tags[/:tag]`, the version as a JSON string body. */
 export function distTagRoutes(app: Polka, ctx: ServerContext): void {
@@ -25,12 +25,12 @@ export function distTagRoutes(app: Polka, ctx: ServerContext): void {
       authorize(rule, target.name, user, 'publish')
       const version = await readJson(req, ctx)
       if (typeof version !== 'string') throw badRequest('the body must be a JSON string: the version to tag', 'EBADTAG')
-      await ctx.registry.publisher.setTag(target.name, target.tag, version)
+      await ctx.registry.publisher.setTag(target.name, target.tag, version, actorOf(rule, target.name, user))
       return sendJson(res, 201, { ok: true })
     }
     if (req.method === 'DELETE') {
       authorize(rule, target.name, user, 'publish')
-      await ctx.registry.publisher.removeTag(target.name, target.tag)
+      await ctx.registry.publisher.removeTag(target.name, target.tag, actorOf(rule, target.name, user))
       return sendJson(res, 200, { ok: true })
     }
     methodNotAllowed(res, req.method, ['PUT', 'DELETE'])

@@ -1,20 +1,17 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import semver from 'semver'
-import { SinopiaError, badRequest } from '../../errors.js'
-import { changesPackage, isEmptyPlan, type PackagePath, type PublishBody } from '../../registry/index.js'
-import { readBody } from '../body.js'
+import type { User } from '../../auth/index.js'
+import type { PackageRule } from '../../config/types.js'
+import { SinopiaError, badRequest, notFound } from '../../errors.js'
+import { changesPackage, isEmptyPlan, type Actor, type PackagePath, type PublishBody } from '../../registry/index.js'
+import { readJson as readJsonBody } from '../body.js'
 import type { ServerContext } from '../context.js'
 import { authorize, identify } from '../identify.js'
 import { methodNotAllowed, sendJson } from '../respond.js'
 
-/** Parses a JSON request body within max_body_size; 400 for anything that is not JSON. */
+/** Parses a JSON request body within max_body_size and max_json_depth; 400 for anything that is not JSON. */
 export async function readJson(req: IncomingMessage, ctx: ServerContext): Promise<unknown> {
-  const raw = await readBody(req, ctx.config.maxBodySize)
-  try {
-    return JSON.parse(raw.toString('utf8'))
-  } catch {
-    throw badRequest('the request body is not valid JSON', 'EBADJSON')
-  }
+  return readJsonBody(req, { limit: ctx.config.maxBodySize, maxDepth: ctx.config.maxJsonDepth })
 }
 
 /**
@@ -27,16 +24,21 @@ export async function writePackage(req: IncomingMessage, res: ServerResponse, ct
   const user = await identify(ctx, req)
   const publisher = ctx.registry.publisher
   if (req.method === 'PUT' && target.kind === 'packument') {
+    // Before a byte of the body is read: who may send one at all. Every write needs read
+    // access, and a login unless the rule lets anonymous users publish (a star needs one too).
+    authorize(rule, name, user, 'access')
+    if (!user) authorize(rule, name, user, 'publish')
+    const actor = actorOf(rule, name, user)
     const body = (await readJson(req, ctx)) as PublishBody
     if (!body || typeof body !== 'object') throw badRequest('expected a package document', 'EBADPUBLISH')
     const attachments = body._attachments && typeof body._attachments === 'object' ? Object.keys(body._attachments) : []
     if (attachments.length > 0) {
       authorize(rule, name, user, 'publish')
-      const versions = await publisher.publish(name, body, user?.name ?? 'anonymous')
+      const limits = { maxUnpackedSize: ctx.config.maxUnpackedSize, maxManifestSize: ctx.config.maxBodySize, maxJsonDepth: ctx.config.maxJsonDepth }
+      const versions = await publisher.publish(name, body, actor, limits)
       ctx.log.log('info', `published ${name}@${versions.join(', ')} by ${user?.name ?? 'anonymous'}`)
       return sendJson(res, 201, { ok: true, success: true })
     }
-    authorize(rule, name, user, 'access')
     const plan = await publisher.plan(name, body, user?.name ?? null, target.rev)
     if (!user) throw new SinopiaError('EUNAUTHORIZED', `log in to change ${name}`, { status: 401 })
     if (isEmptyPlan(plan)) return sendJson(res, 201, { ok: true })
@@ -45,12 +47,12 @@ export async function writePackage(req: IncomingMessage, res: ServerResponse, ct
       authorize(rule, name, user, 'publish')
       if (plan.removed.length > 0) authorize(rule, name, user, 'unpublish')
     }
-    await publisher.apply(name, plan, user.name)
+    await publisher.apply(name, plan, actor)
     return sendJson(res, 201, { ok: true })
   }
   if (req.method === 'DELETE' && target.kind === 'packument' && target.rev !== undefined) {
     authorize(rule, name, user, 'unpublish')
-    await publisher.removePackage(name, target.rev)
+    await publisher.removePackage(name, actorOf(rule, name, user), target.rev)
     ctx.log.log('info', `unpublished ${name} by ${user?.name ?? 'anonymous'}`)
     return sendJson(res, 200, { ok: true })
   }
@@ -63,4 +65,10 @@ export async function writePackage(req: IncomingMessage, res: ServerResponse, ct
     return sendJson(res, 200, { ok: true })
   }
   methodNotAllowed(res, req.method, ['GET', 'HEAD'])
+}
+
+/** Who asks, under which rule, for the ownership checks in core (after `authorize`, so a rule exists). */
+export function actorOf(rule: PackageRule | null, name: string, user: User | null): Actor {
+  if (!rule) throw notFound(`package ${name} not found`)
+  return { user: user && { name: user.name, groups: user.groups }, rule }
 }

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Polka, Request } from 'polka'
 import { WRONG_PASSWORD, assertUserName, isIpv4Cidr, type TokenRecord, type User } from '../../auth/index.js'
 import { SinopiaError, badRequest, isSinopiaError, notFound } from '../../errors.js'
-import { readBody } from '../body.js'
+import { parseJson, readBody } from '../body.js'
 import type { ServerContext } from '../context.js'
 import { identify } from '../identify.js'
 import { LoginSessions, expiredPage, loggedInPage, loginForm, sendPage } from '../login-page.js'
@@ -26,7 +26,7 @@ export function userRoutes(app: Polka, ctx: ServerContext): void {
 
   app.put('/-/user/:id', async (req: Request, res: ServerResponse) => {
     const name = couchName(req.params.id)
-    const body = await readJsonObject(req, limit)
+    const body = await readJsonObject(req, limit, ctx.config.maxJsonDepth)
     if (body.name !== undefined && body.name !== name) throw badRequest('the user name in the body differs from the one in the URL')
     if (typeof body.password !== 'string') throw badRequest('a password is required')
     await logInOrRegister(ctx, name, body.password, address(req), true)
@@ -66,7 +66,7 @@ export function userRoutes(app: Polka, ctx: ServerContext): void {
   })
   app.post('/-/npm/v1/tokens', async (req: Request, res: ServerResponse) => {
     const user = writableCaller(await caller(ctx, req))
-    const body = await readJsonObject(req, limit)
+    const body = await readJsonObject(req, limit, ctx.config.maxJsonDepth)
     if (typeof body.password !== 'string') throw badRequest('a password is required to create a token')
     const cidr = cidrList(body.cidr_whitelist)
     await ctx.auth.checkPassword(user.name, body.password, address(req))
@@ -91,7 +91,7 @@ export function userRoutes(app: Polka, ctx: ServerContext): void {
   app.get('/-/npm/v1/user', async (req: Request, res: ServerResponse) => sendJson(res, 200, profileOf((await caller(ctx, req)).name)))
   app.post('/-/npm/v1/user', async (req: Request, res: ServerResponse) => {
     const user = writableCaller(await caller(ctx, req))
-    const body = await readJsonObject(req, limit)
+    const body = await readJsonObject(req, limit, ctx.config.maxJsonDepth)
     const { password, ...rest } = body
     if (rest.tfa !== undefined && rest.tfa !== null) throw badRequest('this registry does not support two-factor authentication')
     const unsupported = Object.keys(rest).filter((key) => key !== 'name' && rest[key] !== null && rest[key] !== '' && rest[key] !== false)
@@ -111,7 +111,7 @@ export function userRoutes(app: Polka, ctx: ServerContext): void {
 
   // npm's web login: POST starts a session, the person logs in on the page at loginUrl, npm polls doneUrl.
   app.post('/-/v1/login', async (req: Request, res: ServerResponse) => {
-    const body = await readJsonObject(req, limit)
+    const body = await readJsonObject(req, limit, ctx.config.maxJsonDepth)
     const session = sessions.start(body.create === true, address(req))
     const base = publicBaseUrl(req, ctx.config.urlPrefix, ctx.hostForUrls, ctx.config.trustProxy)
     sendJson(res, 200, { loginUrl: `${base}-/v1/login/${session.loginId}`, doneUrl: `${base}-/v1/done/${session.doneId}` })
@@ -227,15 +227,10 @@ function cidrList(value: unknown): string[] {
 }
 
 /** The body as a JSON object (an empty body is `{}`); the parser's message is not passed on, it may quote a password. */
-async function readJsonObject(req: IncomingMessage, limit: number): Promise<Record<string, unknown>> {
-  const text = (await readBody(req, limit)).toString('utf8')
-  if (!text.trim()) return {}
-  let value: unknown
-  try {
-    value = JSON.parse(text)
-  } catch {
-    throw badRequest('the body is not valid JSON')
-  }
+async function readJsonObject(req: IncomingMessage, limit: number, maxDepth: number): Promise<Record<string, unknown>> {
+  const raw = await readBody(req, limit)
+  if (!raw.toString('utf8').trim()) return {}
+  const value = parseJson(raw, maxDepth)
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw badRequest('the body must be a JSON object')
   return value as Record<string, unknown>
 }
