@@ -143,8 +143,12 @@ async function writeTar(store: Store, manifest: BundleManifest, created: Date, o
   const out = createWriteStream(tmp, { flags: 'wx' })
   const sha256 = createHash('sha256')
   let bytes = 0
-  out.on('error', () => undefined)
+  let failure: unknown = null
+  out.on('error', (error) => {
+    failure ??= error
+  })
   const tar = new TarWriter(async (chunk) => {
+    if (failure) throw failure
     sha256.update(chunk)
     bytes += chunk.length
     if (!out.write(chunk)) await once(out, 'drain')
