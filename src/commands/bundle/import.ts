@@ -1,6 +1,6 @@
 import { Args, Flags } from '@oclif/core'
 import { BaseCommand } from '../../cli/base-command.js'
-import { BUNDLE_UPLINK, importBundle, loadPublicKey } from '../../core/bundle/index.js'
+import { importBundle, loadPublicKey } from '../../core/bundle/index.js'
 import { openStore } from '../../core/store/index.js'
 import { reportText } from './verify.js'
 
@@ -9,7 +9,7 @@ export default class BundleImport extends BaseCommand {
   static override description = `Verifies the whole bundle first: a bundle with any problem is refused and nothing of it is \
 imported. Then new versions are added to each package's cached uplink copy, under the package's lock; versions the store \
 holds with the same integrity are skipped; a version it holds with another integrity is refused and reported, never replaced. \
-Imported packages count as fetched from the uplink (a later publish of the name here is an override).
+Imported packages count as fetched from an uplink named "bundle" (a later publish of the name here is an override), and are served even where the config proxies no uplink.
 
 Exit status: 0 when everything was imported or already present, 1 when the bundle or any version was refused.`
 
@@ -27,7 +27,7 @@ Exit status: 0 when everything was imported or already present, 1 when the bundl
     const trusted = flags['require-signature'] ? await loadPublicKey(flags['require-signature']) : null
     const started = Date.now()
     const store = await openStore(config.storage)
-    const result = await importBundle(store, args.file, { trusted, uplink: Object.keys(config.uplinks)[0] ?? BUNDLE_UPLINK })
+    const result = await importBundle(store, args.file, { trusted })
     const durationMs = Date.now() - started
     const { manifest: _manifest, ...verify } = result.verify
     if (flags.json) {

@@ -70,7 +70,7 @@ export async function writeBundle(registry: Registry, wanted: Array<{ name: stri
       failed.push({ package: name, code: codeOf(error), message: messageOf(error) })
     }
   }
-  const created = options.created ?? new Date(times.length > 0 ? Math.max(...times) : 0)
+  const created = new Date(options.created ?? (times.length > 0 ? Math.max(...times) : 0))
   // Seconds: the tar mtime field holds no more, and the manifest must say what the entries say.
   created.setUTCMilliseconds(0)
   const manifest = sortManifest({ format: BUNDLE_FORMAT, created: created.toISOString(), tool: options.tool, packages })

@@ -31,6 +31,12 @@ import { SinopiaError } from '../errors.js'
 import type { Packument } from '../store/index.js'
 
 export const BUNDLE_FORMAT = 1
+/**
+ * The uplink name `bundle import` records in upstream.json and fetched.json. A registry serves such
+ * copies even for names whose rule proxies no uplink (an air-gapped registry has none); copies
+ * fetched from a real uplink stay hidden under such a rule, as before.
+ */
+export const BUNDLE_UPLINK = 'bundle'
 export const MANIFEST_ENTRY = 'manifest.json'
 export const SIGNATURE_ENTRY = 'manifest.json.sig'
 const BLOB_ENTRY = /^blobs\/sha512\/([0-9a-f]{128})\.tgz$/

@@ -3,14 +3,12 @@ import semver from 'semver'
 import ssri from 'ssri'
 import { expectedIntegrity, tarballKey, type LocalDoc, type Manifest, type Packument, type Store, type UpstreamRecord } from '../store/index.js'
 import { codeOf, messageOf } from '../sync/sync.js'
-import { integrityOfEntry, type BundlePackage } from './format.js'
+import { BUNDLE_UPLINK, integrityOfEntry, type BundlePackage } from './format.js'
 import { readTar } from './tar-reader.js'
 import { verifyBundle, type BundleProblem, type BundleReport } from './verify.js'
 
 export interface ImportOptions {
   trusted?: KeyObject | null
-  /** The uplink name recorded for imported packages (the config's first uplink, else "bundle"). */
-  uplink: string
   /** Milliseconds since the epoch: the fetch time recorded for packages new to the store. */
   now?: () => number
 }
@@ -26,9 +24,6 @@ export interface ImportResult {
   ok: boolean
 }
 
-/** Where the bundle's uplink copies are recorded when the importing store has no uplink of its own. */
-export const BUNDLE_UPLINK = 'bundle'
-
 type Decision = { kind: 'add' } | { kind: 'present'; blob: boolean } | { kind: 'refuse'; reason: string }
 
 /**
@@ -38,7 +33,7 @@ type Decision = { kind: 'add' } | { kind: 'present'; blob: boolean } | { kind: '
  * next to a running serve). A version the store holds with another integrity is refused and
  * reported, never replaced; one it holds with the same integrity is skipped.
  */
-export async function importBundle(store: Store, file: string, options: ImportOptions): Promise<ImportResult> {
+export async function importBundle(store: Store, file: string, options: ImportOptions = {}): Promise<ImportResult> {
   const verify = await verifyBundle(file, { trusted: options.trusted ?? null })
   const result: ImportResult = { verify, added: [], present: [], refused: [], ok: false }
   if (!verify.ok || !verify.manifest) return result
@@ -104,9 +99,10 @@ export async function importBundle(store: Store, file: string, options: ImportOp
         else adding.push(v.version)
       }
       if (adding.length === 0) return
+      // Recorded as the bundle's copy (see BUNDLE_UPLINK), whatever uplink the stored one came from.
       const record: UpstreamRecord = state.upstream
-        ? { ...withoutValidators(state.upstream), doc: mergeVersions(state.upstream.doc, pkg.packument, adding) }
-        : { uplink: options.uplink, upstreamUrl: pkg.upstreamUrl ?? `${BUNDLE_UPLINK}:`, doc: mergeVersions(null, pkg.packument, adding) }
+        ? { ...withoutValidators(state.upstream), uplink: BUNDLE_UPLINK, doc: mergeVersions(state.upstream.doc, pkg.packument, adding) }
+        : { uplink: BUNDLE_UPLINK, upstreamUrl: pkg.upstreamUrl ?? `${BUNDLE_UPLINK}:`, doc: mergeVersions(null, pkg.packument, adding) }
       await store.packages.writeUpstream(pkg.name, record)
       // Counts as fetched from the uplink, so a later publish of the name here is an override.
       if (!(await store.packages.readFetched(pkg.name).catch(() => null))) await store.packages.writeFetched(pkg.name, { uplink: record.uplink, fetchedAt: now() })

@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events'
+import { BUNDLE_UPLINK } from '../bundle/format.js'
 import { SinopiaError } from '../errors.js'
 import { tarballKey, type LoadedUpstream, type LocalDoc, type Packument, type Store, type UpstreamRecord } from '../store/index.js'
 import type { UpstreamClient } from '../upstream/client.js'
@@ -228,12 +229,13 @@ export class Packuments extends EventEmitter {
   }
 
   /**
-   * A name whose rule proxies nowhere (a registry with no uplink, fed by `bundle import`): the
-   * uplink copy in the store, if any, served as offline (only versions whose tarballs are stored).
+   * A name whose rule proxies nowhere (a registry with no uplink): a copy `bundle import` put in the
+   * store is served, as offline (only versions whose tarballs are stored). A copy fetched from a
+   * real uplink is not: a rule without proxy means that uplink is not to be used for the name.
    */
   private async withoutUplink(name: string): Promise<UpstreamAnswer> {
     const entry = await this.reloadIfChanged(name, await this.cached(name))
-    return entry ? { entry, cache: 'offline', offline: true } : { entry: null, cache: 'local', offline: false }
+    return entry?.uplink === BUNDLE_UPLINK ? { entry, cache: 'offline', offline: true } : { entry: null, cache: 'local', offline: false }
   }
 
   /**

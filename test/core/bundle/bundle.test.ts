@@ -94,7 +94,7 @@ describe('bundles: create, verify, import', () => {
   it('imports into a store with no uplink, which then serves the packages; a second import adds nothing', async () => {
     await bundle(packages, 'deps.tar')
     const gapped = await target()
-    const result = await importBundle(gapped.store, path.join(work, 'deps.tar'), { uplink: 'bundle', now: () => 1_000 })
+    const result = await importBundle(gapped.store, path.join(work, 'deps.tar'), { now: () => 1_000 })
     expect(result.ok).toBe(true)
     expect(result.added.sort()).toEqual(['@scope/beta@1.0.0', 'alpha@1.0.0', 'alpha@1.1.0', 'gamma@2.0.0-rc.1'])
     expect(await gapped.store.packages.readFetched('alpha')).toEqual({ uplink: 'bundle', fetchedAt: 1_000 })
@@ -109,9 +109,22 @@ describe('bundles: create, verify, import', () => {
     expect(tarball.kind).not.toBe('download')
     expect(await gapped.store.blobs.verify((await gapped.store.blobs.resolve(undefined, tarballKey('@scope/beta', '1.0.0'))) ?? '', packages[2]?.manifest.dist.integrity ?? '')).toBe(true)
 
-    const again = await importBundle(gapped.store, path.join(work, 'deps.tar'), { uplink: 'bundle' })
+    const again = await importBundle(gapped.store, path.join(work, 'deps.tar'))
     expect(again).toMatchObject({ ok: true, added: [] })
     expect(again.present).toHaveLength(4)
+  })
+
+  it('under a rule without proxy, an imported copy is served but one fetched from a real uplink stays hidden', async () => {
+    await bundle(packages, 'deps.tar')
+    // The source's own storage, opened with a config that proxies nothing: its npmjs copies are not served.
+    const yaml = stringify({ storage: env.config.storage, packages: { '**': { access: '$all' }, '@*/*': { access: '$all' } } })
+    const noProxy = await openRegistry(parseConfig(yaml, path.join(work, 'noproxy.yaml')).config)
+    opened.push(noProxy)
+    await expect(noProxy.registry.packuments.get('alpha')).rejects.toMatchObject({ code: 'ENOTFOUND' })
+    // The same packages imported from a bundle into a store with no uplink are served.
+    const gapped = await target()
+    expect((await importBundle(gapped.store, path.join(work, 'deps.tar'))).ok).toBe(true)
+    expect([...(await gapped.registry.packuments.get('alpha')).view.versions.keys()].sort()).toEqual(['1.0.0', '1.1.0'])
   })
 
   it('a bundle with one flipped byte is refused, naming the package, and nothing of it is imported', async () => {
@@ -131,7 +144,7 @@ describe('bundles: create, verify, import', () => {
     expect(report.ok).toBe(false)
     expect(report.problems).toEqual([expect.objectContaining({ package: '@scope/beta@1.0.0', message: expect.stringMatching(/does not hash/) })])
     const gapped = await target()
-    const result = await importBundle(gapped.store, file, { uplink: 'bundle' })
+    const result = await importBundle(gapped.store, file)
     expect(result).toMatchObject({ ok: false, added: [] })
     expect(await gapped.store.packages.list()).toEqual([])
     for (const p of packages) expect(await gapped.store.blobs.has(p.manifest.dist.integrity, tarballKey(p.name, p.version))).toBe(false)
@@ -146,9 +159,9 @@ describe('bundles: create, verify, import', () => {
     expect(delta).toMatchObject({ packages: 1, versions: 2, excluded: 2 })
 
     const gapped = await target()
-    expect((await importBundle(gapped.store, path.join(work, 'old.tar'), { uplink: 'bundle' })).ok).toBe(true)
+    expect((await importBundle(gapped.store, path.join(work, 'old.tar'))).ok).toBe(true)
     expect((await gapped.registry.packuments.document('alpha'))?.['dist-tags']?.latest).toBe('1.0.0')
-    const result = await importBundle(gapped.store, path.join(work, 'delta.tar'), { uplink: 'bundle' })
+    const result = await importBundle(gapped.store, path.join(work, 'delta.tar'))
     expect(result.added.sort()).toEqual(['alpha@1.1.0', 'alpha@2.0.0'])
     const doc = await gapped.registry.packuments.document('alpha')
     expect(Object.keys(doc?.versions ?? {}).sort()).toEqual(['1.0.0', '1.1.0', '2.0.0'])
@@ -161,9 +174,9 @@ describe('bundles: create, verify, import', () => {
     // The air-gapped store already has alpha@1.0.0, with other bytes (a republished version elsewhere).
     const other = await buildPackage({ name: 'alpha', version: '1.0.0', description: 'other bytes' })
     const before = await bundleOf(other, work)
-    expect((await importBundle(gapped.store, before, { uplink: 'bundle' })).ok).toBe(true)
+    expect((await importBundle(gapped.store, before)).ok).toBe(true)
 
-    const result = await importBundle(gapped.store, path.join(work, 'deps.tar'), { uplink: 'bundle' })
+    const result = await importBundle(gapped.store, path.join(work, 'deps.tar'))
     expect(result.ok).toBe(false)
     expect(result.refused).toEqual([expect.objectContaining({ package: 'alpha@1.0.0', message: expect.stringMatching(/integrity .* kept/) })])
     expect(result.added.sort()).toEqual(['@scope/beta@1.0.0', 'alpha@1.1.0', 'gamma@2.0.0-rc.1'])
@@ -198,9 +211,9 @@ describe('bundles: create, verify, import', () => {
     expect(wrong.problems[0]?.message).toMatch(/not by the required key/)
     expect((await verifyBundle(path.join(work, 'plain.tar'), { trusted: ed.pub })).problems[0]?.message).toMatch(/not signed/)
     const gapped = await target()
-    expect(await importBundle(gapped.store, path.join(work, 'ed.tar'), { uplink: 'bundle', trusted: stranger.pub })).toMatchObject({ ok: false, added: [] })
+    expect(await importBundle(gapped.store, path.join(work, 'ed.tar'), { trusted: stranger.pub })).toMatchObject({ ok: false, added: [] })
     expect(await gapped.store.packages.list()).toEqual([])
-    expect((await importBundle(gapped.store, path.join(work, 'ed.tar'), { uplink: 'bundle', trusted: ed.pub })).ok).toBe(true)
+    expect((await importBundle(gapped.store, path.join(work, 'ed.tar'), { trusted: ed.pub })).ok).toBe(true)
   })
 
   it('exits with the packages that could not be included, and writes nothing', async () => {
