@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { readManifest } from '../../src/core/bundle/index.js'
 import { parseLockfile } from '../../src/core/lockfiles/index.js'
 import { openStore, tarballKey } from '../../src/core/store/index.js'
-import { cleanupTempDirs, makeProject, makeTempDir, runNpm, runPnpm } from '../helpers/clients.js'
+import { cleanupTempDirs, makeProject, makeTempDir, runNpm, runPnpm, runYarn, runYarnBerry, type ClientOptions, type ClientResult } from '../helpers/clients.js'
 import { startFakeUpstream, type FakeUpstream } from '../helpers/fake-upstream.js'
 import { buildPackage, type BuiltPackage } from '../helpers/packages.js'
 import { generateProjectPackages } from '../helpers/project.js'
@@ -42,7 +42,15 @@ describe('air-gapped installs: bundle create, verify, import, then installs from
   let packages: BuiltPackage[]
   let source: RunningRegistry
   let work: string
-  const projects: Record<'npm' | 'pnpm', string> = { npm: '', pnpm: '' }
+  type Client = 'npm' | 'pnpm' | 'yarn' | 'berry'
+  type Run = (args: string[], opts: ClientOptions) => Promise<ClientResult>
+  const CLIENTS: Array<{ client: Client; run: Run; lockfile: string; frozen: string[] }> = [
+    { client: 'npm', run: runNpm, lockfile: 'package-lock.json', frozen: ['ci'] },
+    { client: 'pnpm', run: runPnpm, lockfile: 'pnpm-lock.yaml', frozen: ['install', '--frozen-lockfile'] },
+    { client: 'yarn', run: runYarn, lockfile: 'yarn.lock', frozen: ['install', '--frozen-lockfile'] },
+    { client: 'berry', run: runYarnBerry, lockfile: 'yarn.lock', frozen: ['install', '--immutable'] },
+  ]
+  const projects: Record<Client, string> = { npm: '', pnpm: '', yarn: '', berry: '' }
 
   beforeAll(async () => {
     const generated = await generateProjectPackages()
@@ -50,7 +58,7 @@ describe('air-gapped installs: bundle create, verify, import, then installs from
     upstream = await startFakeUpstream({ packages })
     source = await startRegistry({ upstreamUrl: upstream.url })
     work = await makeTempDir('sinopia-bundle-e2e-')
-    for (const [client, run] of [['npm', runNpm], ['pnpm', runPnpm]] as const) {
+    for (const { client, run } of CLIENTS) {
       projects[client] = await makeProject(generated.rootDependencies)
       const installed = await run(['install'], { cwd: projects[client], registry: source.url, timeoutMs: CLIENT_TIMEOUT })
       expect(installed.code, describeResult(installed)).toBe(0)
@@ -64,8 +72,8 @@ describe('air-gapped installs: bundle create, verify, import, then installs from
 
   const create = (args: string[]) => runCli(['bundle', 'create', ...args, '--json', '--config', source.configFile], { cwd: work, timeoutMs: CLIENT_TIMEOUT })
 
-  it('npm ci and pnpm install --frozen-lockfile succeed from a registry with no uplink that imported the bundle', { timeout: TEST_TIMEOUT }, async () => {
-    const lockfiles = [path.join(projects.npm, 'package-lock.json'), path.join(projects.pnpm, 'pnpm-lock.yaml')]
+  it('npm ci, pnpm and both yarns install frozen lockfiles from a registry with no uplink that imported the bundle', { timeout: 2 * TEST_TIMEOUT }, async () => {
+    const lockfiles = CLIENTS.map(({ client, lockfile }) => path.join(projects[client], lockfile))
     const first = await create([...lockfiles.flatMap((f) => ['--from', f]), '--out', 'deps.tar'])
     expect(first.code, describeResult(first)).toBe(0)
     const locked = new Set(
@@ -94,16 +102,19 @@ describe('air-gapped installs: bundle create, verify, import, then installs from
 
     await upstream.stop()
     try {
-      for (const [client, run, frozen, lockfile] of [
-        ['npm', runNpm, ['ci'], 'package-lock.json'],
-        ['pnpm', runPnpm, ['install', '--frozen-lockfile'], 'pnpm-lock.yaml'],
-      ] as const) {
+      for (const { client, run, frozen, lockfile } of CLIENTS) {
         const offline = await makeTempDir(`sinopia-gapped-${client}-`)
         for (const file of ['package.json', lockfile]) await copyFile(path.join(projects[client], file), path.join(offline, file))
+        if (client === 'yarn') {
+          // yarn 1 fetches the resolved URLs as written (the connected registry's): point them here.
+          const repoint = await runCli(['lockfile', 'repoint', 'yarn.lock', '--to', gapped.url], { cwd: offline })
+          expect(repoint.code, describeResult(repoint)).toBe(0)
+        }
         const mark = gapped.output().length
-        const result = await run([...frozen], { cwd: offline, registry: gapped.url, timeoutMs: CLIENT_TIMEOUT })
+        const result = await run(frozen, { cwd: offline, registry: gapped.url, timeoutMs: CLIENT_TIMEOUT })
         expect(result.code, `${client}: ${describeResult(result)}\n--- server ---\n${gapped.output().slice(mark).slice(-4000)}`).toBe(0)
-        await access(path.join(offline, 'node_modules', '@acme', 'native', 'package.json'))
+        if (client === 'berry') await access(path.join(offline, '.pnp.cjs'))
+        else await access(path.join(offline, 'node_modules', '@acme', 'native', 'package.json'))
         expect(gapped.output().slice(mark)).not.toMatch(/ http\s+GET \S+ [45]\d\d /)
       }
     } finally {
