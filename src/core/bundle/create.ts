@@ -4,7 +4,7 @@ import { rename, rm } from 'node:fs/promises'
 import path from 'node:path'
 import { once } from 'node:events'
 import semver from 'semver'
-import { SinopiaError } from '../errors.js'
+import { SinopiaError, errnoCode } from '../errors.js'
 import type { Registry } from '../registry/index.js'
 import { expectedIntegrity, tarballKey, type Packument, type Store } from '../store/index.js'
 import type { Failure } from '../sync/events.js'
@@ -163,6 +163,9 @@ async function writeTar(store: Store, manifest: BundleManifest, created: Date, o
     await once(out, 'finish')
     await rename(tmp, options.out)
     done = true
+  } catch (error) {
+    if (error instanceof SinopiaError || errnoCode(error) === undefined) throw error
+    throw new SinopiaError('EWRITE', `cannot write ${options.out} (${errnoCode(error) ?? ''})`, { hint: 'check that its folder exists and is writable', cause: error })
   } finally {
     if (!done) {
       out.destroy()

@@ -1,5 +1,6 @@
-import { open } from 'node:fs/promises'
+import { open, stat, type FileHandle } from 'node:fs/promises'
 import { Header, Pax } from 'tar'
+import { SinopiaError, errnoCode } from '../errors.js'
 import { bundleError } from './format.js'
 
 const BLOCK = 512
@@ -19,7 +20,9 @@ export interface TarEntry {
  * devices, folders) is an EBUNDLE error, as is a truncated file or a header whose checksum fails.
  */
 export async function* readTar(file: string): AsyncGenerator<TarEntry> {
-  const handle = await open(file, 'r')
+  const handle: FileHandle = await open(file, 'r').catch((error: unknown) => {
+    throw unreadable(file, error)
+  })
   try {
     const { size: total } = await handle.stat()
     let offset = 0
@@ -73,4 +76,17 @@ export async function readAll(entry: TarEntry, max: number): Promise<Buffer> {
   const chunks: Buffer[] = []
   for await (const chunk of entry.body()) chunks.push(chunk)
   return Buffer.concat(chunks)
+}
+
+/** The size of a bundle file; a missing or unreadable one is an ENOBUNDLE error naming it. */
+export async function bundleSize(file: string): Promise<number> {
+  try {
+    return (await stat(file)).size
+  } catch (error) {
+    throw unreadable(file, error)
+  }
+}
+
+function unreadable(file: string, error: unknown): SinopiaError {
+  return new SinopiaError('ENOBUNDLE', `cannot read bundle ${file} (${errnoCode(error) ?? String(error)})`, { cause: error })
 }

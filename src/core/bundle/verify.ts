@@ -1,11 +1,10 @@
 import { createHash, type KeyObject } from 'node:crypto'
-import { stat } from 'node:fs/promises'
 import ssri from 'ssri'
 import { SinopiaError } from '../errors.js'
 import { expectedIntegrity } from '../store/index.js'
 import { MANIFEST_ENTRY, SIGNATURE_ENTRY, integrityOfEntry, parseManifest, type BundleManifest } from './format.js'
 import { checkSignature, type SignatureCheck } from './sign.js'
-import { readAll, readTar, type TarEntry } from './tar-reader.js'
+import { bundleSize, readAll, readTar, type TarEntry } from './tar-reader.js'
 
 /** manifest.json (and its signature) are read into memory; a bundle claiming more is refused. */
 export const MAX_MANIFEST_BYTES = 512 * 1024 * 1024
@@ -43,7 +42,7 @@ export interface VerifyOptions {
  * packument's dist agrees with the manifest, and the signature. Problems name the package.
  */
 export async function verifyBundle(file: string, options: VerifyOptions = {}): Promise<BundleReport> {
-  const report: BundleReport = { file, bytes: (await stat(file)).size, manifest: null, signature: { status: 'absent' }, packages: 0, versions: 0, blobs: 0, problems: [], ok: false }
+  const report: BundleReport = { file, bytes: await bundleSize(file), manifest: null, signature: { status: 'absent' }, packages: 0, versions: 0, blobs: 0, problems: [], ok: false }
   const entries = readTar(file)
   try {
     await scan(entries, report, options)

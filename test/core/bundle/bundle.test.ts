@@ -134,7 +134,10 @@ describe('bundles: create, verify, import', () => {
     const manifest = await readManifest(file)
     const beta = manifest.packages.find((p) => p.name === '@scope/beta')?.versions[0]
     // The padding of @scope/beta is incompressible: its gzip bytes are found in the tar as they are.
-    const blob = (await readFile(path.join(env.config.storage, 'blobs', 'content-v2', 'sha512', ...hexPath(beta?.integrity ?? '')))).subarray(1000, 1032)
+    const stored = await source.store.blobs.open(beta?.integrity, tarballKey('@scope/beta', '1.0.0'))
+    const blob = Buffer.alloc(32)
+    await stored?.handle.read(blob, 0, 32, 1000)
+    await stored?.handle.close()
     const at = bytes.indexOf(blob)
     expect(at).toBeGreaterThan(0)
     bytes[at + 5] = (bytes[at + 5] ?? 0) ^ 0xff
@@ -222,6 +225,10 @@ describe('bundles: create, verify, import', () => {
     expect(collected.failed.map((f) => f.package)).toEqual(['nowhere@1.0.0'])
   })
 
+  it('an output folder that does not exist is an EWRITE error, and leaves nothing behind', async () => {
+    await expect(bundle(packages, path.join('missing', 'deps.tar'))).rejects.toMatchObject({ code: 'EWRITE' })
+  })
+
   it('--all bundles every version the store holds, fetching nothing', async () => {
     await bundle(packages, 'deps.tar')
     upstream.reset()
@@ -265,10 +272,3 @@ describe('mergeVersions', () => {
     expect(mergeVersions(null, doc(['1.0.0', '1.2.0', '2.0.0-rc.1'], {}), ['1.0.0', '1.2.0', '2.0.0-rc.1'])['dist-tags']).toEqual({ latest: '1.2.0' })
   })
 })
-
-function hexPath(integrity: string): string[] {
-  const hex = Buffer.from(integrity.slice('sha512-'.length), 'base64').toString('hex')
-  return [hex.slice(0, 2), hex.slice(2, 4), hex.slice(4)]
-}
-
-

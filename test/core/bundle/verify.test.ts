@@ -58,6 +58,10 @@ describe('verifyBundle on damaged bundles', () => {
     expect((await verifyBundle(at('nomanifest.tar'))).problems).toEqual([{ message: expect.stringMatching(/not a sinopia-cli bundle/) }])
   })
 
+  it('a missing file is an ENOBUNDLE error naming it', async () => {
+    await expect(verifyBundle(at('nowhere.tar'))).rejects.toMatchObject({ code: 'ENOBUNDLE', message: expect.stringContaining('nowhere.tar') })
+  })
+
   it('refuses another format version', async () => {
     await writeTar(at('v2.tar'), [['manifest.json', manifest((m) => (m.format = 2))], [blobEntry(integrity), tgz]])
     expect((await verifyBundle(at('v2.tar'))).problems).toEqual([{ message: 'the bundle has format 2; this version reads format 1' }])
