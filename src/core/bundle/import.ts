@@ -1,9 +1,9 @@
 import type { KeyObject } from 'node:crypto'
 import semver from 'semver'
 import ssri from 'ssri'
-import { expectedIntegrity, tarballKey, type LocalDoc, type Manifest, type Packument, type Store, type UpstreamRecord } from '../store/index.js'
+import { expectedIntegrity, sha512Of, tarballKey, type LocalDoc, type Manifest, type Packument, type Store, type UpstreamRecord } from '../store/index.js'
 import { codeOf, messageOf } from '../sync/sync.js'
-import { BUNDLE_UPLINK, integrityOfEntry, type BundlePackage } from './format.js'
+import { BUNDLE_UPLINK, integrityOfEntry, type BundlePackage, type BundleVersion } from './format.js'
 import { readTar } from './tar-reader.js'
 import { verifyBundle, type BundleProblem, type BundleReport } from './verify.js'
 
@@ -43,7 +43,7 @@ export async function importBundle(store: Store, file: string, options: ImportOp
   const decisions = new Map<string, Decision>()
   for (const pkg of verify.manifest.packages) {
     const state = await storedState(store, pkg.name)
-    for (const v of pkg.versions) decisions.set(`${pkg.name}@${v.version}`, await decide(store, pkg.name, v.version, v.integrity, state))
+    for (const v of pkg.versions) decisions.set(`${pkg.name}@${v.version}`, await decide(store, pkg.name, v.version, claimedOf(pkg, v), state))
   }
 
   // 2. The tarballs the store lacks, through its verified write.
@@ -93,7 +93,7 @@ export async function importBundle(store: Store, file: string, options: ImportOp
       const adding: string[] = []
       for (const v of toAdd) {
         const id = `${pkg.name}@${v.version}`
-        const again = await decide(store, pkg.name, v.version, v.integrity, state)
+        const again = await decide(store, pkg.name, v.version, claimedOf(pkg, v), state)
         if (again.kind === 'refuse') result.refused.push({ package: id, message: again.reason })
         else if (again.kind === 'present') result.present.push(id)
         else adding.push(v.version)
@@ -123,26 +123,40 @@ async function storedState(store: Store, name: string): Promise<StoredState> {
   return { upstream: upstream?.record ?? null, local: local?.doc ?? null }
 }
 
-async function decide(store: Store, name: string, version: string, integrity: string, state: StoredState): Promise<Decision> {
+/**
+ * What to do with one version of the bundle. `claimed` is what the bundle says of its bytes: their
+ * sha512 and its packument's digests (a sha1 shasum included), all checked against the bytes by
+ * verifyBundle. The store's digest is compared in an algorithm both carry; with none shared (a stored
+ * version known only by sha1, a bundle packument without it), the stored blob's sha512 decides.
+ */
+async function decide(store: Store, name: string, version: string, claimed: string, state: StoredState): Promise<Decision> {
   if (state.local?.origin === 'local-only') return { kind: 'refuse', reason: `${name} is published here only (local-only): uplink copies of it are never used` }
   const existing: Manifest | undefined = state.local?.versions[version] ?? state.upstream?.doc.versions[version]
   if (!existing) return { kind: 'add' }
+  const integrity = sha512Of(claimed) ?? claimed
   const stored = expectedIntegrity(existing.dist)
-  if (stored && !ssri.parse(stored).match(integrity) && ssri.parse(stored).pickAlgorithm() === 'sha512') {
-    return { kind: 'refuse', reason: `the store holds it with integrity ${stored}, the bundle with ${integrity}; the stored one is kept` }
-  }
-  if (stored && !ssri.parse(stored).match(integrity) && !(await sha1Agrees(store, name, version, stored, integrity))) {
-    return { kind: 'refuse', reason: `the store holds it with integrity ${stored}, the bundle with ${integrity}; the stored one is kept` }
+  if (stored) {
+    const mine = ssri.parse(stored)
+    const theirs = ssri.parse(claimed)
+    const shared = Object.keys(mine).filter((algorithm) => theirs[algorithm])
+    const same = shared.length > 0 ? shared.every((algorithm) => mine[algorithm]?.some((h) => theirs[algorithm]?.some((o) => o.digest === h.digest))) : await sameBlob(store, name, version, stored, integrity)
+    if (!same) return { kind: 'refuse', reason: `the store holds it with integrity ${stored}, the bundle with ${integrity}; the stored one is kept` }
   }
   return { kind: 'present', blob: await store.blobs.has(integrity, tarballKey(name, version)) }
 }
 
-/** A stored version known only by its sha1 shasum agrees when its stored blob is the bundle's (same sha512). */
-async function sha1Agrees(store: Store, name: string, version: string, stored: string, integrity: string): Promise<boolean> {
+/** A stored version whose digest shares no algorithm with the bundle's agrees when its stored blob is the bundle's (same sha512). */
+async function sameBlob(store: Store, name: string, version: string, stored: string, integrity: string): Promise<boolean> {
   const blob = await store.blobs.open(stored, tarballKey(name, version))
   if (!blob) return false
   await blob.handle.close()
   return blob.integrity === integrity
+}
+
+/** The version's sha512 and whatever digests the bundle's packument gives it. */
+function claimedOf(pkg: BundlePackage, v: BundleVersion): string {
+  const dist = pkg.packument.versions[v.version]?.dist
+  return [v.integrity, expectedIntegrity(dist), typeof dist?.shasum === 'string' ? expectedIntegrity({ shasum: dist.shasum }) : null].filter(Boolean).join(' ')
 }
 
 /** Without the uplink's validators: a document with versions added is not the one its ETag names. */

@@ -142,6 +142,9 @@ async function scan(entries: AsyncGenerator<TarEntry>, report: BundleReport, opt
       if (!manifestOfVersion) problem('its packument lacks the version', id)
       else if (!expected) problem('its packument gives no integrity or shasum for the version', id)
       else if (!ssri.parse(expected).match(ssri.parse(`${v.integrity} ${blob.sha1}`))) problem(`its packument says ${expected}, the manifest ${v.integrity}`, id)
+      else if (typeof manifestOfVersion.dist?.shasum === 'string' && expectedIntegrity({ shasum: manifestOfVersion.dist.shasum }) !== blob.sha1) {
+        problem(`its packument's shasum ${manifestOfVersion.dist.shasum} does not match its tarball`, id)
+      }
     }
   }
 

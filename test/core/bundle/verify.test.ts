@@ -79,6 +79,21 @@ describe('verifyBundle on damaged bundles', () => {
     expect((await verifyBundle(at('lying.tar'))).problems).toEqual([{ package: 'p@1.0.0', message: `its packument says ${other}, the manifest ${integrity}` }])
   })
 
+  it('checks a shasum the packument gives besides its integrity', async () => {
+    const wrong = manifest((m) => {
+      const version = m.packages[0]?.packument.versions['1.0.0']
+      if (version) version.dist = { integrity, shasum: '0'.repeat(40) }
+    })
+    await writeTar(at('shasum.tar'), [['manifest.json', wrong], [blobEntry(integrity), tgz]])
+    expect((await verifyBundle(at('shasum.tar'))).problems).toEqual([{ package: 'p@1.0.0', message: expect.stringMatching(/shasum 0+ does not match/) }])
+    const right = manifest((m) => {
+      const version = m.packages[0]?.packument.versions['1.0.0']
+      if (version) version.dist = { integrity, shasum: createHash('sha1').update(tgz).digest('hex') }
+    })
+    await writeTar(at('shasum-ok.tar'), [['manifest.json', right], [blobEntry(integrity), tgz]])
+    expect((await verifyBundle(at('shasum-ok.tar'))).ok).toBe(true)
+  })
+
   it('reports entries that do not belong', async () => {
     await writeTar(at('extra.tar'), [['manifest.json', manifest()], [blobEntry(integrity), tgz], ['notes.txt', Buffer.from('hi')]])
     expect((await verifyBundle(at('extra.tar'))).problems).toEqual([{ message: 'unexpected entry notes.txt' }])
