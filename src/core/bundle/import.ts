@@ -9,6 +9,8 @@ import { verifyBundle, type BundleProblem, type BundleReport } from './verify.js
 
 export interface ImportOptions {
   trusted?: KeyObject | null
+  /** Packages read, tarballs written and packuments merged at once (default 8). */
+  concurrency?: number
   /** Milliseconds since the epoch: the fetch time recorded for packages new to the store. */
   now?: () => number
 }
@@ -24,6 +26,8 @@ export interface ImportResult {
   ok: boolean
 }
 
+const DEFAULT_IMPORT_CONCURRENCY = 8
+
 type Decision = { kind: 'add' } | { kind: 'present'; blob: boolean } | { kind: 'refuse'; reason: string }
 
 /**
@@ -38,15 +42,16 @@ export async function importBundle(store: Store, file: string, options: ImportOp
   const result: ImportResult = { verify, added: [], present: [], refused: [], ok: false }
   if (!verify.ok || !verify.manifest) return result
   const now = options.now ?? Date.now
+  const concurrency = options.concurrency ?? DEFAULT_IMPORT_CONCURRENCY
 
   // 1. What each version needs, against the store as it is now (checked again under the lock).
   const decisions = new Map<string, Decision>()
-  for (const pkg of verify.manifest.packages) {
+  await eachLimited(verify.manifest.packages, concurrency, async (pkg) => {
     const state = await storedState(store, pkg.name)
     for (const v of pkg.versions) decisions.set(`${pkg.name}@${v.version}`, await decide(store, pkg.name, v.version, claimedOf(pkg, v), state))
-  }
+  })
 
-  // 2. The tarballs the store lacks, through its verified write.
+  // 2. The tarballs the store lacks, through its verified write; a few written while the next are read.
   const wanted = new Map<string, string[]>()
   for (const pkg of verify.manifest.packages) {
     for (const v of pkg.versions) {
@@ -55,31 +60,38 @@ export async function importBundle(store: Store, file: string, options: ImportOp
     }
   }
   const failedIds = new Set<string>()
+  const writeBlob = async (id: string, integrity: string, chunks: Buffer[], size: number) => {
+    const at = id.lastIndexOf('@')
+    const write = store.blobs.write(tarballKey(id.slice(0, at), id.slice(at + 1)), integrity, size)
+    try {
+      for (const chunk of chunks) write.stream.write(chunk)
+      write.stream.end()
+      await write.done
+    } catch (error) {
+      failedIds.add(id)
+      result.refused.push({ package: id, message: `its tarball could not be stored: ${codeOf(error)}: ${messageOf(error)}` })
+    }
+  }
   if (wanted.size > 0) {
+    const inFlight = new Set<Promise<void>>()
     for await (const entry of readTar(file)) {
       const integrity = integrityOfEntry(entry.path)
       const ids = integrity ? wanted.get(integrity) : undefined
       if (!integrity || !ids) continue
-      // The same bytes under several name@version keys (rare): each key gets its own verified write.
       const chunks: Buffer[] = []
       for await (const chunk of entry.body()) chunks.push(chunk)
+      // The same bytes under several name@version keys (rare): each key gets its own verified write.
       for (const id of ids) {
-        const at = id.lastIndexOf('@')
-        const write = store.blobs.write(tarballKey(id.slice(0, at), id.slice(at + 1)), integrity, entry.size)
-        try {
-          for (const chunk of chunks) write.stream.write(chunk)
-          write.stream.end()
-          await write.done
-        } catch (error) {
-          failedIds.add(id)
-          result.refused.push({ package: id, message: `its tarball could not be stored: ${codeOf(error)}: ${messageOf(error)}` })
-        }
+        const writing = writeBlob(id, integrity, chunks, entry.size).finally(() => inFlight.delete(writing))
+        inFlight.add(writing)
+        if (inFlight.size >= concurrency) await Promise.race(inFlight)
       }
     }
+    await Promise.all(inFlight)
   }
 
-  // 3. The packuments, one package at a time under its lock.
-  for (const pkg of verify.manifest.packages) {
+  // 3. The packuments, each under its package's lock.
+  await eachLimited(verify.manifest.packages, concurrency, async (pkg) => {
     const toAdd = pkg.versions.filter((v) => decisions.get(`${pkg.name}@${v.version}`)?.kind === 'add' && !failedIds.has(`${pkg.name}@${v.version}`))
     for (const v of pkg.versions) {
       const id = `${pkg.name}@${v.version}`
@@ -87,7 +99,7 @@ export async function importBundle(store: Store, file: string, options: ImportOp
       if (decision?.kind === 'refuse') result.refused.push({ package: id, message: decision.reason })
       else if (decision?.kind === 'present' && !failedIds.has(id)) result.present.push(id)
     }
-    if (toAdd.length === 0) continue
+    if (toAdd.length === 0) return
     await store.packages.withLock(pkg.name, async () => {
       const state = await storedState(store, pkg.name)
       const adding: string[] = []
@@ -108,7 +120,8 @@ export async function importBundle(store: Store, file: string, options: ImportOp
       if (!(await store.packages.readFetched(pkg.name).catch(() => null))) await store.packages.writeFetched(pkg.name, { uplink: record.uplink, fetchedAt: now() })
       for (const version of adding) result.added.push(`${pkg.name}@${version}`)
     })
-  }
+  })
+  for (const list of [result.added, result.present]) list.sort()
   result.ok = result.refused.length === 0
   return result
 }
@@ -197,4 +210,21 @@ export function mergeVersions(stored: Packument | null, incoming: BundlePackage[
     if (highest) tags.latest = highest
   }
   return { ...base, versions, time, 'dist-tags': tags }
+}
+
+/** Runs `fn` over `items`, at most `limit` at once; the first failure rejects once the running ones end. */
+async function eachLimited<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0
+  let failure: { error: unknown } | null = null
+  const worker = async () => {
+    while (next < items.length && !failure) {
+      try {
+        await fn(items[next++] as T)
+      } catch (error) {
+        failure ??= { error }
+      }
+    }
+  }
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker))
+  if (failure) throw (failure as { error: unknown }).error
 }
