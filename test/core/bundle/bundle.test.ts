@@ -12,6 +12,7 @@ import { tarballKey, type Packument } from '../../../src/core/store/index.js'
 import { openRegistry, type OpenRegistry } from '../../../src/core/sync/index.js'
 import { startFakeUpstream, type FakeUpstream } from '../../helpers/fake-upstream.js'
 import { buildPackage, type BuiltPackage } from '../../helpers/packages.js'
+import { publishBody } from '../../helpers/publish.js'
 import { tempConfig } from '../sync/harness.js'
 
 const TOOL = { name: 'sinopia-cli', version: '0.0.0-test' }
@@ -125,6 +126,16 @@ describe('bundles: create, verify, import', () => {
     const gapped = await target()
     expect((await importBundle(gapped.store, path.join(work, 'deps.tar'))).ok).toBe(true)
     expect([...(await gapped.registry.packuments.get('alpha')).view.versions.keys()].sort()).toEqual(['1.0.0', '1.1.0'])
+  })
+
+  it('a publish here of an imported name is an override: both the imported and the published versions are served', async () => {
+    await bundle(packages, 'deps.tar')
+    const gapped = await target()
+    expect((await importBundle(gapped.store, path.join(work, 'deps.tar'))).ok).toBe(true)
+    const mine = await buildPackage({ name: 'alpha', version: '9.0.0' })
+    await gapped.registry.publisher.publish('alpha', publishBody(mine) as never, 'someone')
+    expect((await gapped.store.packages.readLocal('alpha'))?.doc.origin).toBe('override')
+    expect([...(await gapped.registry.packuments.get('alpha')).view.versions.keys()].sort()).toEqual(['1.0.0', '1.1.0', '9.0.0'])
   })
 
   it('a bundle with one flipped byte is refused, naming the package, and nothing of it is imported', async () => {
