@@ -108,12 +108,19 @@ export function parseManifest(raw: Buffer): BundleManifest {
     }
     for (const v of p.versions as unknown[]) {
       const version = v as Partial<BundleVersion> | null
-      if (!version || typeof version.version !== 'string' || !semver.valid(version.version) || typeof version.integrity !== 'string') {
-        throw bundleError(`manifest.json lists a version of ${p.name} without a valid version or integrity`)
+      if (!version || typeof version.version !== 'string' || !semver.valid(version.version) || !isSha512(version.integrity)) {
+        throw bundleError(`manifest.json lists a version of ${p.name} without a valid version or a single sha512 integrity`)
       }
     }
   }
   return doc as BundleManifest
+}
+
+/** One sha512 SRI string, as written (what blob names stand for): nothing else is a version's integrity. */
+function isSha512(value: unknown): value is string {
+  if (typeof value !== 'string') return false
+  const parsed = ssri.parse(value)
+  return Object.keys(parsed).length === 1 && parsed.sha512?.length === 1 && parsed.toString() === value
 }
 
 export function bundleError(message: string, cause?: unknown): SinopiaError {

@@ -83,11 +83,7 @@ async function scan(entries: AsyncGenerator<TarEntry>, report: BundleReport, opt
   for (const pkg of manifest.packages) {
     for (const v of pkg.versions) {
       report.versions++
-      const integrity = ssri.parse(v.integrity).sha512?.[0]?.toString()
-      if (!integrity) {
-        problem(`its integrity ${v.integrity} is not a sha512 digest`, `${pkg.name}@${v.version}`)
-        continue
-      }
+      const integrity = v.integrity
       users.set(integrity, [...(users.get(integrity) ?? []), `${pkg.name}@${v.version}`])
       if (typeof v.size === 'number') sizes.set(integrity, v.size)
     }

@@ -62,6 +62,12 @@ describe('verifyBundle on damaged bundles', () => {
     await expect(verifyBundle(at('nowhere.tar'))).rejects.toMatchObject({ code: 'ENOBUNDLE', message: expect.stringContaining('nowhere.tar') })
   })
 
+  it('refuses a manifest whose version integrity is not one sha512', async () => {
+    const sha1 = `sha1-${createHash('sha1').update(tgz).digest('base64')}`
+    await writeTar(at('sha1.tar'), [['manifest.json', manifest((m) => m.packages[0]?.versions[0] && (m.packages[0].versions[0].integrity = sha1))], [blobEntry(integrity), tgz]])
+    expect((await verifyBundle(at('sha1.tar'))).problems).toEqual([{ message: expect.stringMatching(/single sha512 integrity/) }])
+  })
+
   it('refuses another format version', async () => {
     await writeTar(at('v2.tar'), [['manifest.json', manifest((m) => (m.format = 2))], [blobEntry(integrity), tgz]])
     expect((await verifyBundle(at('v2.tar'))).problems).toEqual([{ message: 'the bundle has format 2; this version reads format 1' }])
