@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events'
+import { BUNDLE_UPLINK } from '../bundle/format.js'
 import { SinopiaError } from '../errors.js'
 import { tarballKey, type LoadedUpstream, type LocalDoc, type Packument, type Store, type UpstreamRecord } from '../store/index.js'
 import type { UpstreamClient } from '../upstream/client.js'
@@ -90,7 +91,11 @@ export class Packuments extends EventEmitter {
     const local = await this.local(name)
     if (local && isTombstone(local.doc)) throw new SinopiaError('ENOTFOUND', `package ${printable(name)} not found (unpublished here)`, { status: 404 })
     const uplink = local?.doc.origin === 'local-only' ? null : this.uplinkFor(name)
-    const up: UpstreamAnswer = uplink ? await this.fromUplink(name, uplink, options.fresh ?? false) : { entry: null, cache: 'local', offline: false }
+    const up: UpstreamAnswer = uplink
+      ? await this.fromUplink(name, uplink, options.fresh ?? false)
+      : local?.doc.origin === 'local-only'
+        ? { entry: null, cache: 'local', offline: false }
+        : await this.withoutUplink(name)
     if (!local) {
       // Over a size limit: that package's problem, not the uplink's health; say which limit.
       if (!up.entry && up.cause?.code === 'ETOOLARGE') throw up.cause
@@ -208,7 +213,7 @@ export class Packuments extends EventEmitter {
     if (cached && !fresh && this.now() - cached.fetchedAt < this.upstream.config(uplink).maxage && this.upstream.available(uplink)) {
       return { entry: cached, cache: 'hit', offline: false }
     }
-    if (!this.upstream.available(uplink)) return { entry: cached, cache: 'offline', offline: true }
+    if (!this.upstream.available(uplink)) return { entry: await this.reloadIfChanged(name, cached), cache: 'offline', offline: true }
     try {
       const answer = await this.revalidations.run(name, () => this.revalidate(name, uplink, cached, fresh))
       return { ...answer, offline: false }
@@ -218,6 +223,28 @@ export class Packuments extends EventEmitter {
       }
       throw error
     }
+  }
+
+  /**
+   * A name whose rule proxies nowhere (a registry with no uplink): a copy `bundle import` put in the
+   * store is served, as offline (only versions whose tarballs are stored). A copy fetched from a
+   * real uplink is not: a rule without proxy means that uplink is not to be used for the name.
+   */
+  private async withoutUplink(name: string): Promise<UpstreamAnswer> {
+    const entry = await this.reloadIfChanged(name, await this.cached(name))
+    return entry?.uplink === BUNDLE_UPLINK ? { entry, cache: 'offline', offline: true } : { entry: null, cache: 'local', offline: false }
+  }
+
+  /**
+   * The stored copy again when another process (`bundle import`) rewrote it: with no uplink to
+   * revalidate against, nothing else would make this process notice. One stat, on offline paths only.
+   */
+  private async reloadIfChanged(name: string, cached: CachedUpstream | null): Promise<CachedUpstream | null> {
+    if (!cached) return cached
+    const mtime = await this.store.packages.upstreamMtime(name)
+    if (mtime === null || mtime === cached.mtimeMs) return cached
+    const loaded = await this.store.packages.readUpstream(name)
+    return loaded ? this.remember(name, loaded, cached.fetchedAt) : cached
   }
 
   private async cached(name: string): Promise<CachedUpstream | null> {

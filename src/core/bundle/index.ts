@@ -1,0 +1,7 @@
+export { BUNDLE_FORMAT, BUNDLE_UPLINK, blobEntry, includedIds, integrityOfEntry, parseManifest, type BundleManifest, type BundlePackage, type BundleVersion } from './format.js'
+export { collectPackages, type BundleInput, type Collected } from './collect.js'
+export { trim, writeBundle, type WriteOptions, type WriteResult } from './create.js'
+export { importBundle, mergeVersions, type ImportOptions, type ImportResult } from './import.js'
+export { checkSignature, fingerprintOf, loadPrivateKey, loadPublicKey, signManifest, type BundleSignature, type SignatureCheck } from './sign.js'
+export { readManifest } from './manifest.js'
+export { MAX_MANIFEST_BYTES, verifyBundle, type BundleProblem, type BundleReport, type VerifyOptions } from './verify.js'
