@@ -108,7 +108,9 @@ describe('bundles: create, verify, import', () => {
     expect((await gapped.registry.packuments.document('gamma'))?.['dist-tags']?.latest).toBe('2.0.0-rc.1')
     const tarball = await gapped.registry.tarballs.open('@scope/beta', 'beta-1.0.0.tgz')
     expect(tarball.kind).not.toBe('download')
-    expect(await gapped.store.blobs.verify((await gapped.store.blobs.resolve(undefined, tarballKey('@scope/beta', '1.0.0'))) ?? '', packages[2]?.manifest.dist.integrity ?? '')).toBe(true)
+    const blob = await gapped.store.blobs.open(undefined, tarballKey('@scope/beta', '1.0.0'))
+    await blob?.handle.close()
+    expect(await gapped.store.blobs.verify(blob?.integrity ?? '', packages[2]?.manifest.dist.integrity ?? '')).toBe('ok')
 
     const again = await importBundle(gapped.store, path.join(work, 'deps.tar'))
     expect(again).toMatchObject({ ok: true, added: [] })
@@ -133,7 +135,10 @@ describe('bundles: create, verify, import', () => {
     const gapped = await target()
     expect((await importBundle(gapped.store, path.join(work, 'deps.tar'))).ok).toBe(true)
     const mine = await buildPackage({ name: 'alpha', version: '9.0.0' })
-    await gapped.registry.publisher.publish('alpha', publishBody(mine) as never, 'someone')
+    // Publishing over an uplink's package (an imported one counts as such) takes the override right.
+    const rule = { ...gapped.registry.rules.match('alpha')!, override: ['$authenticated'] }
+    const limits = { maxUnpackedSize: 256 * 1024 * 1024, maxManifestSize: 10 * 1024 * 1024, maxJsonDepth: 100 }
+    await gapped.registry.publisher.publish('alpha', publishBody(mine) as never, { user: { name: 'someone', groups: [] }, rule }, limits)
     expect((await gapped.store.packages.readLocal('alpha'))?.doc.origin).toBe('override')
     expect([...(await gapped.registry.packuments.get('alpha')).view.versions.keys()].sort()).toEqual(['1.0.0', '1.1.0', '9.0.0'])
   })
