@@ -78,6 +78,9 @@ describe('metrics, health and JSON logs', () => {
     expect(value(m, 'sinopia_publishes_total', { kind: 'publish' })).toBe(1)
     expect(value(m, 'sinopia_http_response_bytes_total', { route: 'tarball' })).toBeGreaterThan(0)
     expect(value(m, 'sinopia_uplink_circuit_open', { uplink: 'npmjs' })).toBe(0)
+    // Two packuments and two tarballs fetched; the second install is served from the store.
+    expect(value(m, 'sinopia_uplink_requests_total', { uplink: 'npmjs', outcome: 'ok' })).toBeGreaterThanOrEqual(4)
+    expect(value(m, 'sinopia_uplink_requests_total', { uplink: 'npmjs', outcome: 'error' })).toBe(0)
     // The index takes the publish in the background (a search waits for it; a scrape does not).
     await expect.poll(async () => value(await scrape(registry.url), 'sinopia_search_index_packages'), { timeout: 10_000 }).toBe(3)
     expect(value(m, 'process_resident_memory_bytes')).toBeGreaterThan(10 * 1024 * 1024)

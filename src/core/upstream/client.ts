@@ -37,6 +37,8 @@ interface Uplink {
  */
 export class UpstreamClient {
   private readonly uplinks = new Map<string, Uplink>()
+  /** Told once per uplink request whether it went well (the metrics count it); must be cheap. */
+  onOutcome: ((uplink: string, ok: boolean) => void) | null = null
 
   /** `now` drives the circuit breakers (tests move it across fail_timeout). */
   constructor(configs: Record<string, UplinkConfig>, options: { now?: () => number } = {}) {
@@ -271,6 +273,30 @@ export class UpstreamClient {
     return uplink
   }
 
+  /** The permit as the breaker gave it, also reporting the request's outcome once to `onOutcome` (release reports nothing). */
+  private observed(uplink: string, permit: BreakerPermit): BreakerPermit {
+    let reported = false
+    const report = (ok: boolean) => {
+      if (reported) return
+      reported = true
+      this.onOutcome?.(uplink, ok)
+    }
+    return {
+      success: () => {
+        report(true)
+        permit.success()
+      },
+      failure: () => {
+        report(false)
+        permit.failure()
+      },
+      release: () => {
+        reported = true
+        permit.release()
+      },
+    }
+  }
+
   /**
    * Sends one request under a breaker permit and the uplink's `deadline`. The caller settles the
    * permit once it knows how the body went, and calls `settle()` in a `finally` (which hands
@@ -282,13 +308,14 @@ export class UpstreamClient {
     init: { method?: string; headers: Record<string, string>; body?: Buffer; signal?: AbortSignal; uplinkHeaders?: boolean },
   ): Promise<Sent> {
     const uplink = this.get(uplinkName)
-    const permit = uplink.breaker.acquire()
-    if (!permit) {
+    const acquired = uplink.breaker.acquire()
+    if (!acquired) {
       throw new SinopiaError('EUPLINK', `uplink ${uplinkName} is unavailable (circuit open after repeated failures)`, {
         status: 503,
         retryAfter: this.retryAfter(uplinkName),
       })
     }
+    const permit = this.observed(uplinkName, acquired)
     const deadline = new AbortController()
     const timer = setTimeout(() => deadline.abort(new DeadlineExceeded(uplink.config.deadline)), uplink.config.deadline)
     timer.unref()
