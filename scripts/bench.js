@@ -106,6 +106,26 @@ process.on('exit', () => {
   nginx?.killNow()
 })
 
+/** The tarball row measured with `metrics: {enabled: false}` and with metrics on, one after the other. */
+async function metricsCost(server, url, scenario) {
+  const sides = {}
+  for (const [side, extra] of [['off', ['metrics:', '  enabled: false']], ['on', []]]) {
+    await server.reconfigure(extra)
+    // The endpoint answers 404 exactly while the counting is off.
+    const want = side === 'off' ? 404 : 200
+    const deadline = Date.now() + 10_000
+    while ((await get(`${url}-/metrics`)).status !== want) {
+      if (Date.now() > deadline) return { problem: `the metrics switch did not apply within 10 s (${side})` }
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+    log(`load ${scenario.name} with metrics ${side}: ${mode.duration} s, ${mode.connections} connections`)
+    const result = await measure(url + scenario.path.slice(1), scenario, { connections: mode.connections, duration: mode.duration, track: (stop) => (stopLoad = stop) })
+    sides[side] = { reqPerSec: result.reqPerSec, p99: result.latencyMs.p99, errors: result.errors + result.non2xx }
+    await new Promise((resolve) => setTimeout(resolve, 300))
+  }
+  return { scenario: scenario.name, ...sides, ratio: sides.off.reqPerSec > 0 ? Math.round((sides.on.reqPerSec / sides.off.reqPerSec) * 1000) / 1000 : null }
+}
+
 async function main() {
   const began = performance.now()
   if (!existsSync(path.join(ROOT, 'dist/commands/serve.js'))) {
@@ -302,6 +322,10 @@ async function main() {
       await new Promise((resolve) => setTimeout(resolve, 300))
     }
   }
+  // What the metrics cost on the hot tarball row: the same run with the counting off (a live
+  // config reload), then on again, so the two sides are measured back to back.
+  const tarballRow = list.find((s) => s.name.startsWith('tarball'))
+  if (tarballRow && !interrupted && server.alive()) results.metricsCost = await metricsCost(server, url, tarballRow)
   results.upstreamDuringLoad = countsSince(beforeLoad, upstream.counts())
   if (nginx) {
     await nginx.stop()

@@ -211,6 +211,15 @@ export function renderReport(results) {
     const calls = Object.entries(results.upstreamDuringLoad).map(([k, v]) => `${k}=${v}`).join(' ')
     lines.push(`uplink requests from warm-up to the end of the load runs: ${calls || '0'}`)
   }
+  const cost = results.metricsCost
+  if (cost?.problem) lines.push('', `metrics cost: ${cost.problem}`)
+  else if (cost) {
+    lines.push(
+      '',
+      `metrics cost on ${cost.scenario}: ${cost.on.reqPerSec.toFixed(1)} req/s (p99 ${cost.on.p99} ms) with metrics, ` +
+        `${cost.off.reqPerSec.toFixed(1)} req/s (p99 ${cost.off.p99} ms) without: ${cost.ratio ?? 'n/a'} x, back to back in this run`,
+    )
+  }
   if (results.notes.length > 0) lines.push('', 'notes:', ...results.notes.map((n) => `  - ${n}`))
   if (results.serverOutput?.length > 0) {
     lines.push('', 'server output (warnings and errors, last lines):', ...results.serverOutput.map((l) => `  ${l}`))

@@ -7,7 +7,7 @@ const READY = /listening on (http:\/\/127\.0\.0\.1:(\d+)\/)/
 const OUTPUT_TAIL_CHARS = 8000
 
 /** The config the server runs with: everything proxied to the fake uplink, cached for an hour. */
-export function configYaml(storage, upstreamUrl) {
+export function configYaml(storage, upstreamUrl, extra = []) {
   return [
     `storage: ${JSON.stringify(storage)}`,
     'listen: 127.0.0.1:0',
@@ -20,6 +20,7 @@ export function configYaml(storage, upstreamUrl) {
     "  '**': { access: $all, publish: $authenticated, proxy: npmjs }",
     'log:',
     '  level: warn',
+    ...extra,
     '',
   ].join('\n')
 }
@@ -90,6 +91,11 @@ function statSeconds(pid, at) {
 export async function launchServer({ root, dir, upstreamUrl, timeoutMs, nodeArgs = [] }) {
   const config = path.join(dir, 'config.yaml')
   await writeFile(config, configYaml(path.join(dir, 'storage'), upstreamUrl))
+  /** Rewrites the config (extra YAML lines) and sends SIGHUP: the server applies what can change live. */
+  const reconfigure = async (extra) => {
+    await writeFile(config, configYaml(path.join(dir, 'storage'), upstreamUrl, extra))
+    child.kill('SIGHUP')
+  }
   const started = Date.now()
   const child = spawn(process.execPath, [...nodeArgs, path.join(root, 'bin/run.js'), 'serve', '--config', config, '--listen', '127.0.0.1:0'], {
     cwd: root,
@@ -139,6 +145,7 @@ export async function launchServer({ root, dir, upstreamUrl, timeoutMs, nodeArgs
     ready,
     exited,
     alive: () => child.exitCode === null && child.signalCode === null,
+    reconfigure,
     output,
     stop: () => stopChild(child, exited),
   }

@@ -22,7 +22,7 @@ export function createApp(ctx: ServerContext): Polka {
     onError: (error: unknown, _req: Request, res: ServerResponse) => {
       if (!(error instanceof SinopiaError) || error.status >= 500) {
         ctx.log.log('error', error instanceof Error ? (error.stack ?? error.message) : String(error))
-        ctx.metrics.error(error instanceof SinopiaError ? error.code : 'EINTERNAL')
+        if (ctx.config.metrics.enabled) ctx.metrics.error(error instanceof SinopiaError ? error.code : 'EINTERNAL')
       }
       sendError(res, error)
     },
@@ -62,7 +62,8 @@ function requestLog(ctx: ServerContext) {
       const seconds = Number(process.hrtime.bigint() - start) / 1e9
       const notes = (res as NotedResponse).notes ?? {}
       const route = routeClass(req.method, req.path)
-      ctx.metrics.request(route, req.method ?? '-', res.statusCode, seconds, notes.bytes ?? 0, notes.cache)
+      // metrics: {enabled: false} turns the counting off too (the bench's metrics row measures what it costs).
+      if (ctx.config.metrics.enabled) ctx.metrics.request(route, req.method ?? '-', res.statusCode, seconds, notes.bytes ?? 0, notes.cache)
       if (!ctx.log.enabled('http')) return
       const ms = seconds * 1000
       const aborted = !res.writableFinished

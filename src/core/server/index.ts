@@ -94,7 +94,9 @@ export async function startServer(config: Config, listen: ListenAddress, log: Lo
     },
     uplinkStates: () => upstream.states().map(({ uplink, state }) => ({ uplink, open: state === 'open' ? 1 : state === 'half-open' ? 0.5 : 0 })),
   })
-  upstream.onOutcome = (uplink, ok) => metrics.uplink(uplink, ok)
+  upstream.onOutcome = (uplink, ok) => {
+    if (ctx.config.metrics.enabled) metrics.uplink(uplink, ok)
+  }
   const health = new Health(() => probeWritable(store.root))
   const ctx: ServerContext = {
     config,
