@@ -190,6 +190,11 @@ export class UpstreamClient {
       // Destroying the body after the limit was crossed makes it fail too: that is not news.
       if (!overLimit && !limited.destroyed) limited.destroy(sent.bodyError(error, printable(url), 'max_tarball_size'))
     })
+    // The consumer sees a failure through its own reading (an async iterator created later still
+    // gets the stored error). Until it starts reading (it may first check the disk's room), an
+    // 'error' with no listener would be an uncaught exception: a reset right after the headers
+    // must never bring the server down.
+    limited.on('error', () => undefined)
     // The consumer closing early is not the uplink's fault: the permit goes back uncounted.
     limited.once('close', () => {
       if (!body.destroyed) body.destroy()

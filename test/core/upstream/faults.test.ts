@@ -107,6 +107,15 @@ describe('uplink client under faults', () => {
     },
   )
 
+  it('a tarball body that fails before anyone reads it is no uncaught error: the reader gets it when it starts', async () => {
+    const up = client()
+    upstream.fault({ body: 'reset' }, 'tarballs')
+    const { body } = await up.tarball('up', upstream.tarballUrl('alpha', '1.0.0'))
+    // Nobody reads yet (as while a download first checks the disk's room): the reset lands now.
+    await new Promise((resolve) => body.once('close', resolve))
+    await expect(drain(body)).rejects.toMatchObject({ code: 'EUPLINK' })
+  })
+
   it('a tarball that arrives whole closes the half-open circuit only once its body is complete', async () => {
     let now = 0
     const up = client({ failTimeout: 1_000 }, () => now)
