@@ -114,13 +114,7 @@ export class UpstreamClient {
         return { status: res.statusCode === 304 ? 'not-modified' : 'not-found' }
       }
       if (res.statusCode !== 200) throw await unexpected(uplinkName, url, res)
-      let raw: Buffer
-      try {
-        checkDeclaredLength(header(res, 'content-length'), config.maxPackumentSize)
-        raw = await readLimited(res.body, header(res, 'content-encoding'), config.maxPackumentSize)
-      } catch (error) {
-        throw sent.bodyError(error, `the packument of ${printable(name)}`, 'max_packument_size')
-      }
+      const raw = await jsonBody(sent, config.maxPackumentSize, `the packument of ${printable(name)}`)
       let doc: Packument
       try {
         doc = JSON.parse(raw.toString('utf8')) as Packument
@@ -219,13 +213,7 @@ export class UpstreamClient {
         return null
       }
       if (res.statusCode !== 200) throw await unexpected(uplinkName, url, res)
-      let raw: Buffer
-      try {
-        checkDeclaredLength(header(res, 'content-length'), config.maxPackumentSize)
-        raw = await readLimited(res.body, header(res, 'content-encoding'), config.maxPackumentSize)
-      } catch (error) {
-        throw sent.bodyError(error, 'a search answer', 'max_packument_size')
-      }
+      const raw = await jsonBody(sent, config.maxPackumentSize, 'a search answer')
       sent.permit.success()
       try {
         return JSON.parse(raw.toString('utf8')) as unknown
@@ -378,6 +366,16 @@ export class UpstreamClient {
         return new SinopiaError('EUPLINK', `uplink ${uplinkName} failed while sending ${what}: ${printable(why)}`, { status: 502, cause: error })
       },
     }
+  }
+}
+
+/** A JSON answer's bytes, decompressed, within `max_packument_size` (checked on Content-Length first, then as they arrive). */
+async function jsonBody(sent: Sent, limit: number, what: string): Promise<Buffer> {
+  try {
+    checkDeclaredLength(header(sent.res, 'content-length'), limit)
+    return await readLimited(sent.res.body, header(sent.res, 'content-encoding'), limit)
+  } catch (error) {
+    throw sent.bodyError(error, what, 'max_packument_size')
   }
 }
 
