@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto'
+import { isMainThread, workerData } from 'node:worker_threads'
 import { expectedIntegrity, type Manifest, type Packument } from '../store/index.js'
 import { tarballFile, tarballPath } from './names.js'
 import { abbreviate } from './packument.js'
@@ -8,9 +9,9 @@ import { abbreviate } from './packument.js'
  * (`url_prefix`, Host, X-Forwarded-*). So the documents are serialized once per revision
  * with this token where the base URL goes, and a request only substitutes it. The token is
  * random per process and plain ASCII, so JSON escaping leaves it intact and no package
- * text can contain it by accident.
+ * text can contain it by accident. The view worker (view-builder.ts) is given the main thread's.
  */
-export const BASE_TOKEN = `@@sinopia-base-${randomBytes(12).toString('hex')}@@`
+export const BASE_TOKEN: string = isMainThread ? `@@sinopia-base-${randomBytes(12).toString('hex')}@@` : (workerData as { baseToken: string }).baseToken
 
 export interface TarballEntry {
   version: string
@@ -27,9 +28,24 @@ export interface PackageView {
   versions: Map<string, TarballEntry>
   /** Tarball file name (conventional and, when it differs, the uplink's own) -> version. */
   files: Map<string, string>
+  /** The document's dist-tags (`npm dist-tag ls`), kept apart so they are read without parsing it. */
+  distTags: Record<string, string>
   /** The full document, serialized with BASE_TOKEN in place of this server's base URL. */
   full: string
   /** The abbreviated document, likewise. */
+  abbreviated: string
+}
+
+/**
+ * A PackageView as plain data (arrays instead of maps): what the view worker sends back, since
+ * a structured clone of two strings and flat arrays costs the receiving thread a copy only.
+ */
+export interface ViewData {
+  rev: string
+  versions: Array<[version: string, expected: string | null, upstreamUrl: string | null]>
+  files: Array<[file: string, version: string]>
+  distTags: Record<string, string>
+  full: string
   abbreviated: string
 }
 
@@ -42,13 +58,13 @@ export function buildView(
   rev: string,
   doc: Packument,
   rebase: (url: string | undefined, version: string) => string | null,
-): PackageView {
-  const versions = new Map<string, TarballEntry>()
+): ViewData {
+  const versions: ViewData['versions'] = []
   const files = new Map<string, string>()
   const served: Record<string, Manifest> = {}
   for (const [version, manifest] of Object.entries(doc.versions)) {
     const upstreamUrl = rebase(manifest.dist?.tarball, version)
-    versions.set(version, { version, expected: expectedIntegrity(manifest.dist), upstreamUrl })
+    versions.push([version, expectedIntegrity(manifest.dist), upstreamUrl])
     files.set(tarballFile(name, version), version)
     const own = upstreamUrl ? fileOf(upstreamUrl) : null
     if (own && !files.has(own)) files.set(own, version)
@@ -56,14 +72,40 @@ export function buildView(
   }
   const fullDoc = { ...doc, versions: served }
   return {
-    name,
     rev,
     versions,
-    files,
+    files: [...files],
+    distTags: doc['dist-tags'] ?? {},
     full: JSON.stringify(fullDoc),
     abbreviated: JSON.stringify(abbreviate(fullDoc)),
   }
 }
+
+/** Entries added to a view's maps between two turns of the event loop (see viewOf). */
+const ENTRIES_PER_TURN = 4096
+
+/**
+ * The view the hot paths use, from its data (built here or in the view worker). A package with
+ * 100,000 versions has as many entries: they are added in slices, with the event loop free in
+ * between, so a big package never holds up the requests for others.
+ */
+export async function viewOf(name: string, data: ViewData): Promise<PackageView> {
+  const versions = new Map<string, TarballEntry>()
+  const files = new Map<string, string>()
+  for (let i = 0; i < data.versions.length; i++) {
+    const [version, expected, upstreamUrl] = data.versions[i] as ViewData['versions'][number]
+    versions.set(version, { version, expected, upstreamUrl })
+    if (i % ENTRIES_PER_TURN === ENTRIES_PER_TURN - 1) await nextTurn()
+  }
+  for (let i = 0; i < data.files.length; i++) {
+    const [file, version] = data.files[i] as ViewData['files'][number]
+    files.set(file, version)
+    if (i % ENTRIES_PER_TURN === ENTRIES_PER_TURN - 1) await nextTurn()
+  }
+  return { name, rev: data.rev, versions, files, distTags: data.distTags, full: data.full, abbreviated: data.abbreviated }
+}
+
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve))
 
 /** A manifest as this server serves it: its tarball URL points here. */
 export function servedManifest(manifest: Manifest, name: string, version: string): Manifest {
