@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events'
 import { BUNDLE_UPLINK } from '../bundle/format.js'
 import { SinopiaError } from '../errors.js'
-import { tarballKey, type LocalDoc, type Packument, type Store, type StoredBytes } from '../store/index.js'
+import { tarballKey, type LocalDoc, type Manifest, type Packument, type Store, type StoredBytes } from '../store/index.js'
 import type { PackageSummary } from '../search/summary.js'
 import type { UpstreamClient } from '../upstream/client.js'
 import { SingleFlight } from '../upstream/single-flight.js'
@@ -126,7 +126,20 @@ export class Packuments extends EventEmitter {
     return this.derivedView(name, entry, local, false)
   }
 
-  /** The merged document as served (cold paths: single manifests, writes). */
+  /**
+   * One version's manifest as served, by version, dist-tag or range (`GET /:name/:spec`); null
+   * when none matches. Offline, only versions whose tarballs are stored (those of `view`).
+   */
+  async manifest(name: string, spec: string, view: PackageView, offline: boolean): Promise<Manifest | null> {
+    const local = await this.local(name)
+    if (local && isTombstone(local.doc)) return null
+    const stored = local?.doc.origin === 'local-only' ? null : await this.store.packages.readUpstreamBytes(name)
+    const upstream = stored ? { raw: stored.raw, where: stored.where } : null
+    const available = offline ? [...view.versions.keys()] : null
+    return this.views.run('manifest', { name, spec, upstream, local: local?.doc ?? null, available }, stored?.raw.length ?? 0)
+  }
+
+  /** The merged document as served (cold paths: writes, bundles, mirror). */
   async document(name: string): Promise<Packument | null> {
     const local = await this.local(name)
     if (local && isTombstone(local.doc)) return null

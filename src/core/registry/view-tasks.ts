@@ -1,11 +1,11 @@
 import { SinopiaError } from '../errors.js'
 import { summarize, type PackageSummary } from '../search/summary.js'
-import { decodeUpstream, encodeUpstream, revOf, type LocalDoc, type UpstreamRecord } from '../store/index.js'
+import { decodeUpstream, encodeUpstream, revOf, type LocalDoc, type Manifest, type UpstreamRecord } from '../store/index.js'
 import { originOf } from '../upstream/response.js'
 import { mergePackument } from './merge.js'
 import { printable, tarballPath } from './names.js'
-import { checkUpstreamPackument, offlinePackument } from './packument.js'
-import { buildView, type ViewData } from './view.js'
+import { checkUpstreamPackument, offlinePackument, resolveSpec } from './packument.js'
+import { buildView, servedManifest, type ViewData } from './view.js'
 
 /**
  * The work on a whole packument that costs time in proportion to its size: parsing, checking,
@@ -93,6 +93,24 @@ export function derived(input: DerivedInput): ViewData {
   })
 }
 
+export interface ManifestInput {
+  name: string
+  spec: string
+  upstream: { raw: Uint8Array; where: string } | null
+  local: LocalDoc | null
+  /** Offline: only these versions may be picked. */
+  available: string[] | null
+}
+
+/** One version's manifest as served (tarball URL holding BASE_TOKEN), by version, tag or range; null when none matches. */
+export function manifest(input: ManifestInput): Manifest | null {
+  const record = input.upstream ? decodeUpstream(input.upstream.raw, input.upstream.where) : null
+  let doc = mergePackument(input.name, record?.doc ?? null, input.local)
+  if (input.available) doc = offlinePackument(doc, new Set(input.available))
+  const picked = resolveSpec(doc, input.spec)
+  return picked ? servedManifest(picked, input.name, picked.version) : null
+}
+
 export interface SummaryInput {
   name: string
   upstream: { raw: Uint8Array; where: string } | null
@@ -134,7 +152,7 @@ function rebaser(name: string, record: UpstreamRecord, uplinks: Record<string, U
 }
 
 /** The tasks by name, for the worker's messages. */
-export const TASKS = { fromUplink, fromStored, derived, summary } as const
+export const TASKS = { fromUplink, fromStored, derived, manifest, summary } as const
 export type TaskName = keyof typeof TASKS
 export type TaskInput<K extends TaskName> = Parameters<(typeof TASKS)[K]>[0]
 export type TaskOutput<K extends TaskName> = ReturnType<(typeof TASKS)[K]>
