@@ -176,6 +176,13 @@ describe('a hostile uplink', () => {
     expect(doc.versions['0.0.7']?.dist.tarball).toBe(`${registry.url}many/-/many-0.0.7.tgz`)
     const abbreviated = await fetch(`${registry.url}many`, { headers: { accept: 'application/vnd.npm.install-v1+json' } })
     expect(Object.keys(((await abbreviated.json()) as { versions: object }).versions)).toHaveLength(MANY_VERSIONS)
+    // The routes an anonymous client can repeat at will read the big document off the event loop too.
+    for (const spec of ['0.0.7', '^0.0.9', 'latest']) {
+      const res = await fetch(`${registry.url}many/${encodeURIComponent(spec)}`)
+      expect(res.status, spec).toBe(200)
+    }
+    const tags = await fetch(`${registry.url}-/package/many/dist-tags`)
+    expect(await tags.json()).toEqual({ latest: `0.0.${MANY_VERSIONS - 1}` })
   })
 
   it('cuts a tarball that never ends, stores nothing and leaves no temp file', async () => {

@@ -37,13 +37,18 @@ export interface PackageView {
 }
 
 /**
- * A PackageView as plain data (arrays instead of maps): what the view worker sends back, since
- * a structured clone of two strings and flat arrays costs the receiving thread a copy only.
+ * A PackageView as plain data: what the view worker sends back. Strings only, because a
+ * structured clone copies a string in one move, where 100,000 small arrays would cost the
+ * receiving thread a second of allocation and garbage collection (measured).
  */
 export interface ViewData {
   rev: string
-  versions: Array<[version: string, expected: string | null, upstreamUrl: string | null]>
-  files: Array<[file: string, version: string]>
+  /**
+   * One row per version, rows split by '\n', fields by '\t': version, expected integrity, the
+   * uplink's URL for it, and the file name of that URL when it differs from the conventional
+   * one; '' for none. No field holds a tab or a newline (buildView sees to that).
+   */
+  table: string
   distTags: Record<string, string>
   full: string
   abbreviated: string
@@ -59,50 +64,60 @@ export function buildView(
   doc: Packument,
   rebase: (url: string | undefined, version: string) => string | null,
 ): ViewData {
-  const versions: ViewData['versions'] = []
-  const files = new Map<string, string>()
+  const rows: string[] = []
   const served: Record<string, Manifest> = {}
   for (const [version, manifest] of Object.entries(doc.versions)) {
-    const upstreamUrl = rebase(manifest.dist?.tarball, version)
-    versions.push([version, expectedIntegrity(manifest.dist), upstreamUrl])
-    files.set(tarballFile(name, version), version)
+    let upstreamUrl = rebase(manifest.dist?.tarball, version)
+    // A URL with a raw tab or newline is no URL (and would break the table): the conventional path is asked.
+    if (upstreamUrl && UNSAFE_IN_ROW.test(upstreamUrl)) upstreamUrl = rebase(undefined, version)
     const own = upstreamUrl ? fileOf(upstreamUrl) : null
-    if (own && !files.has(own)) files.set(own, version)
+    const ownFile = own && own !== tarballFile(name, version) && !UNSAFE_IN_ROW.test(own) ? own : ''
+    rows.push(`${version}\t${expectedIntegrity(manifest.dist) ?? ''}\t${upstreamUrl ?? ''}\t${ownFile}`)
     served[version] = servedManifest(manifest, name, version)
   }
   const fullDoc = { ...doc, versions: served }
   return {
     rev,
-    versions,
-    files: [...files],
+    table: rows.join('\n'),
     distTags: doc['dist-tags'] ?? {},
     full: JSON.stringify(fullDoc),
     abbreviated: JSON.stringify(abbreviate(fullDoc)),
   }
 }
 
-/** Entries added to a view's maps between two turns of the event loop (see viewOf). */
-const ENTRIES_PER_TURN = 4096
+const UNSAFE_IN_ROW = /[\t\n]/
+
+/** Rows added to a view's maps between two turns of the event loop (see viewOf). */
+const ROWS_PER_TURN = 4096
 
 /**
  * The view the hot paths use, from its data (built here or in the view worker). A package with
- * 100,000 versions has as many entries: they are added in slices, with the event loop free in
+ * 100,000 versions has as many rows: they are added in slices, with the event loop free in
  * between, so a big package never holds up the requests for others.
  */
 export async function viewOf(name: string, data: ViewData): Promise<PackageView> {
   const versions = new Map<string, TarballEntry>()
   const files = new Map<string, string>()
-  for (let i = 0; i < data.versions.length; i++) {
-    const [version, expected, upstreamUrl] = data.versions[i] as ViewData['versions'][number]
-    versions.set(version, { version, expected, upstreamUrl })
-    if (i % ENTRIES_PER_TURN === ENTRIES_PER_TURN - 1) await nextTurn()
+  const owns: Array<[string, string]> = []
+  const { table } = data
+  let start = 0
+  for (let row = 1; start < table.length; row++) {
+    const end = lineEnd(table, start)
+    const [version = '', expected = '', upstreamUrl = '', own = ''] = table.slice(start, end).split('\t')
+    versions.set(version, { version, expected: expected || null, upstreamUrl: upstreamUrl || null })
+    files.set(tarballFile(name, version), version)
+    if (own) owns.push([own, version])
+    start = end + 1
+    if (row % ROWS_PER_TURN === 0) await nextTurn()
   }
-  for (let i = 0; i < data.files.length; i++) {
-    const [file, version] = data.files[i] as ViewData['files'][number]
-    files.set(file, version)
-    if (i % ENTRIES_PER_TURN === ENTRIES_PER_TURN - 1) await nextTurn()
-  }
+  // The conventional names first: an uplink's own file name never shadows one of them.
+  for (const [own, version] of owns) if (!files.has(own)) files.set(own, version)
   return { name, rev: data.rev, versions, files, distTags: data.distTags, full: data.full, abbreviated: data.abbreviated }
+}
+
+function lineEnd(text: string, from: number): number {
+  const end = text.indexOf('\n', from)
+  return end === -1 ? text.length : end
 }
 
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve))

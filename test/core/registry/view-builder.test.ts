@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { ViewBuilder } from '../../../src/core/registry/view-builder.js'
 import type { FromUplinkInput } from '../../../src/core/registry/view-tasks.js'
-import { BASE_TOKEN } from '../../../src/core/registry/view.js'
+import { BASE_TOKEN, viewOf } from '../../../src/core/registry/view.js'
 import { emptyLocal } from '../../../src/core/registry/merge.js'
 
 /**
@@ -22,6 +22,7 @@ const doc = {
     '1.0.0': { name: 'pkg', version: '1.0.0', dist: { tarball: 'http://127.0.0.1:9/pkg/-/pkg-1.0.0.tgz', shasum: 'a'.repeat(40) } },
     '1.1.0': { name: 'pkg', version: '1.1.0', dist: { tarball: 'http://10.0.0.1/steal/pkg-1.1.0.tgz', integrity: 'sha512-abc' } },
     'not-semver': { name: 'pkg', version: 'x' },
+    '1.2.0\n': { name: 'pkg', version: '1.2.0' },
   },
   _attachments: { x: 1 },
 }
@@ -42,7 +43,7 @@ describe('ViewBuilder', () => {
     const worker = await make(0).run('fromUplink', uplinkInput(doc), 0)
     expect(Buffer.from(worker.record).equals(Buffer.from(inline.record))).toBe(true)
     expect(worker.data).toEqual(inline.data)
-    // Checked: attachments and non-semver versions dropped, a tag to a missing version dropped.
+    // Checked: attachments, non-semver versions and keys semver would trim dropped, a tag to a missing version dropped.
     const stored = JSON.parse(Buffer.from(inline.record).toString('utf8')) as { etag: string; doc: Record<string, unknown> }
     expect(stored.etag).toBe('"e1"')
     expect(stored.doc._attachments).toBeUndefined()
@@ -50,7 +51,9 @@ describe('ViewBuilder', () => {
     expect(inline.data.view.distTags).toEqual({ latest: '1.1.0' })
     // The worker serializes with this process's base token, and never trusts a foreign tarball origin.
     expect(worker.data.view.full).toContain(`${BASE_TOKEN}pkg/-/pkg-1.0.0.tgz`)
-    expect(worker.data.view.versions).toContainEqual(['1.1.0', 'sha512-abc', 'http://127.0.0.1:9/pkg/-/pkg-1.1.0.tgz'])
+    const view = await viewOf('pkg', worker.data.view)
+    expect(view.versions.get('1.1.0')).toEqual({ version: '1.1.0', expected: 'sha512-abc', upstreamUrl: 'http://127.0.0.1:9/pkg/-/pkg-1.1.0.tgz' })
+    expect(view.files.get('pkg-1.0.0.tgz')).toBe('1.0.0')
   })
 
   it('gives the same merged, offline and summary answers inline and in the worker', async () => {
