@@ -143,8 +143,8 @@ async function main() {
   if (!existsSync(path.join(ROOT, 'dist/commands/serve.js'))) {
     throw new Error('dist/ is missing: run `npm run build` first (`npm run bench` does both)')
   }
-  if (soakSeconds !== null) return soak()
-  if (options.outage) return outage()
+  if (soakSeconds !== null) return alone('sinopia-soak-', runSoak, renderSoak, { seconds: soakSeconds })
+  if (options.outage) return alone('sinopia-outage-', runOutage, renderOutage, { packages: outagePackages })
   const results = {
     date: new Date().toISOString(),
     environment: {
@@ -418,44 +418,26 @@ async function main() {
   return results.problems.length === 0 ? 0 : 1
 }
 
-/** `--soak`: the soak mode alone (scripts/bench/soak.js). */
-async function soak() {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'sinopia-soak-'))
+/**
+ * A mode that runs alone (`--soak`: scripts/bench/soak.js, `--outage`: scripts/bench/outage.js):
+ * `run` gets its own temp folder and `settings`; its results go to the JSON file, `render`'s text to stdout.
+ */
+async function alone(prefix, run, render, settings) {
+  const dir = await mkdtemp(path.join(os.tmpdir(), prefix))
   cleanups.push(() => rm(dir, { recursive: true, force: true }))
-  const results = await runSoak({
+  const results = await run({
     root: ROOT,
     dir,
-    seconds: soakSeconds,
     log,
     cleanups,
     stopped: () => interrupted,
     onServer: (started) => (server = started),
     startupTimeoutMs: STARTUP_TIMEOUT_MS,
+    ...settings,
   })
   await mkdir(path.dirname(jsonFile), { recursive: true })
   await writeFile(jsonFile, `${JSON.stringify(results, null, 2)}\n`)
-  process.stdout.write(`\n${renderSoak(results)}`)
-  console.log(`\nJSON: ${path.relative(process.cwd(), jsonFile) || jsonFile}`)
-  return results.problems.length === 0 ? 0 : 1
-}
-
-/** `--outage`: the outage mode alone (scripts/bench/outage.js). */
-async function outage() {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'sinopia-outage-'))
-  cleanups.push(() => rm(dir, { recursive: true, force: true }))
-  const results = await runOutage({
-    root: ROOT,
-    dir,
-    packages: outagePackages,
-    log,
-    cleanups,
-    stopped: () => interrupted,
-    onServer: (started) => (server = started),
-    startupTimeoutMs: STARTUP_TIMEOUT_MS,
-  })
-  await mkdir(path.dirname(jsonFile), { recursive: true })
-  await writeFile(jsonFile, `${JSON.stringify(results, null, 2)}\n`)
-  process.stdout.write(`\n${renderOutage(results)}`)
+  process.stdout.write(`\n${render(results)}`)
   console.log(`\nJSON: ${path.relative(process.cwd(), jsonFile) || jsonFile}`)
   return results.problems.length === 0 ? 0 : 1
 }

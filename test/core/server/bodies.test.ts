@@ -3,17 +3,19 @@ import { Body, BodyCache } from '../../../src/core/server/bodies.js'
 
 const body = (chars: number, fill = 'x') => new Body(Buffer.from(fill.repeat(chars)), 'application/json')
 
+/** A builder of bodies of `chars` bytes that counts its calls. */
+function counted(chars: number) {
+  const counter = { builds: 0, build: () => (counter.builds++, body(chars)) }
+  return counter
+}
+
 describe('BodyCache', () => {
   it('builds a body once per key and serves it until it is evicted', () => {
     const cache = new BodyCache(10_000)
-    let builds = 0
-    const build = () => {
-      builds++
-      return body(100)
-    }
-    const first = cache.get('a', build)
-    expect(cache.get('a', build)).toBe(first)
-    expect(builds).toBe(1)
+    const counter = counted(100)
+    const first = cache.get('a', counter.build)
+    expect(cache.get('a', counter.build)).toBe(first)
+    expect(counter.builds).toBe(1)
   })
 
   it('stays within its byte budget (compressed forms included), least recently used evicted first', () => {
@@ -35,13 +37,9 @@ describe('BodyCache', () => {
 
   it('answers a body larger than the whole budget without keeping it', () => {
     const cache = new BodyCache(1_000)
-    let builds = 0
-    const build = () => {
-      builds++
-      return body(1_000)
-    }
-    expect(cache.get('huge', build).raw.length).toBe(1_000)
-    cache.get('huge', build)
-    expect([builds, cache.bytes]).toEqual([2, 0])
+    const counter = counted(1_000)
+    expect(cache.get('huge', counter.build).raw.length).toBe(1_000)
+    cache.get('huge', counter.build)
+    expect([counter.builds, cache.bytes]).toEqual([2, 0])
   })
 })
