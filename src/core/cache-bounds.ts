@@ -29,4 +29,6 @@ export const CACHE_BOUNDS = {
   validNames: 50_000,
   /** Access rules already matched to a name (uplink search hits bring names from anywhere). */
   ruleMatches: 100_000,
+  /** Passwords already checked against their hash (only right ones are kept: one or a few per user). */
+  verifiedPasswords: 10_000,
 } as const
