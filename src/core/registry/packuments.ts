@@ -1,5 +1,7 @@
 import { EventEmitter } from 'node:events'
+import { LRUCache } from 'lru-cache'
 import { BUNDLE_UPLINK } from '../bundle/format.js'
+import { CACHE_BOUNDS } from '../cache-bounds.js'
 import { SinopiaError } from '../errors.js'
 import { tarballKey, type LocalDoc, type Manifest, type Packument, type Store, type StoredBytes } from '../store/index.js'
 import type { PackageSummary } from '../search/summary.js'
@@ -11,6 +13,11 @@ import type { PackageRules } from './rules.js'
 import { ViewBuilder } from './view-builder.js'
 import type { UplinkUrls, UpstreamData } from './view-tasks.js'
 import { viewOf, type PackageView } from './view.js'
+
+export interface CacheUse {
+  entries: number
+  bytes: number
+}
 
 /** How a packument answer came about; the request log prints it. */
 export type CacheStatus = 'hit' | 'miss' | 'revalidated' | 'stale' | 'offline' | 'local'
@@ -29,7 +36,6 @@ interface CachedUpstream {
   lastModified?: string
   mtimeMs: number
   fetchedAt: number
-  bytes: number
 }
 
 interface CachedLocal {
@@ -45,8 +51,6 @@ interface UpstreamAnswer {
   cause?: SinopiaError
 }
 
-/** Bound on the serialized packages kept in memory (approximate bytes of JSON). */
-const MEMORY_BUDGET = 96 * 1024 * 1024
 /** Derived views (merged with local versions, or offline) are rebuilt at most this often. */
 const DERIVED_TTL = 5_000
 
@@ -61,12 +65,14 @@ const DERIVED_TTL = 5_000
  * listen to it instead of scanning the store.
  */
 export class Packuments extends EventEmitter {
-  private readonly memory = new Map<string, CachedUpstream>()
-  private memoryBytes = 0
+  private readonly memory = new LRUCache<string, CachedUpstream>({ maxSize: CACHE_BOUNDS.upstreamViewBytes, sizeCalculation: (entry) => viewBytes(entry.view) })
   /** What was published here, by package: only packages that have a local.json. */
-  private readonly locals = new Map<string, CachedLocal>()
+  private readonly locals = new LRUCache<string, CachedLocal>({ max: CACHE_BOUNDS.localDocs })
   private readonly localReads = new SingleFlight<Awaited<ReturnType<Store['packages']['readLocal']>>>()
-  private readonly derived = new Map<string, { key: string; view: PackageView; at: number }>()
+  private readonly derived = new LRUCache<string, { key: string; view: PackageView; at: number }>({
+    maxSize: CACHE_BOUNDS.derivedViewBytes,
+    sizeCalculation: (memo) => viewBytes(memo.view),
+  })
   private readonly revalidations = new SingleFlight<{ entry: CachedUpstream | null; cache: CacheStatus }>()
   private readonly loads = new SingleFlight<CachedUpstream | null>()
 
@@ -79,6 +85,12 @@ export class Packuments extends EventEmitter {
     private readonly views = new ViewBuilder(),
   ) {
     super()
+  }
+
+  /** What the caches hold now (metrics, tests): entries and approximate bytes, see CACHE_BOUNDS. */
+  cacheUse(): { upstream: CacheUse; derived: CacheUse; locals: CacheUse } {
+    const use = (cache: { size: number; calculatedSize: number }) => ({ entries: cache.size, bytes: cache.calculatedSize })
+    return { upstream: use(this.memory), derived: use(this.derived), locals: use(this.locals) }
   }
 
   /** The uplink that serves `name`, or null when its rule proxies nowhere. */
@@ -202,11 +214,7 @@ export class Packuments extends EventEmitter {
   }
 
   private dropMemory(name: string): void {
-    const entry = this.memory.get(name)
-    if (entry) {
-      this.memory.delete(name)
-      this.memoryBytes -= entry.bytes
-    }
+    this.memory.delete(name)
   }
 
   /** A view that is not the uplink's copy as it is: merged with local versions, or offline. */
@@ -276,12 +284,7 @@ export class Packuments extends EventEmitter {
 
   private async cached(name: string): Promise<CachedUpstream | null> {
     const inMemory = this.memory.get(name)
-    if (inMemory) {
-      // Refresh recency for the LRU order.
-      this.memory.delete(name)
-      this.memory.set(name, inMemory)
-      return inMemory
-    }
+    if (inMemory) return inMemory
     return this.loads.run(name, async () => {
       const stored = await this.store.packages.readUpstreamBytes(name)
       if (!stored) return null
@@ -366,18 +369,16 @@ export class Packuments extends EventEmitter {
       ...(data.lastModified ? { lastModified: data.lastModified } : {}),
       mtimeMs,
       fetchedAt,
-      bytes: view.full.length + view.abbreviated.length,
     }
-    const previous = this.memory.get(name)
-    if (previous) this.memoryBytes -= previous.bytes
-    this.memory.delete(name)
     this.memory.set(name, entry)
-    this.memoryBytes += entry.bytes
-    for (const [key, old] of this.memory) {
-      if (this.memoryBytes <= MEMORY_BUDGET || key === name) break
-      this.memory.delete(key)
-      this.memoryBytes -= old.bytes
-    }
     return entry
   }
+}
+
+/**
+ * What a view costs in memory, roughly: its two serialized documents, plus the two maps'
+ * entries per version (a few hundred bytes each, a package's only cost beyond its JSON).
+ */
+function viewBytes(view: PackageView): number {
+  return view.full.length + view.abbreviated.length + view.versions.size * 256
 }
