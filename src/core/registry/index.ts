@@ -7,6 +7,7 @@ import { Packuments } from './packuments.js'
 import { PackageRules } from './rules.js'
 import { Publisher } from './publish.js'
 import { Tarballs } from './tarballs.js'
+import { ViewBuilder } from './view-builder.js'
 
 export { BASE_TOKEN, instantiate, type PackageView } from './view.js'
 export type { CacheStatus, PackumentAnswer } from './packuments.js'
@@ -23,6 +24,8 @@ export class Registry {
   readonly packuments: Packuments
   readonly tarballs: Tarballs
   readonly publisher: Publisher
+  /** Whole-document work (parse, merge, serialize), off the event loop for big documents. */
+  readonly views = new ViewBuilder()
 
   constructor(
     readonly config: Config,
@@ -30,7 +33,7 @@ export class Registry {
     readonly upstream: UpstreamClient,
   ) {
     this.rules = new PackageRules(config.packages)
-    this.packuments = new Packuments(store, upstream, this.rules)
+    this.packuments = new Packuments(store, upstream, this.rules, Date.now, this.views)
     this.tarballs = new Tarballs(store, upstream, this.packuments)
     this.publisher = new Publisher(store, this.packuments)
   }

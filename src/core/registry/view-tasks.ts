@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { SinopiaError } from '../errors.js'
 import { summarize, type PackageSummary } from '../search/summary.js'
 import { decodeUpstream, encodeUpstream, revOf, type LocalDoc, type Manifest, type UpstreamRecord } from '../store/index.js'
@@ -5,7 +6,7 @@ import { originOf } from '../upstream/response.js'
 import { mergePackument } from './merge.js'
 import { printable, tarballPath } from './names.js'
 import { checkUpstreamPackument, offlinePackument, resolveSpec } from './packument.js'
-import { buildView, servedManifest, type ViewData } from './view.js'
+import { buildView, instantiate, servedManifest, type ViewData } from './view.js'
 
 /**
  * The work on a whole packument that costs time in proportion to its size: parsing, checking,
@@ -111,6 +112,19 @@ export function manifest(input: ManifestInput): Manifest | null {
   return picked ? servedManifest(picked, input.name, picked.version) : null
 }
 
+export interface BodyInput {
+  /** A serialized document holding BASE_TOKEN (PackageView.full or .abbreviated). */
+  template: string
+  /** This server's base URL as the request sees it (ends with '/'). */
+  base: string
+}
+
+/** A response body: the template with the base URL in place, as bytes, and its content hash (the ETag). */
+export function body(input: BodyInput): { raw: Uint8Array; sha1: string } {
+  const raw = Buffer.from(instantiate(input.template, input.base))
+  return { raw, sha1: createHash('sha1').update(raw).digest('base64url') }
+}
+
 export interface SummaryInput {
   name: string
   upstream: { raw: Uint8Array; where: string } | null
@@ -152,7 +166,7 @@ function rebaser(name: string, record: UpstreamRecord, uplinks: Record<string, U
 }
 
 /** The tasks by name, for the worker's messages. */
-export const TASKS = { fromUplink, fromStored, derived, manifest, summary } as const
+export const TASKS = { fromUplink, fromStored, derived, manifest, summary, body } as const
 export type TaskName = keyof typeof TASKS
 export type TaskInput<K extends TaskName> = Parameters<(typeof TASKS)[K]>[0]
 export type TaskOutput<K extends TaskName> = ReturnType<(typeof TASKS)[K]>

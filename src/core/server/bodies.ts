@@ -3,6 +3,7 @@ import { promisify } from 'node:util'
 import zlib from 'node:zlib'
 import { LRUCache } from 'lru-cache'
 import { CACHE_BOUNDS } from '../cache-bounds.js'
+import { SingleFlight } from '../upstream/single-flight.js'
 
 const gzip = promisify(zlib.gzip)
 const brotli = promisify(zlib.brotliCompress)
@@ -14,11 +15,13 @@ export class Body {
   readonly etag: string
   private readonly encoded = new Map<Encoding, Promise<Buffer>>()
 
+  /** `sha1`: the bytes' hash in base64url when already known (computed with them in the view worker). */
   constructor(
     readonly raw: Buffer,
     readonly contentType: string,
+    sha1?: string,
   ) {
-    this.etag = `"${createHash('sha1').update(raw).digest('base64url')}"`
+    this.etag = `"${sha1 ?? createHash('sha1').update(raw).digest('base64url')}"`
   }
 
   /** The ETag of the representation in `encoding`: a strong ETag differs per encoding. */
@@ -51,17 +54,21 @@ export class Body {
  */
 export class BodyCache {
   private readonly bodies: LRUCache<string, Body>
+  private readonly building = new SingleFlight<Body>()
 
   constructor(budget: number = CACHE_BOUNDS.responseBodyBytes) {
     this.bodies = new LRUCache({ maxSize: budget, sizeCalculation: (body) => Math.max(1, Math.ceil(body.bytes)) })
   }
 
-  get(key: string, build: () => Body): Body {
+  /** The body under `key`, built once however many requests ask while it is being built. */
+  async get(key: string, build: () => Promise<Body>): Promise<Body> {
     const hit = this.bodies.get(key)
     if (hit) return hit
-    const body = build()
-    this.bodies.set(key, body)
-    return body
+    return this.building.run(key, async () => {
+      const body = await build()
+      this.bodies.set(key, body)
+      return body
+    })
   }
 
   /** Approximate bytes held now (at most the budget). */

@@ -45,11 +45,14 @@ export function packageRoutes(app: Polka, ctx: ServerContext): void {
   })
 }
 
-function sendPackument(req: IncomingMessage, res: ServerResponse, ctx: ServerContext, view: PackageView, base: string): Promise<void> {
+async function sendPackument(req: IncomingMessage, res: ServerResponse, ctx: ServerContext, view: PackageView, base: string): Promise<void> {
   const abbreviated = wantsAbbreviated(req.headers.accept)
   const form = abbreviated ? 'abbreviated' : 'full'
-  const body = ctx.bodies.get(`${view.name}\u0000${view.rev}\u0000${form}\u0000${base}`, () => {
-    return new Body(Buffer.from(instantiate(view[form], base)), abbreviated ? ABBREVIATED_TYPE : 'application/json')
+  const body = await ctx.bodies.get(`${view.name}\u0000${view.rev}\u0000${form}\u0000${base}`, async () => {
+    // A big document's bytes and hash are made in the view worker, off the event loop.
+    const template = view[form]
+    const made = await ctx.registry.views.run('body', { template, base }, template.length)
+    return new Body(Buffer.from(made.raw.buffer, made.raw.byteOffset, made.raw.byteLength), abbreviated ? ABBREVIATED_TYPE : 'application/json', made.sha1)
   })
   return sendBody(req, res, body)
 }
