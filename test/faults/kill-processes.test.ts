@@ -91,7 +91,7 @@ describe('SIGKILL in the middle of writes', () => {
 
   it('a package lock held by a process that was killed delays the next publish by a few seconds at most', async () => {
     const pkg = await buildPackage({ name: 'stale-lock', version: '1.0.0' })
-    const script = `import { KeyedLock } from ${JSON.stringify(path.join(REPO_ROOT, 'dist', 'core', 'store', 'lock.js'))}
+    const script = `import { KeyedLock } from ${JSON.stringify(path.join(REPO_ROOT, 'dist', 'core', 'fs', 'lock.js'))}
       await new KeyedLock().withLock(${JSON.stringify(lockFile(registry.storage, pkg.name))}, () => { console.log('locked'); return new Promise(() => {}) })`
     const holder = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] })
     const [line] = (await once(holder.stdout, 'data')) as [Buffer]

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { SinopiaError } from '../errors.js'
-import type { KeyedLock } from '../store/lock.js'
-import { WatchedFile } from '../store/watched-file.js'
+import type { KeyedLock } from '../fs/lock.js'
+import { WatchedFile } from '../fs/watched-file.js'
 
 /** What is kept of a token: never the token itself, only its hash. */
 export interface TokenRecord {

@@ -2,8 +2,8 @@ import { createHash, randomBytes } from 'node:crypto'
 import { LRUCache } from 'lru-cache'
 import { SinopiaError } from '../errors.js'
 import type { Config } from '../config/types.js'
-import { KeyedLock } from '../store/lock.js'
-import { WatchedFile } from '../store/watched-file.js'
+import { KeyedLock } from '../fs/lock.js'
+import { WatchedFile } from '../fs/watched-file.js'
 import { hashPassword, parseHtpasswd, serializeHtpasswd, verifyPassword, type HtpasswdEntry } from './htpasswd.js'
 
 /** npm's own rule for user names is loose; these characters are safe in htpasswd lines, URLs and logs. */

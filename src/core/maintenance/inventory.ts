@@ -1,5 +1,6 @@
 import { SinopiaError } from '../errors.js'
-import { expectedIntegrity, sha512Of, statOrNull, type Manifest, type Store } from '../store/index.js'
+import { statOrNull } from '../fs/stat.js'
+import { expectedIntegrity, sha512Of, type Manifest, type Store } from '../store/index.js'
 import { fetchedFile, localFile, upstreamFile } from '../store/layout.js'
 import { listEntries, type IndexEntry } from '../store/listing.js'
 import { readUsage, type Usage } from './usage.js'

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import { SinopiaError, errnoCode } from '../errors.js'
-import { writeFileAtomic, type KeyedLock } from '../store/index.js'
+import { writeFileAtomic } from '../fs/atomic.js'
+import type { KeyedLock } from '../fs/lock.js'
 import { usageFile, usageLock } from '../store/layout.js'
 
 /** How often a server merges what it served into usage.json. */

@@ -5,7 +5,7 @@ import { Writable } from 'node:stream'
 import ssri from 'ssri'
 import { SinopiaError } from '../errors.js'
 import { hashFile } from './blob-hash.js'
-import { ensureDir } from './dirs.js'
+import { ensureDir } from '../fs/dirs.js'
 
 /**
  * Writes one blob: into `<blobs>/tmp/` (same filesystem as the content, so the final rename is

@@ -6,7 +6,7 @@ import cacache from 'cacache'
 import ssri from 'ssri'
 import { errnoCode } from '../errors.js'
 import { hashHandle } from './blob-hash.js'
-import { ensureDir } from './dirs.js'
+import { ensureDir } from '../fs/dirs.js'
 import { writeBlobFile } from './blob-write.js'
 
 export interface OpenBlob {

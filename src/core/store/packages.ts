@@ -2,12 +2,11 @@ import { createHash } from 'node:crypto'
 import { statSync } from 'node:fs'
 import { open, readFile, readdir, rm, rmdir, stat, utimes, type FileHandle } from 'node:fs/promises'
 import { SinopiaError, errnoCode } from '../errors.js'
-import { writeFileAtomic } from './atomic.js'
-import { ensureDir } from './dirs.js'
+import { writeFileAtomic } from '../fs/atomic.js'
+import { ensureDir } from '../fs/dirs.js'
 import { fetchedFile, localFile, lockFile, packageDir, packagesDir, upstreamFile } from './layout.js'
-import type { KeyedLock } from './lock.js'
-import { stampOf, statOrNull } from './stat.js'
-import { fileStamp, mtimeOrNull } from './watched-file.js'
+import type { KeyedLock } from '../fs/lock.js'
+import { fileStamp, mtimeOrNull, stampOf, statOrNull } from '../fs/stat.js'
 
 /** A packument as the registry API shapes it; only the parts the core reads are typed. */
 export interface Packument {
