@@ -5,5 +5,6 @@ export { selectForPrune, type Candidate, type KeepReason, type PruneReason, type
 export { emptyKeepList, readKeepList, type KeepList } from './keep.js'
 export { verifyStore, type VerifyProgress, type VerifyReport } from './verify.js'
 export { storageInfo, type StorageInfo } from './info.js'
-export { parseTarballKey, scanStore, type Inventory, type PackageScan } from './inventory.js'
+export { scanStore, type Inventory, type PackageScan } from './inventory.js'
+export { parseTarballKey } from '../store/index.js'
 export { formatAge, formatBytes, plural } from './format.js'

@@ -1,6 +1,6 @@
-import type { Store } from '../store/index.js'
+import { parseTarballKey, type Store } from '../store/index.js'
 import { listContent } from '../store/listing.js'
-import { lastUseOf, parseTarballKey, scanStore } from './inventory.js'
+import { lastUseOf, scanStore } from './inventory.js'
 
 export interface StorageInfo {
   storage: string

@@ -32,15 +32,6 @@ export interface Inventory {
   localIntegrities: Set<string>
 }
 
-/** `tarball:<name>@<version>` (layout.ts) back into its parts; null for any other key. */
-export function parseTarballKey(key: string): { name: string; version: string } | null {
-  if (!key.startsWith('tarball:')) return null
-  const rest = key.slice('tarball:'.length)
-  const at = rest.lastIndexOf('@')
-  if (at <= 0 || at === rest.length - 1) return null
-  return { name: rest.slice(0, at), version: rest.slice(at + 1) }
-}
-
 /** When a blob was last used: the later of its last serving (usage.json) and its fetch (index time). */
 export function lastUseOf(entry: IndexEntry, usage: Usage): number {
   return Math.max(entry.time, usage.get(entry.key) ?? 0)

@@ -1,8 +1,8 @@
 import { rm } from 'node:fs/promises'
 import { SinopiaError } from '../errors.js'
-import { sha512Of, type Store } from '../store/index.js'
+import { parseTarballKey, sha512Of, type Store } from '../store/index.js'
 import { listContent, listEntries, readEntry, removeEntry, type IndexEntry } from '../store/listing.js'
-import { lastUseOf, parseTarballKey, scanStore, type Inventory } from './inventory.js'
+import { lastUseOf, scanStore, type Inventory } from './inventory.js'
 import { emptyKeepList, type KeepList } from './keep.js'
 import { selectForPrune, type Candidate, type KeepReason, type PruneReason } from './select.js'
 import { updateUsage } from './usage.js'
@@ -121,7 +121,7 @@ export async function planPrune(store: Store, options: PruneOptions): Promise<Pr
     // A package whose local.json does not parse may have published anything: keep it all.
     const localUnknown = scan?.broken.some((b) => b.file.endsWith('local.json')) ?? false
     if (localUnknown || scan?.local?.has(parsed.version) || inventory.localIntegrities.has(entry.integrity)) reason = 'local'
-    else if (keep.specs.has(entry.key.slice('tarball:'.length)) || keep.integrities.has(entry.integrity)) reason = 'lockfile'
+    else if (keep.specs.has(`${parsed.name}@${parsed.version}`) || keep.integrities.has(entry.integrity)) reason = 'lockfile'
     else if (entry.time > startedAt - grace) reason = 'recent'
     if (reason) kept[reason]++
     candidates.push({ key: entry.key, integrity: entry.integrity, size: entry.size, lastUse: lastUseOf(entry, inventory.usage), keep: reason, entry, ...parsed })

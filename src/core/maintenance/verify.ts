@@ -5,10 +5,10 @@ import path from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import { SinopiaError, errnoCode } from '../errors.js'
 import { statOrNull } from '../fs/stat.js'
-import type { Store } from '../store/index.js'
+import { parseTarballKey, tarballKey, type Store } from '../store/index.js'
 import { packageDir, quarantineDir, usageFile } from '../store/layout.js'
 import { listContent, listEntries, removeEntry, type ContentFile } from '../store/listing.js'
-import { parseTarballKey, scanPackage } from './inventory.js'
+import { scanPackage } from './inventory.js'
 import { readUsage } from './usage.js'
 
 export interface VerifyProgress {
@@ -136,7 +136,7 @@ export async function verifyStore(store: Store, options: { fix?: boolean; onProg
   const byKey = new Map(entries.map((e) => [e.key, e.integrity]))
   for (const [name, versions] of localVersions) {
     for (const [version, sha512] of versions) {
-      const integrity = sha512 ?? byKey.get(`tarball:${name}@${version}`) ?? null
+      const integrity = sha512 ?? byKey.get(tarballKey(name, version)) ?? null
       const intact = integrity !== null && !corrupt.has(integrity) && (present.has(integrity) || (await exists(store.blobs.contentPath(integrity))))
       if (!intact) report.missingLocal.push({ name, version })
       if (integrity) indexed.add(integrity)

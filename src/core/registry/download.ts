@@ -2,7 +2,7 @@ import { EventEmitter, once } from 'node:events'
 import type { Readable, Writable } from 'node:stream'
 import ssri from 'ssri'
 import { SinopiaError, diskErrno } from '../errors.js'
-import type { BlobStore } from '../store/index.js'
+import { tarballSpec, type BlobStore } from '../store/index.js'
 import { printable } from './names.js'
 
 /**
@@ -98,7 +98,7 @@ export async function pump(
         : new SinopiaError(
             (error as { code?: string }).code === 'EINTEGRITY' ? 'EINTEGRITY' : 'EUPLINK',
             (error as { code?: string }).code === 'EINTEGRITY'
-              ? `tarball ${target.key.replace(/^tarball:/, '')} from the uplink does not match its integrity; not stored`
+              ? `tarball ${tarballSpec(target.key)} from the uplink does not match its integrity; not stored`
               : `tarball download failed: ${printable((error as Error).message)}`,
             { status: 502, cause: error },
           ),

@@ -51,6 +51,3 @@ export const lockFile = (root: string, name: string) => path.join(packageDir(roo
 export const usageFile = (root: string) => path.join(root, 'usage.json')
 export const usageLock = (root: string) => path.join(root, 'usage.lock')
 export const quarantineDir = (root: string) => path.join(root, 'quarantine')
-
-/** The cacache index key under which a tarball's blob is recorded. */
-export const tarballKey = (name: string, version: string) => `tarball:${name}@${version}`
