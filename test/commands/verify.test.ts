@@ -1,7 +1,8 @@
 import { readFile, readdir, truncate, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { BlobStore } from '../../src/core/store/index.js'
+import type { BlobStore } from '../../src/core/store/fs/blobs.js'
+import { openStore } from '../../src/core/store/index.js'
 import { cleanupTempDirs, isolatedBaseEnv, makeTempDir, REPO_ROOT, runProcess, type ClientResult } from '../helpers/clients.js'
 import { startFakeUpstream, type FakeUpstream } from '../helpers/fake-upstream.js'
 import { buildPackage, integrityOf, type BuiltPackage } from '../helpers/packages.js'
@@ -37,7 +38,7 @@ describe('sinopia-cli verify', () => {
     upstream = await startFakeUpstream({ packages: [flipped, cut] })
     registry = await startRegistry({ upstreamUrl: upstream.url })
     cwd = await makeTempDir('sinopia-verify-cli-')
-    blobs = new BlobStore(path.join(registry.storage, 'blobs'), path.join(registry.storage, 'quarantine'))
+    blobs = (await openStore(registry.storage)).blobs
   })
   afterAll(async () => {
     await cleanupRegistries()

@@ -29,7 +29,7 @@ export class Users {
   private readonly verified = new LRUCache<string, string>({ max: 10_000 })
   private readonly verify: (password: string, hash: string) => Promise<boolean>
 
-  /** The users of the config's htpasswd file; `lock` is the store's where one is open. */
+  /** The users of the config's htpasswd file. */
   static of(config: Config, lock: KeyedLock = new KeyedLock()): Users {
     return new Users(config.auth.htpasswd.file, config.auth.htpasswd.maxUsers, lock)
   }

@@ -2,7 +2,7 @@ import { EventEmitter, once } from 'node:events'
 import type { Readable, Writable } from 'node:stream'
 import ssri from 'ssri'
 import { SinopiaError, diskErrno } from '../errors.js'
-import { tarballSpec, type BlobStore } from '../store/index.js'
+import { tarballSpec, type Blobs } from '../store/index.js'
 import { printable } from './names.js'
 
 /**
@@ -62,7 +62,7 @@ function verifyOnly(expected: string, size?: number): Sink {
 export async function pump(
   body: Readable,
   download: Download,
-  target: { blobs: BlobStore; key: string; expected: string; store: boolean },
+  target: { blobs: Blobs; key: string; expected: string; store: boolean },
 ): Promise<void> {
   const sink: Sink = target.store
     ? target.blobs.write(target.key, target.expected, download.size)

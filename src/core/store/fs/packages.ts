@@ -1,80 +1,17 @@
 import { createHash } from 'node:crypto'
 import { statSync } from 'node:fs'
 import { open, readFile, readdir, rm, rmdir, stat, utimes, type FileHandle } from 'node:fs/promises'
-import { SinopiaError, errnoCode } from '../errors.js'
-import { writeFileAtomic } from '../fs/atomic.js'
-import { ensureDir } from '../fs/dirs.js'
-import { fetchedFile, localFile, lockFile, packageDir, packagesDir, upstreamFile } from './layout.js'
-import type { KeyedLock } from '../fs/lock.js'
-import { fileStamp, mtimeOrNull, stampOf, statOrNull } from '../fs/stat.js'
-
-/** A packument as the registry API shapes it; only the parts the core reads are typed. */
-export interface Packument {
-  name: string
-  'dist-tags'?: Record<string, string>
-  versions: Record<string, Manifest>
-  time?: Record<string, string>
-  [key: string]: unknown
-}
-
-export interface Manifest {
-  name: string
-  version: string
-  dist?: { tarball?: string; integrity?: string; shasum?: string; [key: string]: unknown }
-  deprecated?: string
-  [key: string]: unknown
-}
-
-/** The cached upstream packument and what is needed to revalidate it. */
-export interface UpstreamRecord {
-  uplink: string
-  /** The uplink's URL when the document was fetched: tarball URLs under it are re-based onto the current URL. */
-  upstreamUrl: string
-  etag?: string
-  lastModified?: string
-  doc: Packument
-}
-
-export interface FetchedRecord {
-  uplink: string
-  /** ms since the epoch of the last 200 or 304 from the uplink. */
-  fetchedAt: number
-}
-
-/**
- * What was published here for one package. Versions published here live in `versions`;
- * the rest are overlays on the uplink's versions (dist-tags, deprecations) for packages
- * that are cached from an uplink.
- */
-export interface LocalDoc {
-  /** `local-only`: the uplink is never asked for this name again; `override`: merged with the uplink's. */
-  origin: 'local-only' | 'override'
-  versions: Record<string, Manifest>
-  /** Tags set here; they win over the uplink's. */
-  'dist-tags': Record<string, string>
-  /** Uplink tags removed here. */
-  removedTags: string[]
-  /** Deprecation messages set here on uplink versions ('' undoes the uplink's). */
-  deprecated: Record<string, string>
-  time: Record<string, string>
-  /** Increments on every change: the number in `_rev`. */
-  revision: number
-  readme?: string
-  description?: string
-  maintainers?: Array<{ name: string; email?: string }>
-  users?: Record<string, boolean>
-}
-
-export interface LoadedUpstream {
-  record: UpstreamRecord
-  /** Content hash of the file: changes exactly when the stored document does. */
-  rev: string
-  mtimeMs: number
-  bytes: number
-}
+import { SinopiaError, errnoCode } from '../../errors.js'
+import { writeFileAtomic } from '../../fs/atomic.js'
+import { ensureDir } from '../../fs/dirs.js'
+import { documentFile, fetchedFile, localFile, lockFile, packageDir, packagesDir, upstreamFile } from './layout.js'
+import type { KeyedLock } from '../../fs/lock.js'
+import { fileStamp, mtimeOrNull, stampOf, statOrNull } from '../../fs/stat.js'
+import type { DocumentKind, FetchedRecord, LoadedUpstream, LocalDoc, UpstreamRecord } from '../documents.js'
+import type { Packages } from '../types.js'
 
 /** Per-package metadata files. A missing file is `null`; a broken one is an ECORRUPT error. */
-export class PackageStore {
+export class PackageStore implements Packages {
   constructor(
     private readonly root: string,
     private readonly lock: KeyedLock,
@@ -197,6 +134,16 @@ export class PackageStore {
   /** Runs `fn` holding this package's lock (in-process and cross-process). */
   withLock<T>(name: string, fn: () => Promise<T>): Promise<T> {
     return this.lock.withLock(lockFile(this.root, name), fn)
+  }
+
+  async sizes(name: string): Promise<Record<DocumentKind, number>> {
+    const sizeOf = async (kind: DocumentKind) => (await statOrNull(this.where(name, kind)))?.size ?? 0
+    const [upstream, fetched, local] = await Promise.all([sizeOf('upstream'), sizeOf('fetched'), sizeOf('local')])
+    return { upstream, fetched, local }
+  }
+
+  where(name: string, kind: DocumentKind): string {
+    return documentFile(this.root, name, kind)
   }
 
   /** Names of every package that has a folder in the store. */
