@@ -4,12 +4,19 @@
  */
 export type { BlobContent, BlobEntry, BlobWrite, Blobs, OpenBlob, Packages, Quarantine, Store, TokenRecords, UsageRecords } from './types.js'
 export type { DocumentKind, FetchedRecord, LoadedUpstream, LocalDoc, Manifest, Packument, TokenRecord, UpstreamRecord, Usage } from './documents.js'
+import { openFsStore } from './fs/open.js'
+import type { Store } from './types.js'
+
 export { expectedIntegrity, sha512Of } from './integrity.js'
 export { parseTarballKey, tarballKey, tarballSpec } from './keys.js'
 export { KeyedLock } from '../fs/lock.js'
+export { STORE_FORMAT } from './fs/layout.js'
+
 /**
  * Opens (creating on first use) the store kept in the storage folder `root`: the only
- * implementation so far. A second one (a database) is chosen here by the config.
+ * implementation so far. A second one (a database) is chosen here by the config. Typed as the
+ * interface, so no caller can come to rely on where things are kept.
  */
-export { openFsStore as openStore } from './fs/open.js'
-export { STORE_FORMAT } from './fs/layout.js'
+export function openStore(root: string): Promise<Store> {
+  return openFsStore(root)
+}

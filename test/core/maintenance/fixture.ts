@@ -3,8 +3,8 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import cacache from 'cacache'
-import type { FsStore } from '../../../src/core/store/fs/open.js'
-import { openStore, tarballKey, type LocalDoc, type Manifest } from '../../../src/core/store/index.js'
+import { openFsStore, type FsStore } from '../../../src/core/store/fs/open.js'
+import { tarballKey, type LocalDoc, type Manifest } from '../../../src/core/store/index.js'
 
 /**
  * Stores built from a description, the way cacache's tests build caches from `{integrity: bytes}`:
@@ -21,7 +21,7 @@ export interface TestStore {
 
 export async function tempStore(): Promise<TestStore> {
   const dir = await mkdtemp(path.join(tmpdir(), 'sinopia-maint-'))
-  const store = await openStore(path.join(dir, 'storage'))
+  const store = await openFsStore(path.join(dir, 'storage'))
   return { root: store.root, store, cleanup: () => rm(dir, { recursive: true, force: true }) }
 }
 

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import cacache from 'cacache'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import type { FsStore } from '../../../src/core/store/fs/open.js'
-import { expectedIntegrity, openStore } from '../../../src/core/store/index.js'
+import { openFsStore, type FsStore } from '../../../src/core/store/fs/open.js'
+import { expectedIntegrity } from '../../../src/core/store/index.js'
 
 const sri = (data: Buffer, algo = 'sha512') => `${algo}-${createHash(algo).update(data).digest('base64')}`
 
@@ -22,7 +22,7 @@ describe('store', () => {
   let store: FsStore
   beforeEach(async () => {
     root = await mkdtemp(path.join(tmpdir(), 'sinopia-store-'))
-    store = await openStore(root)
+    store = await openFsStore(root)
   })
   afterEach(() => rm(root, { recursive: true, force: true }))
 
@@ -108,7 +108,7 @@ describe('store', () => {
 
   it('refuses a storage folder of another format', async () => {
     await writeFile(path.join(root, 'format.json'), JSON.stringify({ format: 99 }))
-    await expect(openStore(root)).rejects.toMatchObject({ code: 'ESTORAGE' })
+    await expect(openFsStore(root)).rejects.toMatchObject({ code: 'ESTORAGE' })
     expect(JSON.parse(await readFile(path.join(root, 'format.json'), 'utf8'))).toEqual({ format: 99 })
   })
 
