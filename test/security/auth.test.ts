@@ -6,7 +6,7 @@ import { Auth, FailureLimiter, Tokens, Users } from '../../src/core/auth/index.j
 import { isSinopiaError } from '../../src/core/errors.js'
 import { LoginSessions } from '../../src/core/server/login-page.js'
 import { FsTokens } from '../../src/core/store/fs/tokens.js'
-import { KeyedLock } from '../../src/core/store/index.js'
+import { KeyedLock } from '../../src/core/fs/lock.js'
 import { startHarness, type Harness } from '../core/server/harness.js'
 
 /**

@@ -9,7 +9,6 @@ import type { Store } from './types.js'
 
 export { expectedIntegrity, sha512Of } from './integrity.js'
 export { parseTarballKey, tarballKey, tarballSpec } from './keys.js'
-export { KeyedLock } from '../fs/lock.js'
 export { STORE_FORMAT } from './fs/layout.js'
 
 /**
