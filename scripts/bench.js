@@ -14,6 +14,9 @@
 // abbreviated packuments, tarballs, 304s, a publish every 3 s, a search every second) on a
 // server with the quick fixtures; prints the server's RSS and open-fd growth (sampled every
 // 10 s) and errors and p99 per kind; JSON to FILE (default bench-results/soak.json).
+//   node scripts/bench.js --outage [--packages N] [--json FILE]
+// --outage runs only the outage mode (scripts/bench/outage.js): `serve` on a store of N cached
+// packages (default 5,000) with the uplink down, asked for all of them; prints its peak RSS (VmHWM).
 // Exit status: 1 on errors (failed requests, wrong bytes, a crash), 0 otherwise, whether or not
 // the ratio targets are met (they are reported, not enforced).
 import { existsSync } from 'node:fs'
@@ -34,6 +37,7 @@ import { profileFiles, renderProfile, summarizeProfile } from './bench/profile.j
 import { buildProject } from './bench/project.js'
 import { evaluateTargets, renderReport } from './bench/report.js'
 import { launchServer, readCpuSeconds, readMemory, readProc, sampleMemory } from './bench/server.js'
+import { renderOutage, runOutage } from './bench/outage.js'
 import { runSoak } from './bench/soak.js'
 import { renderSoak } from './bench/soak-stats.js'
 import { stopList } from './bench/stops.js'
@@ -44,6 +48,7 @@ const USAGE = [
   'usage: node scripts/bench.js [--quick] [--json FILE] [--profile DIR] [--npm-profile DIR] [--no-nginx] [--no-npm-ci] [--stock-autocannon] [--nginx-workers N] [--duration S] [--only REGEX]',
   '       node scripts/bench.js --soak SECONDS [--json FILE]   mixed load for 10..3600 s (packuments, tarballs, 304s, a publish every 3 s,',
   '                                                           a search every second); server RSS and open fds every 10 s; errors and p99 per kind',
+  '       node scripts/bench.js --outage [--packages N] [--json FILE]   serve N cached packages (default 5000) with the uplink down; peak RSS',
 ].join('\n')
 const STARTUP_TIMEOUT_MS = 20_000
 const COLD_CLIENTS = 50
@@ -62,6 +67,8 @@ const options = parseOptions(
     duration: { type: 'string' },
     only: { type: 'string' },
     soak: { type: 'string' },
+    outage: { type: 'boolean', default: false },
+    packages: { type: 'string', default: '5000' },
   },
   USAGE,
 )
@@ -76,6 +83,11 @@ if (soakSeconds !== null && !(Number.isInteger(soakSeconds) && soakSeconds >= 10
   console.error(`--soak takes whole seconds in [10, 3600]\n${USAGE}`)
   process.exit(2)
 }
+const outagePackages = Number(options.packages)
+if (!(Number.isInteger(outagePackages) && outagePackages >= 1 && outagePackages <= 100_000)) {
+  console.error(`--packages takes a whole number in [1, 100000]\n${USAGE}`)
+  process.exit(2)
+}
 const mode = {
   quick: options.quick,
   duration: durationOverride ?? (options.quick ? 1 : 7),
@@ -85,7 +97,7 @@ const mode = {
   npmCiRounds: 3,
   npmCiBudgetMs: 150_000,
 }
-const jsonFile = path.resolve(options.json ?? path.join(ROOT, soakSeconds === null ? 'bench-results/bench.json' : 'bench-results/soak.json'))
+const jsonFile = path.resolve(options.json ?? path.join(ROOT, `bench-results/${options.outage ? 'outage' : soakSeconds === null ? 'bench' : 'soak'}.json`))
 const profileDir = options.profile ? path.resolve(options.profile) : null
 const npmProfileDir = options['npm-profile'] ? path.resolve(options['npm-profile']) : null
 
@@ -131,7 +143,8 @@ async function main() {
   if (!existsSync(path.join(ROOT, 'dist/commands/serve.js'))) {
     throw new Error('dist/ is missing: run `npm run build` first (`npm run bench` does both)')
   }
-  if (soakSeconds !== null) return soak()
+  if (soakSeconds !== null) return alone('sinopia-soak-', runSoak, renderSoak, { seconds: soakSeconds })
+  if (options.outage) return alone('sinopia-outage-', runOutage, renderOutage, { packages: outagePackages })
   const results = {
     date: new Date().toISOString(),
     environment: {
@@ -405,23 +418,26 @@ async function main() {
   return results.problems.length === 0 ? 0 : 1
 }
 
-/** `--soak`: the soak mode alone (scripts/bench/soak.js). */
-async function soak() {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'sinopia-soak-'))
+/**
+ * A mode that runs alone (`--soak`: scripts/bench/soak.js, `--outage`: scripts/bench/outage.js):
+ * `run` gets its own temp folder and `settings`; its results go to the JSON file, `render`'s text to stdout.
+ */
+async function alone(prefix, run, render, settings) {
+  const dir = await mkdtemp(path.join(os.tmpdir(), prefix))
   cleanups.push(() => rm(dir, { recursive: true, force: true }))
-  const results = await runSoak({
+  const results = await run({
     root: ROOT,
     dir,
-    seconds: soakSeconds,
     log,
     cleanups,
     stopped: () => interrupted,
     onServer: (started) => (server = started),
     startupTimeoutMs: STARTUP_TIMEOUT_MS,
+    ...settings,
   })
   await mkdir(path.dirname(jsonFile), { recursive: true })
   await writeFile(jsonFile, `${JSON.stringify(results, null, 2)}\n`)
-  process.stdout.write(`\n${renderSoak(results)}`)
+  process.stdout.write(`\n${render(results)}`)
   console.log(`\nJSON: ${path.relative(process.cwd(), jsonFile) || jsonFile}`)
   return results.problems.length === 0 ? 0 : 1
 }

@@ -112,7 +112,7 @@ function versionNotes(rand, version) {
   return lines.join('\n')
 }
 
-function manifest(rand, name, version, dist, { notes = false } = {}) {
+export function manifest(rand, name, version, dist, { notes = false } = {}) {
   const doc = {
     name,
     version,
@@ -157,7 +157,7 @@ function manifest(rand, name, version, dist, { notes = false } = {}) {
   return doc
 }
 
-function packument(rand, name, manifests, times) {
+export function packument(rand, name, manifests, times) {
   const versions = Object.keys(manifests)
   const stable = versions.filter((v) => !v.includes('-'))
   const pre = versions.filter((v) => v.includes('-'))
@@ -181,7 +181,7 @@ function packument(rand, name, manifests, times) {
   }
 }
 
-function timeline(count) {
+export function timeline(count) {
   const start = Date.UTC(2015, 0, 1)
   return Array.from({ length: count }, (_, i) => new Date(start + i * 19 * 3600_000).toISOString())
 }

@@ -6,15 +6,15 @@ import path from 'node:path'
 const READY = /listening on (http:\/\/127\.0\.0\.1:(\d+)\/)/
 const OUTPUT_TAIL_CHARS = 8000
 
-/** The config the server runs with: everything proxied to the fake uplink, cached for an hour. */
-export function configYaml(storage, upstreamUrl, extra = []) {
+/** The config the server runs with: everything proxied to the fake uplink, cached for an hour (or `maxage`). */
+export function configYaml(storage, upstreamUrl, extra = [], { maxage = '1h' } = {}) {
   return [
     `storage: ${JSON.stringify(storage)}`,
     'listen: 127.0.0.1:0',
     'uplinks:',
     '  npmjs:',
     `    url: ${JSON.stringify(upstreamUrl)}`,
-    '    maxage: 1h',
+    `    maxage: ${maxage}`,
     'packages:',
     "  '@*/*': { access: $all, publish: $authenticated, proxy: npmjs }",
     "  '**': { access: $all, publish: $authenticated, proxy: npmjs }",
@@ -88,12 +88,12 @@ function statSeconds(pid, at) {
  * waits: `ready` resolves `{ url, startupMs }` once the listening line is printed, and
  * rejects (with the child's output in the message) when it exits first or `timeoutMs` passes.
  */
-export async function launchServer({ root, dir, upstreamUrl, timeoutMs, nodeArgs = [] }) {
+export async function launchServer({ root, dir, upstreamUrl, timeoutMs, nodeArgs = [], maxage }) {
   const config = path.join(dir, 'config.yaml')
-  await writeFile(config, configYaml(path.join(dir, 'storage'), upstreamUrl))
+  await writeFile(config, configYaml(path.join(dir, 'storage'), upstreamUrl, [], { maxage }))
   /** Rewrites the config (extra YAML lines) and sends SIGHUP: the server applies what can change live. */
   const reconfigure = async (extra) => {
-    await writeFile(config, configYaml(path.join(dir, 'storage'), upstreamUrl, extra))
+    await writeFile(config, configYaml(path.join(dir, 'storage'), upstreamUrl, extra, { maxage }))
     child.kill('SIGHUP')
   }
   const started = Date.now()

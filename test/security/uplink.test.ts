@@ -15,6 +15,7 @@ import { startWatchdog, type Watchdog } from '../helpers/watchdog.js'
  * temp file behind, and never send a request, let alone the uplink's credentials, elsewhere.
  */
 const LIMIT_MB = 16
+const MANY_VERSIONS = 100_000
 /** A stall the attacks may add to what the machine's own load causes (measured idle, just before). */
 const STALL_MS = 200
 
@@ -64,6 +65,8 @@ describe('a hostile uplink', () => {
   let pkg: BuiltPackage
   let warmPkg: BuiltPackage
   let bomb: Buffer
+  /** A packument of 100,000 versions: each version costs work to check, merge and serialize. */
+  let many: string
   const internalHits: IncomingMessage['headers'][] = []
   const tarballRequests: string[] = []
 
@@ -71,6 +74,9 @@ describe('a hostile uplink', () => {
     pkg = await buildPackage({ name: 'endless', version: '1.0.0' })
     warmPkg = await buildPackage({ name: 'warm', version: '1.0.0' })
     bomb = await gzipBomb(256 * 1024 * 1024)
+    const versions: Record<string, unknown> = {}
+    for (let i = 0; i < MANY_VERSIONS; i++) versions[`0.0.${i}`] = { name: 'many', version: `0.0.${i}`, scripts: { test: 'x' } }
+    many = JSON.stringify({ name: 'many', 'dist-tags': { latest: `0.0.${MANY_VERSIONS - 1}` }, versions })
     internal = createServer((req, res) => {
       internalHits.push(req.headers)
       res.end('internal admin')
@@ -102,6 +108,10 @@ describe('a hostile uplink', () => {
         tarballRequests.push(url)
         res.writeHead(200, { 'content-type': 'application/octet-stream' })
         return endless(res, Buffer.alloc(256 * 1024, 0x1f), 1024 * 1024 * 1024)
+      }
+      if (url === '/many') {
+        res.writeHead(200, { 'content-type': 'application/json' })
+        return void res.end(many)
       }
       if (url === '/warm') return void res.end(JSON.stringify(manifest('warm', `${hostileUrl}warm/-/warm-1.0.0.tgz`, warmPkg)))
       if (url === '/warm/-/warm-1.0.0.tgz') return void res.end(warmPkg.tarball)
@@ -156,6 +166,23 @@ describe('a hostile uplink', () => {
       expect(res.status, name).toBe(502)
       expect(body.error, name).toMatch(new RegExp(`larger than ${LIMIT_MB * 1024 * 1024} bytes`))
     }
+  })
+
+  it('serves a packument of 100,000 versions, built off the event loop', async () => {
+    const full = await fetch(`${registry.url}many`)
+    expect(full.status).toBe(200)
+    const doc = (await full.json()) as { versions: Record<string, { dist: { tarball: string } }> }
+    expect(Object.keys(doc.versions)).toHaveLength(MANY_VERSIONS)
+    expect(doc.versions['0.0.7']?.dist.tarball).toBe(`${registry.url}many/-/many-0.0.7.tgz`)
+    const abbreviated = await fetch(`${registry.url}many`, { headers: { accept: 'application/vnd.npm.install-v1+json' } })
+    expect(Object.keys(((await abbreviated.json()) as { versions: object }).versions)).toHaveLength(MANY_VERSIONS)
+    // The routes an anonymous client can repeat at will read the big document off the event loop too.
+    for (const spec of ['0.0.7', '^0.0.9', 'latest']) {
+      const res = await fetch(`${registry.url}many/${encodeURIComponent(spec)}`)
+      expect(res.status, spec).toBe(200)
+    }
+    const tags = await fetch(`${registry.url}-/package/many/dist-tags`)
+    expect(await tags.json()).toEqual({ latest: `0.0.${MANY_VERSIONS - 1}` })
   })
 
   it('cuts a tarball that never ends, stores nothing and leaves no temp file', async () => {

@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { LRUCache } from 'lru-cache'
+import { CACHE_BOUNDS } from '../cache-bounds.js'
 import { SinopiaError } from '../errors.js'
 import type { Config } from '../config/types.js'
 import { KeyedLock } from '../fs/lock.js'
@@ -26,7 +27,7 @@ export function assertUserName(name: string): string {
 export class Users {
   private readonly htpasswd: WatchedFile<HtpasswdEntry[]>
   /** Passwords already checked against a hash: bcrypt costs ~50 ms, too much for every request. */
-  private readonly verified = new LRUCache<string, string>({ max: 10_000 })
+  private readonly verified = new LRUCache<string, string>({ max: CACHE_BOUNDS.verifiedPasswords })
   private readonly verify: (password: string, hash: string) => Promise<boolean>
 
   /** The users of the config's htpasswd file. */

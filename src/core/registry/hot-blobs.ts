@@ -1,3 +1,6 @@
+import { LRUCache } from 'lru-cache'
+import { CACHE_BOUNDS } from '../cache-bounds.js'
+
 /**
  * Small tarballs that are asked for again and again (every `npm ci` of a team's project) stay
  * in memory, so serving one is a single write of a Buffer: no open, fstat, reads and close
@@ -5,38 +8,31 @@
  * by the integrity the bytes were verified against, so different bytes never share an entry.
  */
 export class HotBlobs {
-  private readonly entries = new Map<string, Buffer>()
-  private total = 0
+  private readonly entries: LRUCache<string, Buffer>
 
   constructor(
-    readonly maxEntryBytes = 1024 * 1024,
-    private readonly budget = 32 * 1024 * 1024,
-  ) {}
+    readonly maxEntryBytes: number = CACHE_BOUNDS.hotTarballMaxEntryBytes,
+    budget: number = CACHE_BOUNDS.hotTarballBytes,
+  ) {
+    // An empty tarball still takes an entry: counted as one byte (lru-cache wants sizes of at least 1).
+    this.entries = new LRUCache({ maxSize: budget, maxEntrySize: maxEntryBytes, sizeCalculation: (bytes) => Math.max(1, bytes.length) })
+  }
 
   get(integrity: string): Buffer | undefined {
-    const bytes = this.entries.get(integrity)
-    if (bytes) {
-      this.entries.delete(integrity)
-      this.entries.set(integrity, bytes)
-    }
-    return bytes
+    return this.entries.get(integrity)
   }
 
   set(integrity: string, bytes: Buffer): void {
     if (bytes.length > this.maxEntryBytes || this.entries.has(integrity)) return
     this.entries.set(integrity, bytes)
-    this.total += bytes.length
-    for (const [key, old] of this.entries) {
-      if (this.total <= this.budget) break
-      this.entries.delete(key)
-      this.total -= old.length
-    }
   }
 
   delete(integrity: string): void {
-    const bytes = this.entries.get(integrity)
-    if (!bytes) return
     this.entries.delete(integrity)
-    this.total -= bytes.length
+  }
+
+  /** Bytes held now (at most the budget). */
+  get bytes(): number {
+    return this.entries.calculatedSize
   }
 }

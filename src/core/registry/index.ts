@@ -3,12 +3,10 @@ import { notFound } from '../errors.js'
 import type { Manifest, Store } from '../store/index.js'
 import type { UpstreamClient } from '../upstream/client.js'
 import { printable } from './names.js'
-import { offlinePackument, resolveSpec } from './packument.js'
 import { Packuments } from './packuments.js'
 import { PackageRules } from './rules.js'
 import { Publisher } from './publish.js'
 import { Tarballs } from './tarballs.js'
-import { servedManifest } from './view.js'
 
 export { BASE_TOKEN, instantiate, type PackageView } from './view.js'
 export type { CacheStatus, PackumentAnswer } from './packuments.js'
@@ -40,10 +38,8 @@ export class Registry {
   /** One version's manifest, by version, dist-tag or range; its tarball URL holds BASE_TOKEN. */
   async manifest(name: string, spec: string): Promise<{ manifest: Manifest; offline: boolean }> {
     const answer = await this.packuments.get(name)
-    const doc = await this.packuments.document(name)
-    const visible = doc && answer.offline ? offlinePackument(doc, new Set(answer.view.versions.keys())) : doc
-    const manifest = visible ? resolveSpec(visible, spec) : null
+    const manifest = await this.packuments.manifest(name, spec, answer.view, answer.offline)
     if (!manifest) throw notFound(`version ${printable(spec)} of ${printable(name)} not found`, 'ETARGET')
-    return { manifest: servedManifest(manifest, name, manifest.version), offline: answer.offline }
+    return { manifest, offline: answer.offline }
   }
 }

@@ -1,4 +1,6 @@
+import { LRUCache } from 'lru-cache'
 import validate from 'validate-npm-package-name'
+import { CACHE_BOUNDS } from '../cache-bounds.js'
 import { badRequest } from '../errors.js'
 
 /** npm's own limit; longer names exist only in very old packages, which we do not serve. */
@@ -7,10 +9,10 @@ export const MAX_NAME_LENGTH = 214
 /**
  * Names already found valid. Every request checks its package name, and the validator's
  * regexes and result objects are a measurable share of a tarball request's CPU; a server sees
- * the same names over and over. Cleared when full, so it stays bounded.
+ * the same names over and over. The least recently seen go first: names sent to fill it
+ * push out each other, not the names of the packages in use.
  */
-const knownValid = new Set<string>()
-const KNOWN_VALID_MAX = 50_000
+const knownValid = new LRUCache<string, true>({ max: CACHE_BOUNDS.validNames })
 
 /** Throws a 400 unless `name` is a package name npm would accept (old-style capitals included). */
 export function assertPackageName(name: string): string {
@@ -23,8 +25,7 @@ export function assertPackageName(name: string): string {
     const why = [...(result.errors ?? []), ...(result.warnings ?? [])][0] ?? 'not a valid npm package name'
     throw badRequest(`invalid package name "${printable(name)}": ${why}`, 'EINVALIDNAME')
   }
-  if (knownValid.size >= KNOWN_VALID_MAX) knownValid.clear()
-  knownValid.add(name)
+  knownValid.set(name, true)
   return name
 }
 

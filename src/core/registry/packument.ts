@@ -52,7 +52,8 @@ export function checkUpstreamPackument(doc: unknown, name: string, uplink: strin
   const versions: Record<string, Manifest> = {}
   const raw = packument.versions && typeof packument.versions === 'object' ? packument.versions : {}
   for (const [version, manifest] of Object.entries(raw)) {
-    if (!manifest || typeof manifest !== 'object' || !semver.valid(version)) continue
+    // semver.valid trims: a key with white space around a valid version is not one.
+    if (!manifest || typeof manifest !== 'object' || !semver.valid(version) || /\s/.test(version)) continue
     versions[version] = manifest
   }
   packument.versions = versions

@@ -1,15 +1,23 @@
 import { EventEmitter } from 'node:events'
+import { LRUCache } from 'lru-cache'
 import { BUNDLE_UPLINK } from '../bundle/format.js'
+import { CACHE_BOUNDS } from '../cache-bounds.js'
 import { SinopiaError } from '../errors.js'
-import { tarballKey, type LoadedUpstream, type LocalDoc, type Packument, type Store, type UpstreamRecord } from '../store/index.js'
+import { tarballKey, type LocalDoc, type Manifest, type Packument, type Store, type StoredBytes } from '../store/index.js'
+import type { PackageSummary } from '../search/summary.js'
 import type { UpstreamClient } from '../upstream/client.js'
-import { originOf } from '../upstream/response.js'
 import { SingleFlight } from '../upstream/single-flight.js'
 import { isTombstone, mergePackument } from './merge.js'
-import { printable, tarballPath } from './names.js'
-import { checkUpstreamPackument, offlinePackument } from './packument.js'
+import { printable } from './names.js'
 import type { PackageRules } from './rules.js'
-import { buildView, type PackageView } from './view.js'
+import { ViewBuilder } from './view-builder.js'
+import type { UplinkUrls, UpstreamData } from './view-tasks.js'
+import { viewOf, type PackageView } from './view.js'
+
+export interface CacheUse {
+  entries: number
+  bytes: number
+}
 
 /** How a packument answer came about; the request log prints it. */
 export type CacheStatus = 'hit' | 'miss' | 'revalidated' | 'stale' | 'offline' | 'local'
@@ -28,7 +36,6 @@ interface CachedUpstream {
   lastModified?: string
   mtimeMs: number
   fetchedAt: number
-  bytes: number
 }
 
 interface CachedLocal {
@@ -44,8 +51,6 @@ interface UpstreamAnswer {
   cause?: SinopiaError
 }
 
-/** Bound on the serialized packages kept in memory (approximate bytes of JSON). */
-const MEMORY_BUDGET = 96 * 1024 * 1024
 /** Derived views (merged with local versions, or offline) are rebuilt at most this often. */
 const DERIVED_TTL = 5_000
 
@@ -60,12 +65,14 @@ const DERIVED_TTL = 5_000
  * listen to it instead of scanning the store.
  */
 export class Packuments extends EventEmitter {
-  private readonly memory = new Map<string, CachedUpstream>()
-  private memoryBytes = 0
+  private readonly memory = new LRUCache<string, CachedUpstream>({ maxSize: CACHE_BOUNDS.upstreamViewBytes, sizeCalculation: (entry) => viewBytes(entry.view) })
   /** What was published here, by package: only packages that have a local.json. */
-  private readonly locals = new Map<string, CachedLocal>()
+  private readonly locals = new LRUCache<string, CachedLocal>({ max: CACHE_BOUNDS.localDocs })
   private readonly localReads = new SingleFlight<Awaited<ReturnType<Store['packages']['readLocal']>>>()
-  private readonly derived = new Map<string, { key: string; view: PackageView; at: number }>()
+  private readonly derived = new LRUCache<string, { key: string; view: PackageView; at: number }>({
+    maxSize: CACHE_BOUNDS.derivedViewBytes,
+    sizeCalculation: (memo) => viewBytes(memo.view),
+  })
   private readonly revalidations = new SingleFlight<{ entry: CachedUpstream | null; cache: CacheStatus }>()
   private readonly loads = new SingleFlight<CachedUpstream | null>()
 
@@ -74,8 +81,16 @@ export class Packuments extends EventEmitter {
     private readonly upstream: UpstreamClient,
     private readonly rules: PackageRules,
     private readonly now: () => number = Date.now,
+    /** Parses and serializes whole documents; big ones off the event loop (see view-builder.ts). */
+    private readonly views = new ViewBuilder(),
   ) {
     super()
+  }
+
+  /** What the caches hold now (metrics, tests): entries and approximate bytes, see CACHE_BOUNDS. */
+  cacheUse(): { upstream: CacheUse; derived: CacheUse; locals: CacheUse } {
+    const use = (cache: { size: number; calculatedSize: number }) => ({ entries: cache.size, bytes: cache.calculatedSize })
+    return { upstream: use(this.memory), derived: use(this.derived), locals: use(this.locals) }
   }
 
   /** The uplink that serves `name`, or null when its rule proxies nowhere. */
@@ -123,13 +138,39 @@ export class Packuments extends EventEmitter {
     return this.derivedView(name, entry, local, false)
   }
 
-  /** The merged document as served (cold paths: single manifests, writes). */
+  /**
+   * One version's manifest as served, by version, dist-tag or range (`GET /:name/:spec`); null
+   * when none matches. Offline, only versions whose tarballs are stored (those of `view`).
+   */
+  async manifest(name: string, spec: string, view: PackageView, offline: boolean): Promise<Manifest | null> {
+    const local = await this.local(name)
+    if (local && isTombstone(local.doc)) return null
+    const stored = local?.doc.origin === 'local-only' ? null : await this.store.packages.readUpstreamBytes(name)
+    const upstream = stored ? { raw: stored.raw, where: stored.where } : null
+    const available = offline ? [...view.versions.keys()] : null
+    return this.views.run('manifest', { name, spec, upstream, local: local?.doc ?? null, available }, stored?.raw.length ?? 0)
+  }
+
+  /** The merged document as served (cold paths: writes, bundles, mirror). */
   async document(name: string): Promise<Packument | null> {
     const local = await this.local(name)
     if (local && isTombstone(local.doc)) return null
     const upstream = local?.doc.origin === 'local-only' ? null : ((await this.store.packages.readUpstream(name))?.record.doc ?? null)
     if (!local && !upstream) return null
     return mergePackument(name, upstream, local?.doc ?? null)
+  }
+
+  /**
+   * The search index's summary of the package as served, from the files as they are now (a
+   * local.json read afresh: another process may have just published). Null when there is none.
+   */
+  async summary(name: string): Promise<PackageSummary | null> {
+    const local = await this.local(name, true)
+    if (local && isTombstone(local.doc)) return null
+    const stored = local?.doc.origin === 'local-only' ? null : await this.store.packages.readUpstreamBytes(name)
+    if (!local && !stored) return null
+    const upstream = stored ? { raw: stored.raw, where: stored.where } : null
+    return this.views.run('summary', { name, upstream, local: local?.doc ?? null }, stored?.raw.length ?? 0)
   }
 
   /**
@@ -173,11 +214,7 @@ export class Packuments extends EventEmitter {
   }
 
   private dropMemory(name: string): void {
-    const entry = this.memory.get(name)
-    if (entry) {
-      this.memory.delete(name)
-      this.memoryBytes -= entry.bytes
-    }
+    this.memory.delete(name)
   }
 
   /** A view that is not the uplink's copy as it is: merged with local versions, or offline. */
@@ -186,24 +223,23 @@ export class Packuments extends EventEmitter {
     const at = this.now()
     const memo = this.derived.get(name)
     if (memo && memo.key === key && (!offline || at - memo.at < DERIVED_TTL)) return memo.view
-    const upstreamDoc = entry ? ((await this.store.packages.readUpstream(name))?.record.doc ?? null) : null
-    let doc = mergePackument(name, upstreamDoc, local?.doc ?? null)
+    const stored = entry ? await this.store.packages.readUpstreamBytes(name) : null
+    let available: string[] | null = null
     if (offline) {
-      const available = new Set<string>()
-      await Promise.all(
-        Object.values(doc.versions).map(async (manifest) => {
-          const key = tarballKey(name, manifest.version)
-          const expected = entry?.view.versions.get(manifest.version)?.expected ?? undefined
-          const integrity = local?.doc.versions[manifest.version]?.dist?.integrity ?? expected
-          if (await this.store.blobs.has(integrity, key)) available.add(manifest.version)
+      // Every version either side has; merging only drops some, so none is missed.
+      const versions = new Set([...(entry?.view.versions.keys() ?? []), ...Object.keys(local?.doc.versions ?? {})])
+      const found = await Promise.all(
+        [...versions].map(async (version) => {
+          const expected = entry?.view.versions.get(version)?.expected ?? undefined
+          const integrity = local?.doc.versions[version]?.dist?.integrity ?? expected
+          return (await this.store.blobs.has(integrity, tarballKey(name, version))) ? version : null
         }),
       )
-      doc = offlinePackument(doc, available)
+      available = found.filter((v): v is string => v !== null)
     }
-    const view = buildView(name, key, doc, (_url, version) => {
-      if (local?.doc.versions[version]) return null
-      return entry?.view.versions.get(version)?.upstreamUrl ?? null
-    })
+    const upstream = stored ? { raw: stored.raw, where: stored.where } : null
+    const data = await this.views.run('derived', { name, key, upstream, local: local?.doc ?? null, available, uplinks: this.uplinkUrls() }, stored?.raw.length ?? 0)
+    const view = await viewOf(name, data)
     this.derived.set(name, { key, view, at })
     return view
   }
@@ -243,23 +279,17 @@ export class Packuments extends EventEmitter {
     if (!cached) return cached
     const mtime = await this.store.packages.upstreamMtime(name)
     if (mtime === null || mtime === cached.mtimeMs) return cached
-    const loaded = await this.store.packages.readUpstream(name)
-    return loaded ? this.remember(name, loaded, cached.fetchedAt) : cached
+    return (await this.load(name, cached.fetchedAt)) ?? cached
   }
 
   private async cached(name: string): Promise<CachedUpstream | null> {
     const inMemory = this.memory.get(name)
-    if (inMemory) {
-      // Refresh recency for the LRU order.
-      this.memory.delete(name)
-      this.memory.set(name, inMemory)
-      return inMemory
-    }
+    if (inMemory) return inMemory
     return this.loads.run(name, async () => {
-      const loaded = await this.store.packages.readUpstream(name)
-      if (!loaded) return null
+      const stored = await this.store.packages.readUpstreamBytes(name)
+      if (!stored) return null
       const fetched = await this.store.packages.readFetched(name)
-      return this.remember(name, loaded, fetched?.fetchedAt ?? 0)
+      return this.fromStored(name, stored, fetched?.fetchedAt ?? 0)
     })
   }
 
@@ -272,8 +302,7 @@ export class Packuments extends EventEmitter {
     // Another process (a second `serve`, a `mirror`) may have refreshed the store meanwhile.
     const mtime = await this.store.packages.upstreamMtime(name)
     if (mtime !== null && mtime !== cached?.mtimeMs) {
-      const loaded = await this.store.packages.readUpstream(name)
-      if (loaded) cached = this.remember(name, loaded, cached?.fetchedAt ?? 0)
+      cached = (await this.load(name, cached?.fetchedAt ?? 0)) ?? cached
     } else if (mtime === null && cached) {
       // `prune` removed the stored copy: fetch it whole (a 304 would leave nothing on disk).
       this.dropMemory(name)
@@ -285,7 +314,9 @@ export class Packuments extends EventEmitter {
       if (this.now() - cached.fetchedAt < this.upstream.config(uplink).maxage) return { entry: cached, cache: 'hit' }
     }
     const conditional = cached && cached.uplink === uplink ? { etag: cached.etag, lastModified: cached.lastModified } : {}
-    const result = await this.upstream.packument(uplink, name, conditional)
+    const result = await this.upstream.packument(uplink, name, conditional, (body, headers) =>
+      this.views.run('fromUplink', { body, name, uplink, upstreamUrl: this.upstream.config(uplink).url, ...headers, uplinks: this.uplinkUrls() }, body.length),
+    )
     const fetchedAt = this.now()
     if (result.status === 'not-found') {
       // An uplink that forgot a package does not make us forget it; a 404 is not cached either.
@@ -299,56 +330,55 @@ export class Packuments extends EventEmitter {
     if (result.status !== 'ok') {
       throw new SinopiaError('EUPLINK', `uplink ${uplink} answered 304 to an unconditional request for ${printable(name)}`, { status: 502 })
     }
-    const record: UpstreamRecord = {
-      uplink,
-      upstreamUrl: this.upstream.config(uplink).url,
-      ...(result.etag ? { etag: result.etag } : {}),
-      ...(result.lastModified ? { lastModified: result.lastModified } : {}),
-      doc: checkUpstreamPackument(result.doc, name, uplink),
-    }
-    const loaded = await this.store.packages.withLock(name, async () => {
-      const written = await this.store.packages.writeUpstream(name, record)
+    const { record, data } = result.value
+    const written = await this.store.packages.withLock(name, async () => {
+      const done = await this.store.packages.writeUpstreamBytes(name, Buffer.from(record.buffer, record.byteOffset, record.byteLength))
       await this.store.packages.writeFetched(name, { uplink, fetchedAt })
-      return written
+      return done
     })
-    const entry = this.remember(name, loaded, fetchedAt)
+    // The rev is the content hash of the bytes written, as a later read of them computes it.
+    const entry = await this.remember(name, data, written.mtimeMs, fetchedAt)
     this.emit('changed', name)
     return { entry, cache: cached ? 'revalidated' : 'miss' }
   }
 
-  private remember(name: string, loaded: LoadedUpstream, fetchedAt: number): CachedUpstream {
-    const { record } = loaded
-    const config = this.upstream.has(record.uplink) ? this.upstream.config(record.uplink) : null
-    const current = config?.url ?? record.upstreamUrl
-    const trusted = new Set([originOf(current), ...(config?.tarballOrigins ?? [])])
-    const view = buildView(name, loaded.rev, record.doc, (url, version) => {
-      // Tarballs the uplink served from its own URL are fetched from the uplink's current URL.
-      if (url && url.startsWith(record.upstreamUrl)) return current + url.slice(record.upstreamUrl.length)
-      if (url && /^https?:\/\//.test(url) && trusted.has(originOf(url))) return url
-      // Anywhere else (another host or port) is never asked: a packument must not make this
-      // server send requests, with the uplink's credentials, to an address of its choosing. The
-      // tarball is asked from the uplink at the conventional path; its digest still decides.
-      return current + tarballPath(name, version)
-    })
+  /** The stored copy read again (another process rewrote it), or null when there is none now. */
+  private async load(name: string, fetchedAt: number): Promise<CachedUpstream | null> {
+    const stored = await this.store.packages.readUpstreamBytes(name)
+    return stored ? this.fromStored(name, stored, fetchedAt) : null
+  }
+
+  private async fromStored(name: string, stored: StoredBytes, fetchedAt: number): Promise<CachedUpstream> {
+    const input = { raw: stored.raw, where: stored.where, name, rev: stored.rev, uplinks: this.uplinkUrls() }
+    return this.remember(name, await this.views.run('fromStored', input, stored.raw.length), stored.mtimeMs, fetchedAt)
+  }
+
+  /** Where each configured uplink's tarballs come from (the view tasks re-base recorded URLs onto it). */
+  private uplinkUrls(): Record<string, UplinkUrls> {
+    const urls: Record<string, UplinkUrls> = {}
+    for (const config of this.upstream.configs()) urls[config.name] = { url: config.url, tarballOrigins: config.tarballOrigins }
+    return urls
+  }
+
+  private async remember(name: string, data: UpstreamData, mtimeMs: number, fetchedAt: number): Promise<CachedUpstream> {
+    const view = await viewOf(name, data.view)
     const entry: CachedUpstream = {
       view,
-      uplink: record.uplink,
-      ...(record.etag ? { etag: record.etag } : {}),
-      ...(record.lastModified ? { lastModified: record.lastModified } : {}),
-      mtimeMs: loaded.mtimeMs,
+      uplink: data.uplink,
+      ...(data.etag ? { etag: data.etag } : {}),
+      ...(data.lastModified ? { lastModified: data.lastModified } : {}),
+      mtimeMs,
       fetchedAt,
-      bytes: view.full.length + view.abbreviated.length,
     }
-    const previous = this.memory.get(name)
-    if (previous) this.memoryBytes -= previous.bytes
-    this.memory.delete(name)
     this.memory.set(name, entry)
-    this.memoryBytes += entry.bytes
-    for (const [key, old] of this.memory) {
-      if (this.memoryBytes <= MEMORY_BUDGET || key === name) break
-      this.memory.delete(key)
-      this.memoryBytes -= old.bytes
-    }
     return entry
   }
+}
+
+/**
+ * What a view costs in memory, roughly: its two serialized documents, plus the two maps'
+ * entries per version (a few hundred bytes each, a package's only cost beyond its JSON).
+ */
+function viewBytes(view: PackageView): number {
+  return view.full.length + view.abbreviated.length + view.versions.size * 256
 }

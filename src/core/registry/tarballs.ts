@@ -66,7 +66,8 @@ export class Tarballs {
     return { status, size: blob.size }
   }
 
-  async open(name: string, file: string): Promise<TarballAnswer> {
+  /** `joinLate`: may wait for a running download too big to replay (once; see Download). */
+  async open(name: string, file: string, joinLate = true): Promise<TarballAnswer> {
     let view = await this.packuments.current(name)
     let version = view?.files.get(file)
     if (!version) {
@@ -115,7 +116,14 @@ export class Tarballs {
       })
     }
     const running = this.downloads.get(key)
-    if (running) return { kind: 'download', download: await running, version, cache: 'miss' }
+    if (running) {
+      const download = await running
+      if (download.replayable) return { kind: 'download', download, version, cache: 'miss' }
+      // Too big to have been kept for late joiners: this client gets the stored copy once it is there.
+      if (!joinLate) throw new SinopiaError('EBUSY', `tarball ${printable(file)} is being downloaded; try again shortly`, { status: 503, retryAfter: 1 })
+      await finished(download)
+      return this.open(name, file, false)
+    }
     const uplink = this.packuments.uplinkFor(name)
     if (!uplink || !this.upstream.available(uplink)) {
       throw notFound(`tarball ${printable(file)} is not in the store and the uplink is unavailable`, 'ENOTCACHED')

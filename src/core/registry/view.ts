@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto'
+import { isMainThread, workerData } from 'node:worker_threads'
 import { expectedIntegrity, type Manifest, type Packument } from '../store/index.js'
 import { tarballFile, tarballPath } from './names.js'
 import { abbreviate } from './packument.js'
@@ -8,9 +9,9 @@ import { abbreviate } from './packument.js'
  * (`url_prefix`, Host, X-Forwarded-*). So the documents are serialized once per revision
  * with this token where the base URL goes, and a request only substitutes it. The token is
  * random per process and plain ASCII, so JSON escaping leaves it intact and no package
- * text can contain it by accident.
+ * text can contain it by accident. The view worker (view-builder.ts) is given the main thread's.
  */
-export const BASE_TOKEN = `@@sinopia-base-${randomBytes(12).toString('hex')}@@`
+export const BASE_TOKEN: string = isMainThread ? `@@sinopia-base-${randomBytes(12).toString('hex')}@@` : (workerData as { baseToken: string }).baseToken
 
 export interface TarballEntry {
   version: string
@@ -27,9 +28,29 @@ export interface PackageView {
   versions: Map<string, TarballEntry>
   /** Tarball file name (conventional and, when it differs, the uplink's own) -> version. */
   files: Map<string, string>
+  /** The document's dist-tags (`npm dist-tag ls`), kept apart so they are read without parsing it. */
+  distTags: Record<string, string>
   /** The full document, serialized with BASE_TOKEN in place of this server's base URL. */
   full: string
   /** The abbreviated document, likewise. */
+  abbreviated: string
+}
+
+/**
+ * A PackageView as plain data: what the view worker sends back. Strings only, because a
+ * structured clone copies a string in one move, where 100,000 small arrays would cost the
+ * receiving thread a second of allocation and garbage collection (measured).
+ */
+export interface ViewData {
+  rev: string
+  /**
+   * One row per version, rows split by '\n', fields by '\t': version, expected integrity, the
+   * uplink's URL for it, and the file name of that URL when it differs from the conventional
+   * one; '' for none. No field holds a tab or a newline (buildView sees to that).
+   */
+  table: string
+  distTags: Record<string, string>
+  full: string
   abbreviated: string
 }
 
@@ -42,28 +63,64 @@ export function buildView(
   rev: string,
   doc: Packument,
   rebase: (url: string | undefined, version: string) => string | null,
-): PackageView {
-  const versions = new Map<string, TarballEntry>()
-  const files = new Map<string, string>()
+): ViewData {
+  const rows: string[] = []
   const served: Record<string, Manifest> = {}
   for (const [version, manifest] of Object.entries(doc.versions)) {
-    const upstreamUrl = rebase(manifest.dist?.tarball, version)
-    versions.set(version, { version, expected: expectedIntegrity(manifest.dist), upstreamUrl })
-    files.set(tarballFile(name, version), version)
+    let upstreamUrl = rebase(manifest.dist?.tarball, version)
+    // A URL with a raw tab or newline is no URL (and would break the table): the conventional path is asked.
+    if (upstreamUrl && UNSAFE_IN_ROW.test(upstreamUrl)) upstreamUrl = rebase(undefined, version)
     const own = upstreamUrl ? fileOf(upstreamUrl) : null
-    if (own && !files.has(own)) files.set(own, version)
+    const ownFile = own && own !== tarballFile(name, version) && !UNSAFE_IN_ROW.test(own) ? own : ''
+    rows.push(`${version}\t${expectedIntegrity(manifest.dist) ?? ''}\t${upstreamUrl ?? ''}\t${ownFile}`)
     served[version] = servedManifest(manifest, name, version)
   }
   const fullDoc = { ...doc, versions: served }
   return {
-    name,
     rev,
-    versions,
-    files,
+    table: rows.join('\n'),
+    distTags: doc['dist-tags'] ?? {},
     full: JSON.stringify(fullDoc),
     abbreviated: JSON.stringify(abbreviate(fullDoc)),
   }
 }
+
+const UNSAFE_IN_ROW = /[\t\n]/
+
+/** Rows added to a view's maps between two turns of the event loop (see viewOf). */
+const ROWS_PER_TURN = 4096
+
+/**
+ * The view the hot paths use, from its data (built here or in the view worker). A package with
+ * 100,000 versions has as many rows: they are added in slices, with the event loop free in
+ * between, so a big package never holds up the requests for others.
+ */
+export async function viewOf(name: string, data: ViewData): Promise<PackageView> {
+  const versions = new Map<string, TarballEntry>()
+  const files = new Map<string, string>()
+  const owns: Array<[string, string]> = []
+  const { table } = data
+  let start = 0
+  for (let row = 1; start < table.length; row++) {
+    const end = lineEnd(table, start)
+    const [version = '', expected = '', upstreamUrl = '', own = ''] = table.slice(start, end).split('\t')
+    versions.set(version, { version, expected: expected || null, upstreamUrl: upstreamUrl || null })
+    files.set(tarballFile(name, version), version)
+    if (own) owns.push([own, version])
+    start = end + 1
+    if (row % ROWS_PER_TURN === 0) await nextTurn()
+  }
+  // The conventional names first: an uplink's own file name never shadows one of them.
+  for (const [own, version] of owns) if (!files.has(own)) files.set(own, version)
+  return { name, rev: data.rev, versions, files, distTags: data.distTags, full: data.full, abbreviated: data.abbreviated }
+}
+
+function lineEnd(text: string, from: number): number {
+  const end = text.indexOf('\n', from)
+  return end === -1 ? text.length : end
+}
+
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve))
 
 /** A manifest as this server serves it: its tarball URL points here. */
 export function servedManifest(manifest: Manifest, name: string, version: string): Manifest {

@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto'
 import { promisify } from 'node:util'
 import zlib from 'node:zlib'
+import { LRUCache } from 'lru-cache'
+import { CACHE_BOUNDS } from '../cache-bounds.js'
 
 const gzip = promisify(zlib.gzip)
 const brotli = promisify(zlib.brotliCompress)
@@ -48,26 +50,22 @@ export class Body {
  * revision, then served as they are: no per-request serialization or compression.
  */
 export class BodyCache {
-  private readonly bodies = new Map<string, Body>()
-  private total = 0
+  private readonly bodies: LRUCache<string, Body>
 
-  constructor(private readonly budget: number) {}
+  constructor(budget: number = CACHE_BOUNDS.responseBodyBytes) {
+    this.bodies = new LRUCache({ maxSize: budget, sizeCalculation: (body) => Math.max(1, Math.ceil(body.bytes)) })
+  }
 
   get(key: string, build: () => Body): Body {
     const hit = this.bodies.get(key)
-    if (hit) {
-      this.bodies.delete(key)
-      this.bodies.set(key, hit)
-      return hit
-    }
+    if (hit) return hit
     const body = build()
     this.bodies.set(key, body)
-    this.total += body.bytes
-    for (const [old, value] of this.bodies) {
-      if (this.total <= this.budget || old === key) break
-      this.bodies.delete(old)
-      this.total -= value.bytes
-    }
     return body
+  }
+
+  /** Approximate bytes held now (at most the budget). */
+  get bytes(): number {
+    return this.bodies.calculatedSize
   }
 }

@@ -36,9 +36,6 @@ function secureServer(options: https.ServerOptions, handler: http.RequestListene
 /** How often, at most, the store's blobs are counted for the metrics (a walk of the content tree). */
 const STORE_COUNT_MS = 5 * 60_000
 
-/** Memory for prepared response bodies (uncompressed and compressed forms together). */
-const BODY_CACHE_BYTES = 64 * 1024 * 1024
-
 export interface RunningServer {
   /** `http://host:port/` as bound (the real port when 0 was asked for). */
   url: string
@@ -103,7 +100,7 @@ export async function startServer(config: Config, listen: ListenAddress, log: Lo
     registry,
     upstream,
     auth,
-    bodies: new BodyCache(BODY_CACHE_BYTES),
+    bodies: new BodyCache(),
     log,
     hostForUrls,
     search,

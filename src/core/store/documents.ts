@@ -55,6 +55,16 @@ export interface LocalDoc {
   users?: Record<string, boolean>
 }
 
+/** A stored document's bytes, as read, with what identifies that version of it. */
+export interface StoredBytes {
+  raw: Buffer
+  /** Content hash (see records.ts revOf). */
+  rev: string
+  mtimeMs: number
+  /** Where it is kept, for error messages. */
+  where: string
+}
+
 export interface LoadedUpstream {
   record: UpstreamRecord
   /** Content hash of the file: changes exactly when the stored document does. */

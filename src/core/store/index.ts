@@ -2,13 +2,14 @@
  * The store: the only code that knows where and how anything is kept (types.ts draws the
  * boundary). Everything outside src/core/store/ imports from here, never from an implementation.
  */
-export type { BlobContent, BlobEntry, BlobWrite, Blobs, OpenBlob, Packages, Quarantine, Store, TokenRecords, UsageRecords } from './types.js'
-export type { DocumentKind, FetchedRecord, LoadedUpstream, LocalDoc, Manifest, Packument, TokenRecord, UpstreamRecord, Usage } from './documents.js'
 import { openFsStore } from './fs/open.js'
 import type { Store } from './types.js'
 
+export type { BlobContent, BlobEntry, BlobWrite, Blobs, OpenBlob, Packages, Quarantine, Store, TokenRecords, UsageRecords } from './types.js'
+export type { DocumentKind, FetchedRecord, LoadedUpstream, LocalDoc, Manifest, Packument, StoredBytes, TokenRecord, UpstreamRecord, Usage } from './documents.js'
 export { expectedIntegrity, sha512Of } from './integrity.js'
 export { parseTarballKey, tarballKey, tarballSpec } from './keys.js'
+export { decodeUpstream, encodeUpstream, revOf } from './records.js'
 export { STORE_FORMAT } from './fs/layout.js'
 
 /**

@@ -1,6 +1,6 @@
 import type { FileHandle } from 'node:fs/promises'
 import type { Writable } from 'node:stream'
-import type { DocumentKind, FetchedRecord, LoadedUpstream, LocalDoc, TokenRecord, UpstreamRecord, Usage } from './documents.js'
+import type { DocumentKind, FetchedRecord, LoadedUpstream, LocalDoc, StoredBytes, TokenRecord, UpstreamRecord, Usage } from './documents.js'
 
 /**
  * The one boundary between sinopia-cli and where things are kept. Registry, server, sync,
@@ -98,8 +98,12 @@ export interface Blobs {
 /** Per-package documents (see DocumentKind). Writes happen only inside `withLock(name)`. */
 export interface Packages {
   readUpstream(name: string): Promise<LoadedUpstream | null>
+  /** The stored record undecoded (records.ts decodes it), so a big one can be parsed off the event loop. */
+  readUpstreamBytes(name: string): Promise<StoredBytes | null>
   /** Returns what readUpstream would, without reading it back. */
   writeUpstream(name: string, record: UpstreamRecord): Promise<LoadedUpstream>
+  /** `raw`: a record encoded by records.ts (encodeUpstream). */
+  writeUpstreamBytes(name: string, raw: Buffer): Promise<{ rev: string; mtimeMs: number }>
   upstreamMtime(name: string): Promise<number | null>
   /** Removes the cached packument but keeps the fetched record (the name comes from an uplink). */
   dropUpstreamDocument(name: string): Promise<void>

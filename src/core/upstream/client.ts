@@ -3,7 +3,6 @@ import type { Readable } from 'node:stream'
 import type { Dispatcher } from 'undici'
 import type { UplinkConfig } from '../config/types.js'
 import { SinopiaError } from '../errors.js'
-import type { Packument } from '../store/index.js'
 import { printable } from '../registry/names.js'
 import { BodyTooLarge, byteLimit, checkDeclaredLength, readLimited } from './body.js'
 import { DeadlineExceeded, describe, header, originOf, unexpected } from './response.js'
@@ -12,10 +11,30 @@ import { CircuitBreaker, type BreakerPermit } from './breaker.js'
 const pkg = createRequire(import.meta.url)('../../../package.json') as { version: string }
 export const USER_AGENT = `sinopia-cli/${pkg.version} node/${process.version}`
 
-export type PackumentResult =
-  | { status: 'ok'; doc: Packument; etag?: string; lastModified?: string }
+export type PackumentResult<T> =
+  | { status: 'ok'; value: T }
   | { status: 'not-modified' }
   | { status: 'not-found' }
+
+/** What a packument body is turned into (parsed and checked) before the answer counts as a success. */
+export type PackumentReader<T> = (body: Buffer, headers: { etag?: string; lastModified?: string }) => Promise<T>
+
+/** The default reader: the document parsed as it came, with its validators (tools and tests). */
+export interface ParsedPackument {
+  doc: unknown
+  etag?: string
+  lastModified?: string
+}
+
+function parsePackument(uplink: string, name: string): PackumentReader<ParsedPackument> {
+  return (body, headers) => {
+    try {
+      return Promise.resolve({ doc: JSON.parse(body.toString('utf8')) as unknown, ...headers })
+    } catch (error) {
+      return Promise.reject(new SinopiaError('EUPLINK', `uplink ${uplink} sent invalid JSON for ${printable(name)}`, { status: 502, cause: error }))
+    }
+  }
+}
 
 export interface ForwardedResponse {
   status: number
@@ -78,6 +97,10 @@ export class UpstreamClient {
     return this.get(uplink).config
   }
 
+  configs(): UplinkConfig[] {
+    return [...this.uplinks.values()].map((u) => u.config)
+  }
+
   /** False while the uplink's circuit refuses requests: callers answer from the store at once. Only looks. */
   available(uplink: string): boolean {
     return !this.get(uplink).breaker.isOpen()
@@ -93,13 +116,19 @@ export class UpstreamClient {
     return Math.max(1, Math.ceil(this.get(uplink).breaker.retryAfterMs() / 1000))
   }
 
-  /** Fetches the full packument, conditionally when `etag`/`lastModified` are given. */
-  async packument(
+  /**
+   * Fetches the full packument, conditionally when `etag`/`lastModified` are given. `read` turns
+   * the body into what the caller keeps (parsing it, off the event loop when it is big); an
+   * uplink error it throws (EUPLINK: not JSON, not a packument of that name) counts against the
+   * uplink like a failed body, since a healthy registry does not send it.
+   */
+  async packument<T = ParsedPackument>(
     uplinkName: string,
     name: string,
     cond: { etag?: string; lastModified?: string } = {},
+    read: PackumentReader<T> = parsePackument(uplinkName, name) as PackumentReader<T>,
     signal?: AbortSignal,
-  ): Promise<PackumentResult> {
+  ): Promise<PackumentResult<T>> {
     const { config } = this.get(uplinkName)
     const url = config.url + encodeURIComponent(name).replace(/^%40/, '@')
     const headers: Record<string, string> = { accept: 'application/json', 'accept-encoding': 'gzip, deflate, br' }
@@ -115,21 +144,18 @@ export class UpstreamClient {
       }
       if (res.statusCode !== 200) throw await unexpected(uplinkName, url, res)
       const raw = await jsonBody(sent, config.maxPackumentSize, `the packument of ${printable(name)}`)
-      let doc: Packument
+      const etag = header(res, 'etag')
+      const lastModified = header(res, 'last-modified')
+      let value: T
       try {
-        doc = JSON.parse(raw.toString('utf8')) as Packument
+        value = await read(raw, { ...(etag ? { etag } : {}), ...(lastModified ? { lastModified } : {}) })
       } catch (error) {
-        sent.permit.failure()
-        throw new SinopiaError('EUPLINK', `uplink ${uplinkName} sent invalid JSON for ${printable(name)}`, { status: 502, cause: error })
+        if (error instanceof SinopiaError && error.code === 'EUPLINK') sent.permit.failure()
+        throw error
       }
       // Counted only now: headers alone say nothing about a body that never completes.
       sent.permit.success()
-      return {
-        status: 'ok',
-        doc,
-        ...(header(res, 'etag') ? { etag: header(res, 'etag') } : {}),
-        ...(header(res, 'last-modified') ? { lastModified: header(res, 'last-modified') } : {}),
-      }
+      return { status: 'ok', value }
     } finally {
       sent.settle()
     }

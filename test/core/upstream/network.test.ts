@@ -104,8 +104,8 @@ describe('uplink connections', () => {
     const first = await client.packument('up', 'alpha')
     expect(first.status).toBe('ok')
     if (first.status !== 'ok') return
-    expect(first.doc.name).toBe('alpha')
-    expect((await client.packument('up', 'alpha', { etag: first.etag })).status).toBe('not-modified')
+    expect((first.value.doc as { name: string }).name).toBe('alpha')
+    expect((await client.packument('up', 'alpha', { etag: first.value.etag })).status).toBe('not-modified')
     expect((await client.packument('up', 'missing')).status).toBe('not-found')
     await client.close()
     upstream.setGzip(false)

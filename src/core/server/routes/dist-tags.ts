@@ -18,8 +18,7 @@ export function distTagRoutes(app: Polka, ctx: ServerContext): void {
     if (target.tag === undefined) {
       if (req.method !== 'GET' && req.method !== 'HEAD') methodNotAllowed(res, req.method, ['GET'])
       const answer = await ctx.registry.packuments.get(target.name)
-      const doc = JSON.parse(answer.view.abbreviated) as { 'dist-tags'?: Record<string, string> }
-      return sendJson(res, 200, doc['dist-tags'] ?? {})
+      return sendJson(res, 200, answer.view.distTags)
     }
     if (req.method === 'PUT' || req.method === 'POST') {
       authorize(rule, target.name, user, 'publish')

@@ -1,5 +1,7 @@
 import type { ServerResponse } from 'node:http'
+import { LRUCache } from 'lru-cache'
 import type { Polka, Request } from 'polka'
+import { CACHE_BOUNDS } from '../../cache-bounds.js'
 import type { User } from '../../auth/index.js'
 import type { PackageRule } from '../../config/types.js'
 import { allows } from '../../registry/index.js'
@@ -94,8 +96,11 @@ function first(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value
 }
 
-/** Each name's rule, remembered per rule list (a config reload brings a new list, and a new memo). */
-const rulesByName = new WeakMap<PackageRule[], Map<string, PackageRule | null>>()
+/**
+ * Each name's rule (false: none), remembered per rule list (a config reload brings a new list,
+ * and a new memo). Bounded: uplink search hits bring names from anywhere.
+ */
+const rulesByName = new WeakMap<PackageRule[], LRUCache<string, PackageRule | false>>()
 
 /**
  * Whether `user` may read a name, for filtering thousands of names per request: the rule of
@@ -106,7 +111,7 @@ export function readableBy(ctx: ServerContext, user: User | null): (name: string
   const packages = ctx.config.packages
   let memo = rulesByName.get(packages)
   if (!memo) {
-    memo = new Map()
+    memo = new LRUCache({ max: CACHE_BOUNDS.ruleMatches })
     rulesByName.set(packages, memo)
   }
   const rules = memo
@@ -114,7 +119,7 @@ export function readableBy(ctx: ServerContext, user: User | null): (name: string
   return (name) => {
     let rule = rules.get(name)
     if (rule === undefined) {
-      rule = ctx.registry.rules.match(name)
+      rule = ctx.registry.rules.match(name) ?? false
       rules.set(name, rule)
     }
     if (!rule) return false

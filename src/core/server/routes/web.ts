@@ -40,7 +40,7 @@ const PACKAGE_PREFIX = '/-/web/package/'
  */
 export function webRoutes(app: Polka, ctx: ServerContext): void {
   // The README is kept as the renderer's promise: one render per revision, a failure (plain text) included.
-  const pages = new PageCache<{ model: PackageModel | null; readme: Promise<ReadmeOutcome> }>(100)
+  const pages = new PageCache<{ model: PackageModel | null; readme: Promise<ReadmeOutcome> }>()
 
   app.get('/', async (req: Request, res: ServerResponse) => {
     assertWebPages(ctx)

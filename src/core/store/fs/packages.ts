@@ -1,13 +1,13 @@
-import { createHash } from 'node:crypto'
 import { statSync } from 'node:fs'
 import { open, readFile, readdir, rm, rmdir, stat, utimes, type FileHandle } from 'node:fs/promises'
-import { SinopiaError, errnoCode } from '../../errors.js'
+import { errnoCode } from '../../errors.js'
 import { writeFileAtomic } from '../../fs/atomic.js'
 import { ensureDir } from '../../fs/dirs.js'
 import { documentFile, fetchedFile, localFile, lockFile, packageDir, packagesDir, upstreamFile } from './layout.js'
 import type { KeyedLock } from '../../fs/lock.js'
 import { fileStamp, mtimeOrNull, stampOf, statOrNull } from '../../fs/stat.js'
-import type { DocumentKind, FetchedRecord, LoadedUpstream, LocalDoc, UpstreamRecord } from '../documents.js'
+import type { DocumentKind, FetchedRecord, LoadedUpstream, LocalDoc, StoredBytes, UpstreamRecord } from '../documents.js'
+import { decodeUpstream, encodeUpstream, parseJson, revOf } from '../records.js'
 import type { Packages } from '../types.js'
 
 /** Per-package metadata files. A missing file is `null`; a broken one is an ECORRUPT error. */
@@ -22,15 +22,32 @@ export class PackageStore implements Packages {
   }
 
   async readUpstream(name: string): Promise<LoadedUpstream | null> {
+    const stored = await this.readUpstreamBytes(name)
+    if (!stored) return null
+    return { record: decodeUpstream(stored.raw, upstreamFile(this.root, name)), rev: stored.rev, mtimeMs: stored.mtimeMs, bytes: stored.raw.length }
+  }
+
+  /**
+   * The stored record undecoded (see records.ts), for callers that decode it elsewhere: a big
+   * document is parsed in the registry's view worker, not on the event loop.
+   */
+  async readUpstreamBytes(name: string): Promise<StoredBytes | null> {
     const file = upstreamFile(this.root, name)
-    const raw = await readOrNull(file)
-    if (!raw) return null
-    const mtimeMs = (await stat(file)).mtimeMs
-    const record = parseJson<UpstreamRecord>(raw, file)
-    if (!record.doc || typeof record.doc !== 'object' || typeof record.doc.versions !== 'object') {
-      throw new SinopiaError('ECORRUPT', `${file} holds no packument`, { hint: 'run `sinopia-cli verify --fix`' })
+    let handle: FileHandle
+    try {
+      handle = await open(file, 'r')
+    } catch (error) {
+      if (errnoCode(error) === 'ENOENT') return null
+      throw error
     }
-    return { record, rev: revOf(raw), mtimeMs, bytes: raw.length }
+    try {
+      // Stat through the handle: the mtime belongs to the very bytes read, even across a rename.
+      const info = await handle.stat()
+      const raw = await handle.readFile()
+      return { raw, rev: revOf(raw), mtimeMs: info.mtimeMs, where: file }
+    } finally {
+      await handle.close()
+    }
   }
 
   async readFetched(name: string): Promise<FetchedRecord | null> {
@@ -41,11 +58,17 @@ export class PackageStore implements Packages {
 
   /** Call only inside `withLock(name)`. Returns what readUpstream would, without reading the file back. */
   async writeUpstream(name: string, record: UpstreamRecord): Promise<LoadedUpstream> {
+    const raw = encodeUpstream(record)
+    const written = await this.writeUpstreamBytes(name, raw)
+    return { record, rev: written.rev, mtimeMs: written.mtimeMs, bytes: raw.length }
+  }
+
+  /** Call only inside `withLock(name)`. `raw` is a record encoded by records.ts (encodeUpstream). */
+  async writeUpstreamBytes(name: string, raw: Buffer): Promise<{ rev: string; mtimeMs: number }> {
     await ensureDir(packageDir(this.root, name))
-    const raw = Buffer.from(JSON.stringify(record))
     const file = upstreamFile(this.root, name)
     await writeFileAtomic(file, raw)
-    return { record, rev: revOf(raw), mtimeMs: (await stat(file)).mtimeMs, bytes: raw.length }
+    return { rev: revOf(raw), mtimeMs: (await stat(file)).mtimeMs }
   }
 
   /** Call only inside `withLock(name)`. */
@@ -158,22 +181,11 @@ export class PackageStore implements Packages {
   }
 }
 
-/** Content hash of a stored file: changes exactly when its bytes do. */
-const revOf = (raw: Buffer) => createHash('sha1').update(raw).digest('base64url').slice(0, 20)
-
 async function readOrNull(file: string): Promise<Buffer | null> {
   try {
     return await readFile(file)
   } catch (error) {
     if (errnoCode(error) === 'ENOENT') return null
     throw error
-  }
-}
-
-function parseJson<T>(raw: Buffer, file: string): T {
-  try {
-    return JSON.parse(raw.toString('utf8')) as T
-  } catch (error) {
-    throw new SinopiaError('ECORRUPT', `${file} is not valid JSON`, { hint: 'run `sinopia-cli verify --fix`', cause: error })
   }
 }

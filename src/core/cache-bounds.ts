@@ -1,0 +1,34 @@
+const MB = 1024 * 1024
+
+/**
+ * The bound of every in-memory cache whose entries come from the packages, names or clients a
+ * server sees, in one place so the process's worst case can be read off here: the byte budgets
+ * add up to 224 MB of cached documents, bodies and tarballs (sizes are approximate: string
+ * lengths of JSON, Buffer lengths), plus the counted caches of small entries. A cache past its
+ * bound drops its least recently used entries (npm's `lru-cache`), never all of them: a full
+ * cache emptied at once would let anyone who fills it on purpose empty it for everybody.
+ *
+ * Whatever is dropped is built again from the store on the next request; nothing here is the
+ * only copy of anything.
+ */
+export const CACHE_BOUNDS = {
+  /** Packuments: the uplinks' copies as served (full and abbreviated JSON, one per package). */
+  upstreamViewBytes: 96 * MB,
+  /** Packuments: views merged with versions published here, or cut down offline (an outage sends every package through here). */
+  derivedViewBytes: 32 * MB,
+  /** Packuments: parsed local.json of packages published here (a count: each is one package a publisher made). */
+  localDocs: 2_000,
+  /** Prepared response bodies: uncompressed and compressed forms together. */
+  responseBodyBytes: 64 * MB,
+  /** Small tarballs served from memory (the whole budget) and the largest one kept there. */
+  hotTarballBytes: 32 * MB,
+  hotTarballMaxEntryBytes: 1 * MB,
+  /** Package pages of the web UI: parsed model and rendered README, per package revision. */
+  packagePages: 100,
+  /** Package names already found valid (at most 214 characters each). */
+  validNames: 50_000,
+  /** Access rules already matched to a name (uplink search hits bring names from anywhere). */
+  ruleMatches: 100_000,
+  /** Passwords already checked against their hash (only right ones are kept: one or a few per user). */
+  verifiedPasswords: 10_000,
+} as const

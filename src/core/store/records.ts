@@ -1,0 +1,33 @@
+import { createHash } from 'node:crypto'
+import { SinopiaError } from '../errors.js'
+import type { UpstreamRecord } from './documents.js'
+
+/**
+ * The bytes of a stored uplink copy (upstream.json): the store owns this format. Pure, so the
+ * registry's view worker can decode and encode big documents off the main thread with the
+ * same code the store uses.
+ */
+
+export function encodeUpstream(record: UpstreamRecord): Buffer {
+  return Buffer.from(JSON.stringify(record))
+}
+
+/** Throws ECORRUPT when `raw` is not a stored record; `where` names it in the message. */
+export function decodeUpstream(raw: Uint8Array, where: string): UpstreamRecord {
+  const record = parseJson<UpstreamRecord>(raw, where)
+  if (!record || typeof record !== 'object' || !record.doc || typeof record.doc !== 'object' || typeof record.doc.versions !== 'object') {
+    throw new SinopiaError('ECORRUPT', `${where} holds no packument`, { hint: 'run `sinopia-cli verify --fix`' })
+  }
+  return record
+}
+
+/** Content hash of a stored document: changes exactly when its bytes do. */
+export const revOf = (raw: Uint8Array) => createHash('sha1').update(raw).digest('base64url').slice(0, 20)
+
+export function parseJson<T>(raw: Uint8Array, where: string): T {
+  try {
+    return JSON.parse(Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('utf8')) as T
+  } catch (error) {
+    throw new SinopiaError('ECORRUPT', `${where} is not valid JSON`, { hint: 'run `sinopia-cli verify --fix`', cause: error })
+  }
+}

@@ -1,0 +1,88 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import { ViewBuilder } from '../../../src/core/registry/view-builder.js'
+import type { FromUplinkInput } from '../../../src/core/registry/view-tasks.js'
+import { BASE_TOKEN, viewOf } from '../../../src/core/registry/view.js'
+import { emptyLocal } from '../../../src/core/registry/merge.js'
+
+/**
+ * The view builder runs the same tasks inline (small documents) and in its worker thread (big
+ * ones, here forced with a threshold of 0): both must give the same answer, the same errors,
+ * and a worker that dies must fail its tasks, not hang them, and be replaced.
+ */
+const uplinks = { up: { url: 'http://127.0.0.1:9/', tarballOrigins: [] } }
+
+function uplinkInput(doc: unknown): FromUplinkInput {
+  return { body: Buffer.from(JSON.stringify(doc)), name: 'pkg', uplink: 'up', upstreamUrl: 'http://127.0.0.1:9/', etag: '"e1"', uplinks }
+}
+
+const doc = {
+  name: 'pkg',
+  'dist-tags': { latest: '1.1.0', gone: '9.9.9' },
+  versions: {
+    '1.0.0': { name: 'pkg', version: '1.0.0', dist: { tarball: 'http://127.0.0.1:9/pkg/-/pkg-1.0.0.tgz', shasum: 'a'.repeat(40) } },
+    '1.1.0': { name: 'pkg', version: '1.1.0', dist: { tarball: 'http://10.0.0.1/steal/pkg-1.1.0.tgz', integrity: 'sha512-abc' } },
+    'not-semver': { name: 'pkg', version: 'x' },
+    '1.2.0\n': { name: 'pkg', version: '1.2.0' },
+  },
+  _attachments: { x: 1 },
+}
+
+describe('ViewBuilder', () => {
+  const builders: ViewBuilder[] = []
+  const make = (threshold: number) => {
+    const builder = new ViewBuilder(threshold)
+    builders.push(builder)
+    return builder
+  }
+  afterEach(async () => {
+    await Promise.all(builders.splice(0).map((b) => b.close()))
+  })
+
+  it('gives the same record and view inline and in the worker', async () => {
+    const inline = await make(Infinity).run('fromUplink', uplinkInput(doc), 0)
+    const worker = await make(0).run('fromUplink', uplinkInput(doc), 0)
+    expect(Buffer.from(worker.record).equals(Buffer.from(inline.record))).toBe(true)
+    expect(worker.data).toEqual(inline.data)
+    // Checked: attachments, non-semver versions and keys semver would trim dropped, a tag to a missing version dropped.
+    const stored = JSON.parse(Buffer.from(inline.record).toString('utf8')) as { etag: string; doc: Record<string, unknown> }
+    expect(stored.etag).toBe('"e1"')
+    expect(stored.doc._attachments).toBeUndefined()
+    expect(Object.keys(stored.doc.versions as object)).toEqual(['1.0.0', '1.1.0'])
+    expect(inline.data.view.distTags).toEqual({ latest: '1.1.0' })
+    // The worker serializes with this process's base token, and never trusts a foreign tarball origin.
+    expect(worker.data.view.full).toContain(`${BASE_TOKEN}pkg/-/pkg-1.0.0.tgz`)
+    const view = await viewOf('pkg', worker.data.view)
+    expect(view.versions.get('1.1.0')).toEqual({ version: '1.1.0', expected: 'sha512-abc', upstreamUrl: 'http://127.0.0.1:9/pkg/-/pkg-1.1.0.tgz' })
+    expect(view.files.get('pkg-1.0.0.tgz')).toBe('1.0.0')
+  })
+
+  it('gives the same merged, offline and summary answers inline and in the worker', async () => {
+    const { record } = await make(Infinity).run('fromUplink', uplinkInput(doc), 0)
+    const local = { ...emptyLocal('override'), deprecated: { '1.0.0': 'use 1.1' } }
+    const input = { name: 'pkg', key: 'k', upstream: { raw: record, where: 'test' }, local, available: ['1.0.0'], uplinks }
+    const inline = await make(Infinity).run('derived', input, 0)
+    expect(await make(0).run('derived', input, 0)).toEqual(inline)
+    const served = JSON.parse(inline.full) as { versions: Record<string, { deprecated?: string }>; 'dist-tags': Record<string, string> }
+    expect(Object.keys(served.versions)).toEqual(['1.0.0'])
+    expect(served.versions['1.0.0']?.deprecated).toBe('use 1.1')
+    const summaryInput = { name: 'pkg', upstream: { raw: record, where: 'test' }, local }
+    expect(await make(0).run('summary', summaryInput, 0)).toEqual(await make(Infinity).run('summary', summaryInput, 0))
+  })
+
+  it('carries a task error out of the worker with its code and status', async () => {
+    const bad = { ...uplinkInput(doc), body: Buffer.from('{"name":') }
+    for (const builder of [make(Infinity), make(0)]) {
+      await expect(builder.run('fromUplink', bad, 0)).rejects.toMatchObject({ code: 'EUPLINK', status: 502 })
+    }
+    const corrupt = { raw: Buffer.from('[1]'), where: 'upstream.json', name: 'pkg', rev: 'r', uplinks }
+    await expect(make(0).run('fromStored', corrupt, 0)).rejects.toMatchObject({ code: 'ECORRUPT', hint: 'run `sinopia-cli verify --fix`' })
+  })
+
+  it('fails the tasks of a worker that died, and starts a new one for the next', async () => {
+    const builder = make(0)
+    const pending = builder.run('fromUplink', uplinkInput(doc), 0)
+    await builder.close()
+    await expect(pending).rejects.toMatchObject({ code: 'EINTERNAL' })
+    await expect(builder.run('fromUplink', uplinkInput(doc), 0)).resolves.toMatchObject({ data: { uplink: 'up' } })
+  })
+})
