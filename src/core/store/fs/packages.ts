@@ -1,4 +1,4 @@
-import { statSync } from 'node:fs'
+import { statSync, type Stats } from 'node:fs'
 import { open, readFile, readdir, rm, rmdir, stat, utimes, type FileHandle } from 'node:fs/promises'
 import { errnoCode } from '../../errors.js'
 import { writeFileAtomic } from '../../fs/atomic.js'
@@ -33,21 +33,8 @@ export class PackageStore implements Packages {
    */
   async readUpstreamBytes(name: string): Promise<StoredBytes | null> {
     const file = upstreamFile(this.root, name)
-    let handle: FileHandle
-    try {
-      handle = await open(file, 'r')
-    } catch (error) {
-      if (errnoCode(error) === 'ENOENT') return null
-      throw error
-    }
-    try {
-      // Stat through the handle: the mtime belongs to the very bytes read, even across a rename.
-      const info = await handle.stat()
-      const raw = await handle.readFile()
-      return { raw, rev: revOf(raw), mtimeMs: info.mtimeMs, where: file }
-    } finally {
-      await handle.close()
-    }
+    const read = await readStamped(file)
+    return read && { raw: read.raw, rev: revOf(read.raw), mtimeMs: read.info.mtimeMs, where: file }
   }
 
   async readFetched(name: string): Promise<FetchedRecord | null> {
@@ -102,20 +89,8 @@ export class PackageStore implements Packages {
   /** The document and the stamp of the very file read (stat through the open handle, so the two agree). */
   async readLocal(name: string): Promise<{ doc: LocalDoc; mtimeMs: number; stamp: string } | null> {
     const file = localFile(this.root, name)
-    let handle: FileHandle
-    try {
-      handle = await open(file, 'r')
-    } catch (error) {
-      if (errnoCode(error) === 'ENOENT') return null
-      throw error
-    }
-    try {
-      const info = await handle.stat()
-      const raw = await handle.readFile()
-      return { doc: parseJson<LocalDoc>(raw, file), mtimeMs: info.mtimeMs, stamp: stampOf(info) }
-    } finally {
-      await handle.close()
-    }
+    const read = await readStamped(file)
+    return read && { doc: parseJson<LocalDoc>(read.raw, file), mtimeMs: read.info.mtimeMs, stamp: stampOf(read.info) }
   }
 
   /** Removes a package's folder if nothing is left in it (call after its lock is released). */
@@ -178,6 +153,26 @@ export class PackageStore implements Packages {
       if (errnoCode(error) === 'ENOENT') return []
       throw error
     }
+  }
+}
+
+/**
+ * A file's bytes and the stats of the very file read (stat through the open handle, so the two
+ * agree even when a rename replaces it meanwhile); null when it does not exist.
+ */
+async function readStamped(file: string): Promise<{ raw: Buffer; info: Stats } | null> {
+  let handle: FileHandle
+  try {
+    handle = await open(file, 'r')
+  } catch (error) {
+    if (errnoCode(error) === 'ENOENT') return null
+    throw error
+  }
+  try {
+    const info = await handle.stat()
+    return { raw: await handle.readFile(), info }
+  } finally {
+    await handle.close()
   }
 }
 
