@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { tarballKey, type LocalDoc, type Store, type UpstreamRecord } from '../../../src/core/store/index.js'
+import { decodeUpstream, encodeUpstream, tarballKey, type LocalDoc, type Store, type UpstreamRecord } from '../../../src/core/store/index.js'
 
 /**
  * What every Store implementation must do, run against each one (fs.contract.test.ts today).
@@ -180,6 +180,17 @@ export function describeStore(name: string, open: () => Promise<StoreUnderTest>)
         expect((await store.packages.readUpstream('a'))?.rev).not.toBe(written.rev)
         await store.packages.withLock('a', () => store.packages.writeFetched('a', { uplink: 'npmjs', fetchedAt: 1234 }))
         expect(await store.packages.readFetched('a')).toEqual({ uplink: 'npmjs', fetchedAt: 1234 })
+      })
+
+      it('an upstream record written as bytes reads back as the same record, by bytes or decoded', async () => {
+        expect(await store.packages.readUpstreamBytes('a')).toBeNull()
+        const raw = encodeUpstream(upstream('a', ['1.0.0', '2.0.0']))
+        const written = await store.packages.withLock('a', () => store.packages.writeUpstreamBytes('a', raw))
+        const stored = await store.packages.readUpstreamBytes('a')
+        expect(stored?.raw).toEqual(raw)
+        expect(stored?.rev).toBe(written.rev)
+        expect(decodeUpstream(stored?.raw as Buffer, stored?.where as string)).toEqual(upstream('a', ['1.0.0', '2.0.0']))
+        expect((await store.packages.readUpstream('a'))?.rev).toBe(written.rev)
       })
 
       it('local documents: every write gets a new stamp, even with the same content; null removes', async () => {
