@@ -2,7 +2,7 @@ import { Flags } from '@oclif/core'
 import ora, { type Ora } from 'ora'
 import { BaseCommand } from '../cli/base-command.js'
 import { formatBytes, plural, verifyStore, type VerifyProgress, type VerifyReport } from '../core/maintenance/index.js'
-import { openStore } from '../core/store/index.js'
+import { openStore, tarballSpec } from '../core/store/index.js'
 
 const PHASES: Record<VerifyProgress['phase'], string> = { blobs: 'hashing blobs', metadata: 'reading package metadata', index: 'checking the blob index' }
 
@@ -44,7 +44,7 @@ other copy: such problems are reported, never "fixed". Safe while \`serve\` runs
     for (const blob of report.blobs.unreadable) this.log(`unreadable blob ${blob.path} (${blob.code}): left in place; check the disk`)
     for (const entry of report.entries.dangling) {
       if (entry.why === 'missing' || entry.dropped) {
-        this.log(`${entry.key.slice('tarball:'.length)}: blob ${entry.why}${entry.dropped ? '; reference dropped, the server fetches it again' : ''}`)
+        this.log(`${tarballSpec(entry.key)}: blob ${entry.why}${entry.dropped ? '; reference dropped, the server fetches it again' : ''}`)
       }
     }
     for (const file of report.metadata.broken) this.log(`${file.message}${file.quarantined ? ` (${file.quarantined === '(removed)' ? 'removed' : `moved to ${file.quarantined}`})` : ''}`)

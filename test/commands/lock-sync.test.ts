@@ -74,8 +74,8 @@ describe('sinopia-cli lock-sync (built binary)', () => {
     expect((await runCli(['lock-sync', '--config', ws.config, '--json'], { cwd: ws.dir })).code).toBe(0)
     const store = await openStore(ws.storage)
     const [deleted, corrupted] = [packages.find((p) => p.name === 'alpha'), packages.find((p) => p.name === '@acme/native-binding')] as BuiltPackage[]
-    await rm(store.blobs.contentPath(sha512Of(deleted?.manifest.dist.integrity) as string))
-    const file = store.blobs.contentPath(sha512Of(corrupted?.manifest.dist.integrity) as string)
+    await rm(store.blobs.where(sha512Of(deleted?.manifest.dist.integrity) as string))
+    const file = store.blobs.where(sha512Of(corrupted?.manifest.dist.integrity) as string)
     const bytes = await readFile(file)
     bytes[bytes.length - 10] = (bytes[bytes.length - 10] as number) ^ 0x01
     await writeFile(file, bytes)

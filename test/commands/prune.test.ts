@@ -120,7 +120,7 @@ describe('sinopia-cli prune', () => {
     expect(out.kept).toEqual({ local: 1, lockfile: 2, recent: 0 })
     expect(out.fits).toBe(false)
     expect(await storedVersions(t.store)).toEqual(['@s/b@1.0.0', 'c@1.0.0', 'mine@1.0.0'])
-    expect(existsSync(t.store.blobs.contentPath(integrityOf(b.mine)))).toBe(true)
+    expect(existsSync(t.store.blobs.where(integrityOf(b.mine)))).toBe(true)
   })
 
   it('combines the flags: the age limit, then size, and the lockfile wins over both', async () => {

@@ -1,7 +1,7 @@
 import { readFile, readdir, truncate, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { BlobStore } from '../../src/core/store/index.js'
+import { openStore, type Blobs } from '../../src/core/store/index.js'
 import { cleanupTempDirs, isolatedBaseEnv, makeTempDir, REPO_ROOT, runProcess, type ClientResult } from '../helpers/clients.js'
 import { startFakeUpstream, type FakeUpstream } from '../helpers/fake-upstream.js'
 import { buildPackage, integrityOf, type BuiltPackage } from '../helpers/packages.js'
@@ -21,7 +21,7 @@ describe('sinopia-cli verify', () => {
   let cwd: string
   let flipped: BuiltPackage
   let cut: BuiltPackage
-  let blobs: BlobStore
+  let blobs: Blobs
 
   const cli = (...args: string[]): Promise<ClientResult> => {
     const env: Record<string, string> = { ...isolatedBaseEnv(), HOME: cwd, XDG_CONFIG_HOME: path.join(cwd, 'xdg') }
@@ -37,7 +37,7 @@ describe('sinopia-cli verify', () => {
     upstream = await startFakeUpstream({ packages: [flipped, cut] })
     registry = await startRegistry({ upstreamUrl: upstream.url })
     cwd = await makeTempDir('sinopia-verify-cli-')
-    blobs = new BlobStore(path.join(registry.storage, 'blobs'), path.join(registry.storage, 'quarantine'))
+    blobs = (await openStore(registry.storage)).blobs
   })
   afterAll(async () => {
     await cleanupRegistries()
@@ -53,11 +53,11 @@ describe('sinopia-cli verify', () => {
   })
 
   it('finds a flipped byte and a truncated blob; --fix makes the server fetch them again', async () => {
-    const file = blobs.contentPath(integrityOf(flipped.tarball))
+    const file = blobs.where(integrityOf(flipped.tarball))
     const data = await readFile(file)
     data[5000] = (data[5000] as number) ^ 0x40
     await writeFile(file, data)
-    await truncate(blobs.contentPath(integrityOf(cut.tarball)), 1000)
+    await truncate(blobs.where(integrityOf(cut.tarball)), 1000)
 
     const found = await cli('verify', '--json')
     expect(found.code).toBe(1)

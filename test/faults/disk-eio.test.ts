@@ -30,7 +30,7 @@ describe('lock-sync --verify on a disk that fails reads', () => {
   let secret: BuiltPackage
   const locked = () => ({ name: secret.name, version: secret.version, integrity: secret.manifest.dist.integrity })
   const key = () => tarballKey(secret.name, secret.version)
-  const contentFile = () => opened.store.blobs.contentPath(sha512Of(secret.manifest.dist.integrity) as string)
+  const contentFile = () => opened.store.blobs.where(sha512Of(secret.manifest.dist.integrity) as string)
 
   beforeEach(async () => {
     upstream = await startFakeUpstream({ packages: [] })

@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Users } from '../../src/core/auth/index.js'
-import { KeyedLock } from '../../src/core/store/index.js'
-import { lockFile } from '../../src/core/store/layout.js'
+import { KeyedLock } from '../../src/core/fs/lock.js'
+import { lockFile } from '../../src/core/store/fs/layout.js'
 import { REPO_ROOT } from '../helpers/clients.js'
 import { startFakeUpstream, type FakeUpstream } from '../helpers/fake-upstream.js'
 import { buildPackage, type BuiltPackage } from '../helpers/packages.js'
@@ -91,7 +91,7 @@ describe('SIGKILL in the middle of writes', () => {
 
   it('a package lock held by a process that was killed delays the next publish by a few seconds at most', async () => {
     const pkg = await buildPackage({ name: 'stale-lock', version: '1.0.0' })
-    const script = `import { KeyedLock } from ${JSON.stringify(path.join(REPO_ROOT, 'dist', 'core', 'store', 'lock.js'))}
+    const script = `import { KeyedLock } from ${JSON.stringify(path.join(REPO_ROOT, 'dist', 'core', 'fs', 'lock.js'))}
       await new KeyedLock().withLock(${JSON.stringify(lockFile(registry.storage, pkg.name))}, () => { console.log('locked'); return new Promise(() => {}) })`
     const holder = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] })
     const [line] = (await once(holder.stdout, 'data')) as [Buffer]

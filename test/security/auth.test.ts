@@ -5,7 +5,8 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { Auth, FailureLimiter, Tokens, Users } from '../../src/core/auth/index.js'
 import { isSinopiaError } from '../../src/core/errors.js'
 import { LoginSessions } from '../../src/core/server/login-page.js'
-import { KeyedLock } from '../../src/core/store/index.js'
+import { FsTokens } from '../../src/core/store/fs/tokens.js'
+import { KeyedLock } from '../../src/core/fs/lock.js'
 import { startHarness, type Harness } from '../core/server/harness.js'
 
 /**
@@ -136,7 +137,7 @@ describe('users file', () => {
     const users = new Users(file, Infinity, new KeyedLock())
     await users.add('alice', 'right')
     expect((await stat(file)).mode & 0o777).toBe(0o600)
-    const tokens = new Tokens(tokensFile, new KeyedLock())
+    const tokens = new Tokens(new FsTokens(tokensFile, new KeyedLock()))
     await tokens.create('alice')
     expect((await stat(tokensFile)).mode & 0o777).toBe(0o600)
 

@@ -1,7 +1,7 @@
 import path from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { Users } from '../../src/core/auth/index.js'
-import { KeyedLock } from '../../src/core/store/index.js'
+import { KeyedLock } from '../../src/core/fs/lock.js'
 import { buildPackage, type BuiltPackage } from '../helpers/packages.js'
 import { publishBody } from '../helpers/publish.js'
 import { startHarness, type Harness } from '../core/server/harness.js'

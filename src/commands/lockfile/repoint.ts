@@ -3,7 +3,7 @@ import { Args, Flags } from '@oclif/core'
 import { BaseCommand } from '../../cli/base-command.js'
 import { SinopiaError, errnoCode } from '../../core/errors.js'
 import { repointLockfile, type RepointResult } from '../../core/lockfiles/repoint.js'
-import { writeFileAtomic } from '../../core/store/index.js'
+import { writeFileAtomic } from '../../core/fs/atomic.js'
 
 export default class LockfileRepoint extends BaseCommand {
   static override summary = "Point a lockfile's resolved tarball URLs at this registry (npm and yarn classic lockfiles)."

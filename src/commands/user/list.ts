@@ -18,8 +18,8 @@ export default class UserList extends BaseCommand {
     const { flags } = await this.parse(UserList)
     const config = await this.loadConfig(flags.config, false)
     const store = await openStore(config.storage)
-    const tokens = new Tokens(store.tokensFile, store.lock)
-    const users = Users.of(config, store.lock)
+    const tokens = new Tokens(store.tokens)
+    const users = Users.of(config)
     const entries = await Promise.all((await users.list()).map(async (name) => ({ name, tokens: (await tokens.list(name)).length })))
     if (entries.length === 0) this.log(`no users in ${config.auth.htpasswd.file}`)
     else {

@@ -1,54 +1,16 @@
 import { createHash, randomBytes } from 'node:crypto'
-import { SinopiaError } from '../errors.js'
-import type { KeyedLock } from '../store/lock.js'
-import { WatchedFile } from '../store/watched-file.js'
+import type { TokenRecord, TokenRecords } from '../store/index.js'
 
-/** What is kept of a token: never the token itself, only its hash. */
-export interface TokenRecord {
-  /** sha512 (hex) of the token: the id npm shows as `key` and revokes by. */
-  key: string
-  user: string
-  /** The first characters of the token, so a person can tell their tokens apart. */
-  prefix: string
-  readonly: boolean
-  cidr: string[]
-  created: string
-  /** Tokens made by `npm login` are revoked by `npm logout`; those from `npm token create` are not. */
-  kind: 'login' | 'api'
-}
+export type { TokenRecord } from '../store/index.js'
 
 export const hashToken = (token: string) => createHash('sha512').update(token).digest('hex')
 
 /**
- * Login and API tokens, in one JSON file (in the storage folder) so they survive restarts
- * and are shared by every process on the same storage. Lookups go through an in-memory map
- * that is reloaded when the file changes.
+ * Login and API tokens, kept in the store so they survive restarts and are shared by every
+ * process on the same storage; lookups go through the store's cached records.
  */
 export class Tokens {
-  private readonly records: WatchedFile<Map<string, TokenRecord>>
-
-  constructor(
-    readonly file: string,
-    lock: KeyedLock,
-  ) {
-    this.records = new WatchedFile(
-      file,
-      {
-        parse: (text) => {
-          try {
-            return byKeyOf((JSON.parse(text) as { tokens: TokenRecord[] }).tokens)
-          } catch (error) {
-            throw new SinopiaError('ECORRUPT', `${file} is not a valid token file`, { cause: error })
-          }
-        },
-        serialize: (byKey) => JSON.stringify({ tokens: [...byKey.values()] }, null, 1),
-        empty: () => new Map(),
-      },
-      lock,
-      // Hashes only, but enough to tell who has which tokens: for the server's user alone.
-      { mode: 0o600 },
-    )
-  }
+  constructor(private readonly records: TokenRecords) {}
 
   async create(user: string, options: { readonly?: boolean; cidr?: string[]; kind?: TokenRecord['kind'] } = {}): Promise<{ token: string; record: TokenRecord }> {
     const token = `snp_${randomBytes(32).toString('base64url')}`
@@ -91,13 +53,11 @@ export class Tokens {
     await this.modify((records) => records.filter((r) => r.user !== user))
   }
 
-  private load(): Promise<Map<string, TokenRecord>> {
+  private load(): Promise<ReadonlyMap<string, TokenRecord>> {
     return this.records.read()
   }
 
   private modify(change: (records: TokenRecord[]) => TokenRecord[]): Promise<void> {
-    return this.records.modify((byKey) => byKeyOf(change([...byKey.values()])))
+    return this.records.modify(change)
   }
 }
-
-const byKeyOf = (records: TokenRecord[]) => new Map(records.map((r) => [r.key, r]))

@@ -3,8 +3,8 @@ import { LRUCache } from 'lru-cache'
 import { CACHE_BOUNDS } from '../cache-bounds.js'
 import { SinopiaError } from '../errors.js'
 import type { Config } from '../config/types.js'
-import { KeyedLock } from '../store/lock.js'
-import { WatchedFile } from '../store/watched-file.js'
+import { KeyedLock } from '../fs/lock.js'
+import { WatchedFile } from '../fs/watched-file.js'
 import { hashPassword, parseHtpasswd, serializeHtpasswd, verifyPassword, type HtpasswdEntry } from './htpasswd.js'
 
 /** npm's own rule for user names is loose; these characters are safe in htpasswd lines, URLs and logs. */
@@ -30,7 +30,7 @@ export class Users {
   private readonly verified = new LRUCache<string, string>({ max: CACHE_BOUNDS.verifiedPasswords })
   private readonly verify: (password: string, hash: string) => Promise<boolean>
 
-  /** The users of the config's htpasswd file; `lock` is the store's where one is open. */
+  /** The users of the config's htpasswd file. */
   static of(config: Config, lock: KeyedLock = new KeyedLock()): Users {
     return new Users(config.auth.htpasswd.file, config.auth.htpasswd.maxUsers, lock)
   }

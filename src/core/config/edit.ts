@@ -1,10 +1,10 @@
-import { chmod, readFile, realpath, stat } from 'node:fs/promises'
+import { readFile, realpath, stat } from 'node:fs/promises'
 import path from 'node:path'
 import picomatch from 'picomatch'
 import { isAlias, isMap, isScalar, isSeq, Pair, Parser, parseDocument, Scalar, type Document, type ToStringOptions, type YAMLMap } from 'yaml'
 import { errnoCode, SinopiaError } from '../errors.js'
-import { writeFileAtomic } from '../store/atomic.js'
-import { KeyedLock } from '../store/lock.js'
+import { writeFileAtomic } from '../fs/atomic.js'
+import { KeyedLock } from '../fs/lock.js'
 import { parseConfig } from './parse.js'
 import type { PackageRule } from './types.js'
 
@@ -153,8 +153,8 @@ export async function editConfigFile(file: string, edit: (text: string, file: st
       })
     }
     const { mode } = await stat(target)
-    await writeFileAtomic(target, next)
-    await chmod(target, mode & 0o7777).catch(() => undefined)
+    // The mode is set on the temp file before a byte is written: no moment with a wider one.
+    await writeFileAtomic(target, next, { mode: mode & 0o7777 })
     return { file: target, text: next, changed: true }
   })
 }

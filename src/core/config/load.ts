@@ -1,9 +1,9 @@
 import { execFile } from 'node:child_process'
-import { randomBytes } from 'node:crypto'
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
+import { mkdir, readFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { errnoCode, SinopiaError } from '../errors.js'
+import { writeFileAtomic } from '../fs/atomic.js'
 import { defaultConfigText } from './defaults.js'
 import { parseConfig } from './parse.js'
 import { assertNoSelfUplink } from './self-uplink.js'
@@ -87,17 +87,9 @@ async function createDefault(file: string, uplinkUrl: string): Promise<void> {
   } catch (error) {
     throw refuse(error, "the URL (by default npm's registry setting) is sinopia-cli itself: use the upstream registry's URL")
   }
-  const dir = path.dirname(file)
-  await mkdir(dir, { recursive: true })
-  // Temp file in the same folder so the rename stays on one filesystem and is atomic: a reader
-  // sees no file or the whole file. The PID and random part keep two starting processes apart.
-  const temp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`)
-  try {
-    await writeFile(temp, text, { flag: 'wx' })
-    await rename(temp, file)
-  } finally {
-    await rm(temp, { force: true })
-  }
+  await mkdir(path.dirname(file), { recursive: true })
+  // A reader sees no file or the whole file, and a power cut right after the start keeps it.
+  await writeFileAtomic(file, text)
 }
 
 async function readCaFiles(config: Config): Promise<void> {

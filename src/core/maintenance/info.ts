@@ -1,6 +1,5 @@
-import type { Store } from '../store/index.js'
-import { listContent } from '../store/listing.js'
-import { lastUseOf, parseTarballKey, scanStore } from './inventory.js'
+import { parseTarballKey, type Store } from '../store/index.js'
+import { lastUseOf, scanStore } from './inventory.js'
 
 export interface StorageInfo {
   storage: string
@@ -20,12 +19,7 @@ export interface StorageInfo {
 /** Sizes and counts of a storage folder; `top` is how many of the largest packages to list. */
 export async function storageInfo(store: Store, options: { top?: number } = {}): Promise<StorageInfo> {
   const inventory = await scanStore(store)
-  let blobCount = 0
-  let blobBytes = 0
-  for await (const file of listContent(store.blobs.dir)) {
-    blobCount++
-    blobBytes += file.size
-  }
+  const { blobs: blobCount, bytes: blobBytes } = await store.blobs.totals()
   let metadataBytes = 0
   let total = 0
   let local = 0

@@ -1,8 +1,5 @@
 import { SinopiaError } from '../errors.js'
-import { expectedIntegrity, sha512Of, statOrNull, type Manifest, type Store } from '../store/index.js'
-import { fetchedFile, localFile, upstreamFile } from '../store/layout.js'
-import { listEntries, type IndexEntry } from '../store/listing.js'
-import { readUsage, type Usage } from './usage.js'
+import { expectedIntegrity, sha512Of, type BlobEntry, type DocumentKind, type Manifest, type Store, type Usage } from '../store/index.js'
 
 /** What the store says about one package, reduced to what maintenance needs. */
 export interface PackageScan {
@@ -13,45 +10,36 @@ export interface PackageScan {
   upstream: Map<string, string | null> | null
   /** ms of the last 200/304 from the uplink, when known. */
   fetchedAt: number | null
-  /** Bytes of upstream.json, fetched.json and local.json together. */
+  /** Bytes of the package's documents (upstream, fetched, local) together. */
   metadataBytes: number
-  /** Bytes of upstream.json alone (the cached packument). */
+  /** Bytes of the upstream document alone (the cached packument). */
   upstreamBytes: number
-  /** Metadata files that could not be read, with why. */
-  broken: Array<{ file: string; message: string }>
+  /** Documents that could not be read, with where they are and why. */
+  broken: Array<{ document: DocumentKind; file: string; message: string }>
 }
 
 export interface Inventory {
-  entries: IndexEntry[]
+  entries: BlobEntry[]
   packages: Map<string, PackageScan>
   usage: Usage
-  /** Why usage.json could not be read (then only index times count as uses). */
+  /** Why the usage records could not be read (then only index times count as uses). */
   usageProblem: string | null
   /** sha512 of every tarball published here: these bytes never go. */
   localIntegrities: Set<string>
 }
 
-/** `tarball:<name>@<version>` (layout.ts) back into its parts; null for any other key. */
-export function parseTarballKey(key: string): { name: string; version: string } | null {
-  if (!key.startsWith('tarball:')) return null
-  const rest = key.slice('tarball:'.length)
-  const at = rest.lastIndexOf('@')
-  if (at <= 0 || at === rest.length - 1) return null
-  return { name: rest.slice(0, at), version: rest.slice(at + 1) }
-}
-
 /** When a blob was last used: the later of its last serving (usage.json) and its fetch (index time). */
-export function lastUseOf(entry: IndexEntry, usage: Usage): number {
+export function lastUseOf(entry: BlobEntry, usage: Usage): number {
   return Math.max(entry.time, usage.get(entry.key) ?? 0)
 }
 
-/** Reads the blob index, usage.json and every package's metadata. Broken files are recorded, not thrown. */
+/** Reads the blob index, the usage records and every package's documents. Broken files are recorded, not thrown. */
 export async function scanStore(store: Store): Promise<Inventory> {
-  const entries = await listEntries(store.blobs.dir)
+  const entries = await store.blobs.entries()
   let usage: Usage = new Map()
   let usageProblem: string | null = null
   try {
-    usage = await readUsage(store.root)
+    usage = await store.usage.read()
   } catch (error) {
     if (!(error instanceof SinopiaError)) throw error
     usageProblem = error.message
@@ -68,22 +56,22 @@ export async function scanStore(store: Store): Promise<Inventory> {
 
 export async function scanPackage(store: Store, name: string): Promise<PackageScan> {
   const scan: PackageScan = { name, local: null, upstream: null, fetchedAt: null, metadataBytes: 0, upstreamBytes: 0, broken: [] }
-  const root = store.root
-  scan.upstreamBytes = await sizeOf(upstreamFile(root, name))
-  scan.metadataBytes = scan.upstreamBytes + (await sizeOf(fetchedFile(root, name))) + (await sizeOf(localFile(root, name)))
-  await attempt(scan, upstreamFile(root, name), async () => {
+  const sizes = await store.packages.sizes(name)
+  scan.upstreamBytes = sizes.upstream
+  scan.metadataBytes = sizes.upstream + sizes.fetched + sizes.local
+  await attempt(store, scan, 'upstream', async () => {
     const loaded = await store.packages.readUpstream(name)
     if (loaded) scan.upstream = digests(loaded.record.doc.versions)
   })
-  await attempt(scan, fetchedFile(root, name), async () => {
+  await attempt(store, scan, 'fetched', async () => {
     const fetched = await store.packages.readFetched(name)
-    if (fetched && typeof fetched.fetchedAt !== 'number') throw new SinopiaError('ECORRUPT', `${fetchedFile(root, name)} has no fetchedAt`)
+    if (fetched && typeof fetched.fetchedAt !== 'number') throw new SinopiaError('ECORRUPT', `${store.packages.where(name, 'fetched')} has no fetchedAt`)
     scan.fetchedAt = fetched?.fetchedAt ?? null
   })
-  await attempt(scan, localFile(root, name), async () => {
+  await attempt(store, scan, 'local', async () => {
     const local = await store.packages.readLocal(name)
     if (local && (!local.doc.versions || typeof local.doc.versions !== 'object')) {
-      throw new SinopiaError('ECORRUPT', `${localFile(root, name)} has no versions`)
+      throw new SinopiaError('ECORRUPT', `${store.packages.where(name, 'local')} has no versions`)
     }
     if (local) scan.local = digests(local.doc.versions)
   })
@@ -98,15 +86,11 @@ function digests(versions: Record<string, Manifest>): Map<string, string | null>
   return out
 }
 
-async function attempt(scan: PackageScan, file: string, read: () => Promise<void>): Promise<void> {
+async function attempt(store: Store, scan: PackageScan, document: DocumentKind, read: () => Promise<void>): Promise<void> {
   try {
     await read()
   } catch (error) {
     if (!(error instanceof SinopiaError)) throw error
-    scan.broken.push({ file, message: error.message })
+    scan.broken.push({ document, file: store.packages.where(scan.name, document), message: error.message })
   }
-}
-
-async function sizeOf(file: string): Promise<number> {
-  return (await statOrNull(file))?.size ?? 0
 }

@@ -1,11 +1,8 @@
-import { rm } from 'node:fs/promises'
 import { SinopiaError } from '../errors.js'
-import { sha512Of, type Store } from '../store/index.js'
-import { listContent, listEntries, readEntry, removeEntry, type IndexEntry } from '../store/listing.js'
-import { lastUseOf, parseTarballKey, scanStore, type Inventory } from './inventory.js'
+import { parseTarballKey, sha512Of, type BlobEntry, type Store } from '../store/index.js'
+import { lastUseOf, scanStore, type Inventory } from './inventory.js'
 import { emptyKeepList, type KeepList } from './keep.js'
 import { selectForPrune, type Candidate, type KeepReason, type PruneReason } from './select.js'
-import { updateUsage } from './usage.js'
 
 /**
  * A blob stored less than this long before the prune started is never pruned: between a
@@ -78,7 +75,7 @@ export interface PrunePlan {
   /** Index references per content digest when planned, for deciding when content may go. */
   refs: Map<string, number>
   localIntegrities: Set<string>
-  /** usage.json records of keys no longer in the index (unpublished, dropped by verify): key -> time. */
+  /** Usage records of keys no longer in the index (unpublished, dropped by verify): key -> time. */
   staleUsage: Map<string, number>
 }
 
@@ -105,11 +102,11 @@ export async function planPrune(store: Store, options: PruneOptions): Promise<Pr
   if (inventory.usageProblem) warnings.push(`${inventory.usageProblem}: only fetch times count as uses`)
   for (const scan of inventory.packages.values()) {
     for (const broken of scan.broken) {
-      warnings.push(`${broken.message}; ${broken.file.endsWith('local.json') ? 'its tarballs are kept' : 'run `sinopia-cli verify --fix`'}`)
+      warnings.push(`${broken.message}; ${broken.document === 'local' ? 'its tarballs are kept' : 'run `sinopia-cli verify --fix`'}`)
     }
   }
   const kept: Record<KeepReason, number> = { local: 0, lockfile: 0, recent: 0 }
-  const candidates: Array<Candidate & { entry: IndexEntry; name: string; version: string }> = []
+  const candidates: Array<Candidate & { entry: BlobEntry; name: string; version: string }> = []
   const refs = new Map<string, number>()
   for (const entry of inventory.entries) {
     refs.set(entry.integrity, (refs.get(entry.integrity) ?? 0) + 1)
@@ -119,9 +116,9 @@ export async function planPrune(store: Store, options: PruneOptions): Promise<Pr
     const scan = inventory.packages.get(parsed.name)
     let reason: KeepReason | null = null
     // A package whose local.json does not parse may have published anything: keep it all.
-    const localUnknown = scan?.broken.some((b) => b.file.endsWith('local.json')) ?? false
+    const localUnknown = scan?.broken.some((b) => b.document === 'local') ?? false
     if (localUnknown || scan?.local?.has(parsed.version) || inventory.localIntegrities.has(entry.integrity)) reason = 'local'
-    else if (keep.specs.has(entry.key.slice('tarball:'.length)) || keep.integrities.has(entry.integrity)) reason = 'lockfile'
+    else if (keep.specs.has(`${parsed.name}@${parsed.version}`) || keep.integrities.has(entry.integrity)) reason = 'lockfile'
     else if (entry.time > startedAt - grace) reason = 'recent'
     if (reason) kept[reason]++
     candidates.push({ key: entry.key, integrity: entry.integrity, size: entry.size, lastUse: lastUseOf(entry, inventory.usage), keep: reason, entry, ...parsed })
@@ -137,10 +134,10 @@ export async function planPrune(store: Store, options: PruneOptions): Promise<Pr
   }
   remove.sort((a, b) => a.lastUse - b.lastUse || (a.key < b.key ? -1 : 1))
   const orphans: OrphanBlob[] = []
-  for await (const file of listContent(store.blobs.dir)) {
-    if (refs.has(file.integrity) || inventory.localIntegrities.has(file.integrity)) continue
-    if (file.mtimeMs > startedAt - ORPHAN_GRACE_MS) continue
-    orphans.push({ integrity: file.integrity, path: file.path, size: file.size })
+  for await (const content of store.blobs.content()) {
+    if (refs.has(content.integrity) || inventory.localIntegrities.has(content.integrity)) continue
+    if (content.mtimeMs > startedAt - ORPHAN_GRACE_MS) continue
+    orphans.push({ integrity: content.integrity, path: content.location, size: content.size })
   }
   const packuments = options.olderThanMs === undefined ? [] : stalePackuments(inventory, remove, keep, startedAt - options.olderThanMs, startedAt - grace)
   const indexed = new Set(inventory.entries.map((e) => e.key))
@@ -174,10 +171,10 @@ export async function planPrune(store: Store, options: PruneOptions): Promise<Pr
  * - each package is handled under its lock, and local.json is read again there: a version
  *   published since the plan stays, and so do bytes it shares;
  * - an entry written again since the plan (a re-fetch) stays;
- * - an index entry goes before its content, so a prune killed in between leaves at worst
- *   unindexed content (collected later); a download racing it that re-stores the same bytes
- *   can lose them again, and the next request fetches them once more (a blob store never
- *   serves an entry whose content is missing);
+ * - blobs go through Blobs.remove, entry before content (why: see the implementation), so a
+ *   prune killed in between leaves at worst unindexed content, collected by the next prune; a
+ *   download racing it that re-stores the same bytes can lose them again, and the next request
+ *   fetches them once more (a blob store never serves an entry whose content is missing);
  * - a tarball being streamed is not cut off: on Linux (and any POSIX system) removing a file
  *   only unlinks its name, and the server's open descriptor reads the bytes to the end.
  */
@@ -208,18 +205,16 @@ export async function applyPrune(store: Store, plan: PrunePlan, onRemoved?: (ite
           result.skipped.push({ key: item.key, why: 'published here since the plan' })
           continue
         }
-        const now = await readEntry(store.blobs.dir, item.key)
+        const now = await store.blobs.entry(item.key)
         if (!now || now.integrity !== item.integrity || now.time !== item.time) {
           result.skipped.push({ key: item.key, why: now ? 'stored again since the plan' : 'already gone' })
           continue
         }
         const left = (refs.get(item.integrity) ?? 1) - 1
         refs.set(item.integrity, left)
-        // The entry first: a prune killed between the two leaves unindexed content (collected
-        // by the next prune), not an entry without content that verify reports.
-        await removeEntry(store.blobs.dir, item.key)
-        if (left === 0 && !plan.localIntegrities.has(item.integrity)) {
-          await rm(store.blobs.contentPath(item.integrity), { force: true })
+        // Other keys the plan saw still point at the bytes, or a published version does.
+        const { contentRemoved } = await store.blobs.remove(item.key, async (integrity) => left > 0 || plan.localIntegrities.has(integrity))
+        if (contentRemoved) {
           result.freedBytes += item.size
           result.cachedBytesAfter -= item.size
         }
@@ -230,17 +225,17 @@ export async function applyPrune(store: Store, plan: PrunePlan, onRemoved?: (ite
   }
   if (plan.orphans.length > 0) {
     // Indexed meanwhile (a download that reused bytes already on disk): not an orphan any more.
-    const indexed = new Set((await listEntries(store.blobs.dir)).map((e) => e.integrity))
+    const indexed = new Set((await store.blobs.entries()).map((e) => e.integrity))
     for (const orphan of plan.orphans) {
       if (indexed.has(orphan.integrity)) continue
-      await rm(orphan.path, { force: true })
+      await store.blobs.removeContent(orphan.integrity)
       result.orphansRemoved.push(orphan)
       result.freedBytes += orphan.size
     }
   }
   if (plan.packuments.length > 0) await removePackuments(store, plan.packuments, result)
   if (result.removed.length > 0 || plan.staleUsage.size > 0) {
-    await updateUsage(store.root, store.lock, (usage) => {
+    await store.usage.update((usage) => {
       for (const item of result.removed) usage.delete(item.key)
       // Used again since the plan (a re-fetch and a serving): that record stays.
       for (const [key, at] of plan.staleUsage) if (usage.get(key) === at) usage.delete(key)
@@ -277,7 +272,7 @@ function stalePackuments(inventory: Inventory, remove: PruneItem[], keep: KeepLi
  * in full when it next asks the uplink.
  */
 async function removePackuments(store: Store, packuments: StalePackument[], result: PruneResult): Promise<void> {
-  const withTarballs = new Set((await listEntries(store.blobs.dir)).map((e) => parseTarballKey(e.key)?.name))
+  const withTarballs = new Set((await store.blobs.entries()).map((e) => parseTarballKey(e.key)?.name))
   for (const item of packuments) {
     const key = `packument:${item.name}`
     if (withTarballs.has(item.name)) {

@@ -1,14 +1,6 @@
-import { createHash } from 'node:crypto'
-import { createReadStream } from 'node:fs'
-import { mkdir, rename, rm } from 'node:fs/promises'
-import path from 'node:path'
-import { pipeline } from 'node:stream/promises'
 import { SinopiaError, errnoCode } from '../errors.js'
-import { statOrNull, type Store } from '../store/index.js'
-import { packageDir, quarantineDir, usageFile } from '../store/layout.js'
-import { listContent, listEntries, removeEntry, type ContentFile } from '../store/listing.js'
-import { parseTarballKey, scanPackage } from './inventory.js'
-import { readUsage } from './usage.js'
+import { parseTarballKey, tarballKey, type BlobContent, type Store } from '../store/index.js'
+import { scanPackage } from './inventory.js'
 
 export interface VerifyProgress {
   phase: 'blobs' | 'index' | 'metadata'
@@ -37,14 +29,13 @@ export interface VerifyReport {
 /**
  * Re-hashes every blob against the digest its path names, checks that every index entry has
  * intact content, that every metadata file parses and that every version published here has
- * its tarball. With `fix`: corrupt blobs and unparsable upstream.json/fetched.json/usage.json
- * move to the quarantine folder, and index entries left without content are dropped, so the
+ * its tarball. With `fix`: corrupt blobs and unparsable upstream/fetched documents move to the
+ * quarantine, broken usage records are cleared, and index entries left without content are dropped, so the
  * server fetches those tarballs and packuments again on the next request. Safe while servers run.
  */
 export async function verifyStore(store: Store, options: { fix?: boolean; onProgress?: (p: VerifyProgress) => void } = {}): Promise<VerifyReport> {
   const fix = options.fix ?? false
   const progress = options.onProgress ?? (() => undefined)
-  const stamp = Date.now()
   const report: VerifyReport = {
     blobs: { checked: 0, bytes: 0, corrupt: [], unreadable: [] },
     entries: { checked: 0, dangling: [] },
@@ -54,36 +45,33 @@ export async function verifyStore(store: Store, options: { fix?: boolean; onProg
     problems: 0,
   }
   // The index first: content written after this is then never mistaken for missing.
-  const entries = await listEntries(store.blobs.dir)
-  const files: ContentFile[] = []
-  for await (const file of listContent(store.blobs.dir)) files.push(file)
+  const entries = await store.blobs.entries()
+  const files: BlobContent[] = []
+  for await (const file of store.blobs.content()) files.push(file)
 
   const present = new Set<string>()
   const corrupt = new Set<string>()
   for (const file of files) {
     progress({ phase: 'blobs', done: report.blobs.checked, total: files.length })
-    let digest: string | null
+    let check: 'ok' | 'mismatch' | 'missing'
     try {
-      digest = await hashFile(file.path)
+      check = await store.blobs.verify(file.integrity, file.integrity)
     } catch (error) {
       const code = errnoCode(error)
       if (!code) throw error
-      report.blobs.unreadable.push({ integrity: file.integrity, path: file.path, code })
+      report.blobs.unreadable.push({ integrity: file.integrity, path: file.location, code })
       continue
     }
-    if (digest === null) continue
+    // Gone meanwhile (pruned, unpublished).
+    if (check === 'missing') continue
     report.blobs.checked++
     report.blobs.bytes += file.size
-    if (digest === file.hex) {
+    if (check === 'ok') {
       present.add(file.integrity)
       continue
     }
     corrupt.add(file.integrity)
-    let quarantined: string | null = null
-    if (fix) {
-      quarantined = path.join(quarantineDir(store.root), 'blobs', `${file.hex}.${stamp}`)
-      await moveAside(file.path, quarantined)
-    }
+    const quarantined = fix ? await store.blobs.quarantine(file.integrity) : null
     report.blobs.corrupt.push({ integrity: file.integrity, size: file.size, quarantined })
   }
   progress({ phase: 'blobs', done: files.length, total: files.length })
@@ -97,22 +85,18 @@ export async function verifyStore(store: Store, options: { fix?: boolean; onProg
     if (scan.local) localVersions.set(name, scan.local)
     for (const broken of scan.broken) {
       // local.json is what was published here: there is no other copy to fall back to.
-      const movable = fix && !broken.file.endsWith('local.json')
-      let quarantined: string | null = null
-      if (movable) {
-        quarantined = path.join(quarantineDir(store.root), 'packages', path.basename(packageDir(store.root, name)), `${path.basename(broken.file)}.${stamp}`)
-        await store.packages.withLock(name, () => moveAside(broken.file, quarantined as string))
-      }
+      const movable = fix && broken.document !== 'local'
+      const quarantined = movable ? await store.packages.withLock(name, () => store.quarantine.document(name, broken.document)) : null
       report.metadata.broken.push({ file: broken.file, message: broken.message, quarantined })
     }
   }
   try {
-    await readUsage(store.root)
+    await store.usage.read()
   } catch (error) {
     if (!(error instanceof SinopiaError)) throw error
     // A recency hint only: without it prune counts fetch times alone.
-    if (fix) await rm(usageFile(store.root), { force: true })
-    report.metadata.broken.push({ file: usageFile(store.root), message: error.message, quarantined: fix ? '(removed)' : null })
+    if (fix) await store.usage.clear()
+    report.metadata.broken.push({ file: store.usage.where(), message: error.message, quarantined: fix ? '(removed)' : null })
   }
   progress({ phase: 'metadata', done: names.length, total: names.length })
 
@@ -122,12 +106,12 @@ export async function verifyStore(store: Store, options: { fix?: boolean; onProg
     report.entries.checked++
     indexed.add(entry.integrity)
     let why: 'missing' | 'corrupt' | null = corrupt.has(entry.integrity) ? 'corrupt' : null
-    if (!why && !present.has(entry.integrity) && !(await exists(store.blobs.contentPath(entry.integrity)))) why = 'missing'
+    if (!why && !present.has(entry.integrity) && !(await store.blobs.hasContent(entry.integrity))) why = 'missing'
     if (!why) continue
     const parsed = parseTarballKey(entry.key)
     // A published version's entry stays: it is reported under missingLocal, and no uplink can fill it in.
     if (parsed && localVersions.get(parsed.name)?.has(parsed.version)) continue
-    if (fix) await removeEntry(store.blobs.dir, entry.key)
+    if (fix) await store.blobs.dropEntry(entry.key)
     report.entries.dangling.push({ key: entry.key, integrity: entry.integrity, why, dropped: fix })
   }
   progress({ phase: 'index', done: entries.length, total: entries.length })
@@ -135,8 +119,8 @@ export async function verifyStore(store: Store, options: { fix?: boolean; onProg
   const byKey = new Map(entries.map((e) => [e.key, e.integrity]))
   for (const [name, versions] of localVersions) {
     for (const [version, sha512] of versions) {
-      const integrity = sha512 ?? byKey.get(`tarball:${name}@${version}`) ?? null
-      const intact = integrity !== null && !corrupt.has(integrity) && (present.has(integrity) || (await exists(store.blobs.contentPath(integrity))))
+      const integrity = sha512 ?? byKey.get(tarballKey(name, version)) ?? null
+      const intact = integrity !== null && !corrupt.has(integrity) && (present.has(integrity) || (await store.blobs.hasContent(integrity)))
       if (!intact) report.missingLocal.push({ name, version })
       if (integrity) indexed.add(integrity)
     }
@@ -151,29 +135,4 @@ export async function verifyStore(store: Store, options: { fix?: boolean; onProg
     report.metadata.broken.filter((b) => !b.quarantined).length +
     report.missingLocal.length
   return report
-}
-
-/** The sha512 hex digest of a file, or null when it vanished meanwhile (pruned, unpublished). */
-async function hashFile(file: string): Promise<string | null> {
-  const hash = createHash('sha512')
-  try {
-    await pipeline(createReadStream(file), hash)
-  } catch (error) {
-    if (errnoCode(error) === 'ENOENT') return null
-    throw error
-  }
-  return hash.digest('hex')
-}
-
-async function moveAside(file: string, target: string): Promise<void> {
-  await mkdir(path.dirname(target), { recursive: true })
-  try {
-    await rename(file, target)
-  } catch (error) {
-    if (errnoCode(error) !== 'ENOENT') throw error
-  }
-}
-
-async function exists(file: string): Promise<boolean> {
-  return (await statOrNull(file)) !== null
 }

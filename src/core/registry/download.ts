@@ -2,7 +2,7 @@ import { EventEmitter, once } from 'node:events'
 import type { Readable, Writable } from 'node:stream'
 import ssri from 'ssri'
 import { SinopiaError, diskErrno } from '../errors.js'
-import type { BlobStore } from '../store/index.js'
+import { tarballSpec, type Blobs } from '../store/index.js'
 import { printable } from './names.js'
 
 /** Bytes of a running download kept for clients that join it late. */
@@ -78,7 +78,7 @@ function verifyOnly(expected: string, size?: number): Sink {
 export async function pump(
   body: Readable,
   download: Download,
-  target: { blobs: BlobStore; key: string; expected: string; store: boolean },
+  target: { blobs: Blobs; key: string; expected: string; store: boolean },
 ): Promise<void> {
   const sink: Sink = target.store
     ? target.blobs.write(target.key, target.expected, download.size)
@@ -114,7 +114,7 @@ export async function pump(
         : new SinopiaError(
             (error as { code?: string }).code === 'EINTEGRITY' ? 'EINTEGRITY' : 'EUPLINK',
             (error as { code?: string }).code === 'EINTEGRITY'
-              ? `tarball ${target.key.replace(/^tarball:/, '')} from the uplink does not match its integrity; not stored`
+              ? `tarball ${tarballSpec(target.key)} from the uplink does not match its integrity; not stored`
               : `tarball download failed: ${printable((error as Error).message)}`,
             { status: 502, cause: error },
           ),

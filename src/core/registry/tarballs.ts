@@ -1,5 +1,5 @@
 import { SinopiaError, notFound } from '../errors.js'
-import { tarballKey, type OpenBlob, type Store } from '../store/index.js'
+import { tarballKey, tarballSpec, type OpenBlob, type Store } from '../store/index.js'
 import type { UpstreamClient } from '../upstream/client.js'
 import { Download, pump } from './download.js'
 import ssri from 'ssri'
@@ -156,7 +156,7 @@ export class Tarballs {
       const { body, size } = await this.upstream.tarball(uplink, url).catch((error: unknown) => {
         // Unreachable uplink: fail at once rather than have clients retry for a minute.
         if (error instanceof SinopiaError && error.code === 'EUPLINK' && error.status === 503) {
-          throw notFound(`tarball ${printable(key.slice('tarball:'.length))} is not in the store and the uplink is unavailable`, 'ENOTCACHED')
+          throw notFound(`tarball ${printable(tarballSpec(key))} is not in the store and the uplink is unavailable`, 'ENOTCACHED')
         }
         throw error
       })

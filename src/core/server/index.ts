@@ -7,7 +7,7 @@ import { SinopiaError, errnoCode } from '../errors.js'
 import type { Logger } from '../log.js'
 import { Registry } from '../registry/index.js'
 import { SearchIndex, registrySource } from '../search/index.js'
-import { blobTotals, openStore, probeWritable } from '../store/index.js'
+import { openStore } from '../store/index.js'
 import { UsageTracker } from '../maintenance/usage.js'
 import { UpstreamClient } from '../upstream/client.js'
 import { ReadmeRenderer, WebSessions } from '../web/index.js'
@@ -51,11 +51,11 @@ export async function startServer(config: Config, listen: ListenAddress, log: Lo
   const upstream = new UpstreamClient(config.uplinks)
   const registry = new Registry(config, store, upstream)
   // Last use of each served tarball, for `prune`: batched in memory, merged into the store every ~30 s and at close.
-  const usage = new UsageTracker(store.root, store.lock, { onError: (error) => log.log('warn', `could not record tarball usage: ${String(error)}`) })
+  const usage = new UsageTracker(store.usage, { onError: (error) => log.log('warn', `could not record tarball usage: ${String(error)}`) })
   registry.tarballs.onUse = (key) => usage.touch(key)
   const { limits } = config
   const limiter = new FailureLimiter({ maxFailures: limits.loginFailures, windowMs: limits.loginWindow, maxTracked: limits.loginTracked })
-  const auth = new Auth(Users.of(config, store.lock), new Tokens(store.tokensFile, store.lock), limiter)
+  const auth = new Auth(Users.of(config), new Tokens(store.tokens), limiter)
   const hostForUrls = `${listen.host.includes(':') ? `[${listen.host}]` : listen.host}:${listen.port}`
   // Follows changes from the start, then reads the store in the background: the server answers meanwhile.
   const search = new SearchIndex(registrySource(registry), (name, error) =>
@@ -76,7 +76,7 @@ export async function startServer(config: Config, listen: ListenAddress, log: Lo
   const countBlobs = () => {
     if (counting || Date.now() - countedAt < STORE_COUNT_MS) return
     countedAt = Date.now()
-    counting = blobTotals(store.blobs.dir)
+    counting = store.blobs.totals()
       .then(
         (totals) => (storeTotals = totals),
         (error: unknown) => log.log('warn', `metrics: cannot count the store's blobs: ${error instanceof Error ? error.message : String(error)}`),
@@ -94,7 +94,7 @@ export async function startServer(config: Config, listen: ListenAddress, log: Lo
   upstream.onOutcome = (uplink, ok) => {
     if (ctx.config.metrics.enabled) metrics.uplink(uplink, ok)
   }
-  const health = new Health(() => probeWritable(store.root))
+  const health = new Health(() => store.probe())
   const ctx: ServerContext = {
     config,
     registry,

@@ -1,102 +1,22 @@
-import { mkdir, readFile, readdir, rm, stat, access, constants } from 'node:fs/promises'
-import path from 'node:path'
-import { SinopiaError, errnoCode } from '../errors.js'
-import { writeFileAtomic } from './atomic.js'
-import { BlobStore } from './blobs.js'
-import { STORE_FORMAT, blobsDir, formatFile, packagesDir, quarantineDir, tokensFile } from './layout.js'
-import { KeyedLock } from './lock.js'
-import { PackageStore } from './packages.js'
+/**
+ * The store: the only code that knows where and how anything is kept (types.ts draws the
+ * boundary). Everything outside src/core/store/ imports from here, never from an implementation.
+ */
+import { openFsStore } from './fs/open.js'
+import type { Store } from './types.js'
 
-export { BlobStore, expectedIntegrity, sha512Of } from './blobs.js'
-export type { BlobWrite, OpenBlob } from './blobs.js'
-export { PackageStore } from './packages.js'
-export type { FetchedRecord, LoadedUpstream, LocalDoc, Manifest, Packument, StoredBytes, UpstreamRecord } from './packages.js'
+export type { BlobContent, BlobEntry, BlobWrite, Blobs, OpenBlob, Packages, Quarantine, Store, TokenRecords, UsageRecords } from './types.js'
+export type { DocumentKind, FetchedRecord, LoadedUpstream, LocalDoc, Manifest, Packument, StoredBytes, TokenRecord, UpstreamRecord, Usage } from './documents.js'
+export { expectedIntegrity, sha512Of } from './integrity.js'
+export { parseTarballKey, tarballKey, tarballSpec } from './keys.js'
 export { decodeUpstream, encodeUpstream, revOf } from './records.js'
-export { tarballKey, STORE_FORMAT } from './layout.js'
-export { KeyedLock } from './lock.js'
-export { writeFileAtomic } from './atomic.js'
-export { statOrNull } from './stat.js'
-export { probeWritable } from './probe.js'
-export { blobTotals } from './totals.js'
-
-export interface Store {
-  root: string
-  blobs: BlobStore
-  packages: PackageStore
-  /** One lock table per process, for every file the store guards. */
-  lock: KeyedLock
-  tokensFile: string
-}
-
-/** Temp files of downloads that a killed process left behind are removed after this long. */
-const STALE_TMP_MS = 60 * 60 * 1000
+export { STORE_FORMAT } from './fs/layout.js'
 
 /**
- * Opens (creating on first use) the storage folder. Refuses a folder written in another
- * format, and one this process cannot write, with an error that says so.
+ * Opens (creating on first use) the store kept in the storage folder `root`: the only
+ * implementation so far. A second one (a database) is chosen here by the config. Typed as the
+ * interface, so no caller can come to rely on where things are kept.
  */
-export async function openStore(root: string): Promise<Store> {
-  const absolute = path.resolve(root)
-  try {
-    await mkdir(absolute, { recursive: true })
-    await access(absolute, constants.W_OK)
-  } catch (error) {
-    throw new SinopiaError('ESTORAGE', `storage folder ${absolute} is not writable (${errnoCode(error) ?? String(error)})`, {
-      hint: 'check the `storage` key of the config file and the folder permissions',
-      cause: error,
-    })
-  }
-  await checkFormat(absolute)
-  await mkdir(packagesDir(absolute), { recursive: true })
-  await mkdir(blobsDir(absolute), { recursive: true })
-  await removeStaleTemp(path.join(blobsDir(absolute), 'tmp'))
-  const lock = new KeyedLock()
-  return {
-    root: absolute,
-    blobs: new BlobStore(blobsDir(absolute), quarantineDir(absolute)),
-    packages: new PackageStore(absolute, lock),
-    lock,
-    tokensFile: tokensFile(absolute),
-  }
-}
-
-async function checkFormat(root: string): Promise<void> {
-  const file = formatFile(root)
-  let raw: string
-  try {
-    raw = await readFile(file, 'utf8')
-  } catch (error) {
-    if (errnoCode(error) !== 'ENOENT') throw error
-    await writeFileAtomic(file, JSON.stringify({ format: STORE_FORMAT }) + '\n')
-    return
-  }
-  let format: unknown
-  try {
-    format = (JSON.parse(raw) as { format?: unknown }).format
-  } catch {
-    format = undefined
-  }
-  if (format !== STORE_FORMAT) {
-    throw new SinopiaError('ESTORAGE', `storage folder ${root} has format ${String(format)}; this version reads format ${STORE_FORMAT}`, {
-      hint: 'point `storage` at another folder, or use the sinopia-cli version that wrote it',
-    })
-  }
-}
-
-async function removeStaleTemp(dir: string): Promise<void> {
-  let names: string[]
-  try {
-    names = await readdir(dir)
-  } catch {
-    return
-  }
-  const now = Date.now()
-  for (const name of names) {
-    const file = path.join(dir, name)
-    try {
-      if (now - (await stat(file)).mtimeMs > STALE_TMP_MS) await rm(file, { recursive: true, force: true })
-    } catch {
-      // Another process may be removing it at the same time.
-    }
-  }
+export function openStore(root: string): Promise<Store> {
+  return openFsStore(root)
 }

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { SinopiaError } from '../errors.js'
-import type { UpstreamRecord } from './packages.js'
+import type { UpstreamRecord } from './documents.js'
 
 /**
  * The bytes of a stored uplink copy (upstream.json): the store owns this format. Pure, so the

@@ -75,7 +75,7 @@ export async function checkStore(
     summary.bytes += blob.size
     const wanted = pkg.integrity ?? expected ?? blob.integrity
     if ((await store.blobs.verify(blob.integrity, wanted)) !== 'ok') {
-      return { package: id, kind: 'corrupt', reason: `the stored tarball (${store.blobs.contentPath(blob.integrity)}) does not hash to ${wanted}` }
+      return { package: id, kind: 'corrupt', reason: `the stored tarball (${store.blobs.where(blob.integrity)}) does not hash to ${wanted}` }
     }
     return null
   }

@@ -4,7 +4,7 @@ import path from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { Users } from '../../../src/core/auth/index.js'
 import { parseHtpasswd, verifyPassword } from '../../../src/core/auth/htpasswd.js'
-import { KeyedLock } from '../../../src/core/store/index.js'
+import { KeyedLock } from '../../../src/core/fs/lock.js'
 import { REPO_ROOT } from '../../helpers/clients.js'
 
 const FIXTURE = path.join(REPO_ROOT, 'fixtures', 'config', 'htpasswd-mixed')

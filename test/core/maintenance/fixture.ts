@@ -3,8 +3,8 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import cacache from 'cacache'
-import { openStore, tarballKey, type LocalDoc, type Manifest, type Store } from '../../../src/core/store/index.js'
-import { updateUsage } from '../../../src/core/maintenance/index.js'
+import { openFsStore, type FsStore } from '../../../src/core/store/fs/open.js'
+import { tarballKey, type LocalDoc, type Manifest } from '../../../src/core/store/index.js'
 
 /**
  * Stores built from a description, the way cacache's tests build caches from `{integrity: bytes}`:
@@ -15,13 +15,13 @@ export const DAY = 24 * 60 * 60 * 1000
 
 export interface TestStore {
   root: string
-  store: Store
+  store: FsStore
   cleanup(): Promise<void>
 }
 
 export async function tempStore(): Promise<TestStore> {
   const dir = await mkdtemp(path.join(tmpdir(), 'sinopia-maint-'))
-  const store = await openStore(path.join(dir, 'storage'))
+  const store = await openFsStore(path.join(dir, 'storage'))
   return { root: store.root, store, cleanup: () => rm(dir, { recursive: true, force: true }) }
 }
 
@@ -43,7 +43,7 @@ function manifest(name: string, version: string, bytes: Buffer, base = 'http://1
 }
 
 /** upstream.json (and fetched.json) of `name` advertising these versions. */
-export async function addUpstream(store: Store, name: string, versions: Record<string, Buffer>, fetchedAt = Date.now()): Promise<void> {
+export async function addUpstream(store: FsStore, name: string, versions: Record<string, Buffer>, fetchedAt = Date.now()): Promise<void> {
   const doc = {
     name,
     'dist-tags': { latest: Object.keys(versions).at(-1) as string },
@@ -56,12 +56,12 @@ export async function addUpstream(store: Store, name: string, versions: Record<s
 }
 
 /** A tarball in the blob store as if fetched at `time`. */
-export async function cacheTarball(store: Store, name: string, version: string, bytes: Buffer, time = Date.now()): Promise<void> {
+export async function cacheTarball(store: FsStore, name: string, version: string, bytes: Buffer, time = Date.now()): Promise<void> {
   await cacache.put(store.blobs.dir, tarballKey(name, version), bytes, { time, algorithms: ['sha512'] } as cacache.put.Options)
 }
 
 /** Versions published here: their tarballs and local.json. */
-export async function publishLocal(store: Store, name: string, versions: Record<string, Buffer>, time = Date.now(), origin: LocalDoc['origin'] = 'local-only'): Promise<void> {
+export async function publishLocal(store: FsStore, name: string, versions: Record<string, Buffer>, time = Date.now(), origin: LocalDoc['origin'] = 'local-only'): Promise<void> {
   for (const [version, bytes] of Object.entries(versions)) await cacheTarball(store, name, version, bytes, time)
   const doc: LocalDoc = {
     origin,
@@ -75,14 +75,14 @@ export async function publishLocal(store: Store, name: string, versions: Record<
   await store.packages.withLock(name, () => store.packages.writeLocal(name, doc))
 }
 
-export async function setUsage(store: Store, uses: Record<string, number>): Promise<void> {
-  await updateUsage(store.root, store.lock, (usage) => {
+export async function setUsage(store: FsStore, uses: Record<string, number>): Promise<void> {
+  await store.usage.update((usage) => {
     for (const [key, at] of Object.entries(uses)) usage.set(key, at)
   })
 }
 
 /** Keys of the tarballs the blob index holds, as name@version, sorted. */
-export async function storedVersions(store: Store): Promise<string[]> {
+export async function storedVersions(store: FsStore): Promise<string[]> {
   return Object.keys(await cacache.ls(store.blobs.dir))
     .map((key) => key.slice('tarball:'.length))
     .sort()

@@ -2,10 +2,9 @@ import { stat, utimes, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import cacache from 'cacache'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { applyPrune, planPrune, readKeepList, readUsage, type KeepList, type PruneOptions } from '../../../src/core/maintenance/index.js'
+import { applyPrune, planPrune, readKeepList, type KeepList, type PruneOptions } from '../../../src/core/maintenance/index.js'
 import { emptyLocal } from '../../../src/core/registry/merge.js'
 import { tarballKey } from '../../../src/core/store/index.js'
-import { removeEntry } from '../../../src/core/store/listing.js'
 import { DAY, addUpstream, bytesOf, cacheTarball, integrityOf, publishLocal, setUsage, storedVersions, tempStore, type TestStore } from './fixture.js'
 
 /**
@@ -37,7 +36,7 @@ describe('prune', () => {
     return { plan, result: await applyPrune(t.store, plan) }
   }
   const contentExists = (bytes: Buffer) =>
-    stat(t.store.blobs.contentPath(integrityOf(bytes))).then(
+    stat(t.store.blobs.where(integrityOf(bytes))).then(
       () => true,
       () => false,
     )
@@ -214,10 +213,10 @@ describe('prune', () => {
     const young = bytesOf('young', '1.0.0', 77)
     await cacheTarball(t.store, 'stray', '1.0.0', stray)
     await cacheTarball(t.store, 'young', '1.0.0', young)
-    await removeEntry(t.store.blobs.dir, tarballKey('stray', '1.0.0'))
-    await removeEntry(t.store.blobs.dir, tarballKey('young', '1.0.0'))
+    await t.store.blobs.dropEntry(tarballKey('stray', '1.0.0'))
+    await t.store.blobs.dropEntry(tarballKey('young', '1.0.0'))
     const old = new Date(now - DAY)
-    await utimes(t.store.blobs.contentPath(integrityOf(stray)), old, old)
+    await utimes(t.store.blobs.where(integrityOf(stray)), old, old)
     const { plan, result } = await prune({ olderThanMs: 365 * DAY })
     expect(plan.remove).toEqual([])
     expect(result.orphansRemoved.map((o) => o.size)).toEqual([123])
@@ -228,7 +227,7 @@ describe('prune', () => {
   it('drops the usage records of what it removed, and of keys no longer stored', async () => {
     await setUsage(t.store, { [tarballKey('old', '1.0.0')]: now - 35 * DAY, [tarballKey('gone', '1.0.0')]: now - DAY, [tarballKey('just', '1.0.0')]: now })
     await prune({ olderThanMs: 30 * DAY })
-    const usage = await readUsage(t.root)
+    const usage = await t.store.usage.read()
     expect([...usage.keys()].sort()).toEqual([tarballKey('just', '1.0.0'), tarballKey('old', '2.0.0')])
   })
 

@@ -4,8 +4,9 @@ import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { Users } from '../../../src/core/auth/index.js'
-import { applyPrune, planPrune, readUsage, verifyStore, type KeepList } from '../../../src/core/maintenance/index.js'
-import { KeyedLock, openStore, tarballKey, type Store } from '../../../src/core/store/index.js'
+import { applyPrune, planPrune, verifyStore, type KeepList } from '../../../src/core/maintenance/index.js'
+import { KeyedLock } from '../../../src/core/fs/lock.js'
+import { openStore, tarballKey, type Store } from '../../../src/core/store/index.js'
 import { cleanupTempDirs, makeProject, runNpm } from '../../helpers/clients.js'
 import { buildPackage, integrityOf, type BuiltPackage } from '../../helpers/packages.js'
 import { generateProjectPackages } from '../../helpers/project.js'
@@ -104,7 +105,7 @@ describe('prune and verify with the server running', () => {
   it('a tarball being streamed is not cut off when prune deletes its blob', async () => {
     const big = h.packages.big
     await download(`${h.url}${tarballPath(big)}`)
-    const blob = store.blobs.contentPath(integrityOf(big.tarball))
+    const blob = store.blobs.where(integrityOf(big.tarball))
     const chunks: Buffer[] = []
     const res = await new Promise<http.IncomingMessage>((resolve, reject) => http.get(`${h.url}${tarballPath(big)}`, resolve).on('error', reject))
     expect(res.statusCode).toBe(200)
@@ -143,7 +144,7 @@ describe('prune and verify with the server running', () => {
       const before = Date.now()
       await download(`${extra.url}${tarballPath(pkg)}`)
       await extra.server.close(1000)
-      const usage = await readUsage(path.join(extra.storage))
+      const usage = await (await openStore(extra.storage)).usage.read()
       expect(usage.get(tarballKey('alpha', '1.0.0'))).toBeGreaterThanOrEqual(before)
     } finally {
       await extra.upstream.stop()
@@ -240,11 +241,11 @@ describe('after a prune or a verify --fix', () => {
     store = await openStore(h.storage)
     const [flipped, cut] = [h.packages.a1, h.packages.a2]
     for (const pkg of [flipped, cut]) await download(`${h.url}${tarballPath(pkg)}`)
-    const flippedFile = store.blobs.contentPath(integrityOf(flipped.tarball))
+    const flippedFile = store.blobs.where(integrityOf(flipped.tarball))
     const data = await readFile(flippedFile)
     data[100] = (data[100] as number) ^ 0x01
     await writeFile(flippedFile, data)
-    await truncate(store.blobs.contentPath(integrityOf(cut.tarball)), 50)
+    await truncate(store.blobs.where(integrityOf(cut.tarball)), 50)
 
     const found = await verifyStore(store)
     expect(found.blobs.corrupt).toHaveLength(2)

@@ -1,8 +1,8 @@
 import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { UsageTracker, readUsage } from '../../../src/core/maintenance/index.js'
-import { KeyedLock } from '../../../src/core/store/index.js'
+import { UsageTracker } from '../../../src/core/maintenance/index.js'
+import { openStore } from '../../../src/core/store/index.js'
 import { tempStore, type TestStore } from './fixture.js'
 
 describe('UsageTracker', () => {
@@ -15,14 +15,14 @@ describe('UsageTracker', () => {
 
   it('keeps touches in memory until a flush, then writes them in one go', async () => {
     let now = 1000
-    const tracker = new UsageTracker(t.root, t.store.lock, { now: () => now })
+    const tracker = new UsageTracker(t.store.usage, { now: () => now })
     tracker.touch('tarball:a@1.0.0')
     now = 2000
     tracker.touch('tarball:a@1.0.0')
     tracker.touch('tarball:b@1.0.0')
     await expect(stat(file())).rejects.toMatchObject({ code: 'ENOENT' })
     await tracker.flush()
-    expect(Object.fromEntries(await readUsage(t.root))).toEqual({ 'tarball:a@1.0.0': 2000, 'tarball:b@1.0.0': 2000 })
+    expect(Object.fromEntries(await t.store.usage.read())).toEqual({ 'tarball:a@1.0.0': 2000, 'tarball:b@1.0.0': 2000 })
     // Nothing new: no write at all.
     const before = (await stat(file())).mtimeMs
     await tracker.flush()
@@ -31,8 +31,9 @@ describe('UsageTracker', () => {
 
   it('merges with what other processes wrote: the newest time of each key wins', async () => {
     const now = { a: 5000 }
-    const one = new UsageTracker(t.root, new KeyedLock(), { now: () => now.a })
-    const two = new UsageTracker(t.root, new KeyedLock(), { now: () => now.a })
+    // Two processes: each opens the store with its own lock table.
+    const one = new UsageTracker((await openStore(t.root)).usage, { now: () => now.a })
+    const two = new UsageTracker((await openStore(t.root)).usage, { now: () => now.a })
     one.touch('tarball:x@1.0.0')
     one.touch('tarball:y@1.0.0')
     now.a = 9000
@@ -40,11 +41,11 @@ describe('UsageTracker', () => {
     two.touch('tarball:z@1.0.0')
     now.a = 1000
     await Promise.all([two.flush(), one.flush()])
-    expect(Object.fromEntries(await readUsage(t.root))).toEqual({ 'tarball:x@1.0.0': 5000, 'tarball:y@1.0.0': 9000, 'tarball:z@1.0.0': 9000 })
+    expect(Object.fromEntries(await t.store.usage.read())).toEqual({ 'tarball:x@1.0.0': 5000, 'tarball:y@1.0.0': 9000, 'tarball:z@1.0.0': 9000 })
   })
 
   it('close() flushes what is pending and stops the timer', async () => {
-    const tracker = new UsageTracker(t.root, t.store.lock, { intervalMs: 60_000, now: () => 42 })
+    const tracker = new UsageTracker(t.store.usage, { intervalMs: 60_000, now: () => 42 })
     tracker.start()
     tracker.touch('tarball:a@1.0.0')
     await tracker.close()
@@ -53,20 +54,20 @@ describe('UsageTracker', () => {
 
   it('a broken usage.json is an ECORRUPT error to readers and starts over on the next flush', async () => {
     await writeFile(file(), '{"lastUse": ')
-    await expect(readUsage(t.root)).rejects.toMatchObject({ code: 'ECORRUPT' })
-    const tracker = new UsageTracker(t.root, t.store.lock, { now: () => 7 })
+    await expect(t.store.usage.read()).rejects.toMatchObject({ code: 'ECORRUPT' })
+    const tracker = new UsageTracker(t.store.usage, { now: () => 7 })
     tracker.touch('tarball:a@1.0.0')
     await tracker.flush()
-    expect(Object.fromEntries(await readUsage(t.root))).toEqual({ 'tarball:a@1.0.0': 7 })
+    expect(Object.fromEntries(await t.store.usage.read())).toEqual({ 'tarball:a@1.0.0': 7 })
   })
 
   it('keeps a batch whose write failed for the next flush', async () => {
     await mkdir(file())
-    const tracker = new UsageTracker(t.root, t.store.lock, { now: () => 3 })
+    const tracker = new UsageTracker(t.store.usage, { now: () => 3 })
     tracker.touch('tarball:a@1.0.0')
     await expect(tracker.flush()).rejects.toMatchObject({ code: 'EISDIR' })
     await rm(file(), { recursive: true })
     await tracker.flush()
-    expect(Object.fromEntries(await readUsage(t.root))).toEqual({ 'tarball:a@1.0.0': 3 })
+    expect(Object.fromEntries(await t.store.usage.read())).toEqual({ 'tarball:a@1.0.0': 3 })
   })
 })

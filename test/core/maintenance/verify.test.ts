@@ -3,13 +3,12 @@ import path from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { verifyStore, type VerifyProgress } from '../../../src/core/maintenance/index.js'
 import { tarballKey } from '../../../src/core/store/index.js'
-import { removeEntry } from '../../../src/core/store/listing.js'
 import { addUpstream, bytesOf, cacheTarball, integrityOf, publishLocal, storedVersions, tempStore, type TestStore } from './fixture.js'
 
 describe('verifyStore', () => {
   let t: TestStore
   const b = { a: bytesOf('a', '1.0.0', 3000), b: bytesOf('b', '1.0.0', 2000), c: bytesOf('c', '1.0.0'), mine: bytesOf('mine', '1.0.0') }
-  const blobPath = (bytes: Buffer) => t.store.blobs.contentPath(integrityOf(bytes))
+  const blobPath = (bytes: Buffer) => t.store.blobs.where(integrityOf(bytes))
 
   async function flipByte(file: string, at: number): Promise<void> {
     const data = await readFile(file)
@@ -93,7 +92,7 @@ describe('verifyStore', () => {
   })
 
   it('counts content that nothing refers to without calling it a problem', async () => {
-    await removeEntry(t.store.blobs.dir, tarballKey('c', '1.0.0'))
+    await t.store.blobs.dropEntry(tarballKey('c', '1.0.0'))
     const report = await verifyStore(t.store)
     expect(report).toMatchObject({ orphans: 1, problems: 0 })
   })

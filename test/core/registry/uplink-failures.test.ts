@@ -85,7 +85,7 @@ describe('registry with a failing uplink', () => {
     await expect(finished(answer.download)).rejects.toMatchObject({ code: 'EUPLINK' })
     expect(await registry.store.blobs.has(pkg.manifest.dist.integrity, 'tarball:alpha@1.0.0')).toBe(false)
     // The store's write settles after the download's failure is announced.
-    await expect.poll(async () => readdir(path.join(registry.store.blobs.dir, 'tmp')).catch(() => []), { timeout: 5_000 }).toEqual([])
+    await expect.poll(async () => readdir(path.join(registry.store.root, 'blobs', 'tmp')).catch(() => []), { timeout: 5_000 }).toEqual([])
     upstream.fault(null)
     await expect(registry.packuments.get('beta')).resolves.toMatchObject({ offline: false })
   })

@@ -1,6 +1,7 @@
 import path from 'node:path'
 import { Users } from '../../../src/core/auth/index.js'
-import { KeyedLock, type Packument } from '../../../src/core/store/index.js'
+import { KeyedLock } from '../../../src/core/fs/lock.js'
+import { type Packument } from '../../../src/core/store/index.js'
 import { summarize, type Origin, type PackageSummary } from '../../../src/core/search/index.js'
 import { buildPackage, type BuiltPackage, type PackageSpec } from '../../helpers/packages.js'
 import type { Harness } from '../server/harness.js'

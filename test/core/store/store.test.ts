@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import cacache from 'cacache'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { expectedIntegrity, openStore, type Store } from '../../../src/core/store/index.js'
+import { openFsStore, type FsStore } from '../../../src/core/store/fs/open.js'
+import { expectedIntegrity } from '../../../src/core/store/index.js'
 
 const sri = (data: Buffer, algo = 'sha512') => `${algo}-${createHash(algo).update(data).digest('base64')}`
 
@@ -18,10 +19,10 @@ async function listFiles(dir: string): Promise<string[]> {
 
 describe('store', () => {
   let root: string
-  let store: Store
+  let store: FsStore
   beforeEach(async () => {
     root = await mkdtemp(path.join(tmpdir(), 'sinopia-store-'))
-    store = await openStore(root)
+    store = await openFsStore(root)
   })
   afterEach(() => rm(root, { recursive: true, force: true }))
 
@@ -74,7 +75,7 @@ describe('store', () => {
     // cacache's own writer: an index entry without the mark that the bytes were checked on disk.
     await cacache.put(store.blobs.dir, 'tarball:old@1.0.0', good)
     await cacache.put(store.blobs.dir, 'tarball:cut@1.0.0', cut)
-    await truncate(store.blobs.contentPath(sri(cut)), 10)
+    await truncate(store.blobs.where(sri(cut)), 10)
     const blob = await store.blobs.open(sri(good), 'tarball:old@1.0.0')
     expect(await blob?.handle.readFile()).toEqual(good)
     await blob?.handle.close()
@@ -107,7 +108,7 @@ describe('store', () => {
 
   it('refuses a storage folder of another format', async () => {
     await writeFile(path.join(root, 'format.json'), JSON.stringify({ format: 99 }))
-    await expect(openStore(root)).rejects.toMatchObject({ code: 'ESTORAGE' })
+    await expect(openFsStore(root)).rejects.toMatchObject({ code: 'ESTORAGE' })
     expect(JSON.parse(await readFile(path.join(root, 'format.json'), 'utf8'))).toEqual({ format: 99 })
   })
 

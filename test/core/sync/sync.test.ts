@@ -2,7 +2,7 @@ import { readFile, rm, writeFile } from 'node:fs/promises'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { Syncer, checkStore, type OpenRegistry } from '../../../src/core/sync/index.js'
 import { sha512Of, tarballKey } from '../../../src/core/store/index.js'
-import { packageDir } from '../../../src/core/store/layout.js'
+import { packageDir } from '../../../src/core/store/fs/layout.js'
 import { startFakeUpstream, type FakeUpstream } from '../../helpers/fake-upstream.js'
 import { buildPackage, shasumOf, type BuiltPackage } from '../../helpers/packages.js'
 import { isTarball, open, recorder, tempConfig } from './harness.js'
@@ -182,7 +182,7 @@ describe('Syncer and checkStore', () => {
     first.add(packages.map((p) => locked(p)))
     await first.finish()
     const beta = packages[2] as BuiltPackage
-    const file = store.blobs.contentPath(sha512Of(beta.manifest.dist.integrity) as string)
+    const file = store.blobs.where(sha512Of(beta.manifest.dist.integrity) as string)
     const bytes = await readFile(file)
     bytes[0] = (bytes[0] as number) ^ 0xff
     await writeFile(file, bytes)
@@ -211,8 +211,8 @@ describe('Syncer and checkStore', () => {
     expect(events.filter((e) => e.type === 'done')).toHaveLength(4)
 
     const [alpha1, alpha2, beta, gamma] = packages as [BuiltPackage, BuiltPackage, BuiltPackage, BuiltPackage]
-    await rm(store.blobs.contentPath(sha512Of(alpha1.manifest.dist.integrity) as string))
-    const betaPath = store.blobs.contentPath(sha512Of(beta.manifest.dist.integrity) as string)
+    await rm(store.blobs.where(sha512Of(alpha1.manifest.dist.integrity) as string))
+    const betaPath = store.blobs.where(sha512Of(beta.manifest.dist.integrity) as string)
     const bytes = await readFile(betaPath)
     bytes[100] = (bytes[100] as number) ^ 0xff
     await writeFile(betaPath, bytes)

@@ -36,6 +36,7 @@
  * Every JSON file is written to a temp file in the same folder and renamed into place.
  */
 import path from 'node:path'
+import type { DocumentKind } from '../documents.js'
 
 export const STORE_FORMAT = 1
 
@@ -46,11 +47,10 @@ export const packageDir = (root: string, name: string) => path.join(packagesDir(
 export const upstreamFile = (root: string, name: string) => path.join(packageDir(root, name), 'upstream.json')
 export const fetchedFile = (root: string, name: string) => path.join(packageDir(root, name), 'fetched.json')
 export const localFile = (root: string, name: string) => path.join(packageDir(root, name), 'local.json')
+/** The file a package document is kept in: `upstream.json`, `fetched.json` or `local.json`. */
+export const documentFile = (root: string, name: string, kind: DocumentKind) => path.join(packageDir(root, name), `${kind}.json`)
 export const tokensFile = (root: string) => path.join(root, 'auth', 'tokens.json')
 export const lockFile = (root: string, name: string) => path.join(packageDir(root, name), '.lock')
 export const usageFile = (root: string) => path.join(root, 'usage.json')
 export const usageLock = (root: string) => path.join(root, 'usage.lock')
 export const quarantineDir = (root: string) => path.join(root, 'quarantine')
-
-/** The cacache index key under which a tarball's blob is recorded. */
-export const tarballKey = (name: string, version: string) => `tarball:${name}@${version}`

@@ -19,3 +19,14 @@ export async function statOrNull(file: string): Promise<Stats | null> {
 export function stampOf(info: Stats): string {
   return `${info.ino}:${info.size}:${info.mtimeMs}`
 }
+
+/** The file's stampOf, or '-' when it does not exist. */
+export async function fileStamp(file: string): Promise<string> {
+  const info = await statOrNull(file)
+  return info ? stampOf(info) : '-'
+}
+
+/** A file's mtime, or null when it does not exist. */
+export async function mtimeOrNull(file: string): Promise<number | null> {
+  return (await statOrNull(file))?.mtimeMs ?? null
+}

@@ -1,6 +1,6 @@
 import { readFile, rm } from 'node:fs/promises'
 import path from 'node:path'
-import { writeFileAtomic } from './atomic.js'
+import { writeFileAtomic } from '../../fs/atomic.js'
 
 /**
  * Whether the storage takes writes now: a small file written (fsync, rename), read back and

@@ -1,49 +1,16 @@
 import { createReadStream } from 'node:fs'
-import { open, rename, statfs, type FileHandle } from 'node:fs/promises'
+import { open, rm, statfs, type FileHandle } from 'node:fs/promises'
 import path from 'node:path'
-import type { Writable } from 'node:stream'
 import cacache from 'cacache'
 import ssri from 'ssri'
-import { errnoCode } from '../errors.js'
+import { errnoCode } from '../../errors.js'
+import { statOrNull } from '../../fs/stat.js'
+import { sha512Of } from '../integrity.js'
+import type { BlobContent, BlobEntry, BlobWrite, Blobs, OpenBlob } from '../types.js'
 import { hashHandle } from './blob-hash.js'
-import { ensureDir } from './dirs.js'
 import { writeBlobFile } from './blob-write.js'
-
-export interface OpenBlob {
-  handle: FileHandle
-  size: number
-  /** The sha512 integrity the blob is stored under. */
-  integrity: string
-}
-
-export interface BlobWrite {
-  /** Write the bytes here, then end() it. Destroy it to abandon the write. */
-  stream: Writable
-  /** Resolves once the blob is verified and visible; rejects (EINTEGRITY, EBADSIZE, ...) otherwise. */
-  done: Promise<{ integrity: string; size: number }>
-}
-
-/** The sha512 hash of an SRI string, as its own SRI string, or null when it has none. */
-export function sha512Of(integrity: string | undefined): string | null {
-  if (!integrity) return null
-  const hash = ssri.parse(integrity).sha512?.[0]
-  return hash ? hash.toString() : null
-}
-
-/**
- * What a tarball must hash to, from a packument's `dist`: its `integrity` when present,
- * else the legacy sha1 `shasum`. Null when there is nothing to verify against.
- */
-export function expectedIntegrity(dist: { integrity?: unknown; shasum?: unknown } | undefined): string | null {
-  if (typeof dist?.integrity === 'string' && dist.integrity.trim()) {
-    const parsed = ssri.parse(dist.integrity).toString()
-    if (parsed) return parsed
-  }
-  if (typeof dist?.shasum === 'string' && /^[0-9a-f]{40}$/i.test(dist.shasum)) {
-    return ssri.fromHex(dist.shasum.toLowerCase(), 'sha1').toString()
-  }
-  return null
-}
+import { listContent, listEntries, readEntry, removeEntry } from './listing.js'
+import type { FsQuarantine } from './quarantine.js'
 
 /** What the index records for a key, once the blob's bytes were hashed as they lie on disk. */
 interface Entry {
@@ -68,12 +35,12 @@ const KNOWN_MAX = 50_000
  * older version, which trusted the bytes it was given) is hashed once on first open and marked.
  * A blob found bad is moved to the quarantine folder, never deleted, and then counts as absent.
  */
-export class BlobStore {
+export class BlobStore implements Blobs {
   private readonly known = new Map<string, Entry>()
 
   constructor(
     readonly dir: string,
-    private readonly quarantineDir: string,
+    private readonly quarantined: FsQuarantine,
   ) {}
 
   /** cacache content path: sha512-<base64> -> content-v2/sha512/ab/cd/<rest of hex digest>. */
@@ -90,7 +57,7 @@ export class BlobStore {
    */
   async open(integrity: string | undefined, key: string): Promise<OpenBlob | null> {
     const wanted = sha512Of(integrity)
-    const found = await this.entry(key, wanted)
+    const found = await this.lookup(key, wanted)
     if (!found) return null
     const { entry, verified } = found
     let handle: FileHandle
@@ -153,29 +120,65 @@ export class BlobStore {
    */
   async quarantine(sha512Integrity: string): Promise<string | null> {
     for (const [key, entry] of this.known) if (entry.integrity === sha512Integrity) this.known.delete(key)
-    const hex = ssri.parse(sha512Integrity, { single: true }).hexDigest()
-    const target = path.join(this.quarantineDir, 'blobs', `${hex}.${Date.now()}`)
-    await ensureDir(path.dirname(target))
-    try {
-      await rename(this.contentPath(sha512Integrity), target)
-      return target
-    } catch (error) {
-      if (errnoCode(error) === 'ENOENT') return null
-      throw error
-    }
+    return this.quarantined.blob(sha512Integrity, this.contentPath(sha512Integrity))
   }
 
   /**
-   * Removes the blob recorded under `key`, unless `inUse(integrity)` says something else
-   * still refers to the same bytes. The index entry goes either way.
+   * The index entry goes first, then the content: a crash in between leaves content that no
+   * entry refers to, which the next prune collects as an orphan, and never an entry pointing at
+   * missing content (open() would take that for absent, but verify counts it as a problem, and
+   * for a version published here it reads as a lost tarball). The other order can leave such
+   * an entry; this one never loses track of content, since orphans are found by walking it.
    */
-  async remove(key: string, inUse: (integrity: string) => Promise<boolean>): Promise<void> {
+  async remove(key: string, inUse: (integrity: string) => Promise<boolean>): Promise<{ contentRemoved: boolean }> {
     this.known.delete(key)
-    const info = await cacache.get.info(this.dir, key)
-    if (!info) return
-    const sha512 = sha512Of(info.integrity)
-    await (cacache.rm.entry as (cache: string, key: string, opts: { removeFully: boolean }) => Promise<unknown>)(this.dir, key, { removeFully: true })
-    if (sha512 && !(await inUse(sha512))) await cacache.rm.content(this.dir, sha512)
+    const entry = await readEntry(this.dir, key)
+    if (!entry) return { contentRemoved: false }
+    await removeEntry(this.dir, key)
+    if (await inUse(entry.integrity)) return { contentRemoved: false }
+    await this.removeContent(entry.integrity)
+    return { contentRemoved: true }
+  }
+
+  entries(): Promise<BlobEntry[]> {
+    return listEntries(this.dir)
+  }
+
+  entry(key: string): Promise<BlobEntry | null> {
+    return readEntry(this.dir, key)
+  }
+
+  async dropEntry(key: string): Promise<void> {
+    this.known.delete(key)
+    await removeEntry(this.dir, key)
+  }
+
+  async *content(): AsyncGenerator<BlobContent> {
+    for await (const file of listContent(this.dir)) yield { integrity: file.integrity, size: file.size, mtimeMs: file.mtimeMs, location: file.path }
+  }
+
+  async hasContent(sha512Integrity: string): Promise<boolean> {
+    return (await statOrNull(this.contentPath(sha512Integrity))) !== null
+  }
+
+  async removeContent(sha512Integrity: string): Promise<void> {
+    for (const [key, entry] of this.known) if (entry.integrity === sha512Integrity) this.known.delete(key)
+    await rm(this.contentPath(sha512Integrity), { force: true })
+  }
+
+  where(sha512Integrity: string): string {
+    return this.contentPath(sha512Integrity)
+  }
+
+  /** How many blobs are stored and their bytes: one walk of the content (for metrics, in the background). */
+  async totals(): Promise<{ blobs: number; bytes: number }> {
+    let blobs = 0
+    let bytes = 0
+    for await (const file of listContent(this.dir)) {
+      blobs++
+      bytes += file.size
+    }
+    return { blobs, bytes }
   }
 
   /** Starts storing a blob that must hash to `expected` (and be `size` bytes, when known). */
@@ -207,7 +210,7 @@ export class BlobStore {
   }
 
   /** The entry of `key` whose sha512 is `wanted` (any, when null), from memory or the index. */
-  private async entry(key: string, wanted: string | null): Promise<{ entry: Entry; verified: boolean } | null> {
+  private async lookup(key: string, wanted: string | null): Promise<{ entry: Entry; verified: boolean } | null> {
     const cached = this.known.get(key)
     if (cached && (wanted === null || cached.integrity === wanted)) return { entry: cached, verified: true }
     const info = await cacache.get.info(this.dir, key)

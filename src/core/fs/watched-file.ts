@@ -4,24 +4,14 @@ import { writeFileAtomic } from './atomic.js'
 import type { KeyedLock } from './lock.js'
 import { stampOf, statOrNull } from './stat.js'
 
-/** A file's mtime, or null when it does not exist. */
-export async function mtimeOrNull(file: string): Promise<number | null> {
-  return (await statOrNull(file))?.mtimeMs ?? null
-}
-
-/** The file's stampOf, or '-' when it does not exist. */
-export async function fileStamp(file: string): Promise<string> {
-  const info = await statOrNull(file)
-  return info ? stampOf(info) : '-'
-}
-
 /**
  * A small file that several processes share (htpasswd, tokens): parsed again only when its
- * size or mtime changed, so another process's write is seen on the next read; changed under
- * a lock from read to atomic write. A missing file reads as `empty()`.
+ * stamp (inode, size, mtime) changed, so another process's write is seen on the next read,
+ * even one of the same size within the same mtime second (each write is a rename: a new inode).
+ * Changed under a lock from read to atomic write. A missing file reads as `empty()`.
  */
 export class WatchedFile<T> {
-  private cache: { mtimeMs: number; size: number; value: T } | null = null
+  private cache: { stamp: string; value: T } | null = null
 
   constructor(
     readonly file: string,
@@ -34,16 +24,19 @@ export class WatchedFile<T> {
   async read(): Promise<T> {
     const info = await statOrNull(this.file)
     if (!info) return this.format.empty()
-    if (this.cache && this.cache.mtimeMs === info.mtimeMs && this.cache.size === info.size) return this.cache.value
+    const stamp = stampOf(info)
+    if (this.cache?.stamp === stamp) return this.cache.value
+    // Stamped before the read: a write in between leaves a stamp that no longer matches, so
+    // the newer bytes are parsed again on the next read (never the reverse, stale bytes kept).
     const value = this.format.parse(await readFile(this.file, 'utf8'))
-    this.cache = { mtimeMs: info.mtimeMs, size: info.size, value }
+    this.cache = { stamp, value }
     return value
   }
 
   async modify(change: (current: T) => T): Promise<void> {
     await mkdir(path.dirname(this.file), { recursive: true })
     await this.lock.withLock(`${this.file}.lock`, async () => {
-      // Always from disk: an mtime within the same tick as another process's write would fool the cache.
+      // Always from disk: an in-place edit by another tool could keep inode, size and mtime.
       this.cache = null
       const next = change(await this.read())
       await writeFileAtomic(this.file, this.format.serialize(next), this.options)

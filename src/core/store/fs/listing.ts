@@ -2,18 +2,9 @@ import { readdir, stat } from 'node:fs/promises'
 import path from 'node:path'
 import cacache from 'cacache'
 import ssri from 'ssri'
-import { errnoCode } from '../errors.js'
-import { sha512Of } from './blobs.js'
-
-/** One live entry of the blob index: the latest record of its key (removed keys are left out). */
-export interface IndexEntry {
-  key: string
-  /** The sha512 integrity of the content it points at. */
-  integrity: string
-  size: number
-  /** ms since the epoch when the entry was written (the tarball was fetched or published). */
-  time: number
-}
+import { errnoCode } from '../../errors.js'
+import { sha512Of } from '../integrity.js'
+import type { BlobEntry } from '../types.js'
 
 /** One file of blob content; its path is its digest (see layout.ts). */
 export interface ContentFile {
@@ -25,9 +16,9 @@ export interface ContentFile {
 }
 
 /** Every live entry of the cacache index under `blobsDir`. Entries without a sha512 digest are skipped. */
-export async function listEntries(blobsDir: string): Promise<IndexEntry[]> {
+export async function listEntries(blobsDir: string): Promise<BlobEntry[]> {
   const all = await cacache.ls(blobsDir)
-  const out: IndexEntry[] = []
+  const out: BlobEntry[] = []
   for (const entry of Object.values(all)) {
     const integrity = sha512Of(entry.integrity)
     if (integrity) out.push({ key: entry.key, integrity, size: entry.size ?? 0, time: entry.time })
@@ -36,7 +27,7 @@ export async function listEntries(blobsDir: string): Promise<IndexEntry[]> {
 }
 
 /** The live entry of `key`, or null. */
-export async function readEntry(blobsDir: string, key: string): Promise<IndexEntry | null> {
+export async function readEntry(blobsDir: string, key: string): Promise<BlobEntry | null> {
   const info = await cacache.get.info(blobsDir, key)
   const integrity = info ? sha512Of(info.integrity) : null
   return info && integrity ? { key, integrity, size: info.size ?? 0, time: info.time } : null

@@ -3,9 +3,9 @@ import { open, rename, rm, type FileHandle } from 'node:fs/promises'
 import path from 'node:path'
 import { Writable } from 'node:stream'
 import ssri from 'ssri'
-import { SinopiaError } from '../errors.js'
+import { SinopiaError } from '../../errors.js'
 import { hashFile } from './blob-hash.js'
-import { ensureDir } from './dirs.js'
+import { ensureDir } from '../../fs/dirs.js'
 
 /**
  * Writes one blob: into `<blobs>/tmp/` (same filesystem as the content, so the final rename is

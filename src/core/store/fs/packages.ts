@@ -1,91 +1,17 @@
-import { statSync } from 'node:fs'
+import { statSync, type Stats } from 'node:fs'
 import { open, readFile, readdir, rm, rmdir, stat, utimes, type FileHandle } from 'node:fs/promises'
-import { errnoCode } from '../errors.js'
-import { writeFileAtomic } from './atomic.js'
-import { ensureDir } from './dirs.js'
-import { decodeUpstream, encodeUpstream, parseJson, revOf } from './records.js'
-import { fetchedFile, localFile, lockFile, packageDir, packagesDir, upstreamFile } from './layout.js'
-import type { KeyedLock } from './lock.js'
-import { stampOf, statOrNull } from './stat.js'
-import { fileStamp, mtimeOrNull } from './watched-file.js'
-
-/** A packument as the registry API shapes it; only the parts the core reads are typed. */
-export interface Packument {
-  name: string
-  'dist-tags'?: Record<string, string>
-  versions: Record<string, Manifest>
-  time?: Record<string, string>
-  [key: string]: unknown
-}
-
-export interface Manifest {
-  name: string
-  version: string
-  dist?: { tarball?: string; integrity?: string; shasum?: string; [key: string]: unknown }
-  deprecated?: string
-  [key: string]: unknown
-}
-
-/** The cached upstream packument and what is needed to revalidate it. */
-export interface UpstreamRecord {
-  uplink: string
-  /** The uplink's URL when the document was fetched: tarball URLs under it are re-based onto the current URL. */
-  upstreamUrl: string
-  etag?: string
-  lastModified?: string
-  doc: Packument
-}
-
-export interface FetchedRecord {
-  uplink: string
-  /** ms since the epoch of the last 200 or 304 from the uplink. */
-  fetchedAt: number
-}
-
-/**
- * What was published here for one package. Versions published here live in `versions`;
- * the rest are overlays on the uplink's versions (dist-tags, deprecations) for packages
- * that are cached from an uplink.
- */
-export interface LocalDoc {
-  /** `local-only`: the uplink is never asked for this name again; `override`: merged with the uplink's. */
-  origin: 'local-only' | 'override'
-  versions: Record<string, Manifest>
-  /** Tags set here; they win over the uplink's. */
-  'dist-tags': Record<string, string>
-  /** Uplink tags removed here. */
-  removedTags: string[]
-  /** Deprecation messages set here on uplink versions ('' undoes the uplink's). */
-  deprecated: Record<string, string>
-  time: Record<string, string>
-  /** Increments on every change: the number in `_rev`. */
-  revision: number
-  readme?: string
-  description?: string
-  maintainers?: Array<{ name: string; email?: string }>
-  users?: Record<string, boolean>
-}
-
-/** A stored document's bytes, as read, with what identifies that version of it. */
-export interface StoredBytes {
-  raw: Buffer
-  /** Content hash (see records.ts revOf). */
-  rev: string
-  mtimeMs: number
-  /** Where it is kept, for error messages. */
-  where: string
-}
-
-export interface LoadedUpstream {
-  record: UpstreamRecord
-  /** Content hash of the file: changes exactly when the stored document does. */
-  rev: string
-  mtimeMs: number
-  bytes: number
-}
+import { errnoCode } from '../../errors.js'
+import { writeFileAtomic } from '../../fs/atomic.js'
+import { ensureDir } from '../../fs/dirs.js'
+import { documentFile, fetchedFile, localFile, lockFile, packageDir, packagesDir, upstreamFile } from './layout.js'
+import type { KeyedLock } from '../../fs/lock.js'
+import { fileStamp, mtimeOrNull, stampOf, statOrNull } from '../../fs/stat.js'
+import type { DocumentKind, FetchedRecord, LoadedUpstream, LocalDoc, StoredBytes, UpstreamRecord } from '../documents.js'
+import { decodeUpstream, encodeUpstream, parseJson, revOf } from '../records.js'
+import type { Packages } from '../types.js'
 
 /** Per-package metadata files. A missing file is `null`; a broken one is an ECORRUPT error. */
-export class PackageStore {
+export class PackageStore implements Packages {
   constructor(
     private readonly root: string,
     private readonly lock: KeyedLock,
@@ -107,21 +33,8 @@ export class PackageStore {
    */
   async readUpstreamBytes(name: string): Promise<StoredBytes | null> {
     const file = upstreamFile(this.root, name)
-    let handle: FileHandle
-    try {
-      handle = await open(file, 'r')
-    } catch (error) {
-      if (errnoCode(error) === 'ENOENT') return null
-      throw error
-    }
-    try {
-      // Stat through the handle: the mtime belongs to the very bytes read, even across a rename.
-      const info = await handle.stat()
-      const raw = await handle.readFile()
-      return { raw, rev: revOf(raw), mtimeMs: info.mtimeMs, where: file }
-    } finally {
-      await handle.close()
-    }
+    const read = await readStamped(file)
+    return read && { raw: read.raw, rev: revOf(read.raw), mtimeMs: read.info.mtimeMs, where: file }
   }
 
   async readFetched(name: string): Promise<FetchedRecord | null> {
@@ -176,20 +89,8 @@ export class PackageStore {
   /** The document and the stamp of the very file read (stat through the open handle, so the two agree). */
   async readLocal(name: string): Promise<{ doc: LocalDoc; mtimeMs: number; stamp: string } | null> {
     const file = localFile(this.root, name)
-    let handle: FileHandle
-    try {
-      handle = await open(file, 'r')
-    } catch (error) {
-      if (errnoCode(error) === 'ENOENT') return null
-      throw error
-    }
-    try {
-      const info = await handle.stat()
-      const raw = await handle.readFile()
-      return { doc: parseJson<LocalDoc>(raw, file), mtimeMs: info.mtimeMs, stamp: stampOf(info) }
-    } finally {
-      await handle.close()
-    }
+    const read = await readStamped(file)
+    return read && { doc: parseJson<LocalDoc>(read.raw, file), mtimeMs: read.info.mtimeMs, stamp: stampOf(read.info) }
   }
 
   /** Removes a package's folder if nothing is left in it (call after its lock is released). */
@@ -233,6 +134,16 @@ export class PackageStore {
     return this.lock.withLock(lockFile(this.root, name), fn)
   }
 
+  async sizes(name: string): Promise<Record<DocumentKind, number>> {
+    const sizeOf = async (kind: DocumentKind) => (await statOrNull(this.where(name, kind)))?.size ?? 0
+    const [upstream, fetched, local] = await Promise.all([sizeOf('upstream'), sizeOf('fetched'), sizeOf('local')])
+    return { upstream, fetched, local }
+  }
+
+  where(name: string, kind: DocumentKind): string {
+    return documentFile(this.root, name, kind)
+  }
+
   /** Names of every package that has a folder in the store. */
   async list(): Promise<string[]> {
     try {
@@ -242,6 +153,26 @@ export class PackageStore {
       if (errnoCode(error) === 'ENOENT') return []
       throw error
     }
+  }
+}
+
+/**
+ * A file's bytes and the stats of the very file read (stat through the open handle, so the two
+ * agree even when a rename replaces it meanwhile); null when it does not exist.
+ */
+async function readStamped(file: string): Promise<{ raw: Buffer; info: Stats } | null> {
+  let handle: FileHandle
+  try {
+    handle = await open(file, 'r')
+  } catch (error) {
+    if (errnoCode(error) === 'ENOENT') return null
+    throw error
+  }
+  try {
+    const info = await handle.stat()
+    return { raw: await handle.readFile(), info }
+  } finally {
+    await handle.close()
   }
 }
 

@@ -1,0 +1,101 @@
+import { mkdir, readFile, readdir, rm, stat, access, constants } from 'node:fs/promises'
+import path from 'node:path'
+import { SinopiaError, errnoCode } from '../../errors.js'
+import { writeFileAtomic } from '../../fs/atomic.js'
+import { KeyedLock } from '../../fs/lock.js'
+import type { Store } from '../types.js'
+import { BlobStore } from './blobs.js'
+import { STORE_FORMAT, blobsDir, formatFile, packagesDir, quarantineDir, tokensFile } from './layout.js'
+import { PackageStore } from './packages.js'
+import { probeWritable } from './probe.js'
+import { FsQuarantine } from './quarantine.js'
+import { FsTokens } from './tokens.js'
+import { FsUsage } from './usage.js'
+
+/** The store kept in a storage folder (layout.ts). */
+export interface FsStore extends Store {
+  blobs: BlobStore
+  packages: PackageStore
+  tokens: FsTokens
+  usage: FsUsage
+  quarantine: FsQuarantine
+  /** One lock table per process, for every file the store guards. */
+  lock: KeyedLock
+}
+
+/** Temp files of downloads that a killed process left behind are removed after this long. */
+const STALE_TMP_MS = 60 * 60 * 1000
+
+/**
+ * Opens (creating on first use) the storage folder. Refuses a folder written in another
+ * format, and one this process cannot write, with an error that says so.
+ */
+export async function openFsStore(root: string): Promise<FsStore> {
+  const absolute = path.resolve(root)
+  try {
+    await mkdir(absolute, { recursive: true })
+    await access(absolute, constants.W_OK)
+  } catch (error) {
+    throw new SinopiaError('ESTORAGE', `storage folder ${absolute} is not writable (${errnoCode(error) ?? String(error)})`, {
+      hint: 'check the `storage` key of the config file and the folder permissions',
+      cause: error,
+    })
+  }
+  await checkFormat(absolute)
+  await mkdir(packagesDir(absolute), { recursive: true })
+  await mkdir(blobsDir(absolute), { recursive: true })
+  await removeStaleTemp(path.join(blobsDir(absolute), 'tmp'))
+  const lock = new KeyedLock()
+  const quarantine = new FsQuarantine(absolute, quarantineDir(absolute))
+  return {
+    root: absolute,
+    blobs: new BlobStore(blobsDir(absolute), quarantine),
+    packages: new PackageStore(absolute, lock),
+    tokens: new FsTokens(tokensFile(absolute), lock),
+    usage: new FsUsage(absolute, lock),
+    quarantine,
+    probe: () => probeWritable(absolute),
+    lock,
+  }
+}
+
+async function checkFormat(root: string): Promise<void> {
+  const file = formatFile(root)
+  let raw: string
+  try {
+    raw = await readFile(file, 'utf8')
+  } catch (error) {
+    if (errnoCode(error) !== 'ENOENT') throw error
+    await writeFileAtomic(file, JSON.stringify({ format: STORE_FORMAT }) + '\n')
+    return
+  }
+  let format: unknown
+  try {
+    format = (JSON.parse(raw) as { format?: unknown }).format
+  } catch {
+    format = undefined
+  }
+  if (format !== STORE_FORMAT) {
+    throw new SinopiaError('ESTORAGE', `storage folder ${root} has format ${String(format)}; this version reads format ${STORE_FORMAT}`, {
+      hint: 'point `storage` at another folder, or use the sinopia-cli version that wrote it',
+    })
+  }
+}
+
+async function removeStaleTemp(dir: string): Promise<void> {
+  let names: string[]
+  try {
+    names = await readdir(dir)
+  } catch {
+    return
+  }
+  const now = Date.now()
+  for (const name of names) {
+    const file = path.join(dir, name)
+    try {
+      if (now - (await stat(file)).mtimeMs > STALE_TMP_MS) await rm(file, { recursive: true, force: true })
+    } catch {
+      // Another process may be removing it at the same time.
+    }
+  }
+}

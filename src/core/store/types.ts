@@ -1,0 +1,161 @@
+import type { FileHandle } from 'node:fs/promises'
+import type { Writable } from 'node:stream'
+import type { DocumentKind, FetchedRecord, LoadedUpstream, LocalDoc, StoredBytes, TokenRecord, UpstreamRecord, Usage } from './documents.js'
+
+/**
+ * The one boundary between sinopia-cli and where things are kept. Registry, server, sync,
+ * bundle and maintenance use only these interfaces; an implementation lives in a folder of its
+ * own beside them (`fs/`: a storage folder) and passes the shared suite in
+ * test/core/store/contract.ts. A missing thing is `null`; a broken one is an ECORRUPT error;
+ * an I/O error is thrown as it is, never taken for an answer.
+ */
+export interface Store {
+  /** Where it is kept (a folder today): for messages and reports only. */
+  root: string
+  blobs: Blobs
+  packages: Packages
+  tokens: TokenRecords
+  usage: UsageRecords
+  quarantine: Quarantine
+  /** Throws the write's error (EROFS, ENOSPC, ...) when the store takes no writes now. */
+  probe(): Promise<void>
+}
+
+export interface OpenBlob {
+  handle: FileHandle
+  size: number
+  /** The sha512 integrity the blob is stored under. */
+  integrity: string
+}
+
+export interface BlobWrite {
+  /** Write the bytes here, then end() it. Destroy it to abandon the write. */
+  stream: Writable
+  /** Resolves once the blob is verified and visible; rejects (EINTEGRITY, EBADSIZE, ...) otherwise. */
+  done: Promise<{ integrity: string; size: number }>
+}
+
+/** One live index entry: the key a blob is served under and the content it points at. */
+export interface BlobEntry {
+  key: string
+  /** The sha512 integrity of the content it points at. */
+  integrity: string
+  size: number
+  /** ms since the epoch when the entry was written (the tarball was fetched or published). */
+  time: number
+}
+
+/** One stored content, whatever keys point at it. */
+export interface BlobContent {
+  /** Its sha512 integrity: the name it is stored under. */
+  integrity: string
+  size: number
+  /** When it was stored; younger content may be a write whose entry is still to come. */
+  mtimeMs: number
+  /** Where it is (a file path): for reports. */
+  location: string
+}
+
+/**
+ * Tarballs: content addressed by sha512, served only through the key they were stored for
+ * (see keys.ts), so bytes published under one name are never served under another.
+ */
+export interface Blobs {
+  /**
+   * The blob stored under `key` when its sha512 is the one `integrity` names (any, when it has
+   * none) and it is intact as far as a cheap check tells; else null (a bad one is quarantined).
+   */
+  open(integrity: string | undefined, key: string): Promise<OpenBlob | null>
+  has(integrity: string | undefined, key: string): Promise<boolean>
+  /** Starts storing a blob that must hash to `expected` (and be `size` bytes, when known). */
+  write(key: string, expected: string, size?: number): BlobWrite
+  /** Fails with ENOSPC when `size` bytes cannot be stored now. */
+  assertRoom(size: number | undefined): Promise<void>
+  /** Re-hashes stored content against `integrity`; read errors (EIO, ...) are thrown, never a 'mismatch'. */
+  verify(sha512Integrity: string, integrity: string): Promise<'ok' | 'mismatch' | 'missing'>
+  /**
+   * Removes `key`'s entry, then its content unless `inUse(integrity)` says something else still
+   * refers to the bytes. Says whether the content went.
+   */
+  remove(key: string, inUse: (integrity: string) => Promise<boolean>): Promise<{ contentRemoved: boolean }>
+  /** Moves bad content aside (see Quarantine); it then counts as absent. */
+  quarantine(sha512Integrity: string): Promise<string | null>
+  /** Every live entry, sorted by key. */
+  entries(): Promise<BlobEntry[]>
+  entry(key: string): Promise<BlobEntry | null>
+  /** Drops an entry whose content is gone, so the tarball is fetched again; the content is not touched. */
+  dropEntry(key: string): Promise<void>
+  /** Every stored content, in no promised order. */
+  content(): AsyncIterable<BlobContent>
+  hasContent(sha512Integrity: string): Promise<boolean>
+  /** Removes content no entry refers to (prune's orphans). */
+  removeContent(sha512Integrity: string): Promise<void>
+  /** Where content is kept (a file path): for messages. */
+  where(sha512Integrity: string): string
+  totals(): Promise<{ blobs: number; bytes: number }>
+}
+
+/** Per-package documents (see DocumentKind). Writes happen only inside `withLock(name)`. */
+export interface Packages {
+  readUpstream(name: string): Promise<LoadedUpstream | null>
+  /** The stored record undecoded (records.ts decodes it), so a big one can be parsed off the event loop. */
+  readUpstreamBytes(name: string): Promise<StoredBytes | null>
+  /** Returns what readUpstream would, without reading it back. */
+  writeUpstream(name: string, record: UpstreamRecord): Promise<LoadedUpstream>
+  /** `raw`: a record encoded by records.ts (encodeUpstream). */
+  writeUpstreamBytes(name: string, raw: Buffer): Promise<{ rev: string; mtimeMs: number }>
+  upstreamMtime(name: string): Promise<number | null>
+  /** Removes the cached packument but keeps the fetched record (the name comes from an uplink). */
+  dropUpstreamDocument(name: string): Promise<void>
+  /** Removes the cached uplink copy and its fetched record. */
+  removeUpstream(name: string): Promise<void>
+  readFetched(name: string): Promise<FetchedRecord | null>
+  writeFetched(name: string, record: FetchedRecord): Promise<void>
+  /** The document and the stamp of the very version read. */
+  readLocal(name: string): Promise<{ doc: LocalDoc; mtimeMs: number; stamp: string } | null>
+  /** `null` removes what was published here. */
+  writeLocal(name: string, doc: LocalDoc | null): Promise<void>
+  localMtime(name: string): Promise<number | null>
+  /** Changes on every write of the local document by any process; null when there is none. Synchronous: it runs on every request. */
+  localStamp(name: string): string | null
+  /** Changes whenever the served documents (upstream, local) are written or removed, by any process. */
+  stamp(name: string): Promise<string>
+  /** Runs `fn` holding this package's lock, in this process and across processes. */
+  withLock<T>(name: string, fn: () => Promise<T>): Promise<T>
+  /** Drops what is left of a package with no documents (call after its lock is released). */
+  removeIfEmpty(name: string): Promise<void>
+  /** Names of every package with anything stored, sorted. */
+  list(): Promise<string[]>
+  /** Stored bytes of each document (0: none). */
+  sizes(name: string): Promise<Record<DocumentKind, number>>
+  /** Where a document is kept (a file path): for reports. */
+  where(name: string, kind: DocumentKind): string
+}
+
+/** Login and API tokens, shared by every process on the store. */
+export interface TokenRecords {
+  /** Every record by key; read on every authenticated request, so cached until the stored list changes. */
+  read(): Promise<ReadonlyMap<string, TokenRecord>>
+  /** Read-modify-write under a lock shared by every process on the store. */
+  modify(change: (records: TokenRecord[]) => TokenRecord[]): Promise<void>
+}
+
+/** When each blob key was last served: only a recency hint for prune, losing it loses nothing. */
+export interface UsageRecords {
+  /** Empty when none was kept; ECORRUPT when what was kept does not parse. */
+  read(): Promise<Usage>
+  /** Read-modify-write under a lock shared by every process; a broken record starts over empty. */
+  update(change: (usage: Usage) => void): Promise<void>
+  /** Forgets every record (verify --fix of a broken one). */
+  clear(): Promise<void>
+  /** Where the records are kept (a file path): for reports. */
+  where(): string
+}
+
+/** What was moved aside: kept for inspection, never read again, never deleted by sinopia-cli. */
+export interface Quarantine {
+  /** Moves a package document aside (inside the package's lock). Returns where it went; null: it was gone. */
+  document(name: string, kind: DocumentKind): Promise<string | null>
+  /** Where everything quarantined is now, sorted. */
+  list(): Promise<string[]>
+}

@@ -1,0 +1,283 @@
+import { createHash } from 'node:crypto'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { decodeUpstream, encodeUpstream, tarballKey, type LocalDoc, type Store, type UpstreamRecord } from '../../../src/core/store/index.js'
+
+/**
+ * What every Store implementation must do, run against each one (fs.contract.test.ts today).
+ * `open` gives a fresh, empty store; `reopen` a second handle on the same one, as another
+ * process would have; `corrupt` changes a stored content's bytes behind the store's back.
+ */
+export interface StoreUnderTest {
+  store: Store
+  reopen(): Promise<Store>
+  corrupt(sha512Integrity: string): Promise<void>
+  cleanup(): Promise<void>
+}
+
+const sri = (data: Buffer) => `sha512-${createHash('sha512').update(data).digest('base64')}`
+
+async function put(store: Store, key: string, data: Buffer): Promise<string> {
+  const write = store.blobs.write(key, sri(data), data.length)
+  write.stream.end(data)
+  return (await write.done).integrity
+}
+
+async function read(store: Store, key: string, data: Buffer): Promise<Buffer | null> {
+  const blob = await store.blobs.open(sri(data), key)
+  if (!blob) return null
+  try {
+    return await blob.handle.readFile()
+  } finally {
+    await blob.handle.close()
+  }
+}
+
+async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = []
+  for await (const item of items) out.push(item)
+  return out
+}
+
+const upstream = (name: string, versions: string[]): UpstreamRecord => ({
+  uplink: 'npmjs',
+  upstreamUrl: 'http://127.0.0.1:9/',
+  etag: '"e1"',
+  doc: { name, versions: Object.fromEntries(versions.map((v) => [v, { name, version: v }])) },
+})
+
+const local = (name: string, revision: number): LocalDoc => ({
+  origin: 'local-only',
+  versions: { '1.0.0': { name, version: '1.0.0' } },
+  'dist-tags': { latest: '1.0.0' },
+  removedTags: [],
+  deprecated: {},
+  time: {},
+  revision,
+})
+
+export function describeStore(name: string, open: () => Promise<StoreUnderTest>): void {
+  describe(`Store contract: ${name}`, () => {
+    let t: StoreUnderTest
+    let store: Store
+    beforeEach(async () => {
+      t = await open()
+      store = t.store
+    })
+    afterEach(() => t.cleanup())
+
+    describe('blobs', () => {
+      it('put, open and has: only the bytes asked for, only under their own key', async () => {
+        const data = Buffer.from('tarball bytes')
+        expect(await put(store, tarballKey('a', '1.0.0'), data)).toBe(sri(data))
+        expect(await read(store, tarballKey('a', '1.0.0'), data)).toEqual(data)
+        expect(await store.blobs.has(sri(data), tarballKey('a', '1.0.0'))).toBe(true)
+        expect(await store.blobs.has(sri(Buffer.from('other')), tarballKey('a', '1.0.0'))).toBe(false)
+        expect(await store.blobs.has(sri(data), tarballKey('b', '1.0.0'))).toBe(false)
+        expect(await store.blobs.open(sri(data), tarballKey('never', '1.0.0'))).toBeNull()
+      })
+
+      it('refuses bytes that do not match, and keeps nothing of them', async () => {
+        const data = Buffer.from('the real bytes')
+        const write = store.blobs.write(tarballKey('a', '1.0.0'), sri(Buffer.from('other bytes')))
+        write.stream.end(data)
+        await expect(write.done).rejects.toMatchObject({ code: 'EINTEGRITY' })
+        expect(await store.blobs.has(sri(data), tarballKey('a', '1.0.0'))).toBe(false)
+        expect(await store.blobs.entries()).toEqual([])
+        expect(await collect(store.blobs.content())).toEqual([])
+      })
+
+      it('lists entries (key, integrity, size, time) and each content once, whatever shares it', async () => {
+        const shared = Buffer.from('same bytes under two keys')
+        const other = Buffer.from('other bytes')
+        const before = Date.now()
+        await put(store, tarballKey('b', '1.0.0'), shared)
+        await put(store, tarballKey('a', '1.0.0'), shared)
+        await put(store, tarballKey('@s/c', '2.0.0'), other)
+        const entries = await store.blobs.entries()
+        expect(entries.map((e) => [e.key, e.integrity, e.size])).toEqual([
+          [tarballKey('@s/c', '2.0.0'), sri(other), other.length],
+          [tarballKey('a', '1.0.0'), sri(shared), shared.length],
+          [tarballKey('b', '1.0.0'), sri(shared), shared.length],
+        ])
+        for (const entry of entries) expect(entry.time).toBeGreaterThanOrEqual(before - 1000)
+        expect(await store.blobs.entry(tarballKey('a', '1.0.0'))).toEqual(entries[1])
+        expect(await store.blobs.entry(tarballKey('z', '1.0.0'))).toBeNull()
+        const content = await collect(store.blobs.content())
+        expect(content.map((c) => [c.integrity, c.size]).sort()).toEqual(
+          [
+            [sri(shared), shared.length],
+            [sri(other), other.length],
+          ].sort(),
+        )
+        expect(await store.blobs.totals()).toEqual({ blobs: 2, bytes: shared.length + other.length })
+      })
+
+      it('verifies content: ok, mismatch once its bytes changed, missing when there is none', async () => {
+        const data = Buffer.from('bytes to check again later')
+        const integrity = await put(store, tarballKey('a', '1.0.0'), data)
+        expect(await store.blobs.verify(integrity, integrity)).toBe('ok')
+        await t.corrupt(integrity)
+        expect(await store.blobs.verify(integrity, integrity)).toBe('mismatch')
+        expect(await store.blobs.verify(sri(Buffer.from('never stored')), sri(Buffer.from('never stored')))).toBe('missing')
+      })
+
+      it('removes an entry, and its content only when nothing else uses it', async () => {
+        const shared = Buffer.from('shared by two versions')
+        await put(store, tarballKey('a', '1.0.0'), shared)
+        await put(store, tarballKey('a', '1.0.1'), shared)
+        expect(await store.blobs.remove(tarballKey('a', '1.0.0'), async () => true)).toEqual({ contentRemoved: false })
+        expect(await store.blobs.has(sri(shared), tarballKey('a', '1.0.0'))).toBe(false)
+        expect(await store.blobs.has(sri(shared), tarballKey('a', '1.0.1'))).toBe(true)
+        const asked: string[] = []
+        const removed = await store.blobs.remove(tarballKey('a', '1.0.1'), async (integrity) => {
+          asked.push(integrity)
+          return false
+        })
+        expect(removed).toEqual({ contentRemoved: true })
+        expect(asked).toEqual([sri(shared)])
+        expect(await store.blobs.hasContent(sri(shared))).toBe(false)
+        expect(await store.blobs.entries()).toEqual([])
+        expect(await store.blobs.remove(tarballKey('a', '1.0.1'), async () => false)).toEqual({ contentRemoved: false })
+      })
+
+      it('drops an entry without its content, and removes content no entry uses', async () => {
+        const data = Buffer.from('soon an orphan')
+        const integrity = await put(store, tarballKey('a', '1.0.0'), data)
+        await store.blobs.dropEntry(tarballKey('a', '1.0.0'))
+        expect(await store.blobs.open(integrity, tarballKey('a', '1.0.0'))).toBeNull()
+        expect(await store.blobs.hasContent(integrity)).toBe(true)
+        expect((await collect(store.blobs.content())).map((c) => c.integrity)).toEqual([integrity])
+        await store.blobs.removeContent(integrity)
+        expect(await store.blobs.hasContent(integrity)).toBe(false)
+        expect(await collect(store.blobs.content())).toEqual([])
+      })
+
+      it('quarantines bad content: it counts as absent, and is kept aside', async () => {
+        const data = Buffer.from('bytes found bad')
+        const integrity = await put(store, tarballKey('a', '1.0.0'), data)
+        const where = await store.blobs.quarantine(integrity)
+        expect(where).not.toBeNull()
+        expect(await store.blobs.open(integrity, tarballKey('a', '1.0.0'))).toBeNull()
+        expect(await store.blobs.hasContent(integrity)).toBe(false)
+        expect(await store.quarantine.list()).toEqual([where])
+        expect(await store.blobs.quarantine(integrity)).toBeNull()
+      })
+    })
+
+    describe('package documents', () => {
+      it('a missing document is null; what is written reads back, with a rev that follows the content', async () => {
+        expect(await store.packages.readUpstream('a')).toBeNull()
+        expect(await store.packages.readFetched('a')).toBeNull()
+        expect(await store.packages.readLocal('a')).toBeNull()
+        expect(await store.packages.upstreamMtime('a')).toBeNull()
+        const written = await store.packages.withLock('a', () => store.packages.writeUpstream('a', upstream('a', ['1.0.0'])))
+        const loaded = await store.packages.readUpstream('a')
+        expect(loaded?.record).toEqual(upstream('a', ['1.0.0']))
+        expect(loaded?.rev).toBe(written.rev)
+        expect(loaded?.bytes).toBe(written.bytes)
+        expect(await store.packages.upstreamMtime('a')).not.toBeNull()
+        await store.packages.withLock('a', () => store.packages.writeUpstream('a', upstream('a', ['1.0.0', '1.0.1'])))
+        expect((await store.packages.readUpstream('a'))?.rev).not.toBe(written.rev)
+        await store.packages.withLock('a', () => store.packages.writeFetched('a', { uplink: 'npmjs', fetchedAt: 1234 }))
+        expect(await store.packages.readFetched('a')).toEqual({ uplink: 'npmjs', fetchedAt: 1234 })
+      })
+
+      it('an upstream record written as bytes reads back as the same record, by bytes or decoded', async () => {
+        expect(await store.packages.readUpstreamBytes('a')).toBeNull()
+        const raw = encodeUpstream(upstream('a', ['1.0.0', '2.0.0']))
+        const written = await store.packages.withLock('a', () => store.packages.writeUpstreamBytes('a', raw))
+        const stored = await store.packages.readUpstreamBytes('a')
+        expect(stored?.raw).toEqual(raw)
+        expect(stored?.rev).toBe(written.rev)
+        expect(decodeUpstream(stored?.raw as Buffer, stored?.where as string)).toEqual(upstream('a', ['1.0.0', '2.0.0']))
+        expect((await store.packages.readUpstream('a'))?.rev).toBe(written.rev)
+      })
+
+      it('local documents: every write gets a new stamp, even with the same content; null removes', async () => {
+        expect(store.packages.localStamp('a')).toBeNull()
+        await store.packages.withLock('a', () => store.packages.writeLocal('a', local('a', 1)))
+        const first = await store.packages.readLocal('a')
+        expect(first?.doc).toEqual(local('a', 1))
+        expect(first?.stamp).toBe(store.packages.localStamp('a'))
+        const served = await store.packages.stamp('a')
+        await store.packages.withLock('a', () => store.packages.writeLocal('a', local('a', 1)))
+        expect(store.packages.localStamp('a')).not.toBe(first?.stamp)
+        expect(await store.packages.stamp('a')).not.toBe(served)
+        expect(await store.packages.localMtime('a')).not.toBeNull()
+        await store.packages.withLock('a', () => store.packages.writeLocal('a', null))
+        expect(await store.packages.readLocal('a')).toBeNull()
+        expect(store.packages.localStamp('a')).toBeNull()
+      })
+
+      it('lists packages, scoped ones included, sorted; sizes each document; removes them', async () => {
+        for (const name of ['zeta', '@scope/pkg', 'alpha']) {
+          await store.packages.withLock(name, async () => {
+            await store.packages.writeUpstream(name, upstream(name, ['1.0.0']))
+            await store.packages.writeFetched(name, { uplink: 'npmjs', fetchedAt: 1 })
+          })
+        }
+        expect(await store.packages.list()).toEqual(['@scope/pkg', 'alpha', 'zeta'])
+        const sizes = await store.packages.sizes('alpha')
+        expect(sizes.upstream).toBe((await store.packages.readUpstream('alpha'))?.bytes)
+        expect(sizes.fetched).toBeGreaterThan(0)
+        expect(sizes.local).toBe(0)
+        await store.packages.withLock('alpha', () => store.packages.dropUpstreamDocument('alpha'))
+        expect(await store.packages.readUpstream('alpha')).toBeNull()
+        expect(await store.packages.readFetched('alpha')).not.toBeNull()
+        await store.packages.withLock('zeta', () => store.packages.removeUpstream('zeta'))
+        expect(await store.packages.readFetched('zeta')).toBeNull()
+        await store.packages.removeIfEmpty('zeta')
+        expect(await store.packages.list()).toEqual(['@scope/pkg', 'alpha'])
+      })
+
+      it('quarantine moves a document aside: it then reads as absent', async () => {
+        await store.packages.withLock('a', () => store.packages.writeUpstream('a', upstream('a', ['1.0.0'])))
+        expect(await store.quarantine.document('b', 'upstream')).toBeNull()
+        const where = await store.packages.withLock('a', () => store.quarantine.document('a', 'upstream'))
+        expect(where).not.toBeNull()
+        expect(await store.packages.readUpstream('a')).toBeNull()
+        expect(await store.quarantine.list()).toEqual([where])
+      })
+    })
+
+    describe('locks', () => {
+      it('serialize read-modify-write on one package, within a handle and across handles', async () => {
+        const other = await t.reopen()
+        const bump = (s: Store) =>
+          s.packages.withLock('counter', async () => {
+            const at = (await s.packages.readFetched('counter'))?.fetchedAt ?? 0
+            await new Promise((resolve) => setImmediate(resolve))
+            await s.packages.writeFetched('counter', { uplink: 'x', fetchedAt: at + 1 })
+          })
+        await Promise.all(Array.from({ length: 20 }, (_, i) => bump(i % 2 === 0 ? store : other)))
+        expect((await store.packages.readFetched('counter'))?.fetchedAt).toBe(20)
+      })
+    })
+
+    describe('usage records', () => {
+      it('start empty, and merge updates from several handles', async () => {
+        expect(await store.usage.read()).toEqual(new Map())
+        const other = await t.reopen()
+        await Promise.all([
+          store.usage.update((u) => u.set('tarball:a@1.0.0', 5)),
+          other.usage.update((u) => u.set('tarball:b@1.0.0', 7)),
+        ])
+        expect(Object.fromEntries(await other.usage.read())).toEqual({ 'tarball:a@1.0.0': 5, 'tarball:b@1.0.0': 7 })
+        await store.usage.clear()
+        expect(await store.usage.read()).toEqual(new Map())
+      })
+    })
+
+    describe('tokens', () => {
+      it('are read and changed by every handle on the store', async () => {
+        const record = { key: 'k1', user: 'alice', prefix: 'snp_abc', readonly: false, cidr: [], created: '2026-01-01T00:00:00.000Z', kind: 'api' as const }
+        expect((await store.tokens.read()).size).toBe(0)
+        await store.tokens.modify((records) => [...records, record])
+        const other = await t.reopen()
+        expect((await other.tokens.read()).get('k1')).toEqual(record)
+        await other.tokens.modify((records) => records.filter((r) => r.key !== 'k1'))
+        expect((await store.tokens.read()).size).toBe(0)
+      })
+    })
+  })
+}
