@@ -16,6 +16,7 @@ export { parseDistTagsPath, parsePackagePath, type PackagePath } from './paths.j
 export { changesPackage, isEmptyPlan, type PublishBody, type WritePlan } from './publish.js'
 export type { Actor } from './ownership.js'
 export { PackageRules, allows } from './rules.js'
+export { pickVersion, versionIndex, type VersionIndex } from './pick.js'
 
 /** The registry as the server (and later the other commands) sees it. */
 export class Registry {
