@@ -3,7 +3,7 @@ import { open, readFile, readdir, rm, rmdir, stat, utimes, type FileHandle } fro
 import { errnoCode } from '../errors.js'
 import { writeFileAtomic } from './atomic.js'
 import { ensureDir } from './dirs.js'
-import { decodeUpstream, encodeUpstream, parseJson, revOf } from './records.js'
+import { decodeFetched, decodeUpstream, encodeUpstream, parseJson, revOf } from './records.js'
 import { fetchedFile, localFile, lockFile, packageDir, packagesDir, upstreamFile } from './layout.js'
 import type { KeyedLock } from './lock.js'
 import { stampOf, statOrNull } from './stat.js'
@@ -127,7 +127,7 @@ export class PackageStore {
   async readFetched(name: string): Promise<FetchedRecord | null> {
     const file = fetchedFile(this.root, name)
     const raw = await readOrNull(file)
-    return raw ? parseJson<FetchedRecord>(raw, file) : null
+    return raw ? decodeFetched(raw, file) : null
   }
 
   /** Call only inside `withLock(name)`. Returns what readUpstream would, without reading the file back. */
