@@ -13,7 +13,7 @@ export type { CacheStatus, PackumentAnswer } from './packuments.js'
 export { etagOf, type TarballAnswer } from './tarballs.js'
 export { Download } from './download.js'
 export { parseDistTagsPath, parsePackagePath, type PackagePath } from './paths.js'
-export { changesPackage, isEmptyPlan, type WritePlan } from './publish.js'
+export { changesPackage, isEmptyPlan, type WritePlan } from './edit-plan.js'
 export {
   asPublishBody,
   isPublishBody,
