@@ -3,6 +3,7 @@ import { Readable } from 'node:stream'
 import path from 'node:path'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { verifyStore } from '../../src/core/maintenance/index.js'
+import { parsePublish } from '../../src/core/registry/index.js'
 import { Syncer, type OpenRegistry } from '../../src/core/sync/index.js'
 import { sha512Of, tarballKey } from '../../src/core/store/index.js'
 import { startFakeUpstream, type FakeUpstream } from '../helpers/fake-upstream.js'
@@ -40,7 +41,7 @@ describe('lock-sync --verify on a disk that fails reads', () => {
     const { config } = env
     const actor = { user: { name: 'alice', groups: [] }, rule: opened.registry.rules.match(secret.name)! }
     const limits = { maxUnpackedSize: config.maxUnpackedSize, maxManifestSize: config.maxBodySize, maxJsonDepth: config.maxJsonDepth }
-    await opened.registry.publisher.publish(secret.name, publishBody(secret), actor, limits)
+    await opened.registry.publisher.publish(secret.name, await parsePublish(secret.name, publishBody(secret), limits), actor)
   })
   afterEach(async () => {
     faults.eio.clear()

@@ -8,7 +8,7 @@ import { stringify } from 'yaml'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { Users } from '../../src/core/auth/index.js'
 import { parseConfig } from '../../src/core/config/index.js'
-import { PackageRules, Registry } from '../../src/core/registry/index.js'
+import { PackageRules, Registry, parsePublish } from '../../src/core/registry/index.js'
 import { KeyedLock } from '../../src/core/fs/lock.js'
 import { openStore } from '../../src/core/store/index.js'
 import { UpstreamClient } from '../../src/core/upstream/client.js'
@@ -405,11 +405,11 @@ describe('a publish that fails after its tarball is stored', () => {
       const pkg = await buildPackage({ name: 'orphan-pkg', version: '1.0.0' })
       const actor = { user: { name: 'alice', groups: [] }, rule: new PackageRules(config.packages).match('orphan-pkg')! }
       const limits = { maxUnpackedSize: config.maxUnpackedSize, maxManifestSize: config.maxBodySize, maxJsonDepth: config.maxJsonDepth }
-      await expect(registry.publisher.publish('orphan-pkg', publishBody(pkg), actor, limits)).rejects.toBe(full)
+      await expect(registry.publisher.publish('orphan-pkg', await parsePublish('orphan-pkg', publishBody(pkg), limits), actor)).rejects.toBe(full)
       const blobs = await readdir(path.join(config.storage, 'blobs'), { recursive: true, withFileTypes: true }).catch(() => [])
       expect(blobs.filter((e) => e.isFile() && e.parentPath.includes('content-v2'))).toEqual([])
       // The next publish of the same version works: nothing half-written is in its way.
-      await registry.publisher.publish('orphan-pkg', publishBody(pkg), actor, limits)
+      await registry.publisher.publish('orphan-pkg', await parsePublish('orphan-pkg', publishBody(pkg), limits), actor)
       expect(Object.keys((await registry.packuments.document('orphan-pkg'))?.versions ?? {})).toEqual(['1.0.0'])
     } finally {
       await upstream.close()

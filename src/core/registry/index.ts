@@ -14,9 +14,22 @@ export type { CacheStatus, PackumentAnswer } from './packuments.js'
 export { etagOf, type TarballAnswer } from './tarballs.js'
 export { Download } from './download.js'
 export { parseDistTagsPath, parsePackagePath, type PackagePath } from './paths.js'
-export { changesPackage, isEmptyPlan, type PublishBody, type WritePlan } from './publish.js'
+export { changesPackage, isEmptyPlan, type WritePlan } from './edit-plan.js'
+export {
+  asPublishBody,
+  isPublishBody,
+  parseEdit,
+  parsePublish,
+  parseTagVersion,
+  tarballVersion,
+  type EditCommand,
+  type PublishBody,
+  type PublishCommand,
+  type PublishLimits,
+} from './publish-body.js'
 export type { Actor } from './ownership.js'
 export { PackageRules, allows } from './rules.js'
+export { pickVersion, versionIndex, type VersionIndex } from './pick.js'
 
 /** The registry as the server (and later the other commands) sees it. */
 export class Registry {

@@ -126,16 +126,3 @@ function sameMajorFallback(version: string, candidates: string[]): string | null
   const stable = sameMajor.filter((v) => !semver.prerelease(v))
   return semver.rsort(stable.length > 0 ? stable : sameMajor)[0] ?? null
 }
-
-/** Resolves a version or dist-tag against a packument; null when nothing matches. */
-export function resolveSpec(doc: Packument, spec: string): Manifest | null {
-  const tagged = doc['dist-tags']?.[spec]
-  if (tagged && doc.versions[tagged]) return doc.versions[tagged]
-  const exact = doc.versions[spec]
-  if (exact) return exact
-  if (semver.validRange(spec)) {
-    const best = semver.maxSatisfying(Object.keys(doc.versions), spec)
-    if (best) return doc.versions[best] ?? null
-  }
-  return null
-}

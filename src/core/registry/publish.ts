@@ -1,66 +1,15 @@
-import { createHash } from 'node:crypto'
 import semver from 'semver'
 import { SinopiaError, badRequest } from '../errors.js'
-import { tarballKey, type LocalDoc, type Manifest, type Packument, type Store } from '../store/index.js'
-import { digest, matchesIntegrity } from './digests.js'
-import { manifestMismatch } from './manifest-match.js'
+import { tarballKey, type LocalDoc, type Packument, type Store } from '../store/index.js'
+import { changesPackage, planEdit, type WritePlan } from './edit-plan.js'
 import { emptyLocal } from './merge.js'
-import { assertNewPackageName, printable, tarballFile } from './names.js'
+import { assertNewPackageName, printable } from './names.js'
 import { assertMayChange, assertMayOverride, type Actor } from './ownership.js'
 import type { Packuments } from './packuments.js'
-import { readTarballContents, type TarballLimits } from './tarball-manifest.js'
-import { assertCleanVersion, assertTag } from './tags.js'
-
-/** The body of `npm publish` (PUT /:name): a packument with new versions and their tarballs. */
-export interface PublishBody {
-  name?: unknown
-  _id?: unknown
-  _rev?: unknown
-  'dist-tags'?: unknown
-  versions?: unknown
-  _attachments?: unknown
-  readme?: unknown
-  description?: unknown
-  maintainers?: unknown
-  users?: unknown
-}
-
-export type PublishLimits = TarballLimits
-
-interface Attachment {
-  version: string
-  manifest: Manifest
-  bytes: Buffer
-  integrity: string
-}
+import type { EditCommand, NewVersion, PublishCommand } from './publish-body.js'
+import { assertTag } from './tags.js'
 
 const conflict = (message: string) => new SinopiaError('EPUBLISHCONFLICT', message, { status: 409 })
-
-/** What a PUT without attachments changes (see Publisher.plan). */
-export interface WritePlan {
-  /** Versions published here that the body leaves out: unpublished. */
-  removed: string[]
-  /** Version -> new message ('' undeprecates). */
-  deprecations: Record<string, string>
-  /** The caller's own star: true to add, false to take back; absent when unchanged. */
-  star?: boolean
-  maintainers?: LocalDoc['maintainers']
-  /** The revision the client read (`/-rev/:rev` or the body's `_rev`). */
-  rev?: string
-}
-
-/**
- * Whether a plan changes the package itself (versions, deprecations, owners): that takes the
- * publish right and a check of the revision read. What else a plan holds is the caller's star.
- */
-export function changesPackage(plan: WritePlan): boolean {
-  return plan.removed.length > 0 || Object.keys(plan.deprecations).length > 0 || plan.maintainers !== undefined
-}
-
-/** A plan with nothing to do (npm star of a package already starred, npm owner add of an owner). */
-export function isEmptyPlan(plan: WritePlan): boolean {
-  return !changesPackage(plan) && plan.star === undefined
-}
 
 /** 409 unless `rev` is the revision of what is published here now (see Publisher.apply). */
 function assertRevision(name: string, rev: string, current: LocalDoc | null): void {
@@ -69,87 +18,6 @@ function assertRevision(name: string, rev: string, current: LocalDoc | null): vo
   if (current === null) return
   const now = `${current.revision}-${current.origin}`
   if (rev !== now) throw conflict(`${printable(name)} changed since it was read (revision ${printable(rev)}, now ${now}): run the command again`)
-}
-
-function asObject(value: unknown, what: string): Record<string, unknown> {
-  if (!value || typeof value !== 'object' || Array.isArray(value)) throw badRequest(`${what} must be an object`, 'EBADPUBLISH')
-  return value as Record<string, unknown>
-}
-
-/**
- * Checks every attachment of a publish against its manifest before anything is written:
- * a clean version, base64 that decodes, the declared length, sha512 integrity and sha1
- * shasum, and the tarball's own package.json (the one npm installs): same name and version,
- * and the same dependencies, scripts and bins as the manifest declares.
- */
-export async function checkAttachments(name: string, body: PublishBody, limits: PublishLimits): Promise<Attachment[]> {
-  const versions = asObject(body.versions, 'versions')
-  const attachments = asObject(body._attachments, '_attachments')
-  const byFile = new Map<string, string>()
-  for (const version of Object.keys(versions)) {
-    byFile.set(tarballFile(name, version), version)
-    byFile.set(`${name}-${version}.tgz`, version)
-  }
-  const out: Attachment[] = []
-  for (const [file, raw] of Object.entries(attachments)) {
-    // `npm publish --provenance` adds a sigstore bundle (JSON, not a tarball); it is not kept.
-    if (file.endsWith('.sigstore')) continue
-    const version = byFile.get(file)
-    if (!version) throw badRequest(`attachment ${printable(file)} matches no version in the document`, 'EBADPUBLISH')
-    assertCleanVersion(version)
-    const manifest = asObject(versions[version], `versions["${version}"]`) as Manifest
-    if (manifest.version !== version || manifest.name !== name) {
-      throw badRequest(`manifest of ${printable(file)} must have name "${name}" and version "${version}"`, 'EBADPUBLISH')
-    }
-    const attachment = asObject(raw, `_attachments["${file}"]`)
-    if (typeof attachment.data !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(attachment.data)) {
-      throw badRequest(`attachment ${printable(file)} is not base64 data`, 'EBADPUBLISH')
-    }
-    const bytes = Buffer.from(attachment.data, 'base64')
-    if (typeof attachment.length === 'number' && attachment.length !== bytes.length) {
-      throw badRequest(`attachment ${printable(file)} is ${bytes.length} bytes, not the ${attachment.length} declared`, 'EBADPUBLISH')
-    }
-    const dist = manifest.dist ?? {}
-    if (typeof dist.integrity !== 'string' && typeof dist.shasum !== 'string') {
-      throw badRequest(`${name}@${version} has neither dist.integrity nor dist.shasum`, 'EBADPUBLISH')
-    }
-    const sha512 = `sha512-${(await digest(bytes, 'sha512')).toString('base64')}`
-    if (typeof dist.integrity === 'string' && !(await matchesIntegrity(bytes, dist.integrity))) {
-      throw badRequest(`attachment ${printable(file)} does not match dist.integrity`, 'EINTEGRITY')
-    }
-    if (typeof dist.shasum === 'string' && (await digest(bytes, 'sha1')).toString('hex') !== dist.shasum.toLowerCase()) {
-      throw badRequest(`attachment ${printable(file)} does not match dist.shasum`, 'EINTEGRITY')
-    }
-    const { manifest: inside, files } = await readTarballContents(bytes, limits)
-    if (inside.name !== name || inside.version !== version) {
-      throw badRequest(
-        `the tarball holds ${printable(String(inside.name))}@${printable(String(inside.version))}, not ${name}@${version}`,
-        'EBADPUBLISH',
-      )
-    }
-    const field = manifestMismatch(manifest as Record<string, unknown>, inside, files)
-    if (field) {
-      throw new SinopiaError('EMANIFESTMISMATCH', `the tarball's package.json and the published manifest of ${name}@${version} differ in ${field}`, {
-        status: 400,
-        hint: 'publish with npm, pnpm or yarn, which send the manifest of the package.json they pack',
-      })
-    }
-    out.push({ version, manifest, bytes, integrity: sha512 })
-  }
-  if (out.length === 0) throw badRequest('a publish needs at least one attachment', 'EBADPUBLISH')
-  return out
-}
-
-/** The dist-tags of a publish body, each checked as the dist-tag route checks one. */
-function checkTags(value: unknown): Map<string, string> {
-  const tags = new Map<string, string>()
-  if (value === undefined) return tags
-  for (const [tag, version] of Object.entries(asObject(value, 'dist-tags'))) {
-    assertTag(tag)
-    if (typeof version !== 'string') throw badRequest(`dist-tag "${printable(tag)}" must name a version`, 'EBADTAG')
-    tags.set(tag, version)
-  }
-  return tags
 }
 
 /** A version with its build metadata left out: `1.0.0+abc` and `1.0.0` are one version to clients. */
@@ -164,16 +32,14 @@ export class Publisher {
   ) {}
 
   /**
-   * npm publish: everything in the body is checked first (versions, tags, tarballs against
-   * their manifests), then, under the package's lock, the name of a new package, who may
+   * npm publish of a parsed body (see parsePublish, which checked versions, tags and tarballs
+   * against their manifests). Under the package's lock: the name of a new package, who may
    * publish it (see ownership.ts) and whether a version exists (409); only then are the
    * tarballs stored, then the versions added. A failure after a tarball was stored removes it
    * again: no orphan blobs.
    */
-  async publish(name: string, body: PublishBody, actor: Actor, limits: PublishLimits): Promise<string[]> {
-    if (body.name !== undefined && body.name !== name) throw badRequest(`document is for ${printable(String(body.name))}, not ${name}`, 'EBADPUBLISH')
-    const tags = checkTags(body['dist-tags'])
-    const attachments = await checkAttachments(name, body, limits)
+  async publish(name: string, command: PublishCommand, actor: Actor): Promise<string[]> {
+    const { versions: attachments, tags } = command
     const upstreamKnown = await this.knownUpstream(name)
     const publisher = actor.user?.name ?? 'anonymous'
     const stored: string[] = []
@@ -192,7 +58,7 @@ export class Publisher {
         }
         const at = this.now().toISOString()
         for (const a of attachments) {
-          doc.versions[a.version] = storedManifest(name, a)
+          doc.versions[a.version] = a.manifest
           doc.time[a.version] = at
         }
         for (const [tag, version] of tags) {
@@ -202,8 +68,8 @@ export class Publisher {
         }
         doc.time.created ??= at
         doc.time.modified = at
-        if (typeof body.readme === 'string') doc.readme = body.readme
-        if (typeof body.description === 'string') doc.description = body.description
+        if (command.readme !== undefined) doc.readme = command.readme
+        if (command.description !== undefined) doc.description = command.description
         const maintainers = doc.maintainers ?? []
         if (!maintainers.some((m) => m.name === publisher)) doc.maintainers = [...maintainers, { name: publisher }]
         // Bytes last, just before the document: a version is never visible before its bytes are.
@@ -223,7 +89,7 @@ export class Publisher {
    * stored. False when the bytes were there already (the uplink's copy of the same version
    * may hold the same content), so a failed publish removes only what it wrote.
    */
-  private async storeBlob(name: string, a: Attachment): Promise<boolean> {
+  private async storeBlob(name: string, a: NewVersion): Promise<boolean> {
     const key = tarballKey(name, a.version)
     const existed = await this.store.blobs.has(a.integrity, key)
     const write = this.store.blobs.write(key, a.integrity, a.bytes.length)
@@ -233,51 +99,14 @@ export class Publisher {
   }
 
   /**
-   * A PUT without attachments: npm deprecate (versions' `deprecated` changed), the first step
-   * of unpublishing one version (versions missing), npm star (`users`), npm owner (`maintainers`).
-   * Returns what changed so the route can check the matching permission before `apply`.
-   * `caller` is whose star counts; `urlRev` is the revision in `/-rev/:rev`, if any.
+   * What a PUT without attachments changes, against the document served now (see planEdit).
+   * Returns it so the route can check the matching permission before `apply`.
    */
-  async plan(name: string, body: PublishBody, caller: string | null, urlRev?: string): Promise<WritePlan> {
+  async plan(name: string, command: EditCommand, caller: string | null): Promise<WritePlan> {
     const current = await this.served(name)
     if (!current) throw new SinopiaError('ENOTFOUND', `package ${printable(name)} not found`, { status: 404 })
     const local = (await this.packuments.local(name, true))?.doc ?? null
-    // npm owner and npm star send only {_id, _rev, maintainers | users}: a body without
-    // `versions` changes no version. Only a document that lists versions can remove some.
-    const versions = body.versions === undefined ? current.versions : asObject(body.versions, 'versions')
-    const added = Object.keys(versions).filter((v) => !Object.hasOwn(current.versions, v))
-    if (added.length > 0) throw badRequest(`new versions (${added.map(printable).join(', ')}) need their tarballs attached`, 'EBADPUBLISH')
-    // Versions the body leaves out. Only those published here can go; the uplink's may be
-    // missing just because the client read an offline document (stored tarballs only).
-    const missing = Object.keys(current.versions).filter((v) => !Object.hasOwn(versions, v))
-    const removed = missing.filter((v) => local !== null && Object.hasOwn(local.versions, v))
-    const deprecations: Record<string, string> = {}
-    for (const [version, raw] of Object.entries(versions)) {
-      const manifest = asObject(raw, `versions["${version}"]`)
-      // npm sends "" to undeprecate; a manifest without the field changes nothing.
-      if (!('deprecated' in manifest)) continue
-      const before = Object.hasOwn(current.versions, version) ? (current.versions[version]?.deprecated ?? '') : ''
-      const after = typeof manifest.deprecated === 'string' ? manifest.deprecated : ''
-      if (before !== after) deprecations[version] = after
-    }
-    const plan: WritePlan = { removed, deprecations }
-    const rev = urlRev ?? (typeof body._rev === 'string' ? body._rev : undefined)
-    if (rev !== undefined) plan.rev = rev
-    if (caller && body.users && typeof body.users === 'object') {
-      const wants = (body.users as Record<string, unknown>)[caller] === true
-      const users = (current.users ?? {}) as Record<string, unknown>
-      if (wants !== (users[caller] === true)) plan.star = wants
-    }
-    if (Array.isArray(body.maintainers) && JSON.stringify(body.maintainers) !== JSON.stringify(current.maintainers ?? [])) {
-      plan.maintainers = (body.maintainers as Array<{ name?: unknown; email?: unknown }>)
-        .filter((m) => typeof m?.name === 'string')
-        .map((m) => ({ name: String(m.name), ...(typeof m.email === 'string' ? { email: m.email } : {}) }))
-    }
-    const uplinkOnly = missing.find((v) => !(local !== null && Object.hasOwn(local.versions, v)))
-    if (isEmptyPlan(plan) && uplinkOnly !== undefined) {
-      throw new SinopiaError('EFORBIDDEN', `${name}@${uplinkOnly} comes from the uplink and cannot be unpublished here`, { status: 403 })
-    }
-    return plan
+    return planEdit(name, command, current, local, caller)
   }
 
   /**
@@ -451,10 +280,4 @@ export class Publisher {
 /** A 404 from Packuments.get is an answer (nothing to fetch); any other failure is passed on. */
 function unlessNotFound(error: unknown): void {
   if (!(error instanceof SinopiaError && error.status === 404)) throw error
-}
-
-function storedManifest(name: string, a: Attachment): Manifest {
-  const dist = { ...a.manifest.dist, integrity: a.manifest.dist?.integrity ?? a.integrity }
-  dist.shasum ??= createHash('sha1').update(a.bytes).digest('hex')
-  return { ...a.manifest, _id: `${name}@${a.version}`, dist }
 }

@@ -5,7 +5,8 @@ import { decodeUpstream, encodeUpstream, revOf, type LocalDoc, type Manifest, ty
 import { originOf } from '../upstream/response.js'
 import { mergePackument } from './merge.js'
 import { printable, tarballPath } from './names.js'
-import { checkUpstreamPackument, offlinePackument, resolveSpec } from './packument.js'
+import { checkUpstreamPackument, offlinePackument } from './packument.js'
+import { pickVersion, versionIndex } from './pick.js'
 import { buildView, instantiate, servedManifest, type ViewData } from './view.js'
 
 /**
@@ -108,7 +109,8 @@ export function manifest(input: ManifestInput): Manifest | null {
   const record = input.upstream ? decodeUpstream(input.upstream.raw, input.upstream.where) : null
   let doc = mergePackument(input.name, record?.doc ?? null, input.local)
   if (input.available) doc = offlinePackument(doc, new Set(input.available))
-  const picked = resolveSpec(doc, input.spec)
+  const version = pickVersion(versionIndex(doc), input.spec)
+  const picked = version === null ? undefined : doc.versions[version]
   return picked ? servedManifest(picked, input.name, picked.version) : null
 }
 

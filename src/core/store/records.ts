@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { SinopiaError } from '../errors.js'
-import type { UpstreamRecord } from './documents.js'
+import type { FetchedRecord, UpstreamRecord } from './documents.js'
 
 /**
  * The bytes of a stored uplink copy (upstream.json): the store owns this format. Pure, so the
@@ -17,6 +17,19 @@ export function decodeUpstream(raw: Uint8Array, where: string): UpstreamRecord {
   const record = parseJson<UpstreamRecord>(raw, where)
   if (!record || typeof record !== 'object' || !record.doc || typeof record.doc !== 'object' || typeof record.doc.versions !== 'object') {
     throw new SinopiaError('ECORRUPT', `${where} holds no packument`, { hint: 'run `sinopia-cli verify --fix`' })
+  }
+  return record
+}
+
+/**
+ * fetched.json: when the uplink last answered for the name. Only a missing file means "never
+ * fetched"; one that parses to anything but a record (`null`, `[]`) is ECORRUPT too, or a
+ * publish would take an uplink package for a new local one.
+ */
+export function decodeFetched(raw: Uint8Array, where: string): FetchedRecord {
+  const record = parseJson<FetchedRecord | null>(raw, where)
+  if (!record || typeof record !== 'object' || typeof record.uplink !== 'string' || typeof record.fetchedAt !== 'number') {
+    throw new SinopiaError('ECORRUPT', `${where} holds no fetch record`, { hint: 'run `sinopia-cli verify --fix`' })
   }
   return record
 }

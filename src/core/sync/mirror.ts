@@ -4,8 +4,8 @@ import { notFound } from '../errors.js'
 import { classifySpec, SKIP_REASONS } from '../lockfiles/index.js'
 import type { Registry } from '../registry/index.js'
 import { assertPackageName } from '../registry/names.js'
+import { pickVersion, versionIndex, type VersionIndex } from '../registry/pick.js'
 import { expectedIntegrity, type Manifest, type Packument } from '../store/index.js'
-import { pickVersion, type VersionIndex } from './pick.js'
 import { codeOf, messageOf, type PackageJob, type Syncer } from './sync.js'
 
 export interface MirrorOptions {
@@ -81,7 +81,7 @@ export class MirrorResolver {
       run: async () => {
         assertPackageName(name)
         const facts = await this.packageFacts(name)
-        const versions = via.root && this.options.allVersions ? allowedVersions(facts.index, type, range) : [pickVersion(facts.index, type, range)].filter((v) => v !== null)
+        const versions = via.root && this.options.allVersions ? allowedVersions(facts.index, type, range) : [pickVersion(facts.index, range)].filter((v) => v !== null)
         if (versions.length === 0) throw notFound(`no version of ${name} matches ${range}${via.parent ? ` (wanted by ${via.parent})` : ''}`, 'ETARGET')
         if (via.root) this.roots.push({ spec: via.root, versions })
         this.syncer.add(versions.map((version) => ({ name, version, ...optional(facts.versions.get(version)?.integrity) })))
@@ -127,20 +127,19 @@ export class MirrorResolver {
 
 /** --all-versions: every version of a bare name (`*`), every version in a range, the one version of a tag or an exact spec. */
 function allowedVersions(index: VersionIndex, type: 'tag' | 'version' | 'range', range: string): string[] {
-  if (type === 'range' && (range.trim() === '' || range.trim() === '*')) return [...index.versions]
-  if (type === 'range') return index.versions.filter((version) => semver.satisfies(version, range, { loose: true }))
-  const picked = pickVersion(index, type, range)
+  const versions = Object.keys(index.versions)
+  if (type === 'range' && (range.trim() === '' || range.trim() === '*')) return versions
+  if (type === 'range') return versions.filter((version) => semver.satisfies(version, range, { loose: true }))
+  const picked = pickVersion(index, range)
   return picked ? [picked] : []
 }
 
 function factsOf(doc: Packument, peers: boolean): PackageFacts {
   const versions = new Map<string, VersionFacts>()
-  const deprecated = new Set<string>()
   for (const [version, manifest] of Object.entries(doc.versions)) {
-    if (typeof manifest.deprecated === 'string' && manifest.deprecated !== '') deprecated.add(version)
     versions.set(version, { ...optional(expectedIntegrity(manifest.dist) ?? undefined), dependencies: installedDependencies(manifest, peers) })
   }
-  return { index: { versions: [...versions.keys()], distTags: strings(doc['dist-tags']), deprecated }, versions }
+  return { index: versionIndex(doc), versions }
 }
 
 /**

@@ -8,6 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { collectPackages, importBundle, loadPrivateKey, loadPublicKey, mergeVersions, readManifest, verifyBundle, writeBundle, includedIds } from '../../../src/core/bundle/index.js'
 import { parseConfig } from '../../../src/core/config/index.js'
 import type { Config } from '../../../src/core/config/types.js'
+import { parsePublish } from '../../../src/core/registry/index.js'
 import { tarballKey, type Packument } from '../../../src/core/store/index.js'
 import { openRegistry, type OpenRegistry } from '../../../src/core/sync/index.js'
 import { startFakeUpstream, type FakeUpstream } from '../../helpers/fake-upstream.js'
@@ -138,7 +139,7 @@ describe('bundles: create, verify, import', () => {
     // Publishing over an uplink's package (an imported one counts as such) takes the override right.
     const rule = { ...gapped.registry.rules.match('alpha')!, override: ['$authenticated'] }
     const limits = { maxUnpackedSize: 256 * 1024 * 1024, maxManifestSize: 10 * 1024 * 1024, maxJsonDepth: 100 }
-    await gapped.registry.publisher.publish('alpha', publishBody(mine) as never, { user: { name: 'someone', groups: [] }, rule }, limits)
+    await gapped.registry.publisher.publish('alpha', await parsePublish('alpha', publishBody(mine), limits), { user: { name: 'someone', groups: [] }, rule })
     expect((await gapped.store.packages.readLocal('alpha'))?.doc.origin).toBe('override')
     expect([...(await gapped.registry.packuments.get('alpha')).view.versions.keys()].sort()).toEqual(['1.0.0', '1.1.0', '9.0.0'])
   })

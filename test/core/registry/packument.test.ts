@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { abbreviate, checkUpstreamPackument, offlinePackument, resolveSpec } from '../../../src/core/registry/packument.js'
+import { abbreviate, checkUpstreamPackument, offlinePackument } from '../../../src/core/registry/packument.js'
 import type { Packument } from '../../../src/core/store/index.js'
 
 function doc(versions: string[], tags: Record<string, string>): Packument {
@@ -48,15 +48,5 @@ describe('offlinePackument', () => {
     expect(Object.keys(off.versions)).toEqual(['1.0.0', '1.2.0-beta.1', '2.0.0'])
     expect(off['dist-tags']).toEqual({ latest: '2.0.0', legacy: '1.0.0', beta: '1.2.0-beta.1' })
     expect(Object.keys(off.time ?? {})).toEqual(['created', 'modified', '1.0.0', '1.2.0-beta.1', '2.0.0'])
-  })
-})
-
-describe('resolveSpec', () => {
-  it('resolves tags, exact versions and ranges', () => {
-    const d = doc(['1.0.0', '1.1.0', '2.0.0'], { latest: '1.1.0' })
-    expect(resolveSpec(d, 'latest')?.version).toBe('1.1.0')
-    expect(resolveSpec(d, '2.0.0')?.version).toBe('2.0.0')
-    expect(resolveSpec(d, '^1.0.0')?.version).toBe('1.1.0')
-    expect(resolveSpec(d, '3.0.0')).toBeNull()
   })
 })

@@ -69,6 +69,18 @@ describe('ViewBuilder', () => {
     expect(await make(0).run('summary', summaryInput, 0)).toEqual(await make(Infinity).run('summary', summaryInput, 0))
   })
 
+  it('picks one version as npm does (registry/pick.ts), inline and in the worker', async () => {
+    const { record } = await make(Infinity).run('fromUplink', uplinkInput(doc), 0)
+    // latest (1.1.0) deprecated here: a range it satisfies goes to the highest other match.
+    const local = { ...emptyLocal('override'), deprecated: { '1.1.0': 'broken' } }
+    const input = (spec: string) => ({ name: 'pkg', spec, upstream: { raw: record, where: 'test' }, local, available: null })
+    for (const [spec, version] of [['^1', '1.0.0'], ['latest', '1.1.0'], ['^2', undefined]] as const) {
+      const inline = await make(Infinity).run('manifest', input(spec), 0)
+      expect(await make(0).run('manifest', input(spec), 0)).toEqual(inline)
+      expect(inline?.version).toBe(version)
+    }
+  })
+
   it('carries a task error out of the worker with its code and status', async () => {
     const bad = { ...uplinkInput(doc), body: Buffer.from('{"name":') }
     for (const builder of [make(Infinity), make(0)]) {

@@ -1,4 +1,4 @@
-import { readdir } from 'node:fs/promises'
+import { readdir, rm, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { Users } from '../../../src/core/auth/index.js'
@@ -122,6 +122,28 @@ describe('publishing', () => {
     expect(Buffer.from(await tgz.arrayBuffer()).equals(fix.tarball)).toBe(true)
     const up = await fetch(`${h.url}alpha/-/alpha-1.0.0.tgz`)
     expect(Buffer.from(await up.arrayBuffer()).equals(h.packages.a1.tarball)).toBe(true)
+  })
+
+  // fetched.json outlives a pruned upstream.json as the record that the name is the uplink's.
+  // Read as "not known", a broken one made a publish create a local-only package, which hid
+  // every uplink version of the name for good.
+  it.each([
+    ['not JSON', '{"uplink": "npm'],
+    ['JSON but no record', 'null'],
+  ])('a corrupt fetched.json (%s) fails the publish with ECORRUPT; the uplink versions stay', async (_what, content) => {
+    expect(Object.keys((await get('alpha')).versions)).toEqual(['1.0.0', '1.1.0', '2.0.0'])
+    const folder = path.join(h.storage, 'packages', 'alpha')
+    await rm(path.join(folder, 'upstream.json'))
+    await writeFile(path.join(folder, 'fetched.json'), content)
+    const fix = await buildPackage({ name: 'alpha', version: '2.0.1' })
+    const res = await put('alpha', publishBody(fix, 'fix'))
+    expect(res.status).toBe(500)
+    expect((await res.json()).error).toMatch(/fetched\.json/)
+    expect(await readdir(folder)).not.toContain('local.json')
+    expect(Object.keys((await get('alpha?write=true')).versions)).toEqual(['1.0.0', '1.1.0', '2.0.0'])
+    // That read fetched the package again and wrote a good record: now the publish is an override.
+    expect((await put('alpha', publishBody(fix, 'fix'))).status).toBe(201)
+    expect(Object.keys((await get('alpha?write=true')).versions).sort()).toEqual(['1.0.0', '1.1.0', '2.0.0', '2.0.1'])
   })
 
   it('a rule without proxy is a full fork: the uplink is not consulted', async () => {

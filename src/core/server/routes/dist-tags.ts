@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http'
 import type { Polka, Request } from 'polka'
-import { badRequest, notFound } from '../../errors.js'
-import { parseDistTagsPath } from '../../registry/index.js'
+import { notFound } from '../../errors.js'
+import { parseDistTagsPath, parseTagVersion } from '../../registry/index.js'
 import type { ServerContext } from '../context.js'
 import { authorize, identify } from '../identify.js'
 import { methodNotAllowed, sendJson } from '../respond.js'
@@ -22,8 +22,7 @@ export function distTagRoutes(app: Polka, ctx: ServerContext): void {
     }
     if (req.method === 'PUT' || req.method === 'POST') {
       authorize(rule, target.name, user, 'publish')
-      const version = await readJson(req, ctx)
-      if (typeof version !== 'string') throw badRequest('the body must be a JSON string: the version to tag', 'EBADTAG')
+      const version = parseTagVersion(await readJson(req, ctx))
       await ctx.registry.publisher.setTag(target.name, target.tag, version, actorOf(rule, target.name, user))
       return sendJson(res, 201, { ok: true })
     }

@@ -1,9 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import semver from 'semver'
 import type { User } from '../../auth/index.js'
 import type { PackageRule } from '../../config/types.js'
-import { SinopiaError, badRequest, notFound } from '../../errors.js'
-import { changesPackage, isEmptyPlan, type Actor, type PackagePath, type PublishBody } from '../../registry/index.js'
+import { SinopiaError, notFound } from '../../errors.js'
+import { asPublishBody, changesPackage, isEmptyPlan, isPublishBody, parseEdit, parsePublish, tarballVersion, type Actor, type PackagePath } from '../../registry/index.js'
 import { readJson as readJsonBody } from '../body.js'
 import type { ServerContext } from '../context.js'
 import { authorize, identify } from '../identify.js'
@@ -29,17 +28,16 @@ export async function writePackage(req: IncomingMessage, res: ServerResponse, ct
     authorize(rule, name, user, 'access')
     if (!user) authorize(rule, name, user, 'publish')
     const actor = actorOf(rule, name, user)
-    const body = (await readJson(req, ctx)) as PublishBody
-    if (!body || typeof body !== 'object') throw badRequest('expected a package document', 'EBADPUBLISH')
-    const attachments = body._attachments && typeof body._attachments === 'object' ? Object.keys(body._attachments) : []
-    if (attachments.length > 0) {
+    const body = asPublishBody(await readJson(req, ctx))
+    if (isPublishBody(body)) {
+      // Before the costly checks of the tarballs: whether this user may publish at all.
       authorize(rule, name, user, 'publish')
       const limits = { maxUnpackedSize: ctx.config.maxUnpackedSize, maxManifestSize: ctx.config.maxBodySize, maxJsonDepth: ctx.config.maxJsonDepth }
-      const versions = await publisher.publish(name, body, actor, limits)
+      const versions = await publisher.publish(name, await parsePublish(name, body, limits), actor)
       ctx.log.log('info', `published ${name}@${versions.join(', ')} by ${user?.name ?? 'anonymous'}`)
       return sendJson(res, 201, { ok: true, success: true })
     }
-    const plan = await publisher.plan(name, body, user?.name ?? null, target.rev)
+    const plan = await publisher.plan(name, parseEdit(body, target.rev), user?.name ?? null)
     if (!user) throw new SinopiaError('EUNAUTHORIZED', `log in to change ${name}`, { status: 401 })
     if (isEmptyPlan(plan)) return sendJson(res, 201, { ok: true })
     // Otherwise a star needs only the login: it changes nothing but the user's own entry.
@@ -58,10 +56,7 @@ export async function writePackage(req: IncomingMessage, res: ServerResponse, ct
   }
   if (req.method === 'DELETE' && target.kind === 'tarball' && target.rev !== undefined) {
     authorize(rule, name, user, 'unpublish')
-    const prefix = `${name.slice(name.lastIndexOf('/') + 1)}-`
-    const version = target.file.startsWith(prefix) ? target.file.slice(prefix.length, -'.tgz'.length) : ''
-    if (!semver.valid(version)) throw badRequest(`cannot tell the version of ${target.file}`, 'EBADPATH')
-    await publisher.removeBlobIfUnused(name, version)
+    await publisher.removeBlobIfUnused(name, tarballVersion(name, target.file))
     return sendJson(res, 200, { ok: true })
   }
   methodNotAllowed(res, req.method, ['GET', 'HEAD'])

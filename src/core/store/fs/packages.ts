@@ -7,7 +7,7 @@ import { documentFile, fetchedFile, localFile, lockFile, packageDir, packagesDir
 import type { KeyedLock } from '../../fs/lock.js'
 import { fileStamp, mtimeOrNull, stampOf, statOrNull } from '../../fs/stat.js'
 import type { DocumentKind, FetchedRecord, LoadedUpstream, LocalDoc, StoredBytes, UpstreamRecord } from '../documents.js'
-import { decodeUpstream, encodeUpstream, parseJson, revOf } from '../records.js'
+import { decodeFetched, decodeUpstream, encodeUpstream, parseJson, revOf } from '../records.js'
 import type { Packages } from '../types.js'
 
 /** Per-package metadata files. A missing file is `null`; a broken one is an ECORRUPT error. */
@@ -40,7 +40,7 @@ export class PackageStore implements Packages {
   async readFetched(name: string): Promise<FetchedRecord | null> {
     const file = fetchedFile(this.root, name)
     const raw = await readOrNull(file)
-    return raw ? parseJson<FetchedRecord>(raw, file) : null
+    return raw ? decodeFetched(raw, file) : null
   }
 
   /** Call only inside `withLock(name)`. Returns what readUpstream would, without reading the file back. */
