@@ -7,7 +7,7 @@ import { mergePackument } from './merge.js'
 import { printable, tarballPath } from './names.js'
 import { checkUpstreamPackument, offlinePackument } from './packument.js'
 import { pickVersion, versionIndex } from './pick.js'
-import { buildView, instantiate, servedManifest, type ViewData } from './view.js'
+import { asBuffer, buildView, instantiate, servedManifest, type ViewData } from './view.js'
 
 /**
  * The work on a whole packument that costs time in proportion to its size: parsing, checking,
@@ -116,14 +116,14 @@ export function manifest(input: ManifestInput): Manifest | null {
 
 export interface BodyInput {
   /** A serialized document holding BASE_TOKEN (PackageView.full or .abbreviated). */
-  template: string
+  template: Uint8Array
   /** This server's base URL as the request sees it (ends with '/'). */
   base: string
 }
 
 /** A response body: the template with the base URL in place, as bytes, and its content hash (the ETag). */
 export function body(input: BodyInput): { raw: Uint8Array; sha1: string } {
-  const raw = Buffer.from(instantiate(input.template, input.base))
+  const raw = Buffer.from(instantiate(asBuffer(input.template).toString('utf8'), input.base))
   return { raw, sha1: createHash('sha1').update(raw).digest('base64url') }
 }
 

@@ -34,5 +34,18 @@ parentPort?.on('message', (message: TaskMessage) => {
       },
     }
   }
-  parentPort?.postMessage(answer)
+  parentPort?.postMessage(answer, answer.ok ? transferables(answer.value) : [])
 })
+
+/**
+ * The byte arrays of a result that own their whole memory: handed to the main thread without
+ * a copy. (A small Buffer is a slice of a shared pool, which must stay here: it is copied.)
+ */
+function transferables(value: unknown, depth = 0, found: ArrayBuffer[] = []): ArrayBuffer[] {
+  if (value instanceof Uint8Array) {
+    if (value.byteOffset === 0 && value.byteLength === value.buffer.byteLength && value.buffer instanceof ArrayBuffer && !found.includes(value.buffer)) found.push(value.buffer)
+  } else if (value && typeof value === 'object' && depth < 3) {
+    for (const child of Object.values(value)) transferables(child, depth + 1, found)
+  }
+  return found
+}

@@ -107,7 +107,7 @@ describe('Packuments during an uplink outage', () => {
     const first = await registry.packuments.get(nameOf(0))
     expect(first.offline).toBe(true)
     // No tarball is stored, so offline no version is offered (nor a tag that points at one).
-    const doc = JSON.parse(first.view.abbreviated) as { name: string; 'dist-tags': object; versions: object }
+    const doc = JSON.parse(first.view.abbreviated.toString()) as { name: string; 'dist-tags': object; versions: object }
     expect([doc.name, doc['dist-tags'], doc.versions]).toEqual([nameOf(0), {}, {}])
     const local = await registry.packuments.local(nameOf(1))
     expect(local?.doc['dist-tags']).toEqual({ beta: '1.0.0' })

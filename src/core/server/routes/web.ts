@@ -4,6 +4,7 @@ import { assertUserName } from '../../auth/index.js'
 import { SinopiaError, isSinopiaError } from '../../errors.js'
 import { allows, parsePackagePath } from '../../registry/index.js'
 import { parseQuery } from '../../search/index.js'
+import type { Packument } from '../../store/index.js'
 import {
   ASSETS,
   PAGE_SIZE,
@@ -94,7 +95,7 @@ export function webRoutes(app: Polka, ctx: ServerContext): void {
     const { view } = answer
     const key = `${name}\u0000${view.rev}\u0000${origin}`
     const page = pages.get(key, () => {
-      const model = packageModel(name, JSON.parse(view.full), origin)
+      const model = packageModel(name, JSON.parse(view.full.toString('utf8')) as Packument, origin)
       return { model, readme: ctx.readmes.render(model?.readme) }
     })
     if (!page.model) return sendHtml(res, 404, notFoundPageHtml(chrome, name))
