@@ -148,7 +148,7 @@ export class Packuments extends EventEmitter {
     const stored = local?.doc.origin === 'local-only' ? null : await this.store.packages.readUpstreamBytes(name)
     const upstream = stored ? { raw: stored.raw, where: stored.where } : null
     const available = offline ? [...view.versions.keys()] : null
-    return this.views.run('manifest', { name, spec, upstream, local: local?.doc ?? null, available }, stored?.raw.length ?? 0)
+    return this.views.run('manifest', { name, spec, upstream, local: local?.doc ?? null, available }, stored?.raw.length ?? 0, [stored?.raw])
   }
 
   /** The merged document as served (cold paths: writes, bundles, mirror). */
@@ -170,7 +170,7 @@ export class Packuments extends EventEmitter {
     const stored = local?.doc.origin === 'local-only' ? null : await this.store.packages.readUpstreamBytes(name)
     if (!local && !stored) return null
     const upstream = stored ? { raw: stored.raw, where: stored.where } : null
-    return this.views.run('summary', { name, upstream, local: local?.doc ?? null }, stored?.raw.length ?? 0)
+    return this.views.run('summary', { name, upstream, local: local?.doc ?? null }, stored?.raw.length ?? 0, [stored?.raw])
   }
 
   /**
@@ -238,7 +238,8 @@ export class Packuments extends EventEmitter {
       available = found.filter((v): v is string => v !== null)
     }
     const upstream = stored ? { raw: stored.raw, where: stored.where } : null
-    const data = await this.views.run('derived', { name, key, upstream, local: local?.doc ?? null, available, uplinks: this.uplinkUrls() }, stored?.raw.length ?? 0)
+    const input = { name, key, upstream, local: local?.doc ?? null, available, uplinks: this.uplinkUrls() }
+    const data = await this.views.run('derived', input, stored?.raw.length ?? 0, [stored?.raw])
     const view = await viewOf(name, data)
     this.derived.set(name, { key, view, at })
     return view
@@ -315,7 +316,7 @@ export class Packuments extends EventEmitter {
     }
     const conditional = cached && cached.uplink === uplink ? { etag: cached.etag, lastModified: cached.lastModified } : {}
     const result = await this.upstream.packument(uplink, name, conditional, (body, headers) =>
-      this.views.run('fromUplink', { body, name, uplink, upstreamUrl: this.upstream.config(uplink).url, ...headers, uplinks: this.uplinkUrls() }, body.length),
+      this.views.run('fromUplink', { body, name, uplink, upstreamUrl: this.upstream.config(uplink).url, ...headers, uplinks: this.uplinkUrls() }, body.length, [body]),
     )
     const fetchedAt = this.now()
     if (result.status === 'not-found') {
@@ -350,7 +351,7 @@ export class Packuments extends EventEmitter {
 
   private async fromStored(name: string, stored: StoredBytes, fetchedAt: number): Promise<CachedUpstream> {
     const input = { raw: stored.raw, where: stored.where, name, rev: stored.rev, uplinks: this.uplinkUrls() }
-    return this.remember(name, await this.views.run('fromStored', input, stored.raw.length), stored.mtimeMs, fetchedAt)
+    return this.remember(name, await this.views.run('fromStored', input, stored.raw.length, [stored.raw]), stored.mtimeMs, fetchedAt)
   }
 
   /** Where each configured uplink's tarballs come from (the view tasks re-base recorded URLs onto it). */

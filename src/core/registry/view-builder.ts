@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { Worker } from 'node:worker_threads'
 import { SinopiaError } from '../errors.js'
+import { ownedMemory } from './transfer.js'
 import { TASKS, type TaskInput, type TaskName, type TaskOutput } from './view-tasks.js'
 import type { ResultMessage, TaskMessage } from './view-worker.js'
 import { BASE_TOKEN } from './view.js'
@@ -26,7 +27,11 @@ export class ViewBuilder {
 
   constructor(private readonly threshold = WORKER_THRESHOLD) {}
 
-  run<K extends TaskName>(task: K, input: TaskInput<K>, size: number): Promise<TaskOutput<K>> {
+  /**
+   * Runs `task`. `handOver`: byte arrays of the input the caller no longer needs; when the task
+   * goes to the worker, they move there without a copy and are empty here afterwards.
+   */
+  run<K extends TaskName>(task: K, input: TaskInput<K>, size: number, handOver: Array<Uint8Array | null | undefined> = []): Promise<TaskOutput<K>> {
     if (size < this.threshold) {
       try {
         return Promise.resolve((TASKS[task] as (input: TaskInput<K>) => TaskOutput<K>)(input))
@@ -39,7 +44,7 @@ export class ViewBuilder {
     return new Promise<TaskOutput<K>>((resolve, reject) => {
       lane.pending.set(id, { resolve: resolve as (value: unknown) => void, reject })
       if (lane.pending.size === 1) lane.worker.ref()
-      lane.worker.postMessage({ id, task, input } satisfies TaskMessage)
+      lane.worker.postMessage({ id, task, input } satisfies TaskMessage, ownedMemory(handOver))
     })
   }
 

@@ -1,5 +1,6 @@
 import { parentPort } from 'node:worker_threads'
 import { SinopiaError } from '../errors.js'
+import { ownedMemory } from './transfer.js'
 import { TASKS, type TaskName } from './view-tasks.js'
 
 /**
@@ -34,18 +35,17 @@ parentPort?.on('message', (message: TaskMessage) => {
       },
     }
   }
+  // What the result's bytes hold moves to the main thread without a copy.
   parentPort?.postMessage(answer, answer.ok ? transferables(answer.value) : [])
 })
 
-/**
- * The byte arrays of a result that own their whole memory: handed to the main thread without
- * a copy. (A small Buffer is a slice of a shared pool, which must stay here: it is copied.)
- */
-function transferables(value: unknown, depth = 0, found: ArrayBuffer[] = []): ArrayBuffer[] {
-  if (value instanceof Uint8Array) {
-    if (value.byteOffset === 0 && value.byteLength === value.buffer.byteLength && value.buffer instanceof ArrayBuffer && !found.includes(value.buffer)) found.push(value.buffer)
-  } else if (value && typeof value === 'object' && depth < 3) {
-    for (const child of Object.values(value)) transferables(child, depth + 1, found)
+/** The byte arrays among a result's values (two levels deep: the tasks' results are flat). */
+function transferables(value: unknown): ArrayBuffer[] {
+  const arrays: Uint8Array[] = []
+  const visit = (v: unknown, depth: number) => {
+    if (v instanceof Uint8Array) arrays.push(v)
+    else if (v && typeof v === 'object' && depth < 3) for (const child of Object.values(v)) visit(child, depth + 1)
   }
-  return found
+  visit(value, 0)
+  return ownedMemory(arrays)
 }

@@ -88,7 +88,7 @@ export function buildView(
 const UNSAFE_IN_ROW = /[\t\n]/
 
 /** Rows added to a view's maps between two turns of the event loop (see viewOf). */
-const ROWS_PER_TURN = 4096
+const ROWS_PER_TURN = 1024
 
 /**
  * The view the hot paths use, from its data (built here or in the view worker). A package with
