@@ -1,3 +1,4 @@
+import { readdirSync, readFileSync } from 'node:fs'
 import { afterEach, describe, expect, it } from 'vitest'
 import { ViewBuilder } from '../../../src/core/registry/view-builder.js'
 import type { FromUplinkInput } from '../../../src/core/registry/view-tasks.js'
@@ -91,6 +92,16 @@ describe('ViewBuilder', () => {
     }
     const corrupt = { raw: Buffer.from('[1]'), where: 'upstream.json', name: 'pkg', rev: 'r', uplinks }
     await expect(make(0).run('fromStored', corrupt, 0)).rejects.toMatchObject({ code: 'ECORRUPT', hint: 'run `sinopia-cli verify --fix`' })
+  })
+
+  it('runs its worker below the priority of the event loop', async () => {
+    const builder = make(0)
+    await builder.run('fromUplink', uplinkInput(doc), 0)
+    // Field 19 of /proc/<pid>/task/<tid>/stat is the thread's nice value (Linux: per thread).
+    const nice = (stat: string) => Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16])
+    const threads = readdirSync('/proc/self/task').map((tid) => nice(readFileSync(`/proc/self/task/${tid}/stat`, 'utf8')))
+    expect(nice(readFileSync('/proc/self/stat', 'utf8'))).toBe(0)
+    expect(threads).toContain(10)
   })
 
   it('fails the tasks of a worker that died, and starts a new one for the next', async () => {
