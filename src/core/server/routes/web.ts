@@ -4,7 +4,6 @@ import { assertUserName } from '../../auth/index.js'
 import { SinopiaError, isSinopiaError } from '../../errors.js'
 import { allows, parsePackagePath } from '../../registry/index.js'
 import { parseQuery } from '../../search/index.js'
-import type { Packument } from '../../store/index.js'
 import {
   ASSETS,
   PAGE_SIZE,
@@ -13,7 +12,6 @@ import {
   listPageHtml,
   loginPageHtml,
   notFoundPageHtml,
-  packageModel,
   packagePageHtml,
   safeNext,
   sessionCookie,
@@ -41,7 +39,7 @@ const PACKAGE_PREFIX = '/-/web/package/'
  */
 export function webRoutes(app: Polka, ctx: ServerContext): void {
   // The README is kept as the renderer's promise: one render per revision, a failure (plain text) included.
-  const pages = new PageCache<{ model: PackageModel | null; readme: Promise<ReadmeOutcome> }>()
+  const pages = new PageCache<{ model: Promise<PackageModel | null>; readme: Promise<ReadmeOutcome> }>()
 
   app.get('/', async (req: Request, res: ServerResponse) => {
     assertWebPages(ctx)
@@ -95,14 +93,19 @@ export function webRoutes(app: Polka, ctx: ServerContext): void {
     const { view } = answer
     const key = `${name}\u0000${view.rev}\u0000${origin}`
     const page = pages.get(key, () => {
-      const model = packageModel(name, JSON.parse(view.full.toString('utf8')) as Packument, origin)
-      return { model, readme: ctx.readmes.render(model?.readme) }
+      // Parsed in the view worker when the document is big (a page of a 100,000-version package).
+      const model = ctx.registry.views.run('page', { name, full: view.full, origin }, view.full.length)
+      const readme = model.then((m) => ctx.readmes.render(m?.readme))
+      // A failure is not kept: the next view tries again (and the awaits below report this one).
+      readme.catch(() => pages.delete(key))
+      return { model, readme }
     })
-    if (!page.model) return sendHtml(res, 404, notFoundPageHtml(chrome, name))
+    const model = await page.model
+    if (!model) return sendHtml(res, 404, notFoundPageHtml(chrome, name))
     const readme = await page.readme
     // Not rendered because the renderer was busy: shown as text this once, rendered on a later view.
     if (!readme.keep) pages.delete(key)
-    sendHtml(res, 200, packagePageHtml(chrome, page.model, readme.html))
+    sendHtml(res, 200, packagePageHtml(chrome, model, readme.html))
   })
 
   app.get('/-/web/login', async (req: Request, res: ServerResponse) => {
