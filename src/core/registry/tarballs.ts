@@ -69,11 +69,11 @@ export class Tarballs {
   /** `joinLate`: may wait for a running download too big to replay (once; see Download). */
   async open(name: string, file: string, joinLate = true): Promise<TarballAnswer> {
     let view = await this.packuments.current(name)
-    let version = view?.files.get(file)
+    let version = view?.versions.byFile(file)
     if (!version) {
       // Not seen yet (a lockfile install asks for tarballs before any packument): ask the uplink.
       view = (await this.packuments.get(name, { fresh: view !== null })).view
-      version = view.files.get(file)
+      version = view.versions.byFile(file)
     }
     const entry = version ? view?.versions.get(version) : undefined
     if (!version || !entry) throw notFound(`tarball ${printable(file)} of ${printable(name)} not found`)
