@@ -4,7 +4,7 @@ import { TASKS, type TaskName } from './view-tasks.js'
 
 /**
  * The view builder's worker thread: runs one task of view-tasks.ts per message, in order, and
- * answers with its result or its error (code, message, status and hint survive the trip).
+ * answers with its result or its error (code, message and hint survive the trip).
  */
 export interface TaskMessage {
   id: number
@@ -14,7 +14,7 @@ export interface TaskMessage {
 
 export type ResultMessage =
   | { id: number; ok: true; value: unknown }
-  | { id: number; ok: false; error: { code: string; message: string; status: number; hint?: string } }
+  | { id: number; ok: false; error: { code: string; message: string; hint?: string } }
 
 parentPort?.on('message', (message: TaskMessage) => {
   let answer: ResultMessage
@@ -29,7 +29,6 @@ parentPort?.on('message', (message: TaskMessage) => {
       error: {
         code: known ? error.code : 'EINTERNAL',
         message: error instanceof Error ? error.message : String(error),
-        status: known ? error.status : 500,
         ...(known && error.hint ? { hint: error.hint } : {}),
       },
     }
