@@ -48,7 +48,7 @@ export function fromUplink(input: FromUplinkInput): { record: Uint8Array; data: 
   try {
     doc = JSON.parse(Buffer.from(input.body.buffer, input.body.byteOffset, input.body.byteLength).toString('utf8'))
   } catch (error) {
-    throw new SinopiaError('EUPLINK', `uplink ${input.uplink} sent invalid JSON for ${printable(input.name)}`, { status: 502, cause: error })
+    throw new SinopiaError('EUPLINK', `uplink ${input.uplink} sent invalid JSON for ${printable(input.name)}`, { cause: error })
   }
   const record: UpstreamRecord = {
     uplink: input.uplink,

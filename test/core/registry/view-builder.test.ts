@@ -4,6 +4,7 @@ import { ViewBuilder } from '../../../src/core/registry/view-builder.js'
 import type { FromUplinkInput } from '../../../src/core/registry/view-tasks.js'
 import { BASE_TOKEN, viewOf, type ViewData } from '../../../src/core/registry/view.js'
 import { emptyLocal } from '../../../src/core/registry/merge.js'
+import { rejection } from '../../helpers/errors.js'
 
 /**
  * The view builder runs the same tasks inline (small documents) and in its worker thread (big
@@ -89,7 +90,7 @@ describe('ViewBuilder', () => {
   it('carries a task error out of the worker with its code and status', async () => {
     const bad = { ...uplinkInput(doc), body: Buffer.from('{"name":') }
     for (const builder of [make(Infinity), make(0)]) {
-      await expect(builder.run('fromUplink', bad, 0)).rejects.toMatchObject({ code: 'EUPLINK', status: 502 })
+      expect(await rejection(builder.run('fromUplink', bad, 0))).toMatchObject({ code: 'EUPLINK', status: 502 })
     }
     const corrupt = { raw: Buffer.from('[1]'), where: 'upstream.json', name: 'pkg', rev: 'r', uplinks }
     await expect(make(0).run('fromStored', corrupt, 0)).rejects.toMatchObject({ code: 'ECORRUPT', hint: 'run `sinopia-cli verify --fix`' })

@@ -25,6 +25,7 @@ import type { ServerContext } from '../context.js'
 import { identify } from '../identify.js'
 import { clientAddress, fromTrustedProxy, publicBaseUrl } from '../negotiate.js'
 import { methodNotAllowed, note } from '../respond.js'
+import { isNotFound, statusOf } from '../statuses.js'
 import { readableBy } from './search.js'
 
 /** Scripts and styles come only from this server's files: no inline script can run, whatever a README holds. */
@@ -54,7 +55,7 @@ export function webRoutes(app: Polka, ctx: ServerContext): void {
 
   app.get('/-/web/static/:file', (req: Request, res: ServerResponse) => {
     const asset = Object.hasOwn(ASSETS, req.params.file ?? '') ? ASSETS[req.params.file as keyof typeof ASSETS] : undefined
-    if (!asset) throw new SinopiaError('ENOROUTE', 'not found', { status: 404 })
+    if (!asset) throw new SinopiaError('ENOROUTE', 'not found')
     const etag = `"${asset.version}"`
     const immutable = (req.query as Record<string, unknown>).v === asset.version
     const headers = {
@@ -85,7 +86,7 @@ export function webRoutes(app: Polka, ctx: ServerContext): void {
     try {
       answer = await ctx.registry.packuments.get(name)
     } catch (error) {
-      if (isSinopiaError(error) && error.status === 404) return sendHtml(res, 404, notFoundPageHtml(chrome, name))
+      if (isNotFound(error)) return sendHtml(res, 404, notFoundPageHtml(chrome, name))
       throw error
     }
     const local = await ctx.registry.packuments.local(name)
@@ -125,8 +126,8 @@ export function webRoutes(app: Polka, ctx: ServerContext): void {
       assertUserName(name)
       await ctx.auth.checkPassword(name, form.get('password') ?? '', clientAddress(req, ctx.config.trustProxy))
     } catch (error) {
-      if (!isSinopiaError(error) || error.status >= 500) throw error
-      return sendHtml(res, error.status, loginPageHtml(chrome, { next, name, error: error.message }))
+      if (!isSinopiaError(error) || statusOf(error.code) >= 500) throw error
+      return sendHtml(res, statusOf(error.code), loginPageHtml(chrome, { next, name, error: error.message }))
     }
     const id = ctx.webSessions.create(name)
     ctx.log.log('info', `web login: ${name}`)
@@ -145,12 +146,12 @@ export function webRoutes(app: Polka, ctx: ServerContext): void {
 /** The page frame for this request; `identified` false on POSTs, which never read the session. */
 /** `web: {enable: false}`: no pages at all (npm's web login keeps its own page). */
 function assertWebPages(ctx: ServerContext): void {
-  if (!ctx.config.web.enabled) throw new SinopiaError('ENOROUTE', 'not found', { status: 404 })
+  if (!ctx.config.web.enabled) throw new SinopiaError('ENOROUTE', 'not found')
 }
 
 /** `web: {login: false}`: the pages offer no login, and the login form is not there. */
 function assertWebLogin(ctx: ServerContext): void {
-  if (!ctx.config.web.login) throw new SinopiaError('ENOROUTE', 'not found', { status: 404 })
+  if (!ctx.config.web.login) throw new SinopiaError('ENOROUTE', 'not found')
 }
 
 async function chromeOf(ctx: ServerContext, req: Request, identified = true): Promise<Chrome> {
@@ -197,7 +198,7 @@ function assertSameOrigin(req: IncomingMessage, trustProxy: readonly string[]): 
   }
   const forwarded = fromTrustedProxy(req, trustProxy) ? req.headers['x-forwarded-host'] : undefined
   const hosts = [forwarded, req.headers.host].flat().map((h) => h?.split(',')[0]?.trim())
-  if (!host || !hosts.includes(host)) throw new SinopiaError('EFORBIDDEN', 'form posted from another site', { status: 403 })
+  if (!host || !hosts.includes(host)) throw new SinopiaError('EFORBIDDEN', 'form posted from another site')
 }
 
 function redirect(res: ServerResponse, location: string, cookie: string): void {
