@@ -1,0 +1,171 @@
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import { performance } from 'node:perf_hooks'
+import { countNpmLog, countServerLog } from './keepalive-logs.js'
+import { measure } from './load.js'
+import { isolatedNpm, runNpm } from './npmci.js'
+import { buildProject, flatLockfile } from './project.js'
+import { launchServer } from './server.js'
+import { startUpstream } from './upstream.js'
+
+const ABBREVIATED = 'application/vnd.npm.install-v1+json'
+/** The extra load during each `npm ci`: this many autocannon connections on one small packument. */
+const LOAD_CONNECTIONS = 4
+/** One `npm ci` is stopped after this long (its load with it): bounds the whole mode. */
+const NPM_TIMEOUT_MS = 240_000
+const PROJECT = { name: 'bench-keepalive', version: '1.0.0' }
+
+/**
+ * The keep-alive mode of the bench: does a long `npm ci` get a reset when it reuses a socket the
+ * server is closing as idle? A flat project of `packages` packages (one version each at the top
+ * of node_modules, real integrity) is served by the fake uplink; its package-lock.json points at
+ * the server under test. For each server setting (the default keep-alive timeout, then
+ * `shortTimeoutS` seconds) a fresh `serve` on an empty store gets `npm ci` twice, cold (the server
+ * fetches from the uplink) and warm (from its store), each with a fresh npm cache and npm's own
+ * socket settings (maxsockets not set), while autocannon keeps LOAD_CONNECTIONS connections busy
+ * on the same server. Counted per run: npm's retries and resets (from its debug logs), and the
+ * server's non-2xx answers and aborted responses (from its JSON request log).
+ * A reset in the default setting is a problem; in the short one it is what the mode can see.
+ */
+export async function runKeepalive({ root, dir, packages, shortTimeoutS, log, cleanups, stopped, onServer, startupTimeoutMs = 20_000 }) {
+  const began = performance.now()
+  const upstream = await startUpstream()
+  cleanups.push(() => upstream.close())
+  const project = buildProject(upstream.url, { count: packages, twoMajors: false })
+  upstream.serve(project.routes)
+  const results = {
+    date: new Date().toISOString(),
+    environment: { node: process.version, platform: `${process.platform} ${os.release()}`, cpus: os.cpus().length, loadAverageAtStart: os.loadavg() },
+    mode: { keepalive: true, packages, loadConnections: LOAD_CONNECTIONS, npmTimeoutS: NPM_TIMEOUT_MS / 1000, npm: null, npmMaxsockets: null },
+    fixtures: project.info,
+    settings: [],
+    problems: [],
+    elapsedS: null,
+  }
+  log(`keepalive: ${packages} packages (${(project.info.tarballBytes / 1e6).toFixed(1)} MB of tarballs) on the fake uplink ${upstream.url}`)
+  const settings = [
+    { label: 'default', keepAliveS: null, extra: [], resetsAreProblems: true },
+    { label: `${shortTimeoutS} s`, keepAliveS: shortTimeoutS, extra: ['server:', `  keepAliveTimeout: ${shortTimeoutS}`], resetsAreProblems: false },
+  ]
+  for (const [i, setting] of settings.entries()) {
+    if (stopped()) break
+    const outcome = await oneSetting({ root, dir: path.join(dir, `setting-${i}`), upstream, project, setting, results, log, cleanups, stopped, onServer, startupTimeoutMs })
+    results.settings.push(outcome)
+    for (const run of outcome.runs) {
+      if (run.code !== 0 && setting.resetsAreProblems) results.problems.push(`${setting.label}: npm ci ${run.phase} failed (${run.code}): ${run.output}`)
+      if (run.npm.resets > 0 && setting.resetsAreProblems) {
+        results.problems.push(`${setting.label}: npm ci ${run.phase} saw ${run.npm.resets} reset(s): ${run.npm.examples.join(' | ')}`)
+      }
+    }
+  }
+  if (stopped()) results.problems.push('interrupted')
+  results.elapsedS = Math.round((performance.now() - began) / 100) / 10
+  return results
+}
+
+/** One server with one keep-alive setting: a cold and a warm `npm ci` under load, then its request log. */
+async function oneSetting({ root, dir, upstream, project, setting, results, log, cleanups, stopped, onServer, startupTimeoutMs }) {
+  const serverLog = path.join(dir, 'server-log.jsonl')
+  await mkdir(dir, { recursive: true })
+  const server = await launchServer({
+    root,
+    dir,
+    upstreamUrl: upstream.url,
+    timeoutMs: startupTimeoutMs,
+    extra: setting.extra,
+    log: ['log:', '  type: file', `  path: ${JSON.stringify(serverLog)}`, '  format: json', '  level: http'],
+  })
+  onServer(server)
+  cleanups.push(() => server.stop())
+  const { url } = await server.ready
+  const cwd = path.join(dir, 'project')
+  await mkdir(cwd, { recursive: true })
+  await writeFile(path.join(cwd, 'package.json'), `${JSON.stringify({ ...PROJECT, private: true, dependencies: project.rootDependencies }, null, 2)}\n`)
+  await writeFile(path.join(cwd, 'package-lock.json'), `${JSON.stringify(flatLockfile(project, PROJECT, url), null, 2)}\n`)
+  const { home, args } = await isolatedNpm(dir, url, { loglevel: 'http' })
+  if (results.mode.npm === null) {
+    results.mode.npm = (await runNpm(['--version'], { cwd, home })).output
+    results.mode.npmMaxsockets = (await runNpm(['config', 'get', 'maxsockets', ...args], { cwd, home })).output
+  }
+  const loadTarget = `${url}${encodeURIComponent(project.latest.keys().next().value)}`
+
+  const runs = []
+  for (const phase of ['cold', 'warm']) {
+    if (stopped()) break
+    await rm(path.join(cwd, 'node_modules'), { recursive: true, force: true })
+    const cache = path.join(dir, `npm-cache-${phase}`)
+    const logsDir = path.join(dir, `npm-logs-${phase}`)
+    log(`keepalive ${setting.label}: npm ci ${phase} through ${url} with ${LOAD_CONNECTIONS} autocannon connections on ${loadTarget}`)
+    const stopLoad = startLoad(loadTarget)
+    const run = await runNpm(['ci', `--cache=${cache}`, `--logs-dir=${logsDir}`, '--logs-max=1000', ...args], { cwd, home, timeoutMs: NPM_TIMEOUT_MS })
+    const load = await stopLoad()
+    const npm = countNpmLog(await readLogs(logsDir))
+    runs.push({
+      phase,
+      seconds: Math.round(run.ms / 100) / 10,
+      code: run.code,
+      output: run.code === 0 ? '' : run.output.slice(-800),
+      npm,
+      load: { requests: load.requests, reqPerSec: Math.round(load.reqPerSec), p99Ms: load.latencyMs.p99, errors: load.errors + load.non2xx },
+    })
+    log(`keepalive ${setting.label}: ${phase} ${run.ms} ms, exit ${run.code}, ${npm.fetches} fetches, ${npm.retries} retries, ${npm.resets} resets; load ${load.requests} requests`)
+    await rm(cache, { recursive: true, force: true })
+  }
+  await rm(path.join(cwd, 'node_modules'), { recursive: true, force: true })
+  // The log file is flushed when the server exits.
+  await server.stop()
+  const served = countServerLog(await readFile(serverLog, 'utf8').catch(() => ''))
+  return { label: setting.label, keepAliveS: setting.keepAliveS, resetsAreProblems: setting.resetsAreProblems, runs, server: served }
+}
+
+/** autocannon on `url` until the returned function is called; that resolves its figures. */
+function startLoad(url) {
+  let stop = () => undefined
+  const done = measure(url, { name: 'keepalive load', headers: { accept: ABBREVIATED } }, {
+    connections: LOAD_CONNECTIONS,
+    duration: NPM_TIMEOUT_MS / 1000,
+    track: (fn) => {
+      if (fn) stop = fn
+    },
+  })
+  return () => {
+    stop()
+    return done
+  }
+}
+
+/** The text of every debug log npm wrote into `logsDir` (it starts a new file every 50,000 entries). */
+async function readLogs(logsDir) {
+  const files = (await readdir(logsDir).catch(() => [])).filter((f) => f.endsWith('.log')).sort()
+  const texts = await Promise.all(files.map((f) => readFile(path.join(logsDir, f), 'utf8')))
+  return texts.join('\n')
+}
+
+export function renderKeepalive(results) {
+  const { mode } = results
+  const lines = [
+    `keepalive: npm ci of ${mode.packages} packages, fresh npm cache each run, npm ${mode.npm ?? '?'} (maxsockets ${mode.npmMaxsockets ?? '?'}), ` +
+      `${mode.loadConnections} autocannon connections on the server meanwhile`,
+    `  ${'server keepAliveTimeout'.padEnd(24)}${'cold s'.padStart(8)}${'warm s'.padStart(8)}${'fetches'.padStart(9)}${'retries'.padStart(9)}${'resets'.padStart(8)}${'non-2xx'.padStart(9)}${'aborted'.padStart(9)}${'load req'.padStart(10)}`,
+  ]
+  for (const setting of results.settings) {
+    const phase = (name) => setting.runs.find((r) => r.phase === name)
+    const seconds = (run) => (run ? (run.code === 0 ? String(run.seconds) : `fail ${run.seconds}`) : '-')
+    const sum = (pick) => setting.runs.reduce((n, run) => n + pick(run), 0)
+    const non2xx = Object.values(setting.server.non2xx).reduce((a, b) => a + b, 0)
+    lines.push(
+      `  ${(setting.keepAliveS === null ? 'default' : `${setting.keepAliveS} s`).padEnd(24)}${seconds(phase('cold')).padStart(8)}${seconds(phase('warm')).padStart(8)}` +
+        `${String(sum((r) => r.npm.fetches)).padStart(9)}${String(sum((r) => r.npm.retries)).padStart(9)}${String(sum((r) => r.npm.resets)).padStart(8)}` +
+        `${String(non2xx).padStart(9)}${String(setting.server.aborted).padStart(9)}${String(sum((r) => r.load.requests)).padStart(10)}`,
+    )
+    for (const run of setting.runs) {
+      if (run.npm.examples.length) lines.push(`    ${run.phase}: ${run.npm.examples.join('\n      ')}`)
+      const codes = Object.entries(run.npm.codes)
+      if (codes.length) lines.push(`    ${run.phase} error codes: ${codes.map(([c, n]) => `${c} x${n}`).join(', ')}`)
+    }
+  }
+  lines.push(`  took ${results.elapsedS} s; load average at start ${results.environment.loadAverageAtStart.map((n) => n.toFixed(2)).join(' ')}`)
+  lines.push(results.problems.length === 0 ? '  no resets with the default keep-alive' : `  problems:\n${results.problems.map((p) => `    ${p}`).join('\n')}`)
+  return `${lines.join('\n')}\n`
+}
