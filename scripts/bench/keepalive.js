@@ -2,6 +2,7 @@ import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { performance } from 'node:perf_hooks'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import { countNpmLog, countServerLog } from './keepalive-logs.js'
 import { measure } from './load.js'
 import { isolatedNpm, runNpm } from './npmci.js'
@@ -15,6 +16,17 @@ const LOAD_CONNECTIONS = 4
 /** One `npm ci` is stopped after this long (its load with it): bounds the whole mode. */
 const NPM_TIMEOUT_MS = 240_000
 const PROJECT = { name: 'bench-keepalive', version: '1.0.0' }
+/**
+ * When, in seconds after its start, each `npm ci` is paused (SIGSTOP, then SIGCONT): a client
+ * stalled by load (starved of CPU, a long GC) leaves its keep-alive sockets idle meanwhile, then
+ * reuses them at once. Each pause lasts the short setting's timeout plus STALL_EXTRA_S, so the
+ * short setting's server closes them meanwhile and the default's does not; a run that ends
+ * first skips the later pauses.
+ */
+const STALLS_AT_S = [5, 15]
+const STALL_EXTRA_S = 2
+/** Counts the server's connections from inside it (see the file); the server's own code stays as it is. */
+const PRELOAD = pathToFileURL(path.join(path.dirname(fileURLToPath(import.meta.url)), 'connections-preload.js')).href
 
 /**
  * The keep-alive mode of the bench: does a long `npm ci` get a reset when it reuses a socket the
@@ -24,8 +36,10 @@ const PROJECT = { name: 'bench-keepalive', version: '1.0.0' }
  * `shortTimeoutS` seconds) a fresh `serve` on an empty store gets `npm ci` twice, cold (the server
  * fetches from the uplink) and warm (from its store), each with a fresh npm cache and npm's own
  * socket settings (maxsockets not set), while autocannon keeps LOAD_CONNECTIONS connections busy
- * on the same server. Counted per run: npm's retries and resets (from its debug logs), and the
- * server's non-2xx answers and aborted responses (from its JSON request log).
+ * on the same server. Counted per run: npm's retries and resets (from its debug logs), the
+ * connections the server accepted and how many carried more than one request (a preload in the
+ * server counts them), and per setting the server's non-2xx answers and aborted responses (from
+ * its JSON request log).
  * A reset in the default setting is a problem; in the short one it is what the mode can see.
  */
 export async function runKeepalive({ root, dir, packages, shortTimeoutS, log, cleanups, stopped, onServer, startupTimeoutMs = 20_000 }) {
@@ -48,9 +62,23 @@ export async function runKeepalive({ root, dir, packages, shortTimeoutS, log, cl
     { label: 'default', keepAliveS: null, extra: [], resetsAreProblems: true },
     { label: `${shortTimeoutS} s`, keepAliveS: shortTimeoutS, extra: ['server:', `  keepAliveTimeout: ${shortTimeoutS}`], resetsAreProblems: false },
   ]
+  results.mode.stalls = { atS: STALLS_AT_S, seconds: shortTimeoutS + STALL_EXTRA_S }
   for (const [i, setting] of settings.entries()) {
     if (stopped()) break
-    const outcome = await oneSetting({ root, dir: path.join(dir, `setting-${i}`), upstream, project, setting, results, log, cleanups, stopped, onServer, startupTimeoutMs })
+    const outcome = await oneSetting({
+      root,
+      dir: path.join(dir, `setting-${i}`),
+      upstream,
+      project,
+      setting,
+      stallS: shortTimeoutS + STALL_EXTRA_S,
+      results,
+      log,
+      cleanups,
+      stopped,
+      onServer,
+      startupTimeoutMs,
+    })
     results.settings.push(outcome)
     for (const run of outcome.runs) {
       if (run.code !== 0 && setting.resetsAreProblems) results.problems.push(`${setting.label}: npm ci ${run.phase} failed (${run.code}): ${run.output}`)
@@ -65,7 +93,7 @@ export async function runKeepalive({ root, dir, packages, shortTimeoutS, log, cl
 }
 
 /** One server with one keep-alive setting: a cold and a warm `npm ci` under load, then its request log. */
-async function oneSetting({ root, dir, upstream, project, setting, results, log, cleanups, stopped, onServer, startupTimeoutMs }) {
+async function oneSetting({ root, dir, upstream, project, setting, stallS, results, log, cleanups, stopped, onServer, startupTimeoutMs }) {
   const serverLog = path.join(dir, 'server-log.jsonl')
   await mkdir(dir, { recursive: true })
   const server = await launchServer({
@@ -73,6 +101,7 @@ async function oneSetting({ root, dir, upstream, project, setting, results, log,
     dir,
     upstreamUrl: upstream.url,
     timeoutMs: startupTimeoutMs,
+    nodeArgs: ['--import', PRELOAD],
     extra: setting.extra,
     log: ['log:', '  type: file', `  path: ${JSON.stringify(serverLog)}`, '  format: json', '  level: http'],
   })
@@ -97,16 +126,32 @@ async function oneSetting({ root, dir, upstream, project, setting, results, log,
     const cache = path.join(dir, `npm-cache-${phase}`)
     const logsDir = path.join(dir, `npm-logs-${phase}`)
     log(`keepalive ${setting.label}: npm ci ${phase} through ${url} with ${LOAD_CONNECTIONS} autocannon connections on ${loadTarget}`)
+    const before = await connections(dir)
     const stopLoad = startLoad(loadTarget)
-    const run = await runNpm(['ci', `--cache=${cache}`, `--logs-dir=${logsDir}`, '--logs-max=1000', ...args], { cwd, home, timeoutMs: NPM_TIMEOUT_MS })
+    let stalls = null
+    const run = await runNpm(['ci', `--cache=${cache}`, `--logs-dir=${logsDir}`, '--logs-max=1000', ...args], {
+      cwd,
+      home,
+      timeoutMs: NPM_TIMEOUT_MS,
+      onSpawn: (child) => {
+        stalls = stallNpm(child, stallS)
+        cleanups.push(async () => stalls.end())
+      },
+    })
+    const stalled = stalls?.end() ?? 0
     const load = await stopLoad()
     const npm = countNpmLog(await readLogs(logsDir))
+    // The preload writes its counts every 200 ms: wait for a write after the run's last request.
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    const after = await connections(dir)
     runs.push({
       phase,
       seconds: Math.round(run.ms / 100) / 10,
       code: run.code,
       output: run.code === 0 ? '' : run.output.slice(-800),
       npm,
+      stalls: stalled,
+      server: after && before ? { connections: after.connections - before.connections, reused: after.reused - before.reused } : null,
       load: { requests: load.requests, reqPerSec: Math.round(load.reqPerSec), p99Ms: load.latencyMs.p99, errors: load.errors + load.non2xx },
     })
     log(`keepalive ${setting.label}: ${phase} ${run.ms} ms, exit ${run.code}, ${npm.fetches} fetches, ${npm.retries} retries, ${npm.resets} resets; load ${load.requests} requests`)
@@ -117,6 +162,51 @@ async function oneSetting({ root, dir, upstream, project, setting, results, log,
   await server.stop()
   const served = countServerLog(await readFile(serverLog, 'utf8').catch(() => ''))
   return { label: setting.label, keepAliveS: setting.keepAliveS, resetsAreProblems: setting.resetsAreProblems, runs, server: served }
+}
+
+/**
+ * Pauses npm (`child`) for `seconds` at each of STALLS_AT_S. `end()` cancels the pauses to come,
+ * resumes npm if it is paused (a stopped process would never see the SIGTERM of a timeout or of
+ * an interrupted bench) and returns how many pauses were made.
+ */
+function stallNpm(child, seconds) {
+  let made = 0
+  let paused = false
+  const timers = []
+  const resume = () => {
+    if (paused) child.kill('SIGCONT')
+    paused = false
+  }
+  for (const at of STALLS_AT_S) {
+    timers.push(
+      setTimeout(() => {
+        if (child.exitCode !== null || child.signalCode !== null) return
+        child.kill('SIGSTOP')
+        paused = true
+        made++
+        timers.push(setTimeout(resume, seconds * 1000))
+      }, at * 1000),
+    )
+  }
+  child.once('close', () => {
+    for (const timer of timers) clearTimeout(timer)
+  })
+  return {
+    end() {
+      for (const timer of timers) clearTimeout(timer)
+      resume()
+      return made
+    },
+  }
+}
+
+/** The connection counts the preload in the server last wrote, or null. */
+async function connections(dir) {
+  try {
+    return JSON.parse(await readFile(path.join(dir, 'connections.json'), 'utf8'))
+  } catch {
+    return null
+  }
 }
 
 /** autocannon on `url` until the returned function is called; that resolves its figures. */
@@ -144,28 +234,57 @@ async function readLogs(logsDir) {
 
 export function renderKeepalive(results) {
   const { mode } = results
+  const columns = [
+    ['server keepAliveTimeout', 24, 'left'],
+    ['run', 6, 'left'],
+    ['seconds', 9],
+    ['fetches', 9],
+    ['retries', 9],
+    ['resets', 8],
+    ['pauses', 8],
+    ['conns', 8],
+    ['reused', 8],
+    ['load req', 10],
+  ]
+  const row = (cells) => cells.map((cell, i) => (columns[i][2] === 'left' ? String(cell).padEnd(columns[i][1]) : String(cell).padStart(columns[i][1]))).join('')
   const lines = [
     `keepalive: npm ci of ${mode.packages} packages, fresh npm cache each run, npm ${mode.npm ?? '?'} (maxsockets ${mode.npmMaxsockets ?? '?'}), ` +
       `${mode.loadConnections} autocannon connections on the server meanwhile`,
-    `  ${'server keepAliveTimeout'.padEnd(24)}${'cold s'.padStart(8)}${'warm s'.padStart(8)}${'fetches'.padStart(9)}${'retries'.padStart(9)}${'resets'.padStart(8)}${'non-2xx'.padStart(9)}${'aborted'.padStart(9)}${'load req'.padStart(10)}`,
+    `  ${row(columns.map(([title]) => title))}`,
   ]
   for (const setting of results.settings) {
-    const phase = (name) => setting.runs.find((r) => r.phase === name)
-    const seconds = (run) => (run ? (run.code === 0 ? String(run.seconds) : `fail ${run.seconds}`) : '-')
-    const sum = (pick) => setting.runs.reduce((n, run) => n + pick(run), 0)
-    const non2xx = Object.values(setting.server.non2xx).reduce((a, b) => a + b, 0)
+    for (const run of setting.runs) {
+      lines.push(
+        `  ${row([
+          setting.keepAliveS === null ? 'default' : `${setting.keepAliveS} s`,
+          run.phase,
+          run.code === 0 ? run.seconds : `fail ${run.seconds}`,
+          run.npm.fetches,
+          run.npm.retries,
+          run.npm.resets,
+          run.stalls,
+          run.server?.connections ?? '-',
+          run.server?.reused ?? '-',
+          run.load.requests,
+        ])}`,
+      )
+    }
+    const non2xx = Object.entries(setting.server.non2xx)
     lines.push(
-      `  ${(setting.keepAliveS === null ? 'default' : `${setting.keepAliveS} s`).padEnd(24)}${seconds(phase('cold')).padStart(8)}${seconds(phase('warm')).padStart(8)}` +
-        `${String(sum((r) => r.npm.fetches)).padStart(9)}${String(sum((r) => r.npm.retries)).padStart(9)}${String(sum((r) => r.npm.resets)).padStart(8)}` +
-        `${String(non2xx).padStart(9)}${String(setting.server.aborted).padStart(9)}${String(sum((r) => r.load.requests)).padStart(10)}`,
+      `    server log (${setting.label}): ${setting.server.requests} requests, ${setting.server.tarballs} tarballs, ` +
+        `non-2xx ${non2xx.length ? non2xx.map(([status, n]) => `${status} x${n}`).join(', ') : '0'}, aborted ${setting.server.aborted}`,
     )
     for (const run of setting.runs) {
-      if (run.npm.examples.length) lines.push(`    ${run.phase}: ${run.npm.examples.join('\n      ')}`)
       const codes = Object.entries(run.npm.codes)
-      if (codes.length) lines.push(`    ${run.phase} error codes: ${codes.map(([c, n]) => `${c} x${n}`).join(', ')}`)
+      if (codes.length) lines.push(`    npm ${run.phase} error codes: ${codes.map(([c, n]) => `${c} x${n}`).join(', ')}`)
+      for (const example of run.npm.examples) lines.push(`      ${example}`)
     }
   }
-  lines.push(`  took ${results.elapsedS} s; load average at start ${results.environment.loadAverageAtStart.map((n) => n.toFixed(2)).join(' ')}`)
-  lines.push(results.problems.length === 0 ? '  no resets with the default keep-alive' : `  problems:\n${results.problems.map((p) => `    ${p}`).join('\n')}`)
+  lines.push(
+    `  pauses: times npm was stopped for ${mode.stalls.seconds} s (at ${mode.stalls.atS.join(' s and ')} s into the run), its sockets idle meanwhile`,
+    '  conns: connections the server accepted during the run (npm and the 4 load connections); reused: those that carried more than one request',
+    `  took ${results.elapsedS} s; load average at start ${results.environment.loadAverageAtStart.map((n) => n.toFixed(2)).join(' ')}`,
+    results.problems.length === 0 ? '  no resets with the default keep-alive' : `  problems:\n${results.problems.map((p) => `    ${p}`).join('\n')}`,
+  )
   return `${lines.join('\n')}\n`
 }

@@ -49,8 +49,9 @@ function cleanEnv(home) {
 /**
  * Runs npm with `args` in `cwd`; resolves `{ ms, cpuS, code, output }` (cpuS: npm's CPU
  * seconds, or null; output: the last 4,000 characters). Stopped with SIGTERM after `timeoutMs`.
+ * `onSpawn(child)` gets the child process as soon as it is started.
  */
-export function runNpm(args, { cwd, home, track, profileDir, timeoutMs = RUN_TIMEOUT_MS }) {
+export function runNpm(args, { cwd, home, track, profileDir, timeoutMs = RUN_TIMEOUT_MS, onSpawn }) {
   const [command, prefix] = npmCommand()
   // Profiled: node runs npm-cli.js under --cpu-prof (NODE_OPTIONS refuses that flag).
   if (profileDir) prefix.unshift('--cpu-prof', `--cpu-prof-dir=${profileDir}`)
@@ -59,6 +60,7 @@ export function runNpm(args, { cwd, home, track, profileDir, timeoutMs = RUN_TIM
   const cpuBefore = childrenCpuSeconds()
   return new Promise((resolve) => {
     const child = spawn(command, [...prefix, ...args], { cwd, env: cleanEnv(home), stdio: ['ignore', 'pipe', 'pipe'] })
+    onSpawn?.(child)
     let output = ''
     for (const stream of [child.stdout, child.stderr]) stream.setEncoding('utf8').on('data', (chunk) => (output = (output + chunk).slice(-4000)))
     const timer = setTimeout(() => child.kill('SIGTERM'), timeoutMs)
