@@ -19,10 +19,11 @@
 // packages (default 5,000) with the uplink down, asked for all of them; prints its peak RSS (VmHWM).
 //   node scripts/bench.js --keepalive [--packages N] [--short-timeout S] [--json FILE]
 // --keepalive runs only the keep-alive mode (scripts/bench/keepalive.js): `npm ci` of a flat
-// project of N packages (default 2,000) through `serve`, cold and warm, under autocannon load,
-// with the default keep-alive timeout and with S seconds (default 1); counts npm's retries and
-// resets and the server's non-2xx. Exit 1 on a reset or failure with the default timeout only.
-// Takes about 3 to 8 minutes (each npm ci is stopped after 4 minutes, so at most ~17).
+// project of N packages (default 2,000) through `serve`, cold and warm, under autocannon load and
+// with npm paused twice for S + 2 s (a client stalled by load), with the default keep-alive timeout
+// and with S seconds (default 1); counts npm's retries and resets, the server's connections and
+// non-2xx. Exit 1 on a reset or failure with the default timeout only (with S they are expected).
+// Takes about 4 minutes on 2 loaded cores (each npm ci is stopped after 4 minutes, so at most ~17).
 // Exit status: 1 on errors (failed requests, wrong bytes, a crash), 0 otherwise, whether or not
 // the ratio targets are met (they are reported, not enforced).
 import { existsSync } from 'node:fs'
@@ -57,9 +58,10 @@ const USAGE = [
   '                                                           a search every second); server RSS and open fds every 10 s; errors and p99 per kind',
   '       node scripts/bench.js --outage [--packages N] [--json FILE]   serve N cached packages (default 5000) with the uplink down; peak RSS',
   '       node scripts/bench.js --keepalive [--packages N] [--short-timeout S] [--json FILE]   npm ci of N packages (default 2000), cold and warm,',
-  '                                                           under load, with the default keep-alive timeout and with S s (default 1);',
-  '                                                           npm retries and resets, server non-2xx; exit 1 on a reset with the default.',
-  '                                                           About 3-8 min; each npm ci is stopped after 4 min (at most ~17 min in all)',
+  '                                                           under load and paused twice for S + 2 s, with the default keep-alive timeout',
+  '                                                           and with S s (default 1); npm retries and resets, server connections and',
+  '                                                           non-2xx; exit 1 on a reset with the default. About 4 min (each npm ci is',
+  '                                                           stopped after 4 min, so at most ~17 min in all)',
 ].join('\n')
 const STARTUP_TIMEOUT_MS = 20_000
 const COLD_CLIENTS = 50

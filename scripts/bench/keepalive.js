@@ -36,7 +36,7 @@ const PRELOAD = pathToFileURL(path.join(path.dirname(fileURLToPath(import.meta.u
  * `shortTimeoutS` seconds) a fresh `serve` on an empty store gets `npm ci` twice, cold (the server
  * fetches from the uplink) and warm (from its store), each with a fresh npm cache and npm's own
  * socket settings (maxsockets not set), while autocannon keeps LOAD_CONNECTIONS connections busy
- * on the same server. Counted per run: npm's retries and resets (from its debug logs), the
+ * on the same server and npm is paused twice (see STALLS_AT_S). Counted per run: npm's retries and resets (from its debug logs), the
  * connections the server accepted and how many carried more than one request (a preload in the
  * server counts them), and per setting the server's non-2xx answers and aborted responses (from
  * its JSON request log).
