@@ -17,14 +17,16 @@ const LOAD_CONNECTIONS = 4
 const NPM_TIMEOUT_MS = 240_000
 const PROJECT = { name: 'bench-keepalive', version: '1.0.0' }
 /**
- * When, in seconds after its start, each `npm ci` is paused (SIGSTOP, then SIGCONT): a client
- * stalled by load (starved of CPU, a long GC) leaves its keep-alive sockets idle meanwhile, then
- * reuses them at once. Each pause lasts the short setting's timeout plus STALL_EXTRA_S, so the
- * short setting's server closes them meanwhile and the default's does not; a run that ends
- * first skips the later pauses.
+ * When each `npm ci` is paused (SIGSTOP, then SIGCONT): once the server has been asked for these
+ * shares of the project's tarballs in the run. A client stalled by load (starved of CPU, a long GC)
+ * leaves its keep-alive sockets idle meanwhile, then reuses them at once. Each pause lasts the
+ * short setting's timeout plus STALL_EXTRA_S, so the short setting's server closes them
+ * meanwhile and the default's does not. (By progress, not by time: under load npm can spend
+ * many seconds queueing its requests before the first one leaves.)
  */
-const STALLS_AT_S = [5, 15]
+const STALLS_AT = [0.25, 0.6]
 const STALL_EXTRA_S = 2
+const PROGRESS_POLL_MS = 200
 /** Counts the server's connections from inside it (see the file); the server's own code stays as it is. */
 const PRELOAD = pathToFileURL(path.join(path.dirname(fileURLToPath(import.meta.url)), 'connections-preload.js')).href
 
@@ -36,8 +38,8 @@ const PRELOAD = pathToFileURL(path.join(path.dirname(fileURLToPath(import.meta.u
  * `shortTimeoutS` seconds) a fresh `serve` on an empty store gets `npm ci` twice, cold (the server
  * fetches from the uplink) and warm (from its store), each with a fresh npm cache and npm's own
  * socket settings (maxsockets not set), while autocannon keeps LOAD_CONNECTIONS connections busy
- * on the same server and npm is paused twice (see STALLS_AT_S). Counted per run: npm's retries and resets (from its debug logs), the
- * connections the server accepted and how many carried more than one request (a preload in the
+ * on the same server and npm is paused twice (see STALLS_AT). Counted per run: npm's retries and
+ * resets (from its debug logs), the connections the server accepted and how many carried more than one request (a preload in the
  * server counts them), and per setting the server's non-2xx answers and aborted responses (from
  * its JSON request log).
  * A reset in the default setting is a problem; in the short one it is what the mode can see.
@@ -62,7 +64,7 @@ export async function runKeepalive({ root, dir, packages, shortTimeoutS, log, cl
     { label: 'default', keepAliveS: null, extra: [], resetsAreProblems: true },
     { label: `${shortTimeoutS} s`, keepAliveS: shortTimeoutS, extra: ['server:', `  keepAliveTimeout: ${shortTimeoutS}`], resetsAreProblems: false },
   ]
-  results.mode.stalls = { atS: STALLS_AT_S, seconds: shortTimeoutS + STALL_EXTRA_S }
+  results.mode.stalls = { atShare: STALLS_AT, seconds: shortTimeoutS + STALL_EXTRA_S }
   for (const [i, setting] of settings.entries()) {
     if (stopped()) break
     const outcome = await oneSetting({
@@ -134,7 +136,8 @@ async function oneSetting({ root, dir, upstream, project, setting, stallS, resul
       home,
       timeoutMs: NPM_TIMEOUT_MS,
       onSpawn: (child) => {
-        stalls = stallNpm(child, stallS)
+        const want = STALLS_AT.map((share) => (before?.tarballs ?? 0) + Math.ceil(share * project.info.packages))
+        stalls = stallNpm(child, stallS, want, async () => (await connections(dir))?.tarballs ?? 0)
         cleanups.push(async () => stalls.end())
       },
     })
@@ -165,39 +168,42 @@ async function oneSetting({ root, dir, upstream, project, setting, stallS, resul
 }
 
 /**
- * Pauses npm (`child`) for `seconds` at each of STALLS_AT_S. `end()` cancels the pauses to come,
- * resumes npm if it is paused (a stopped process would never see the SIGTERM of a timeout or of
- * an interrupted bench) and returns how many pauses were made.
+ * Pauses npm (`child`) for `seconds` each time `served()` (the server's tarball count) reaches
+ * the next of `thresholds`. `end()` stops watching, resumes npm if it is paused (a stopped
+ * process would never see the SIGTERM of a timeout or of an interrupted bench) and returns how
+ * many pauses were made.
  */
-function stallNpm(child, seconds) {
+function stallNpm(child, seconds, thresholds, served) {
   let made = 0
-  let paused = false
-  const timers = []
+  let paused = null
+  let reading = false
   const resume = () => {
-    if (paused) child.kill('SIGCONT')
-    paused = false
+    if (paused) {
+      clearTimeout(paused)
+      child.kill('SIGCONT')
+    }
+    paused = null
   }
-  for (const at of STALLS_AT_S) {
-    timers.push(
-      setTimeout(() => {
-        if (child.exitCode !== null || child.signalCode !== null) return
-        child.kill('SIGSTOP')
-        paused = true
-        made++
-        timers.push(setTimeout(resume, seconds * 1000))
-      }, at * 1000),
-    )
+  const poll = setInterval(async () => {
+    if (paused || reading || made >= thresholds.length || child.exitCode !== null || child.signalCode !== null) return
+    reading = true
+    const count = await served()
+    reading = false
+    if (count < thresholds[made] || paused || child.exitCode !== null) return
+    child.kill('SIGSTOP')
+    made++
+    paused = setTimeout(() => {
+      paused = null
+      child.kill('SIGCONT')
+    }, seconds * 1000)
+  }, PROGRESS_POLL_MS)
+  const end = () => {
+    clearInterval(poll)
+    resume()
+    return made
   }
-  child.once('close', () => {
-    for (const timer of timers) clearTimeout(timer)
-  })
-  return {
-    end() {
-      for (const timer of timers) clearTimeout(timer)
-      resume()
-      return made
-    },
-  }
+  child.once('close', () => clearInterval(poll))
+  return { end }
 }
 
 /** The connection counts the preload in the server last wrote, or null. */
@@ -281,7 +287,7 @@ export function renderKeepalive(results) {
     }
   }
   lines.push(
-    `  pauses: times npm was stopped for ${mode.stalls.seconds} s (at ${mode.stalls.atS.join(' s and ')} s into the run), its sockets idle meanwhile`,
+    `  pauses: times npm was stopped for ${mode.stalls.seconds} s (once ${mode.stalls.atShare.map((share) => `${share * 100}%`).join(' and ')} of the tarballs were asked for), its sockets idle meanwhile`,
     '  conns: connections the server accepted during the run (npm and the 4 load connections); reused: those that carried more than one request',
     `  took ${results.elapsedS} s; load average at start ${results.environment.loadAverageAtStart.map((n) => n.toFixed(2)).join(' ')}`,
     results.problems.length === 0 ? '  no resets with the default keep-alive' : `  problems:\n${results.problems.map((p) => `    ${p}`).join('\n')}`,
