@@ -17,6 +17,13 @@
 //   node scripts/bench.js --outage [--packages N] [--json FILE]
 // --outage runs only the outage mode (scripts/bench/outage.js): `serve` on a store of N cached
 // packages (default 5,000) with the uplink down, asked for all of them; prints its peak RSS (VmHWM).
+//   node scripts/bench.js --keepalive [--packages N] [--short-timeout S] [--json FILE]
+// --keepalive runs only the keep-alive mode (scripts/bench/keepalive.js): `npm ci` of a flat
+// project of N packages (default 2,000) through `serve`, cold and warm, under autocannon load and
+// with npm paused twice for S + 2 s (a client stalled by load), with the default keep-alive timeout
+// and with S seconds (default 1); counts npm's retries and resets, the server's connections and
+// non-2xx. Exit 1 on a reset or failure with the default timeout only (with S they are expected).
+// Takes about 4 minutes on 2 loaded cores (each npm ci is stopped after 4 minutes, so at most ~17).
 // Exit status: 1 on errors (failed requests, wrong bytes, a crash), 0 otherwise, whether or not
 // the ratio targets are met (they are reported, not enforced).
 import { existsSync } from 'node:fs'
@@ -31,6 +38,7 @@ import { coldBurst, packumentCheck, tarballCheck } from './bench/cold.js'
 import { buildFixtures } from './bench/fixtures.js'
 import { get } from './bench/http.js'
 import { bytesForNginx, checkNginx, discardResponseBodies, measure, scenarios, warm } from './bench/load.js'
+import { renderKeepalive, runKeepalive } from './bench/keepalive.js'
 import { ensureNginx, startNginx } from './bench/nginx.js'
 import { npmCiComparison } from './bench/npmci.js'
 import { profileFiles, renderProfile, summarizeProfile } from './bench/profile.js'
@@ -49,6 +57,11 @@ const USAGE = [
   '       node scripts/bench.js --soak SECONDS [--json FILE]   mixed load for 10..3600 s (packuments, tarballs, 304s, a publish every 3 s,',
   '                                                           a search every second); server RSS and open fds every 10 s; errors and p99 per kind',
   '       node scripts/bench.js --outage [--packages N] [--json FILE]   serve N cached packages (default 5000) with the uplink down; peak RSS',
+  '       node scripts/bench.js --keepalive [--packages N] [--short-timeout S] [--json FILE]   npm ci of N packages (default 2000), cold and warm,',
+  '                                                           under load and paused twice for S + 2 s, with the default keep-alive timeout',
+  '                                                           and with S s (default 1); npm retries and resets, server connections and',
+  '                                                           non-2xx; exit 1 on a reset with the default. About 4 min (each npm ci is',
+  '                                                           stopped after 4 min, so at most ~17 min in all)',
 ].join('\n')
 const STARTUP_TIMEOUT_MS = 20_000
 const COLD_CLIENTS = 50
@@ -68,7 +81,9 @@ const options = parseOptions(
     only: { type: 'string' },
     soak: { type: 'string' },
     outage: { type: 'boolean', default: false },
-    packages: { type: 'string', default: '5000' },
+    keepalive: { type: 'boolean', default: false },
+    packages: { type: 'string' },
+    'short-timeout': { type: 'string', default: '1' },
   },
   USAGE,
 )
@@ -83,9 +98,14 @@ if (soakSeconds !== null && !(Number.isInteger(soakSeconds) && soakSeconds >= 10
   console.error(`--soak takes whole seconds in [10, 3600]\n${USAGE}`)
   process.exit(2)
 }
-const outagePackages = Number(options.packages)
-if (!(Number.isInteger(outagePackages) && outagePackages >= 1 && outagePackages <= 100_000)) {
+const packageCount = Number(options.packages ?? (options.keepalive ? 2000 : 5000))
+if (!(Number.isInteger(packageCount) && packageCount >= 1 && packageCount <= 100_000)) {
   console.error(`--packages takes a whole number in [1, 100000]\n${USAGE}`)
+  process.exit(2)
+}
+const shortTimeoutS = Number(options['short-timeout'])
+if (!(Number.isInteger(shortTimeoutS) && shortTimeoutS >= 1 && shortTimeoutS <= 30)) {
+  console.error(`--short-timeout takes whole seconds in [1, 30]\n${USAGE}`)
   process.exit(2)
 }
 const mode = {
@@ -97,7 +117,8 @@ const mode = {
   npmCiRounds: 3,
   npmCiBudgetMs: 150_000,
 }
-const jsonFile = path.resolve(options.json ?? path.join(ROOT, `bench-results/${options.outage ? 'outage' : soakSeconds === null ? 'bench' : 'soak'}.json`))
+const modeName = options.keepalive ? 'keepalive' : options.outage ? 'outage' : soakSeconds === null ? 'bench' : 'soak'
+const jsonFile = path.resolve(options.json ?? path.join(ROOT, `bench-results/${modeName}.json`))
 const profileDir = options.profile ? path.resolve(options.profile) : null
 const npmProfileDir = options['npm-profile'] ? path.resolve(options['npm-profile']) : null
 
@@ -144,7 +165,8 @@ async function main() {
     throw new Error('dist/ is missing: run `npm run build` first (`npm run bench` does both)')
   }
   if (soakSeconds !== null) return alone('sinopia-soak-', runSoak, renderSoak, { seconds: soakSeconds })
-  if (options.outage) return alone('sinopia-outage-', runOutage, renderOutage, { packages: outagePackages })
+  if (options.outage) return alone('sinopia-outage-', runOutage, renderOutage, { packages: packageCount })
+  if (options.keepalive) return alone('sinopia-keepalive-', runKeepalive, renderKeepalive, { packages: packageCount, shortTimeoutS })
   const results = {
     date: new Date().toISOString(),
     environment: {
@@ -419,7 +441,8 @@ async function main() {
 }
 
 /**
- * A mode that runs alone (`--soak`: scripts/bench/soak.js, `--outage`: scripts/bench/outage.js):
+ * A mode that runs alone (`--soak`: scripts/bench/soak.js, `--outage`: scripts/bench/outage.js,
+ * `--keepalive`: scripts/bench/keepalive.js):
  * `run` gets its own temp folder and `settings`; its results go to the JSON file, `render`'s text to stdout.
  */
 async function alone(prefix, run, render, settings) {

@@ -48,9 +48,10 @@ function cleanEnv(home) {
 
 /**
  * Runs npm with `args` in `cwd`; resolves `{ ms, cpuS, code, output }` (cpuS: npm's CPU
- * seconds, or null). Stopped with SIGTERM after RUN_TIMEOUT_MS.
+ * seconds, or null; output: the last 4,000 characters). Stopped with SIGTERM after `timeoutMs`.
+ * `onSpawn(child)` gets the child process as soon as it is started.
  */
-function runNpm(args, { cwd, home, track, profileDir }) {
+export function runNpm(args, { cwd, home, track, profileDir, timeoutMs = RUN_TIMEOUT_MS, onSpawn }) {
   const [command, prefix] = npmCommand()
   // Profiled: node runs npm-cli.js under --cpu-prof (NODE_OPTIONS refuses that flag).
   if (profileDir) prefix.unshift('--cpu-prof', `--cpu-prof-dir=${profileDir}`)
@@ -59,9 +60,10 @@ function runNpm(args, { cwd, home, track, profileDir }) {
   const cpuBefore = childrenCpuSeconds()
   return new Promise((resolve) => {
     const child = spawn(command, [...prefix, ...args], { cwd, env: cleanEnv(home), stdio: ['ignore', 'pipe', 'pipe'] })
+    onSpawn?.(child)
     let output = ''
     for (const stream of [child.stdout, child.stderr]) stream.setEncoding('utf8').on('data', (chunk) => (output = (output + chunk).slice(-4000)))
-    const timer = setTimeout(() => child.kill('SIGTERM'), RUN_TIMEOUT_MS)
+    const timer = setTimeout(() => child.kill('SIGTERM'), timeoutMs)
     track?.(() => child.kill('SIGTERM'))
     child.once('error', (error) => (output += `\n${error.message}`))
     child.once('close', (code, signal) => {
@@ -72,6 +74,32 @@ function runNpm(args, { cwd, home, track, profileDir }) {
       resolve({ ms: Math.round(performance.now() - started), cpuS, code: code ?? signal, output: output.trim() })
     })
   })
+}
+
+/**
+ * A home folder for npm under `dir` with empty user and global configs, and the arguments every
+ * bench run of npm takes: the registry, those configs, no audit, fund, scripts, update check or
+ * progress bar, and `loglevel`. Resolves `{ home, args }`.
+ */
+export async function isolatedNpm(dir, registryUrl, { loglevel = 'error' } = {}) {
+  const home = path.join(dir, 'home')
+  await mkdir(home, { recursive: true })
+  const userconfig = path.join(home, '.npmrc')
+  const globalconfig = path.join(home, 'global-npmrc')
+  await writeFile(userconfig, '')
+  await writeFile(globalconfig, '')
+  const args = [
+    `--registry=${registryUrl}`,
+    `--userconfig=${userconfig}`,
+    `--globalconfig=${globalconfig}`,
+    '--no-audit',
+    '--no-fund',
+    '--ignore-scripts',
+    '--no-update-notifier',
+    `--loglevel=${loglevel}`,
+    '--no-progress',
+  ]
+  return { home, args }
 }
 
 function median(values) {
@@ -104,29 +132,13 @@ export async function npmCiComparison({
   stopped,
 }) {
   const project = path.join(dir, 'project')
-  const home = path.join(dir, 'home')
   const warmCache = path.join(dir, 'npm-cache-full')
   await mkdir(project, { recursive: true })
-  await mkdir(home, { recursive: true })
-  const userconfig = path.join(home, '.npmrc')
-  const globalconfig = path.join(home, 'global-npmrc')
-  await writeFile(userconfig, '')
-  await writeFile(globalconfig, '')
+  const { home, args: common } = await isolatedNpm(dir, registryUrl)
   await writeFile(
     path.join(project, 'package.json'),
     `${JSON.stringify({ name: 'bench-project', version: '1.0.0', private: true, dependencies: rootDependencies }, null, 2)}\n`,
   )
-  const common = [
-    `--registry=${registryUrl}`,
-    `--userconfig=${userconfig}`,
-    `--globalconfig=${globalconfig}`,
-    '--no-audit',
-    '--no-fund',
-    '--ignore-scripts',
-    '--no-update-notifier',
-    '--loglevel=error',
-    '--no-progress',
-  ]
   const problems = []
   const started = performance.now()
 

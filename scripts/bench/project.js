@@ -2,7 +2,7 @@ import { digests, prng, sentence } from './fixtures.js'
 import { packTarball } from './tar.js'
 
 /**
- * A generated project of ~650 installed packages for the `npm ci` comparison: small
+ * A generated project, by default of ~650 installed packages for the `npm ci` comparison: small
  * packages (package.json, index.js, lib/, README, LICENSE; a few kB each), a dependency
  * graph with shared dependencies, scoped names, and two majors of some packages where
  * npm must nest one copy. Deterministic: the same tarballs and documents on every run.
@@ -20,9 +20,9 @@ function bareName(name) {
   return name.startsWith('@') ? name.slice(name.indexOf('/') + 1) : name
 }
 
-function names(rand) {
+function names(rand, count) {
   const out = []
-  for (let i = 0; i < PACKAGE_COUNT; i++) {
+  for (let i = 0; i < count; i++) {
     const stem = `${rand.pick(WORDS)}-${rand.pick(WORDS)}-${i}`
     out.push(i % 20 === 7 ? `${SCOPE}/${stem}` : stem)
   }
@@ -53,23 +53,26 @@ function files(rand, name, version, deps) {
 }
 
 /**
- * Builds the packages' documents and tarballs, served by the fake uplink under `upstreamUrl`.
- * Returns `{ routes, rootDependencies, info }` (routes: URL path -> `{ body, type }`).
+ * Builds the packages' documents and tarballs, served by the fake uplink under `upstreamUrl`:
+ * `count` packages; with `twoMajors: false` none has a 2.0.0, so every dependency resolves to
+ * the one 1.1.0 of its package and the installed tree is flat.
+ * Returns `{ routes, rootDependencies, latest, info }` (routes: URL path -> `{ body, type }`;
+ * latest: name -> the 1.1.0 manifest, whose `dist` a lockfile entry takes).
  */
-export function buildProject(upstreamUrl) {
+export function buildProject(upstreamUrl, { count = PACKAGE_COUNT, twoMajors = true } = {}) {
   const rand = prng(0x0c1)
   const base = upstreamUrl.replace(/\/$/, '')
-  const all = names(rand)
+  const all = names(rand, count)
   // Every 12th package also has a 2.0.0; its dependents ask for ^1 or ^2, so both get installed.
-  const hasTwo = new Set(all.filter((_, i) => i % 12 === 5))
+  const hasTwo = new Set(twoMajors ? all.filter((_, i) => i % 12 === 5) : [])
   const range = (dep) => (hasTwo.has(dep) && rand.chance(0.5) ? '^2.0.0' : '^1.0.0')
   const dependents = new Map(all.map((name) => [name, 0]))
   const depsOf = new Map()
   for (let i = 0; i < all.length; i++) {
     const deps = {}
     // Dependencies only on later packages: a DAG, with some packages shared by many.
-    const count = i < all.length - 10 ? rand.int(5) : 0
-    for (let k = 0; k < count; k++) {
+    const depCount = i < all.length - 10 ? rand.int(5) : 0
+    for (let k = 0; k < depCount; k++) {
       const j = i + 1 + rand.int(Math.min(150, all.length - i - 1))
       const dep = all[j]
       deps[dep] = range(dep)
@@ -79,6 +82,7 @@ export function buildProject(upstreamUrl) {
   }
 
   const routes = new Map()
+  const latest = new Map()
   let tarballBytes = 0
   let versionCount = 0
   for (const name of all) {
@@ -100,6 +104,7 @@ export function buildProject(upstreamUrl) {
       }
       time[version] = new Date(Date.UTC(2020, 0, 1 + n * 30)).toISOString()
     }
+    latest.set(name, manifests['1.1.0'])
     const doc = {
       _id: name,
       name,
@@ -119,6 +124,27 @@ export function buildProject(upstreamUrl) {
   return {
     routes,
     rootDependencies,
+    latest,
     info: { packages: all.length, versions: versionCount, tarballBytes, rootDependencies: Object.keys(rootDependencies).length },
   }
+}
+
+/**
+ * The package-lock.json (lockfileVersion 3) of a flat project (`buildProject` with
+ * `twoMajors: false`): every package at the top of node_modules in its 1.1.0, each `resolved`
+ * URL under `registryUrl` (the server under test, not the uplink the documents name).
+ */
+export function flatLockfile(project, { name, version }, registryUrl) {
+  const registry = registryUrl.replace(/\/$/, '')
+  const packages = { '': { name, version, dependencies: project.rootDependencies } }
+  for (const [pkg, manifest] of project.latest) {
+    packages[`node_modules/${pkg}`] = {
+      version: manifest.version,
+      resolved: registry + new URL(manifest.dist.tarball).pathname,
+      integrity: manifest.dist.integrity,
+      license: manifest.license,
+      ...(manifest.dependencies ? { dependencies: manifest.dependencies } : {}),
+    }
+  }
+  return { name, version, lockfileVersion: 3, requires: true, packages }
 }

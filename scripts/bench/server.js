@@ -6,8 +6,11 @@ import path from 'node:path'
 const READY = /listening on (http:\/\/127\.0\.0\.1:(\d+)\/)/
 const OUTPUT_TAIL_CHARS = 8000
 
-/** The config the server runs with: everything proxied to the fake uplink, cached for an hour (or `maxage`). */
-export function configYaml(storage, upstreamUrl, extra = [], { maxage = '1h' } = {}) {
+/**
+ * The config the server runs with: everything proxied to the fake uplink, cached for an hour (or
+ * `maxage`), warnings only on stdout unless `log` gives the lines of another `log:` block.
+ */
+export function configYaml(storage, upstreamUrl, extra = [], { maxage = '1h', log = ['log:', '  level: warn'] } = {}) {
   return [
     `storage: ${JSON.stringify(storage)}`,
     'listen: 127.0.0.1:0',
@@ -18,8 +21,7 @@ export function configYaml(storage, upstreamUrl, extra = [], { maxage = '1h' } =
     'packages:',
     "  '@*/*': { access: $all, publish: $authenticated, proxy: npmjs }",
     "  '**': { access: $all, publish: $authenticated, proxy: npmjs }",
-    'log:',
-    '  level: warn',
+    ...log,
     ...extra,
     '',
   ].join('\n')
@@ -82,18 +84,18 @@ function statSeconds(pid, at) {
 }
 
 /**
- * Writes the config into `dir` and starts `bin/run.js serve` as a child (`nodeArgs` go to node
- * first, e.g. `--cpu-prof`). Returns at once with
+ * Writes the config into `dir` (`extra` YAML lines and a `log` block as configYaml takes them) and
+ * starts `bin/run.js serve` as a child (`nodeArgs` go to node first, e.g. `--cpu-prof`). Returns at once with
  * `{ pid, ready, alive(), output(), stop() }`, so the caller can register `stop` before it
  * waits: `ready` resolves `{ url, startupMs }` once the listening line is printed, and
  * rejects (with the child's output in the message) when it exits first or `timeoutMs` passes.
  */
-export async function launchServer({ root, dir, upstreamUrl, timeoutMs, nodeArgs = [], maxage }) {
+export async function launchServer({ root, dir, upstreamUrl, timeoutMs, nodeArgs = [], maxage, extra = [], log }) {
   const config = path.join(dir, 'config.yaml')
-  await writeFile(config, configYaml(path.join(dir, 'storage'), upstreamUrl, [], { maxage }))
+  await writeFile(config, configYaml(path.join(dir, 'storage'), upstreamUrl, extra, { maxage, log }))
   /** Rewrites the config (extra YAML lines) and sends SIGHUP: the server applies what can change live. */
-  const reconfigure = async (extra) => {
-    await writeFile(config, configYaml(path.join(dir, 'storage'), upstreamUrl, extra, { maxage }))
+  const reconfigure = async (more) => {
+    await writeFile(config, configYaml(path.join(dir, 'storage'), upstreamUrl, more, { maxage, log }))
     child.kill('SIGHUP')
   }
   const started = Date.now()
