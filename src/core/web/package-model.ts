@@ -18,12 +18,17 @@ export interface PackageModel {
   license: string | null
   deprecated: string | null
   distTags: Array<[tag: string, version: string]>
-  /** Newest first (semver order). */
+  /** Newest first (semver order), at most LISTED_VERSIONS of them. */
   versions: VersionRow[]
+  /** How many versions there are in all. */
+  versionCount: number
   dependencies: Array<{ kind: 'dependencies' | 'peerDependencies' | 'optionalDependencies'; entries: Array<[name: string, range: string]> }>
   /** Markdown as published: the document's, else the latest version's. */
   readme: string | null
 }
+
+/** Versions listed on a page at most: a package with 100,000 versions would make a page of megabytes. */
+export const LISTED_VERSIONS = 1_000
 
 const DEPENDENCY_KINDS = ['dependencies', 'peerDependencies', 'optionalDependencies'] as const
 
@@ -35,6 +40,9 @@ export function packageModel(name: string, doc: Packument, origin: Origin): Pack
   const versions = Object.values(doc.versions ?? {})
     .filter((m): m is Manifest => typeof m?.version === 'string' && semver.valid(m.version) !== null)
     .sort((a, b) => semver.rcompare(a.version, b.version))
+  const versionCount = versions.length
+  const listed = versions
+    .slice(0, LISTED_VERSIONS)
     .map((m) => ({
       version: m.version,
       date: isoDate(time[m.version]),
@@ -50,7 +58,8 @@ export function packageModel(name: string, doc: Packument, origin: Origin): Pack
     license: licenseOf(latest.license ?? doc.license),
     deprecated: summary.deprecated ? (latest.deprecated as string) : null,
     distTags,
-    versions,
+    versions: listed,
+    versionCount,
     dependencies,
     readme: readmeOf(doc, latest),
   }

@@ -5,8 +5,6 @@ import { packagePage, tarballLink } from './urls.js'
 
 /** Versions listed openly; older ones fold into a <details>. */
 const OPEN_VERSIONS = 30
-/** Rows listed at most: a package with 100,000 versions would make a page of megabytes. */
-const LISTED_VERSIONS = 1_000
 
 /** The package page. `readme` is the sanitized README (see readme.ts), null when there is none. */
 export function packagePageHtml(chrome: Chrome, model: PackageModel, readme: SafeHtml | null): string {
@@ -39,13 +37,13 @@ ${model.dependencies.map(
 ${group.entries.map(([name, range]) => html`<li><a href="${packagePage(root, name)}">${name}</a> <span class="version">${range}</span></li>`)}
 </ul></section>`,
 )}
-<section class="versions"><h2>Versions (${model.versions.length})</h2>
+<section class="versions"><h2>Versions (${model.versionCount})</h2>
 ${versionTable(root, summary.name, model.versions.slice(0, OPEN_VERSIONS))}
 ${
-  model.versions.length > OPEN_VERSIONS
-    ? html`<details><summary>${model.versions.length - OPEN_VERSIONS} older versions</summary>${versionTable(root, summary.name, model.versions.slice(OPEN_VERSIONS, LISTED_VERSIONS))}${
-        model.versions.length > LISTED_VERSIONS
-          ? html`<p class="more">${model.versions.length - LISTED_VERSIONS} more, not listed here: <code>npm view ${summary.name} versions</code></p>`
+  model.versionCount > OPEN_VERSIONS
+    ? html`<details><summary>${model.versionCount - OPEN_VERSIONS} older versions</summary>${versionTable(root, summary.name, model.versions.slice(OPEN_VERSIONS))}${
+        model.versionCount > model.versions.length
+          ? html`<p class="more">${model.versionCount - model.versions.length} more, not listed here: <code>npm view ${summary.name} versions</code></p>`
           : ''
       }</details>`
     : ''
