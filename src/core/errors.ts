@@ -1,27 +1,28 @@
 /**
- * One error type for the whole core. `code` is stable (scripts and tests match on it),
- * `status` is the HTTP status the server answers with, `hint` tells a person what to do next.
- * Only the edges translate: the server into `{"error": message}`, the CLI into one line.
+ * One error type for the whole core. `code` is stable (scripts and tests match on it) and says
+ * what went wrong, `hint` tells a person what to do next. Only the edges translate: the server
+ * into `{"error": message}` with the status its table (server/statuses.ts) gives the code, the
+ * CLI into one line.
  */
 export class SinopiaError extends Error {
   readonly code: string
-  readonly status: number
   readonly hint?: string
   /** Seconds after which the same request may succeed (an uplink that is down); the server sends it as Retry-After. */
   readonly retryAfter?: number
 
-  constructor(code: string, message: string, options: { status?: number; hint?: string; cause?: unknown; retryAfter?: number } = {}) {
+  constructor(code: string, message: string, options: { hint?: string; cause?: unknown; retryAfter?: number } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause })
     this.name = 'SinopiaError'
     this.code = code
-    this.status = options.status ?? 500
     this.hint = options.hint
     if (options.retryAfter !== undefined) this.retryAfter = options.retryAfter
   }
 }
 
-export const badRequest = (message: string, code = 'EBADREQUEST') => new SinopiaError(code, message, { status: 400 })
-export const notFound = (message: string, code = 'ENOTFOUND') => new SinopiaError(code, message, { status: 404 })
+/** A malformed request; `code` must be one that server/statuses.ts answers with 400. */
+export const badRequest = (message: string, code = 'EBADREQUEST') => new SinopiaError(code, message)
+/** Something that does not exist; `code` must be one that server/statuses.ts answers with 404. */
+export const notFound = (message: string, code = 'ENOTFOUND') => new SinopiaError(code, message)
 
 export function isSinopiaError(error: unknown): error is SinopiaError {
   return error instanceof SinopiaError

@@ -183,6 +183,10 @@ describe('a hostile uplink', () => {
     }
     const tags = await fetch(`${registry.url}-/package/many/dist-tags`)
     expect(await tags.json()).toEqual({ latest: `0.0.${MANY_VERSIONS - 1}` })
+    // The web page too, which lists the newest thousand and counts the rest.
+    const page = await fetch(`${registry.url}-/web/package/many`)
+    expect(page.status).toBe(200)
+    expect(await page.text()).toContain(`${MANY_VERSIONS - 1_000} more, not listed here`)
   })
 
   it('cuts a tarball that never ends, stores nothing and leaves no temp file', async () => {

@@ -20,7 +20,7 @@ export interface User {
 /** The one answer for an unknown user and a wrong password alike: it never tells which names exist. */
 export const WRONG_PASSWORD = 'wrong user name or password'
 
-const unauthorized = (message: string) => new SinopiaError('EUNAUTHORIZED', message, { status: 401 })
+const unauthorized = (message: string) => new SinopiaError('EUNAUTHORIZED', message)
 
 /** Who a request is, from its Authorization header: a token (Bearer) or a password (Basic). */
 export class Auth {
@@ -40,7 +40,7 @@ export class Auth {
       const record = await this.tokens.find(value)
       if (!record || !(await this.users.exists(record.user))) throw unauthorized('invalid or revoked token')
       if (record.cidr.length > 0 && !cidrAllows(record.cidr, address)) {
-        throw new SinopiaError('EFORBIDDEN', 'this token may not be used from this address (CIDR allow-list)', { status: 403 })
+        throw new SinopiaError('EFORBIDDEN', 'this token may not be used from this address (CIDR allow-list)')
       }
       return { name: record.user, groups: [], token: record }
     }

@@ -52,7 +52,7 @@ export class FailureLimiter {
     for (const key of keysOf(user, address)) {
       const until = this.locked.get(key)
       if (until !== undefined && until > at) {
-        throw new SinopiaError('ERATELIMIT', `too many failed logins; try again in ${Math.ceil((until - at) / 1000)} s`, { status: 429 })
+        throw new SinopiaError('ERATELIMIT', `too many failed logins; try again in ${Math.ceil((until - at) / 1000)} s`)
       }
     }
   }

@@ -13,7 +13,6 @@ const USER_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/
 export function assertUserName(name: string): string {
   if (!USER_NAME.test(name)) {
     throw new SinopiaError('EBADUSER', 'user names are 1 to 100 letters, digits, ".", "_" or "-", starting with a letter or digit', {
-      status: 400,
     })
   }
   return name
@@ -81,11 +80,10 @@ export class Users {
     const hash = await hashPassword(password)
     await this.modify((entries) => {
       if (entries.some((e) => e.name === name)) {
-        throw new SinopiaError('EUSEREXISTS', `user ${name} already exists`, { status: 409 })
+        throw new SinopiaError('EUSEREXISTS', `user ${name} already exists`)
       }
       if (options.selfRegistration && entries.length >= this.maxUsers) {
         throw new SinopiaError('EREGISTRATION', this.maxUsers < 0 ? 'registration is closed on this registry' : 'maximum number of users reached', {
-          status: 409,
           hint: 'ask an admin to run `sinopia-cli user add`',
         })
       }
@@ -98,14 +96,14 @@ export class Users {
     const hash = await hashPassword(password)
     await this.modify((entries) => {
       const found = entries.find((e) => e.name === name)
-      if (!found) throw new SinopiaError('ENOUSER', `no user named ${name}`, { status: 404 })
+      if (!found) throw new SinopiaError('ENOUSER', `no user named ${name}`)
       return entries.map((e) => (e.name === name ? { ...e, hash } : e))
     })
   }
 
   async remove(name: string): Promise<void> {
     await this.modify((entries) => {
-      if (!entries.some((e) => e.name === name)) throw new SinopiaError('ENOUSER', `no user named ${name}`, { status: 404 })
+      if (!entries.some((e) => e.name === name)) throw new SinopiaError('ENOUSER', `no user named ${name}`)
       return entries.filter((e) => e.name !== name)
     })
   }
@@ -128,11 +126,10 @@ export const MAX_PASSWORD_BYTES = 72
 
 function assertPassword(password: string): void {
   if (password.length < 1 || /[\r\n]/.test(password)) {
-    throw new SinopiaError('EBADPASSWORD', 'a password must not be empty, and must fit on one line', { status: 400 })
+    throw new SinopiaError('EBADPASSWORD', 'a password must not be empty, and must fit on one line')
   }
   if (Buffer.byteLength(password, 'utf8') > MAX_PASSWORD_BYTES) {
     throw new SinopiaError('EBADPASSWORD', `passwords are at most ${MAX_PASSWORD_BYTES} bytes (UTF-8); bcrypt ignores anything past that`, {
-      status: 400,
       hint: 'choose a shorter password (a passphrase of a few words fits)',
     })
   }

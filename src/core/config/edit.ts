@@ -37,7 +37,7 @@ const LEGACY: Record<RuleKey, string> = { access: 'allow_access', publish: 'allo
 const SPECIAL = ['$all', '$anonymous', '$authenticated']
 const DEFAULT_FILE = 'config.yaml'
 
-const badRule = (message: string, hint: string) => new SinopiaError('EBADRULE', message, { status: 400, hint })
+const badRule = (message: string, hint: string) => new SinopiaError('EBADRULE', message, { hint })
 
 /** The rules in effect, in order (the defaults when the file has no `packages`). */
 export function listRules(text: string, file = DEFAULT_FILE): PackageRule[] {
@@ -67,7 +67,6 @@ export function setRule(text: string, pattern: string, change: RuleChange, optio
     if (!Object.hasOwn(config.uplinks, uplink)) {
       const known = Object.keys(config.uplinks)
       throw new SinopiaError('ECONFIG', `${path.resolve(file)}: proxy names uplink "${uplink}", which does not exist`, {
-        status: 500,
         hint: known.length === 0 ? 'no uplinks are defined: add one under uplinks first' : `add it under uplinks first, or name one of: ${known.join(', ')}`,
       })
     }
@@ -147,7 +146,6 @@ export async function editConfigFile(file: string, edit: (text: string, file: st
     } catch (error) {
       const problem = error instanceof Error ? error.message : String(error)
       throw new SinopiaError('ECONFIG', `the edit would leave ${target} invalid, so nothing was written: ${problem}`, {
-        status: 500,
         hint: error instanceof SinopiaError && error.hint !== undefined ? error.hint : 'check the values given',
         cause: error,
       })
@@ -182,7 +180,6 @@ async function configTarget(file: string): Promise<string> {
   } catch (error) {
     if (errnoCode(error) !== 'ENOENT') return file
     throw new SinopiaError('ECONFIG', `no config file at ${file}`, {
-      status: 500,
       hint: '`sinopia-cli serve` writes a default one on first start; or point --config or SINOPIA_CONFIG at yours',
     })
   }
@@ -193,7 +190,6 @@ async function readText(file: string): Promise<string> {
     return await readFile(file, 'utf8')
   } catch (error) {
     throw new SinopiaError('ECONFIG', `cannot read the config file ${file} (${errnoCode(error) ?? String(error)})`, {
-      status: 500,
       hint: 'check that the path is a file this user may read and write',
       cause: error,
     })
@@ -274,7 +270,6 @@ function required(rules: YAMLMap, pattern: string, file: string): number {
   if (index !== -1) return index
   const known = patterns(rules)
   throw new SinopiaError('ENORULE', `no rule for '${pattern}' in ${path.resolve(file)}`, {
-    status: 404,
     hint: known.length === 0 ? 'there are no rules' : `the patterns are: ${known.map((p) => `'${p}'`).join(', ')}`,
   })
 }

@@ -16,7 +16,7 @@ const ADDRESS = /^(?:([a-z][a-z0-9+.-]*):\/\/)?(?:(?:\[([^\]]*)\]|([^:/[\]]*)):)
 const HINT = 'write a port (4873), host:port (0.0.0.0:4873) or [ipv6]:port ([::1]:4873)'
 
 function invalid(message: string, hint = HINT): SinopiaError {
-  return new SinopiaError('ECONFIG', message, { status: 500, hint })
+  return new SinopiaError('ECONFIG', message, { hint })
 }
 
 /** `4873`, `localhost:4873`, `0.0.0.0:4873`, `[::1]:4873`, `http://localhost:4873/` or `https://0.0.0.0:4873`, as Verdaccio's `listen` accepts them. */

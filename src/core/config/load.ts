@@ -38,14 +38,13 @@ export async function loadConfig(opts: LoadOptions): Promise<Config> {
   if (text === null) {
     if (!opts.createIfMissing) {
       throw new SinopiaError('ECONFIG', `no config file at ${file}`, {
-        status: 500,
         hint: 'create it (a Verdaccio config.yaml works as it is), or point --config or SINOPIA_CONFIG at one',
       })
     }
     await createDefault(file, await (opts.defaultUplinkUrl ?? npmRegistryUrl)())
     // Read back rather than reuse our text: another process may have written the file first.
     text = await readText(file)
-    if (text === null) throw new SinopiaError('ECONFIG', `the config file ${file} disappeared right after it was written`, { status: 500 })
+    if (text === null) throw new SinopiaError('ECONFIG', `the config file ${file} disappeared right after it was written`)
   }
   const { config, warnings } = parseConfig(text, file)
   for (const warning of warnings) opts.onWarning?.(warning)
@@ -60,7 +59,6 @@ async function readText(file: string): Promise<string | null> {
   } catch (error) {
     if (errnoCode(error) === 'ENOENT') return null
     throw new SinopiaError('ECONFIG', `cannot read the config file ${file} (${errnoCode(error) ?? String(error)})`, {
-      status: 500,
       hint: 'check that the path is a file this user may read',
       cause: error,
     })
@@ -72,7 +70,6 @@ async function createDefault(file: string, uplinkUrl: string): Promise<void> {
   // Check before writing, so a bad URL or a self-pointing npm registry leaves no broken file behind.
   const refuse = (error: unknown, hint: string): SinopiaError =>
     new SinopiaError('ECONFIG', `cannot use ${uplinkUrl} as the uplink of a new config file: ${(error as Error).message}`, {
-      status: 500,
       hint: `${hint}; or write ${file} yourself with uplinks.npmjs.url set to the registry to fetch from`,
       cause: error,
     })
@@ -101,14 +98,12 @@ async function readCaFiles(config: Config): Promise<void> {
       pem = await readFile(uplink.caFile, 'utf8')
     } catch (error) {
       throw new SinopiaError('ECONFIG', `${config.file}: ${key}: cannot read ${uplink.caFile} (${errnoCode(error) ?? String(error)})`, {
-        status: 500,
         hint: 'point ca at a readable PEM file (relative to the config file), or paste the PEM text itself',
         cause: error,
       })
     }
     if (!pem.includes('-----BEGIN')) {
       throw new SinopiaError('ECONFIG', `${config.file}: ${key}: ${uplink.caFile} is not a PEM file`, {
-        status: 500,
         hint: 'the file must hold certificates in PEM form (-----BEGIN CERTIFICATE-----)',
       })
     }
@@ -125,12 +120,12 @@ export function npmRegistryUrl(): Promise<string> {
     execFile(windows ? 'npm.cmd' : 'npm', ['config', 'get', 'registry'], { timeout: 30_000, shell: windows }, (error, stdout) => {
       if (error) {
         const reason = errnoCode(error) === 'ENOENT' ? 'npm is not installed or not on PATH' : error.message.trim()
-        reject(new SinopiaError('ECONFIG', `cannot ask npm for its registry: ${reason}`, { status: 500, hint, cause: error }))
+        reject(new SinopiaError('ECONFIG', `cannot ask npm for its registry: ${reason}`, { hint, cause: error }))
         return
       }
       const url = stdout.trim()
       if (url === '' || url === 'undefined') {
-        reject(new SinopiaError('ECONFIG', '`npm config get registry` printed nothing', { status: 500, hint }))
+        reject(new SinopiaError('ECONFIG', '`npm config get registry` printed nothing', { hint }))
         return
       }
       resolve(url)

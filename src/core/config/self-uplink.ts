@@ -45,7 +45,6 @@ export function assertNoSelfUplink(config: Config, listen: ListenAddress): void 
     const same = host === listenHost || (isLocal(host) && listenHost !== undefined && isLocal(listenHost))
     if (same) {
       throw new SinopiaError('ECONFIG', `uplink ${uplink.name} points at this server (${uplink.url})`, {
-        status: 500,
         hint: `set uplinks.${uplink.name}.url to the registry this one should fetch from, or listen on another address`,
       })
     }

@@ -82,7 +82,7 @@ export class Source {
   }
 
   fail(at: Field, problem: string, hint: string): never {
-    throw new SinopiaError('ECONFIG', `${this.where(at)} ${problem}`, { status: 500, hint })
+    throw new SinopiaError('ECONFIG', `${this.where(at)} ${problem}`, { hint })
   }
 
   /** Runs a value parser that throws plain errors (units, listen) and adds the location to its message. */

@@ -121,7 +121,7 @@ export async function pump(
             (error as { code?: string }).code === 'EINTEGRITY'
               ? `tarball ${tarballSpec(target.key)} from the uplink does not match its integrity; not stored`
               : `tarball download failed: ${printable((error as Error).message)}`,
-            { status: 502, cause: error },
+            { cause: error },
           ),
     )
   }

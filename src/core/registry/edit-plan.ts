@@ -60,7 +60,7 @@ export function planEdit(name: string, command: EditCommand, current: Packument,
   if (command.maintainers && JSON.stringify(command.maintainers) !== JSON.stringify(current.maintainers ?? [])) plan.maintainers = command.maintainers
   const uplinkOnly = missing.find((v) => !publishedHere(v))
   if (isEmptyPlan(plan) && uplinkOnly !== undefined) {
-    throw new SinopiaError('EFORBIDDEN', `${name}@${uplinkOnly} comes from the uplink and cannot be unpublished here`, { status: 403 })
+    throw new SinopiaError('EFORBIDDEN', `${name}@${uplinkOnly} comes from the uplink and cannot be unpublished here`)
   }
   return plan
 }

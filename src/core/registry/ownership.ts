@@ -31,7 +31,6 @@ export function assertMayChange(name: string, actor: Actor, local: LocalDoc | nu
   if (namesUser(actor.rule[action], user)) return
   const who = user ? `user ${user.name}` : 'an anonymous user'
   throw new SinopiaError('EFORBIDDEN', `${who} is not a maintainer of ${printable(name)} and may not ${action} it`, {
-    status: 403,
     hint: `a maintainer can run: npm owner add ${user?.name ?? '<user>'} ${printable(name)}`,
   })
 }
@@ -44,7 +43,6 @@ export function assertMayChange(name: string, actor: Actor, local: LocalDoc | nu
 export function assertMayOverride(name: string, actor: Actor, what: string): void {
   if (allows(actor.rule.override ?? [], actor.user)) return
   throw new SinopiaError('EFORBIDDEN', `${printable(name)} comes from the uplink: ${what} needs the override right in its packages rule`, {
-    status: 403,
     hint: 'add `override: <users>` to the packages rule of this name, or publish under a name of your own (a scope)',
   })
 }

@@ -41,11 +41,11 @@ const INSTALL_SCRIPTS = ['preinstall', 'install', 'postinstall'] as const
  */
 export function checkUpstreamPackument(doc: unknown, name: string, uplink: string): Packument {
   if (!doc || typeof doc !== 'object' || Array.isArray(doc)) {
-    throw new SinopiaError('EUPLINK', `uplink ${uplink} sent a packument for ${printable(name)} that is not an object`, { status: 502 })
+    throw new SinopiaError('EUPLINK', `uplink ${uplink} sent a packument for ${printable(name)} that is not an object`)
   }
   const packument = { ...(doc as Record<string, unknown>) } as Packument
   if (packument.name !== undefined && packument.name !== name) {
-    throw new SinopiaError('EUPLINK', `uplink ${uplink} sent the packument of "${printable(String(packument.name))}" for ${printable(name)}`, { status: 502 })
+    throw new SinopiaError('EUPLINK', `uplink ${uplink} sent the packument of "${printable(String(packument.name))}" for ${printable(name)}`)
   }
   packument.name = name
   delete packument._attachments

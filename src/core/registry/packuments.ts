@@ -104,7 +104,7 @@ export class Packuments extends EventEmitter {
    */
   async get(name: string, options: { fresh?: boolean } = {}): Promise<PackumentAnswer> {
     const local = await this.local(name)
-    if (local && isTombstone(local.doc)) throw new SinopiaError('ENOTFOUND', `package ${printable(name)} not found (unpublished here)`, { status: 404 })
+    if (local && isTombstone(local.doc)) throw new SinopiaError('ENOTFOUND', `package ${printable(name)} not found (unpublished here)`)
     const uplink = local?.doc.origin === 'local-only' ? null : this.uplinkFor(name)
     const up: UpstreamAnswer = uplink
       ? await this.fromUplink(name, uplink, options.fresh ?? false)
@@ -116,13 +116,12 @@ export class Packuments extends EventEmitter {
       if (!up.entry && up.cause?.code === 'ETOOLARGE') throw up.cause
       if (!up.entry && up.offline && uplink) {
         // Not "not found": npm would report a package that exists as missing from the registry.
-        throw new SinopiaError('EUPLINK', `package ${printable(name)} is not in the store, and uplink ${uplink} is unavailable; try again later`, {
-          status: 503,
+        throw new SinopiaError('EUPLINKDOWN', `package ${printable(name)} is not in the store, and uplink ${uplink} is unavailable; try again later`, {
           retryAfter: this.upstream.retryAfter(uplink),
           ...(up.cause ? { cause: up.cause } : {}),
         })
       }
-      if (!up.entry) throw new SinopiaError('ENOTFOUND', `package ${printable(name)} not found`, { status: 404 })
+      if (!up.entry) throw new SinopiaError('ENOTFOUND', `package ${printable(name)} not found`)
       if (!up.offline) return { view: up.entry.view, cache: up.cache, offline: false }
     }
     const view = await this.derivedView(name, up.entry, local, up.offline)
@@ -255,7 +254,7 @@ export class Packuments extends EventEmitter {
       const answer = await this.revalidations.run(name, () => this.revalidate(name, uplink, cached, fresh))
       return { ...answer, offline: false }
     } catch (error) {
-      if (error instanceof SinopiaError && (error.code === 'EUPLINK' || error.code === 'ETOOLARGE')) {
+      if (error instanceof SinopiaError && (error.code === 'EUPLINK' || error.code === 'EUPLINKDOWN' || error.code === 'ETOOLARGE')) {
         return { entry: cached, cache: 'offline', offline: true, cause: error }
       }
       throw error
@@ -329,7 +328,7 @@ export class Packuments extends EventEmitter {
       return { entry: cached, cache: 'revalidated' }
     }
     if (result.status !== 'ok') {
-      throw new SinopiaError('EUPLINK', `uplink ${uplink} answered 304 to an unconditional request for ${printable(name)}`, { status: 502 })
+      throw new SinopiaError('EUPLINK', `uplink ${uplink} answered 304 to an unconditional request for ${printable(name)}`)
     }
     const { record, data } = result.value
     const written = await this.store.packages.withLock(name, async () => {

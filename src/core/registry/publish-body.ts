@@ -176,10 +176,10 @@ async function parseVersions(name: string, body: PublishBody, limits: PublishLim
     const sha512 = `sha512-${(await digest(bytes, 'sha512')).toString('base64')}`
     const sha1 = (await digest(bytes, 'sha1')).toString('hex')
     if (typeof dist.integrity === 'string' && !(await matchesIntegrity(bytes, dist.integrity))) {
-      throw badRequest(`attachment ${printable(file)} does not match dist.integrity`, 'EINTEGRITY')
+      throw badRequest(`attachment ${printable(file)} does not match dist.integrity`, 'EPUBLISHINTEGRITY')
     }
     if (typeof dist.shasum === 'string' && sha1 !== dist.shasum.toLowerCase()) {
-      throw badRequest(`attachment ${printable(file)} does not match dist.shasum`, 'EINTEGRITY')
+      throw badRequest(`attachment ${printable(file)} does not match dist.shasum`, 'EPUBLISHINTEGRITY')
     }
     const { manifest: inside, files } = await readTarballContents(bytes, limits)
     if (inside.name !== name || inside.version !== version) {
@@ -191,7 +191,6 @@ async function parseVersions(name: string, body: PublishBody, limits: PublishLim
     const field = manifestMismatch(manifest, inside, files)
     if (field) {
       throw new SinopiaError('EMANIFESTMISMATCH', `the tarball's package.json and the published manifest of ${name}@${version} differ in ${field}`, {
-        status: 400,
         hint: 'publish with npm, pnpm or yarn, which send the manifest of the package.json they pack',
       })
     }

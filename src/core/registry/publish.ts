@@ -9,7 +9,7 @@ import type { Packuments } from './packuments.js'
 import type { EditCommand, NewVersion, PublishCommand } from './publish-body.js'
 import { assertTag } from './tags.js'
 
-const conflict = (message: string) => new SinopiaError('EPUBLISHCONFLICT', message, { status: 409 })
+const conflict = (message: string) => new SinopiaError('EPUBLISHCONFLICT', message)
 
 /** 409 unless `rev` is the revision of what is published here now (see Publisher.apply). */
 function assertRevision(name: string, rev: string, current: LocalDoc | null): void {
@@ -104,7 +104,7 @@ export class Publisher {
    */
   async plan(name: string, command: EditCommand, caller: string | null): Promise<WritePlan> {
     const current = await this.served(name)
-    if (!current) throw new SinopiaError('ENOTFOUND', `package ${printable(name)} not found`, { status: 404 })
+    if (!current) throw new SinopiaError('ENOTFOUND', `package ${printable(name)} not found`)
     const local = (await this.packuments.local(name, true))?.doc ?? null
     return planEdit(name, command, current, local, caller)
   }
@@ -166,9 +166,9 @@ export class Publisher {
       if (!published) {
         // No versions here: only the uplink's copy (maybe with tags or deprecations set here) is served.
         if (await this.packuments.document(name)) {
-          throw new SinopiaError('EFORBIDDEN', `${printable(name)} comes from the uplink: only what was published here can be unpublished`, { status: 403 })
+          throw new SinopiaError('EFORBIDDEN', `${printable(name)} comes from the uplink: only what was published here can be unpublished`)
         }
-        throw new SinopiaError('ENOTFOUND', `nothing was published here as ${printable(name)}`, { status: 404 })
+        throw new SinopiaError('ENOTFOUND', `nothing was published here as ${printable(name)}`)
       }
       // npm unpublishes a package whose only version it saw this way: not one published since.
       if (rev !== undefined) assertRevision(name, rev, current)
@@ -219,7 +219,7 @@ export class Publisher {
   async setTag(name: string, tag: string, version: string, actor: Actor): Promise<void> {
     assertTag(tag)
     const doc = await this.served(name)
-    if (!doc || !Object.hasOwn(doc.versions, version)) throw new SinopiaError('ENOTFOUND', `${printable(name)}@${printable(version)} not found`, { status: 404 })
+    if (!doc || !Object.hasOwn(doc.versions, version)) throw new SinopiaError('ENOTFOUND', `${printable(name)}@${printable(version)} not found`)
     await this.change(name, (current) => {
       assertMayChange(name, actor, current, 'publish')
       if (tag === 'latest' && current?.origin !== 'local-only') assertMayOverride(name, actor, 'moving its latest tag')
@@ -235,7 +235,7 @@ export class Publisher {
     assertTag(tag)
     if (tag === 'latest') throw badRequest('the latest tag cannot be removed', 'EBADTAG')
     const doc = await this.served(name)
-    if (!doc?.['dist-tags'] || !Object.hasOwn(doc['dist-tags'], tag)) throw new SinopiaError('ENOTFOUND', `${printable(name)} has no tag ${printable(tag)}`, { status: 404 })
+    if (!doc?.['dist-tags'] || !Object.hasOwn(doc['dist-tags'], tag)) throw new SinopiaError('ENOTFOUND', `${printable(name)} has no tag ${printable(tag)}`)
     await this.change(name, (current) => {
       assertMayChange(name, actor, current, 'publish')
       const local = current ?? emptyLocal('override')
@@ -277,7 +277,7 @@ export class Publisher {
   }
 }
 
-/** A 404 from Packuments.get is an answer (nothing to fetch); any other failure is passed on. */
+/** "Not found" from Packuments.get (its only not-found code) is an answer (nothing to fetch); any other failure is passed on. */
 function unlessNotFound(error: unknown): void {
-  if (!(error instanceof SinopiaError && error.status === 404)) throw error
+  if (!(error instanceof SinopiaError && error.code === 'ENOTFOUND')) throw error
 }

@@ -100,7 +100,7 @@ export async function readTarballContents(tarball: Buffer, limits: TarballLimits
       if (inflated === 0 && chunk[0] === GZIP_MAGIC[0] && chunk[1] === GZIP_MAGIC[1]) return fail(notTarball())
       inflated += chunk.length
       if (inflated > limits.maxUnpackedSize) {
-        return fail(badRequest(`the tarball inflates to more than max_unpacked_size (${limits.maxUnpackedSize} bytes)`, 'ETOOLARGE'))
+        return fail(badRequest(`the tarball inflates to more than max_unpacked_size (${limits.maxUnpackedSize} bytes)`, 'EBADTARBALL'))
       }
       parser.write(chunk)
       // One chunk per turn of the event loop: other requests get their turn in between.

@@ -69,11 +69,11 @@ export class Tarballs {
   /** `joinLate`: may wait for a running download too big to replay (once; see Download). */
   async open(name: string, file: string, joinLate = true): Promise<TarballAnswer> {
     let view = await this.packuments.current(name)
-    let version = view?.files.get(file)
+    let version = view?.versions.byFile(file)
     if (!version) {
       // Not seen yet (a lockfile install asks for tarballs before any packument): ask the uplink.
       view = (await this.packuments.get(name, { fresh: view !== null })).view
-      version = view.files.get(file)
+      version = view.versions.byFile(file)
     }
     const entry = version ? view?.versions.get(version) : undefined
     if (!version || !entry) throw notFound(`tarball ${printable(file)} of ${printable(name)} not found`)
@@ -111,7 +111,6 @@ export class Tarballs {
     if (entry.upstreamUrl === null) {
       // Published here: its bytes exist only in this store, and no uplink is ever asked for them.
       throw new SinopiaError('ENOTCACHED', `tarball ${printable(file)} is missing from the store`, {
-        status: 404,
         hint: 'run `sinopia-cli verify`: a damaged tarball is kept in the quarantine folder',
       })
     }
@@ -120,7 +119,7 @@ export class Tarballs {
       const download = await running
       if (download.replayable) return { kind: 'download', download, version, cache: 'miss' }
       // Too big to have been kept for late joiners: this client gets the stored copy once it is there.
-      if (!joinLate) throw new SinopiaError('EBUSY', `tarball ${printable(file)} is being downloaded; try again shortly`, { status: 503, retryAfter: 1 })
+      if (!joinLate) throw new SinopiaError('EBUSY', `tarball ${printable(file)} is being downloaded; try again shortly`, { retryAfter: 1 })
       await finished(download)
       return this.open(name, file, false)
     }
@@ -130,7 +129,6 @@ export class Tarballs {
     }
     if (!entry.expected) {
       throw new SinopiaError('EINTEGRITY', `${printable(name)}@${version} has no integrity or shasum to verify its tarball against`, {
-        status: 502,
       })
     }
     return { kind: 'download', download: await this.startDownload(name, key, uplink, entry.upstreamUrl, entry.expected), version, cache: 'miss' }
@@ -155,7 +153,7 @@ export class Tarballs {
     const started = (async () => {
       const { body, size } = await this.upstream.tarball(uplink, url).catch((error: unknown) => {
         // Unreachable uplink: fail at once rather than have clients retry for a minute.
-        if (error instanceof SinopiaError && error.code === 'EUPLINK' && error.status === 503) {
+        if (error instanceof SinopiaError && error.code === 'EUPLINKDOWN') {
           throw notFound(`tarball ${printable(tarballSpec(key))} is not in the store and the uplink is unavailable`, 'ENOTCACHED')
         }
         throw error
@@ -179,7 +177,6 @@ export class Tarballs {
 
 function mismatch(name: string, version: string, wanted: string, found: string): SinopiaError {
   return new SinopiaError('EINTEGRITY', `${printable(name)}@${printable(version)}: the lockfile wants ${wanted} but the registry has ${found}`, {
-    status: 502,
   })
 }
 

@@ -62,11 +62,11 @@ export class ViewBuilder {
       pending.delete(message.id)
       if (pending.size === 0) worker.unref()
       if (message.ok) waiting.resolve(message.value)
-      else waiting.reject(new SinopiaError(message.error.code, message.error.message, { status: message.error.status, ...(message.error.hint ? { hint: message.error.hint } : {}) }))
+      else waiting.reject(new SinopiaError(message.error.code, message.error.message, { ...(message.error.hint ? { hint: message.error.hint } : {}) }))
     })
     const fail = (why: string) => {
       if (this.current === lane) this.current = null
-      const error = new SinopiaError('EINTERNAL', `the view worker stopped: ${why}`, { status: 500 })
+      const error = new SinopiaError('EINTERNAL', `the view worker stopped: ${why}`)
       for (const waiting of pending.values()) waiting.reject(error)
       pending.clear()
     }

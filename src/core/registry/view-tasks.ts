@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto'
 import { SinopiaError } from '../errors.js'
-import { summarize, type PackageSummary } from '../search/summary.js'
-import { decodeUpstream, encodeUpstream, revOf, type LocalDoc, type Manifest, type UpstreamRecord } from '../store/index.js'
+import { summarize, type Origin, type PackageSummary } from '../search/summary.js'
+import { packageModel, type PackageModel } from '../web/package-model.js'
+import { decodeUpstream, encodeUpstream, revOf, type LocalDoc, type Manifest, type Packument, type UpstreamRecord } from '../store/index.js'
 import { originOf } from '../upstream/response.js'
 import { mergePackument } from './merge.js'
 import { printable, tarballPath } from './names.js'
@@ -13,6 +14,7 @@ import { asBuffer, buildView, instantiate, servedManifest, type ViewData } from 
  * The work on a whole packument that costs time in proportion to its size: parsing, checking,
  * merging and serializing. Pure functions of plain data, so the view builder can run them on
  * the event loop for small documents and in its worker thread for big ones, with one result.
+ * (Search's summary and the web page's model are pure functions of a document too: they run here.)
  */
 
 /** What of each uplink's config decides where its tarballs are fetched from. */
@@ -46,7 +48,7 @@ export function fromUplink(input: FromUplinkInput): { record: Uint8Array; data: 
   try {
     doc = JSON.parse(Buffer.from(input.body.buffer, input.body.byteOffset, input.body.byteLength).toString('utf8'))
   } catch (error) {
-    throw new SinopiaError('EUPLINK', `uplink ${input.uplink} sent invalid JSON for ${printable(input.name)}`, { status: 502, cause: error })
+    throw new SinopiaError('EUPLINK', `uplink ${input.uplink} sent invalid JSON for ${printable(input.name)}`, { cause: error })
   }
   const record: UpstreamRecord = {
     uplink: input.uplink,
@@ -127,6 +129,18 @@ export function body(input: BodyInput): { raw: Uint8Array; sha1: string } {
   return { raw, sha1: createHash('sha1').update(raw).digest('base64url') }
 }
 
+export interface PageInput {
+  name: string
+  /** The served document (PackageView.full). */
+  full: Uint8Array
+  origin: Origin
+}
+
+/** What the web UI's package page shows (see web/package-model.ts). */
+export function page(input: PageInput): PackageModel | null {
+  return packageModel(input.name, JSON.parse(asBuffer(input.full).toString('utf8')) as Packument, input.origin)
+}
+
 export interface SummaryInput {
   name: string
   upstream: { raw: Uint8Array; where: string } | null
@@ -168,7 +182,7 @@ function rebaser(name: string, record: UpstreamRecord, uplinks: Record<string, U
 }
 
 /** The tasks by name, for the worker's messages. */
-export const TASKS = { fromUplink, fromStored, derived, manifest, summary, body } as const
+export const TASKS = { fromUplink, fromStored, derived, manifest, summary, body, page } as const
 export type TaskName = keyof typeof TASKS
 export type TaskInput<K extends TaskName> = Parameters<(typeof TASKS)[K]>[0]
 export type TaskOutput<K extends TaskName> = ReturnType<(typeof TASKS)[K]>

@@ -25,9 +25,7 @@ export interface TarballEntry {
 export interface PackageView {
   name: string
   rev: string
-  versions: Map<string, TarballEntry>
-  /** Tarball file name (conventional and, when it differs, the uplink's own) -> version. */
-  files: Map<string, string>
+  versions: VersionIndex
   /** The document's dist-tags (`npm dist-tag ls`), kept apart so they are read without parsing it. */
   distTags: Record<string, string>
   /** The full document, serialized (UTF-8) with BASE_TOKEN in place of this server's base URL. */
@@ -96,23 +94,69 @@ const ROWS_PER_TURN = 1024
  * between, so a big package never holds up the requests for others.
  */
 export async function viewOf(name: string, data: ViewData): Promise<PackageView> {
-  const versions = new Map<string, TarballEntry>()
-  const files = new Map<string, string>()
-  const owns: Array<[string, string]> = []
+  const versions = new VersionIndex(name)
   const { table } = data
   let start = 0
   for (let row = 1; start < table.length; row++) {
     const end = lineEnd(table, start)
     const [version = '', expected = '', upstreamUrl = '', own = ''] = table.slice(start, end).split('\t')
-    versions.set(version, { version, expected: expected || null, upstreamUrl: upstreamUrl || null })
-    files.set(tarballFile(name, version), version)
-    if (own) owns.push([own, version])
+    versions.add(version, expected || null, upstreamUrl || null, own || null)
     start = end + 1
     if (row % ROWS_PER_TURN === 0) await nextTurn()
   }
-  // The conventional names first: an uplink's own file name never shadows one of them.
-  for (const [own, version] of owns) if (!files.has(own)) files.set(own, version)
-  return { name, rev: data.rev, versions, files, distTags: data.distTags, full: asBuffer(data.full), abbreviated: asBuffer(data.abbreviated) }
+  return { name, rev: data.rev, versions, distTags: data.distTags, full: asBuffer(data.full), abbreviated: asBuffer(data.abbreviated) }
+}
+
+/**
+ * A package's versions and where each tarball is, for the tarball routes. Compact on purpose (a
+ * hostile uplink's package may have 100,000 versions, all held while it is cached): per version
+ * one map entry and two array slots; a TarballEntry is made when asked for, and the conventional
+ * file name (`name-1.0.0.tgz`) is read back into its version instead of being stored.
+ */
+export class VersionIndex {
+  private readonly rows = new Map<string, number>()
+  private readonly expected: Array<string | null> = []
+  private readonly upstreamUrls: Array<string | null> = []
+  /** The uplink's own file names that differ from the conventional one (rare) -> version. */
+  private readonly owns = new Map<string, string>()
+  private readonly prefix: string
+
+  constructor(name: string) {
+    this.prefix = `${name.slice(name.lastIndexOf('/') + 1)}-`
+  }
+
+  add(version: string, expected: string | null, upstreamUrl: string | null, ownFile: string | null): void {
+    this.rows.set(version, this.expected.length)
+    this.expected.push(expected)
+    this.upstreamUrls.push(upstreamUrl)
+    if (ownFile && !this.owns.has(ownFile)) this.owns.set(ownFile, version)
+  }
+
+  get size(): number {
+    return this.rows.size
+  }
+
+  has(version: string): boolean {
+    return this.rows.has(version)
+  }
+
+  get(version: string): TarballEntry | undefined {
+    const row = this.rows.get(version)
+    return row === undefined ? undefined : { version, expected: this.expected[row] ?? null, upstreamUrl: this.upstreamUrls[row] ?? null }
+  }
+
+  keys(): IterableIterator<string> {
+    return this.rows.keys()
+  }
+
+  /** The version a tarball file name is for: its conventional name first, else the uplink's own. */
+  byFile(file: string): string | undefined {
+    if (file.startsWith(this.prefix) && file.endsWith('.tgz')) {
+      const version = file.slice(this.prefix.length, -'.tgz'.length)
+      if (this.rows.has(version)) return version
+    }
+    return this.owns.get(file)
+  }
 }
 
 function lineEnd(text: string, from: number): number {

@@ -7,6 +7,7 @@ import { identifiedName } from './identify.js'
 import { routeClass } from './metrics.js'
 import { redactPath } from './redact.js'
 import { NOSNIFF, sendError, type NotedResponse } from './respond.js'
+import { statusOf } from './statuses.js'
 import { auditRoutes } from './routes/audit.js'
 import { distTagRoutes } from './routes/dist-tags.js'
 import { miscRoutes } from './routes/misc.js'
@@ -20,13 +21,13 @@ import { webRoutes } from './routes/web.js'
 export function createApp(ctx: ServerContext): Polka {
   const app = polka({
     onError: (error: unknown, _req: Request, res: ServerResponse) => {
-      if (!(error instanceof SinopiaError) || error.status >= 500) {
+      if (!(error instanceof SinopiaError) || statusOf(error.code) >= 500) {
         ctx.log.log('error', error instanceof Error ? (error.stack ?? error.message) : String(error))
         if (ctx.config.metrics.enabled) ctx.metrics.error(error instanceof SinopiaError ? error.code : 'EINTERNAL')
       }
       sendError(res, error)
     },
-    onNoMatch: (_req: Request, res: ServerResponse) => sendError(res, new SinopiaError('ENOROUTE', 'not found', { status: 404 })),
+    onNoMatch: (_req: Request, res: ServerResponse) => sendError(res, new SinopiaError('ENOROUTE', 'not found')),
   })
   app.use(requestLog(ctx))
   app.use((_req: Request, res: ServerResponse, next: () => void) => {

@@ -37,5 +37,5 @@ export function parseJson(raw: Buffer, maxDepth: number): unknown {
 }
 
 function tooLarge(limit: number): SinopiaError {
-  return new SinopiaError('ETOOLARGE', `request body larger than max_body_size (${limit} bytes)`, { status: 413 })
+  return new SinopiaError('EBODYTOOLARGE', `request body larger than max_body_size (${limit} bytes)`)
 }

@@ -67,11 +67,11 @@ export type Action = 'access' | 'publish' | 'unpublish'
  * when no rule covers the name at all. A read-only token may only read.
  */
 export function authorize(rule: PackageRule | null, name: string, user: User | null, action: Action): void {
-  if (!rule) throw new SinopiaError('ENOTFOUND', `package ${name} not found`, { status: 404 })
+  if (!rule) throw new SinopiaError('ENOTFOUND', `package ${name} not found`)
   if (action !== 'access' && user?.token?.readonly) {
-    throw new SinopiaError('EFORBIDDEN', 'this token is read-only', { status: 403 })
+    throw new SinopiaError('EFORBIDDEN', 'this token is read-only')
   }
   if (allows(rule[action], user)) return
-  if (!user) throw new SinopiaError('EUNAUTHORIZED', `log in to ${action === 'access' ? 'read' : action} ${name}`, { status: 401 })
-  throw new SinopiaError('EFORBIDDEN', `user ${user.name} may not ${action === 'access' ? 'read' : action} ${name}`, { status: 403 })
+  if (!user) throw new SinopiaError('EUNAUTHORIZED', `log in to ${action === 'access' ? 'read' : action} ${name}`)
+  throw new SinopiaError('EFORBIDDEN', `user ${user.name} may not ${action === 'access' ? 'read' : action} ${name}`)
 }

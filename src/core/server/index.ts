@@ -142,7 +142,7 @@ export async function startServer(config: Config, listen: ListenAddress, log: Lo
       } else if (code === 'EACCES') {
         reject(new SinopiaError('EACCES', `no permission to listen on ${listen.host}:${listen.port}`, { hint: 'use a port above 1023' }))
       } else if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') {
-        reject(new SinopiaError(code, `cannot listen on ${listen.host}: no such local address`, { hint: 'check `listen` in the config' }))
+        reject(new SinopiaError('EADDRNOTAVAIL', `cannot listen on ${listen.host}: no such local address`, { hint: 'check `listen` in the config' }))
       } else reject(error)
     })
     server.listen(listen.port, listen.host, () => resolve())

@@ -67,7 +67,7 @@ export class LoginSessions {
     this.byLogin.purgeStale()
     const from = clientKey(address)
     if ((this.perAddress.get(from) ?? 0) >= this.maxPerAddress) {
-      throw new SinopiaError('ERATELIMIT', 'too many logins in progress from this address; finish one or wait a few minutes', { status: 429 })
+      throw new SinopiaError('ERATELIMIT', 'too many logins in progress from this address; finish one or wait a few minutes')
     }
     const session: LoginSession = { loginId: newId(), doneId: newId(), create, expires: this.now() + this.ttlMs, address: from }
     this.byLogin.set(session.loginId, session)

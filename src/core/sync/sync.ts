@@ -199,8 +199,13 @@ export class Syncer {
  */
 export function isTransient(error: unknown): boolean {
   if (!(error instanceof SinopiaError)) return errnoCode(error) !== undefined
-  if (error.code === 'EUPLINK' || error.code === 'EBADSIZE' || error.code === 'ENOTCACHED') return true
-  return error.code === 'ENOTFOUND' && error.cause instanceof SinopiaError && error.cause.code === 'EUPLINK'
+  if (isUplinkFailure(error) || error.code === 'EBADSIZE' || error.code === 'ENOTCACHED') return true
+  return error.code === 'ENOTFOUND' && isUplinkFailure(error.cause)
+}
+
+/** The uplink answered badly (EUPLINK) or could not be asked (EUPLINKDOWN). */
+function isUplinkFailure(error: unknown): boolean {
+  return error instanceof SinopiaError && (error.code === 'EUPLINK' || error.code === 'EUPLINKDOWN')
 }
 
 export function codeOf(error: unknown): string {

@@ -31,7 +31,7 @@ function parsePackument(uplink: string, name: string): PackumentReader<ParsedPac
     try {
       return Promise.resolve({ doc: JSON.parse(body.toString('utf8')) as unknown, ...headers })
     } catch (error) {
-      return Promise.reject(new SinopiaError('EUPLINK', `uplink ${uplink} sent invalid JSON for ${printable(name)}`, { status: 502, cause: error }))
+      return Promise.reject(new SinopiaError('EUPLINK', `uplink ${uplink} sent invalid JSON for ${printable(name)}`, { cause: error }))
     }
   }
 }
@@ -173,7 +173,6 @@ export class UpstreamClient {
     const own = origin === originOf(config.url)
     if (!own && !config.tarballOrigins.includes(origin ?? '')) {
       throw new SinopiaError('EUPLINK', `uplink ${uplinkName} points a tarball at ${printable(url)}, outside its own origin and tarball_origins; not fetched`, {
-        status: 502,
         hint: `list that origin under tarball_origins of uplink ${uplinkName} if it is meant to serve tarballs`,
       })
     }
@@ -185,7 +184,7 @@ export class UpstreamClient {
       if (res.statusCode === 404) {
         await res.body.dump()
         sent.permit.success()
-        throw new SinopiaError('ENOTFOUND', `uplink ${uplinkName} has no tarball at ${printable(url)}`, { status: 404 })
+        throw new SinopiaError('ENOTFOUND', `uplink ${uplinkName} has no tarball at ${printable(url)}`)
       }
       if (res.statusCode !== 200) throw await unexpected(uplinkName, url, res)
       try {
@@ -329,8 +328,7 @@ export class UpstreamClient {
     const uplink = this.get(uplinkName)
     const acquired = uplink.breaker.acquire()
     if (!acquired) {
-      throw new SinopiaError('EUPLINK', `uplink ${uplinkName} is unavailable (circuit open after repeated failures)`, {
-        status: 503,
+      throw new SinopiaError('EUPLINKDOWN', `uplink ${uplinkName} is unavailable (circuit open after repeated failures)`, {
         retryAfter: this.retryAfter(uplinkName),
       })
     }
@@ -362,8 +360,7 @@ export class UpstreamClient {
       }
       permit.failure()
       settle()
-      throw new SinopiaError('EUPLINK', `uplink ${uplinkName} is unreachable: ${deadline.signal.aborted ? (deadline.signal.reason as Error).message : describe(error)}`, {
-        status: 503,
+      throw new SinopiaError('EUPLINKDOWN', `uplink ${uplinkName} is unreachable: ${deadline.signal.aborted ? (deadline.signal.reason as Error).message : describe(error)}`, {
         cause: error,
       })
     }
@@ -379,17 +376,16 @@ export class UpstreamClient {
         if (error instanceof BodyTooLarge) {
           permit.release()
           return new SinopiaError('ETOOLARGE', `uplink ${uplinkName} sent ${what} larger than ${error.limit} bytes; not accepted`, {
-            status: 502,
             hint: `raise ${limitKey} of uplink ${uplinkName} if it is meant to be that big`,
           })
         }
         if (callerGaveUp()) {
           permit.release()
-          return new SinopiaError('EABORTED', `the request for ${what} was abandoned`, { status: 499, cause: error })
+          return new SinopiaError('EABORTED', `the request for ${what} was abandoned`, { cause: error })
         }
         permit.failure()
         const why = deadline.signal.aborted ? (deadline.signal.reason as Error).message : describe(error)
-        return new SinopiaError('EUPLINK', `uplink ${uplinkName} failed while sending ${what}: ${printable(why)}`, { status: 502, cause: error })
+        return new SinopiaError('EUPLINK', `uplink ${uplinkName} failed while sending ${what}: ${printable(why)}`, { cause: error })
       },
     }
   }

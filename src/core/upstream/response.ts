@@ -29,7 +29,7 @@ export function header(res: Dispatcher.ResponseData, name: string): string | und
 /** The error for a status the request did not expect (the body is discarded). */
 export async function unexpected(uplinkName: string, url: string, res: Dispatcher.ResponseData): Promise<SinopiaError> {
   await res.body.dump().catch(() => undefined)
-  return new SinopiaError('EUPLINK', `uplink ${uplinkName} answered ${res.statusCode} for ${printable(url)}`, { status: 502 })
+  return new SinopiaError('EUPLINK', `uplink ${uplinkName} answered ${res.statusCode} for ${printable(url)}`)
 }
 
 /** A short reason for a network error: its code when it has one. */

@@ -5,6 +5,8 @@ import { packagePage, tarballLink } from './urls.js'
 
 /** Versions listed openly; older ones fold into a <details>. */
 const OPEN_VERSIONS = 30
+/** Rows listed at most: a package with 100,000 versions would make a page of megabytes. */
+const LISTED_VERSIONS = 1_000
 
 /** The package page. `readme` is the sanitized README (see readme.ts), null when there is none. */
 export function packagePageHtml(chrome: Chrome, model: PackageModel, readme: SafeHtml | null): string {
@@ -41,7 +43,11 @@ ${group.entries.map(([name, range]) => html`<li><a href="${packagePage(root, nam
 ${versionTable(root, summary.name, model.versions.slice(0, OPEN_VERSIONS))}
 ${
   model.versions.length > OPEN_VERSIONS
-    ? html`<details><summary>${model.versions.length - OPEN_VERSIONS} older versions</summary>${versionTable(root, summary.name, model.versions.slice(OPEN_VERSIONS))}</details>`
+    ? html`<details><summary>${model.versions.length - OPEN_VERSIONS} older versions</summary>${versionTable(root, summary.name, model.versions.slice(OPEN_VERSIONS, LISTED_VERSIONS))}${
+        model.versions.length > LISTED_VERSIONS
+          ? html`<p class="more">${model.versions.length - LISTED_VERSIONS} more, not listed here: <code>npm view ${summary.name} versions</code></p>`
+          : ''
+      }</details>`
     : ''
 }
 </section>

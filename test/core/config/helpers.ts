@@ -1,6 +1,7 @@
 import { expect } from 'vitest'
 import { SinopiaError } from '../../../src/core/errors.js'
 import { parseConfig, type Config, type ConfigWarning } from '../../../src/core/config/index.js'
+import { statusOf } from '../../../src/core/server/statuses.js'
 
 export const FILE = '/etc/sinopia/config.yaml'
 
@@ -45,7 +46,7 @@ export function configError(text: string, key: string, line: number): SinopiaErr
   expect(caught).toBeInstanceOf(SinopiaError)
   const error = caught as SinopiaError
   expect(error.code).toBe('ECONFIG')
-  expect(error.status).toBe(500)
+  expect(statusOf(error.code)).toBe(500)
   expect(error.hint).toBeTruthy()
   expect(error.message).toContain(key === '' ? `${FILE}:${line}: ` : `${FILE}:${line}: ${key}: `)
   return error

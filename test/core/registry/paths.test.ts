@@ -1,13 +1,14 @@
 import { describe, expect, it } from 'vitest'
 import { SinopiaError } from '../../../src/core/errors.js'
 import { parsePackagePath } from '../../../src/core/registry/paths.js'
+import { statusOf } from '../../../src/core/server/statuses.js'
 
 function rejects(path: string): SinopiaError {
   try {
     parsePackagePath(path)
   } catch (error) {
     expect(error).toBeInstanceOf(SinopiaError)
-    expect((error as SinopiaError).status).toBe(400)
+    expect(statusOf((error as SinopiaError).code)).toBe(400)
     return error as SinopiaError
   }
   throw new Error(`expected ${path} to be rejected`)

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { isPublishBody, parseEdit, parsePublish, parseTagVersion, tarballVersion } from '../../../src/core/registry/publish-body.js'
 import { buildPackage } from '../../helpers/packages.js'
 import { publishBody } from '../../helpers/publish.js'
+import { rejection, thrownBy } from '../../helpers/errors.js'
 
 const limits = { maxUnpackedSize: 1024 * 1024, maxManifestSize: 1024 * 1024, maxJsonDepth: 100 }
 
@@ -23,10 +24,10 @@ describe('parsePublish', () => {
 
   it('refuses a body for another name, and one whose tarball does not match', async () => {
     const pkg = await buildPackage({ name: 'parsed', version: '1.0.0' })
-    await expect(parsePublish('other', publishBody(pkg), limits)).rejects.toMatchObject({ code: 'EBADPUBLISH', status: 400 })
+    expect(await rejection(parsePublish('other', publishBody(pkg), limits))).toMatchObject({ code: 'EBADPUBLISH', status: 400 })
     const body = publishBody(pkg)
     ;(body._attachments as Record<string, { data: string }>)['parsed-1.0.0.tgz']!.data = Buffer.from('not the tarball').toString('base64')
-    await expect(parsePublish('parsed', body, limits)).rejects.toMatchObject({ status: 400 })
+    expect(await rejection(parsePublish('parsed', body, limits))).toMatchObject({ status: 400 })
   })
 })
 
@@ -69,7 +70,7 @@ describe('the other write bodies', () => {
 
   it('dist-tag add takes a JSON string', () => {
     expect(parseTagVersion('1.0.0')).toBe('1.0.0')
-    expect(() => parseTagVersion({ version: '1.0.0' })).toThrow(expect.objectContaining({ code: 'EBADTAG', status: 400 }))
+    expect(thrownBy(() => parseTagVersion({ version: '1.0.0' }))).toMatchObject({ code: 'EBADTAG', status: 400 })
   })
 
   it('the version of a tarball file, scoped or not', () => {

@@ -1,8 +1,10 @@
+import { readdirSync, readFileSync } from 'node:fs'
 import { afterEach, describe, expect, it } from 'vitest'
 import { ViewBuilder } from '../../../src/core/registry/view-builder.js'
 import type { FromUplinkInput } from '../../../src/core/registry/view-tasks.js'
 import { BASE_TOKEN, viewOf, type ViewData } from '../../../src/core/registry/view.js'
 import { emptyLocal } from '../../../src/core/registry/merge.js'
+import { rejection } from '../../helpers/errors.js'
 
 /**
  * The view builder runs the same tasks inline (small documents) and in its worker thread (big
@@ -56,7 +58,8 @@ describe('ViewBuilder', () => {
     expect(Buffer.from(worker.data.view.full).toString()).toContain(`${BASE_TOKEN}pkg/-/pkg-1.0.0.tgz`)
     const view = await viewOf('pkg', worker.data.view)
     expect(view.versions.get('1.1.0')).toEqual({ version: '1.1.0', expected: 'sha512-abc', upstreamUrl: 'http://127.0.0.1:9/pkg/-/pkg-1.1.0.tgz' })
-    expect(view.files.get('pkg-1.0.0.tgz')).toBe('1.0.0')
+    expect(view.versions.byFile('pkg-1.0.0.tgz')).toBe('1.0.0')
+    expect(view.versions.byFile('pkg-9.9.9.tgz')).toBeUndefined()
   })
 
   it('gives the same merged, offline and summary answers inline and in the worker', async () => {
@@ -87,10 +90,20 @@ describe('ViewBuilder', () => {
   it('carries a task error out of the worker with its code and status', async () => {
     const bad = { ...uplinkInput(doc), body: Buffer.from('{"name":') }
     for (const builder of [make(Infinity), make(0)]) {
-      await expect(builder.run('fromUplink', bad, 0)).rejects.toMatchObject({ code: 'EUPLINK', status: 502 })
+      expect(await rejection(builder.run('fromUplink', bad, 0))).toMatchObject({ code: 'EUPLINK', status: 502 })
     }
     const corrupt = { raw: Buffer.from('[1]'), where: 'upstream.json', name: 'pkg', rev: 'r', uplinks }
     await expect(make(0).run('fromStored', corrupt, 0)).rejects.toMatchObject({ code: 'ECORRUPT', hint: 'run `sinopia-cli verify --fix`' })
+  })
+
+  it('runs its worker below the priority of the event loop', async () => {
+    const builder = make(0)
+    await builder.run('fromUplink', uplinkInput(doc), 0)
+    // Field 19 of /proc/<pid>/task/<tid>/stat is the thread's nice value (Linux: per thread).
+    const nice = (stat: string) => Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16])
+    const threads = readdirSync('/proc/self/task').map((tid) => nice(readFileSync(`/proc/self/task/${tid}/stat`, 'utf8')))
+    expect(nice(readFileSync('/proc/self/stat', 'utf8'))).toBe(0)
+    expect(threads).toContain(10)
   })
 
   it('fails the tasks of a worker that died, and starts a new one for the next', async () => {

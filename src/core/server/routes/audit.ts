@@ -27,7 +27,7 @@ export function auditRoutes(app: Polka, ctx: ServerContext): void {
   for (const [path, form] of Object.entries(AUDIT_PATHS)) {
     app.post(path, async (req: Request, res: ServerResponse) => {
       const uplink = Object.keys(ctx.config.uplinks)[0]
-      if (!uplink) throw new SinopiaError('ENOAUDIT', 'no uplink is configured to answer audits', { status: 404 })
+      if (!uplink) throw new SinopiaError('ENOAUDIT', 'no uplink is configured to answer audits')
       const body = parseAuditBody(await readAuditBody(req, ctx))
       const allowed = await forwardable(ctx, uplink, namesOf(form, body))
       const filtered = filterAuditBody(form, body, (name) => allowed.has(name))
@@ -36,7 +36,6 @@ export function auditRoutes(app: Polka, ctx: ServerContext): void {
         .forward(uplink, path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: Buffer.from(JSON.stringify(filtered.body)) })
         .catch((error: unknown) => {
           throw new SinopiaError('EAUDIT', `audit unavailable: ${error instanceof Error ? error.message : String(error)}`, {
-            status: 503,
             cause: error,
           })
         })
@@ -54,13 +53,13 @@ async function readAuditBody(req: Request, ctx: ServerContext): Promise<string> 
   const encoding = (req.headers['content-encoding'] ?? 'identity').trim().toLowerCase()
   if (encoding === 'identity') return raw.toString('utf8')
   if (encoding !== 'gzip' && encoding !== 'x-gzip') {
-    throw new SinopiaError('EENCODING', `content-encoding ${encoding} is not supported here: send gzip or none`, { status: 415 })
+    throw new SinopiaError('EENCODING', `content-encoding ${encoding} is not supported here: send gzip or none`)
   }
   try {
     return (await gunzip(raw, { maxOutputLength: limit })).toString('utf8')
   } catch (error) {
     if ((error as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') {
-      throw new SinopiaError('ETOOLARGE', `audit body larger than limits.audit_body_size (${limit} bytes) once inflated`, { status: 413 })
+      throw new SinopiaError('EBODYTOOLARGE', `audit body larger than limits.audit_body_size (${limit} bytes) once inflated`)
     }
     throw badRequest('the audit body is not valid gzip')
   }

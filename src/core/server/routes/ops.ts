@@ -13,13 +13,13 @@ import { methodNotAllowed, note, sendJson } from '../respond.js'
 export function opsRoutes(app: Polka, ctx: ServerContext): void {
   app.get('/-/metrics', async (req: Request, res: ServerResponse) => {
     const { enabled, allow, token } = ctx.config.metrics
-    if (!enabled) throw new SinopiaError('ENOROUTE', 'not found', { status: 404 })
+    if (!enabled) throw new SinopiaError('ENOROUTE', 'not found')
     if (allow.length > 0 && !cidrAllows(allow, req.socket.remoteAddress ?? '')) {
-      throw new SinopiaError('EFORBIDDEN', 'metrics are not served to this address', { status: 403 })
+      throw new SinopiaError('EFORBIDDEN', 'metrics are not served to this address')
     }
     if (token !== undefined && req.headers.authorization !== `Bearer ${token}`) {
       res.setHeader('www-authenticate', 'Bearer realm="metrics"')
-      throw new SinopiaError('EUNAUTHORIZED', 'metrics need the bearer token of the config (metrics.token)', { status: 401 })
+      throw new SinopiaError('EUNAUTHORIZED', 'metrics need the bearer token of the config (metrics.token)')
     }
     const body = Buffer.from(await ctx.metrics.text())
     res.writeHead(200, { 'content-type': ctx.metrics.contentType, 'content-length': body.length, 'cache-control': 'no-store' })

@@ -38,7 +38,7 @@ export async function writePackage(req: IncomingMessage, res: ServerResponse, ct
       return sendJson(res, 201, { ok: true, success: true })
     }
     const plan = await publisher.plan(name, parseEdit(body, target.rev), user?.name ?? null)
-    if (!user) throw new SinopiaError('EUNAUTHORIZED', `log in to change ${name}`, { status: 401 })
+    if (!user) throw new SinopiaError('EUNAUTHORIZED', `log in to change ${name}`)
     if (isEmptyPlan(plan)) return sendJson(res, 201, { ok: true })
     // Otherwise a star needs only the login: it changes nothing but the user's own entry.
     if (changesPackage(plan)) {

@@ -8,6 +8,7 @@ import { identify } from '../identify.js'
 import { LoginSessions, expiredPage, loggedInPage, loginForm, sendPage } from '../login-page.js'
 import { clientAddress, publicBaseUrl } from '../negotiate.js'
 import { methodNotAllowed, sendJson } from '../respond.js'
+import { statusOf } from '../statuses.js'
 
 /** User documents, token requests and login forms are small; a big body here is not a client. */
 const SMALL_BODY = 64 * 1024
@@ -131,8 +132,8 @@ export function userRoutes(app: Polka, ctx: ServerContext): void {
     try {
       await logInOrRegister(ctx, name, form.get('password') ?? '', address(req), session.create)
     } catch (error) {
-      if (!isSinopiaError(error) || error.status >= 500) throw error
-      return sendPage(res, error.status, loginForm({ create: session.create, name, error: error.message }))
+      if (!isSinopiaError(error) || statusOf(error.code) >= 500) throw error
+      return sendPage(res, statusOf(error.code), loginForm({ create: session.create, name, error: error.message }))
     }
     session.user = name
     sendPage(res, 200, loggedInPage(name))
@@ -186,7 +187,6 @@ async function logInOrRegister(ctx: ServerContext, name: string, password: strin
   } catch (error) {
     if (mayCreate && isSinopiaError(error) && error.code === 'EUNAUTHORIZED' && !(await users.registrationOpen())) {
       throw new SinopiaError('EUNAUTHORIZED', `${WRONG_PASSWORD} (this registry takes no new accounts: ask an admin to run \`sinopia-cli user add\`)`, {
-        status: 401,
       })
     }
     throw error
@@ -196,12 +196,12 @@ async function logInOrRegister(ctx: ServerContext, name: string, password: strin
 /** The logged-in user, or 401 (never with WWW-Authenticate: npm would take it for a one-time-password request). */
 async function caller(ctx: ServerContext, req: IncomingMessage): Promise<User> {
   const user = await identify(ctx, req)
-  if (!user) throw new SinopiaError('EUNAUTHORIZED', 'log in first (npm login)', { status: 401 })
+  if (!user) throw new SinopiaError('EUNAUTHORIZED', 'log in first (npm login)')
   return user
 }
 
 function writableCaller(user: User): User {
-  if (user.token?.readonly) throw new SinopiaError('EFORBIDDEN', 'a read-only token cannot manage tokens', { status: 403 })
+  if (user.token?.readonly) throw new SinopiaError('EFORBIDDEN', 'a read-only token cannot manage tokens')
   return user
 }
 

@@ -4,7 +4,6 @@ import { assertUserName } from '../../auth/index.js'
 import { SinopiaError, isSinopiaError } from '../../errors.js'
 import { allows, parsePackagePath } from '../../registry/index.js'
 import { parseQuery } from '../../search/index.js'
-import type { Packument } from '../../store/index.js'
 import {
   ASSETS,
   PAGE_SIZE,
@@ -13,7 +12,6 @@ import {
   listPageHtml,
   loginPageHtml,
   notFoundPageHtml,
-  packageModel,
   packagePageHtml,
   safeNext,
   sessionCookie,
@@ -27,6 +25,7 @@ import type { ServerContext } from '../context.js'
 import { identify } from '../identify.js'
 import { clientAddress, fromTrustedProxy, publicBaseUrl } from '../negotiate.js'
 import { methodNotAllowed, note } from '../respond.js'
+import { isNotFound, statusOf } from '../statuses.js'
 import { readableBy } from './search.js'
 
 /** Scripts and styles come only from this server's files: no inline script can run, whatever a README holds. */
@@ -41,7 +40,7 @@ const PACKAGE_PREFIX = '/-/web/package/'
  */
 export function webRoutes(app: Polka, ctx: ServerContext): void {
   // The README is kept as the renderer's promise: one render per revision, a failure (plain text) included.
-  const pages = new PageCache<{ model: PackageModel | null; readme: Promise<ReadmeOutcome> }>()
+  const pages = new PageCache<{ model: Promise<PackageModel | null>; readme: Promise<ReadmeOutcome> }>()
 
   app.get('/', async (req: Request, res: ServerResponse) => {
     assertWebPages(ctx)
@@ -56,7 +55,7 @@ export function webRoutes(app: Polka, ctx: ServerContext): void {
 
   app.get('/-/web/static/:file', (req: Request, res: ServerResponse) => {
     const asset = Object.hasOwn(ASSETS, req.params.file ?? '') ? ASSETS[req.params.file as keyof typeof ASSETS] : undefined
-    if (!asset) throw new SinopiaError('ENOROUTE', 'not found', { status: 404 })
+    if (!asset) throw new SinopiaError('ENOROUTE', 'not found')
     const etag = `"${asset.version}"`
     const immutable = (req.query as Record<string, unknown>).v === asset.version
     const headers = {
@@ -87,7 +86,7 @@ export function webRoutes(app: Polka, ctx: ServerContext): void {
     try {
       answer = await ctx.registry.packuments.get(name)
     } catch (error) {
-      if (isSinopiaError(error) && error.status === 404) return sendHtml(res, 404, notFoundPageHtml(chrome, name))
+      if (isNotFound(error)) return sendHtml(res, 404, notFoundPageHtml(chrome, name))
       throw error
     }
     const local = await ctx.registry.packuments.local(name)
@@ -95,14 +94,19 @@ export function webRoutes(app: Polka, ctx: ServerContext): void {
     const { view } = answer
     const key = `${name}\u0000${view.rev}\u0000${origin}`
     const page = pages.get(key, () => {
-      const model = packageModel(name, JSON.parse(view.full.toString('utf8')) as Packument, origin)
-      return { model, readme: ctx.readmes.render(model?.readme) }
+      // Parsed in the view worker when the document is big (a page of a 100,000-version package).
+      const model = ctx.registry.views.run('page', { name, full: view.full, origin }, view.full.length)
+      const readme = model.then((m) => ctx.readmes.render(m?.readme))
+      // A failure is not kept: the next view tries again (and the awaits below report this one).
+      readme.catch(() => pages.delete(key))
+      return { model, readme }
     })
-    if (!page.model) return sendHtml(res, 404, notFoundPageHtml(chrome, name))
+    const model = await page.model
+    if (!model) return sendHtml(res, 404, notFoundPageHtml(chrome, name))
     const readme = await page.readme
     // Not rendered because the renderer was busy: shown as text this once, rendered on a later view.
     if (!readme.keep) pages.delete(key)
-    sendHtml(res, 200, packagePageHtml(chrome, page.model, readme.html))
+    sendHtml(res, 200, packagePageHtml(chrome, model, readme.html))
   })
 
   app.get('/-/web/login', async (req: Request, res: ServerResponse) => {
@@ -122,8 +126,8 @@ export function webRoutes(app: Polka, ctx: ServerContext): void {
       assertUserName(name)
       await ctx.auth.checkPassword(name, form.get('password') ?? '', clientAddress(req, ctx.config.trustProxy))
     } catch (error) {
-      if (!isSinopiaError(error) || error.status >= 500) throw error
-      return sendHtml(res, error.status, loginPageHtml(chrome, { next, name, error: error.message }))
+      if (!isSinopiaError(error) || statusOf(error.code) >= 500) throw error
+      return sendHtml(res, statusOf(error.code), loginPageHtml(chrome, { next, name, error: error.message }))
     }
     const id = ctx.webSessions.create(name)
     ctx.log.log('info', `web login: ${name}`)
@@ -142,12 +146,12 @@ export function webRoutes(app: Polka, ctx: ServerContext): void {
 /** The page frame for this request; `identified` false on POSTs, which never read the session. */
 /** `web: {enable: false}`: no pages at all (npm's web login keeps its own page). */
 function assertWebPages(ctx: ServerContext): void {
-  if (!ctx.config.web.enabled) throw new SinopiaError('ENOROUTE', 'not found', { status: 404 })
+  if (!ctx.config.web.enabled) throw new SinopiaError('ENOROUTE', 'not found')
 }
 
 /** `web: {login: false}`: the pages offer no login, and the login form is not there. */
 function assertWebLogin(ctx: ServerContext): void {
-  if (!ctx.config.web.login) throw new SinopiaError('ENOROUTE', 'not found', { status: 404 })
+  if (!ctx.config.web.login) throw new SinopiaError('ENOROUTE', 'not found')
 }
 
 async function chromeOf(ctx: ServerContext, req: Request, identified = true): Promise<Chrome> {
@@ -194,7 +198,7 @@ function assertSameOrigin(req: IncomingMessage, trustProxy: readonly string[]): 
   }
   const forwarded = fromTrustedProxy(req, trustProxy) ? req.headers['x-forwarded-host'] : undefined
   const hosts = [forwarded, req.headers.host].flat().map((h) => h?.split(',')[0]?.trim())
-  if (!host || !hosts.includes(host)) throw new SinopiaError('EFORBIDDEN', 'form posted from another site', { status: 403 })
+  if (!host || !hosts.includes(host)) throw new SinopiaError('EFORBIDDEN', 'form posted from another site')
 }
 
 function redirect(res: ServerResponse, location: string, cookie: string): void {
