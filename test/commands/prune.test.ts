@@ -13,6 +13,14 @@ import { DAY, addUpstream, bytesOf, cacheTarball, integrityOf, publishLocal, set
  */
 
 const BIN = path.join(REPO_ROOT, 'bin', 'run.js')
+
+/** The fields of `prune --json` these tests read. */
+interface PruneReport {
+  removed: Array<{ name: string; version: string; reason: string }>
+  kept: Record<string, number>
+  fits: boolean
+}
+
 const STACK_FRAME = /^\s+at /m
 
 let t: TestStore
@@ -105,8 +113,8 @@ describe('sinopia-cli prune', () => {
 
   it('--max-size removes the least recently used first until the cache fits; --json for scripts', async () => {
     const result = ok(await cli('prune', '--max-size', '4kb', '--json'))
-    const out = JSON.parse(result.stdout)
-    expect(out.removed.map((r: { name: string; reason: string }) => `${r.name} ${r.reason}`)).toEqual(['a max-size', '@s/b max-size'])
+    const out = JSON.parse(result.stdout) as PruneReport
+    expect(out.removed.map((r) => `${r.name} ${r.reason}`)).toEqual(['a max-size', '@s/b max-size'])
     expect(out).toMatchObject({ dryRun: false, freedBytes: 6000, cachedBytes: { before: 10000, after: 4000 }, fits: true, kept: { local: 1, lockfile: 0, recent: 0 } })
     expect(await storedVersions(t.store)).toEqual(['a@2.0.0', 'c@1.0.0', 'mine@1.0.0'])
   })
@@ -116,7 +124,7 @@ describe('sinopia-cli prune', () => {
     await writeFile(path.join(cwd, 'package-lock.json'), JSON.stringify({ lockfileVersion: 3, packages: { '': {}, 'node_modules/@s/b': { version: '1.0.0' } } }))
     await writeFile(path.join(cwd, 'npm-shrinkwrap.json'), JSON.stringify({ lockfileVersion: 2, packages: { '': {}, 'node_modules/c': { version: '1.0.0' } } }))
     const result = ok(await cli('prune', '--max-size', '0', '--keep-lockfile', 'package-lock.json', '--keep-lockfile', '*shrinkwrap.json', '--yes', '--json'))
-    const out = JSON.parse(result.stdout)
+    const out = JSON.parse(result.stdout) as PruneReport
     expect(out.kept).toEqual({ local: 1, lockfile: 2, recent: 0 })
     expect(out.fits).toBe(false)
     expect(await storedVersions(t.store)).toEqual(['@s/b@1.0.0', 'c@1.0.0', 'mine@1.0.0'])
@@ -125,8 +133,8 @@ describe('sinopia-cli prune', () => {
 
   it('combines the flags: the age limit, then size, and the lockfile wins over both', async () => {
     await lockfile('package-lock.json', { 'a@1.0.0': b.a1 })
-    const out = JSON.parse(ok(await cli('prune', '--older-than', '50d', '--max-size', '7kb', '--keep-lockfile', 'package-lock.json', '--json')).stdout)
-    expect(out.removed.map((r: { name: string; version: string; reason: string }) => `${r.name}@${r.version} ${r.reason}`)).toEqual([
+    const out = JSON.parse(ok(await cli('prune', '--older-than', '50d', '--max-size', '7kb', '--keep-lockfile', 'package-lock.json', '--json')).stdout) as PruneReport
+    expect(out.removed.map((r) => `${r.name}@${r.version} ${r.reason}`)).toEqual([
       '@s/b@1.0.0 older-than',
       'c@1.0.0 max-size',
     ])

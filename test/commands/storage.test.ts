@@ -51,7 +51,7 @@ describe('sinopia-cli storage info', () => {
   it('--json gives the same figures to scripts', async () => {
     const result = await cli('storage', 'info', '--json')
     expect(result.code, result.stderr).toBe(0)
-    const info = JSON.parse(result.stdout)
+    const info = JSON.parse(result.stdout) as { largest: Array<{ name: string }> }
     expect(info).toMatchObject({
       storage: t.root,
       blobs: { count: 3, bytes: 3 * 1024 * 1024 + 1000 + 2048 },
@@ -59,6 +59,6 @@ describe('sinopia-cli storage info', () => {
       versions: { local: 1, cached: 2 },
       use: { oldest: '2024-05-01T12:00:00.000Z', newest: '2024-05-03T12:00:00.000Z' },
     })
-    expect(info.largest.map((p: { name: string }) => p.name)).toEqual(['big', 'mine', '@s/small'])
+    expect(info.largest.map((p) => p.name)).toEqual(['big', 'mine', '@s/small'])
   })
 })

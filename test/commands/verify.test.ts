@@ -61,9 +61,9 @@ describe('sinopia-cli verify', () => {
 
     const found = await cli('verify', '--json')
     expect(found.code).toBe(1)
-    const report = JSON.parse(found.stdout)
+    const report = JSON.parse(found.stdout) as { problems: number; blobs: { corrupt: Array<{ integrity: string }> } }
     expect(report.problems).toBe(2)
-    expect(report.blobs.corrupt.map((c: { integrity: string }) => c.integrity).sort()).toEqual([integrityOf(flipped.tarball), integrityOf(cut.tarball)].sort())
+    expect(report.blobs.corrupt.map((c) => c.integrity).sort()).toEqual([integrityOf(flipped.tarball), integrityOf(cut.tarball)].sort())
 
     const fixed = await cli('verify', '--fix')
     expect(fixed.code, fixed.stdout + fixed.stderr).toBe(0)

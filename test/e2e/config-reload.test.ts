@@ -106,7 +106,7 @@ describe('config reload of a file being written', () => {
   it('answers every request while `cat good > config.yaml` rewrites the file 20 times', async () => {
     await writeFile(`${registry.configFile}.good`, good)
     const bad = await underLoad(async () => {
-      let last: () => Promise<void> = async () => undefined
+      let last: () => Promise<void> = () => Promise.resolve()
       for (let i = 0; i < 20; i++) {
         if (i === 19) last = nextOutput(READ)
         const code = await new Promise<number | null>((resolve) => {

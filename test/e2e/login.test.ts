@@ -203,7 +203,7 @@ describe('npm login, whoami, logout and token against sinopia-cli serve', () => 
     expect((await npm(['whoami'])).stdout.trim()).toBe('carol')
   })
 
-  it('the server log holds no password, token or login session id', async () => {
+  it('the server log holds no password, token or login session id', () => {
     const log = registry.output()
     expect(log).toMatch(/DELETE \/-\/user\/token\/\*\*\* 200/)
     expect(log).not.toContain(PASSWORD)

@@ -8,6 +8,7 @@ import { buildPackage } from '../helpers/packages.js'
 import { startFakeUpstream, type FakeUpstream } from '../helpers/fake-upstream.js'
 import { cleanupRegistries, startRegistry, type RunningRegistry } from '../helpers/server.js'
 import { publishBody } from '../helpers/publish.js'
+import { docOf } from '../helpers/answers.js'
 
 /** Two `serve` processes on one storage folder, as when a second instance or `mirror` shares it. */
 describe('two servers on one storage', () => {
@@ -45,7 +46,7 @@ describe('two servers on one storage', () => {
     // Each process sees the other's writes within its recheck interval (about a second).
     for (const server of [a, b]) {
       await expect
-        .poll(async () => Object.keys((await (await fetch(`${server.url}shared-pkg`)).json()).versions ?? {}).length, { timeout: 10_000, interval: 200 })
+        .poll(async () => Object.keys((await docOf(await fetch(`${server.url}shared-pkg`))).versions ?? {}).length, { timeout: 10_000, interval: 200 })
         .toBe(30)
     }
   })

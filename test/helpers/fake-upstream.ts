@@ -343,7 +343,8 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise
       return pkg ? serveTarball(req, res, pkg) : sendJson(req, res, 404, { error: 'not found' })
     }
     if (rest.length === 1) {
-      const version = distTags(state)[rest[0] as string] ?? (rest[0] as string)
+      const wanted = rest[0] as string
+      const version = distTags(state)[wanted] ?? wanted
       const pkg = state.versions.get(version)
       return pkg ? sendJson(req, res, 200, versionDoc(pkg)) : sendJson(req, res, 404, { error: 'not found' })
     }

@@ -22,8 +22,8 @@ const WINDOW = 15 * 60 * 1000
 /** Users whose only account is alice/right, checked without bcrypt (a flood must stay fast). */
 function quickUsers(): Users {
   return {
-    authenticate: async (name: string, password: string) => name === 'alice' && password === 'right',
-    exists: async (name: string) => name === 'alice',
+    authenticate: (name: string, password: string) => Promise.resolve(name === 'alice' && password === 'right'),
+    exists: (name: string) => Promise.resolve(name === 'alice'),
   } as unknown as Users
 }
 
@@ -96,9 +96,9 @@ describe('users file', () => {
 
   it('checks a password hash for an unknown user too, so both take as long', async () => {
     const checked: string[] = []
-    const verify = async (_password: string, hash: string) => {
+    const verify = (_password: string, hash: string) => {
       checked.push(hash)
-      return false
+      return Promise.resolve(false)
     }
     const file = path.join(dir, 'htpasswd')
     await new Users(file, Infinity, new KeyedLock()).add('alice', 'right')
@@ -111,9 +111,9 @@ describe('users file', () => {
 
   it('pays the bcrypt compare for a wrong password of a user with an old fast hash (SHA1) too', async () => {
     const checked: string[] = []
-    const verify = async (_password: string, hash: string) => {
+    const verify = (_password: string, hash: string) => {
       checked.push(hash)
-      return false
+      return Promise.resolve(false)
     }
     const file = path.join(dir, 'htpasswd')
     // {SHA} of "right", as older htpasswd files hold it.
@@ -219,9 +219,9 @@ describe('npm web-login sessions under a flood', () => {
     expect(sessions.size).toBeLessThanOrEqual(1_000)
     const mine = sessions.start(false, '192.168.1.1')
     expect(mine).not.toBeNull()
-    expect(sessions.byLoginId(mine!.loginId)).toBe(mine)
+    expect(sessions.byLoginId(mine.loginId)).toBe(mine)
     now += 1
-    expect(sessions.byDoneId(mine!.doneId)).toBe(mine)
+    expect(sessions.byDoneId(mine.doneId)).toBe(mine)
   })
 
   it('caps the logins pending per address, and frees the places as they expire', () => {

@@ -17,6 +17,7 @@ import { buildPackage, integrityOf, shasumOf, type BuiltPackage } from '../helpe
 import { publishBody } from '../helpers/publish.js'
 import { cleanupRegistries, startRegistry, type RunningRegistry } from '../helpers/server.js'
 import { startWatchdog, type WatchdogReport } from '../helpers/watchdog.js'
+import { docOf, errorOf, versionIn } from '../helpers/answers.js'
 
 /**
  * Publish bodies built to stall or fill a real `serve`: each attack runs while a watchdog pings
@@ -245,7 +246,7 @@ describe('what a publish may claim', () => {
       headers: { 'content-type': 'application/json', ...(user ? { authorization: auth[user] } : {}) },
     })
   const del = (path: string, user = 'alice') => fetch(`${h.url}${path}`, { method: 'DELETE', headers: { authorization: auth[user] ?? '' } })
-  const get = async (path: string) => (await fetch(`${h.url}${path}`)).json()
+  const get = async (path: string) => docOf(await fetch(`${h.url}${path}`))
   const publish = async (pkg: BuiltPackage, user = 'alice', tag = 'latest') => put(pkg.name.replace('/', '%2f'), publishBody(pkg, tag), user)
 
   beforeAll(async () => {
@@ -280,7 +281,7 @@ describe('what a publish may claim', () => {
     const build = await buildPackage({ name: 'alias-other', version: '2.0.0+meta' })
     const res = await put('alias-other', bodyFor({ name: 'alias-other', version: '2.0.0+meta' }, build.tarball))
     expect(res.status).toBe(400)
-    expect((await res.json()).error).toMatch(/clean semver/)
+    expect((await errorOf(res))).toMatch(/clean semver/)
   })
 
   it('(10) refuses a tarball whose package.json declares scripts, dependencies or bins the manifest leaves out', async () => {
@@ -296,7 +297,7 @@ describe('what a publish may claim', () => {
       const tgz = tarball([['package/package.json', { ...declared, ...extra }], ['package/steal.js', '']])
       const res = await put('confused-pkg', bodyFor(declared, tgz))
       expect(res.status, field).toBe(400)
-      expect((await res.json()).error).toMatch(new RegExp(`\\b${field}\\b`))
+      expect((await errorOf(res))).toMatch(new RegExp(`\\b${field}\\b`))
     }
     expect((await fetch(`${h.url}confused-pkg`)).status).toBe(404)
   })
@@ -310,7 +311,7 @@ describe('what a publish may claim', () => {
     ] as Array<Array<[string, unknown]>>) {
       const res = await put('two-roots', bodyFor(declared, tarball(order)))
       expect(res.status).toBe(400)
-      expect((await res.json()).error).toMatch(/package\.json/)
+      expect((await errorOf(res))).toMatch(/package\.json/)
     }
     expect((await fetch(`${h.url}two-roots`)).status).toBe(404)
   })
@@ -327,13 +328,13 @@ describe('what a publish may claim', () => {
     expect((await publish(await buildPackage({ name: 'alice-lib', version: '1.0.0' }))).status).toBe(201)
     const bobsVersion = await publish(await buildPackage({ name: 'alice-lib', version: '1.0.1' }), 'bob')
     expect(bobsVersion.status).toBe(403)
-    expect((await bobsVersion.json()).error).toMatch(/maintainer/)
+    expect((await errorOf(bobsVersion))).toMatch(/maintainer/)
     const read = await get('alice-lib?write=true')
     expect((await del(`alice-lib/-rev/${read._rev}`, 'bob')).status).toBe(403)
-    read.versions['1.0.0'].deprecated = 'taken over'
+    versionIn(read, '1.0.0').deprecated = 'taken over'
     expect((await put('alice-lib', read, 'bob')).status).toBe(403)
     expect((await put('-/package/alice-lib/dist-tags/latest', '1.0.0', 'bob')).status).toBe(403)
-    expect((await get('alice-lib')).versions['1.0.0'].deprecated).toBeUndefined()
+    expect((await get('alice-lib')).versions['1.0.0']?.deprecated).toBeUndefined()
     // alice makes bob a maintainer: now he may.
     const fresh = await get('alice-lib?write=true')
     expect((await put(`alice-lib/-rev/${fresh._rev}`, { _id: 'alice-lib', _rev: fresh._rev, maintainers: [...fresh.maintainers, { name: 'bob' }] })).status).toBe(201)
@@ -347,7 +348,7 @@ describe('what a publish may claim', () => {
     await get('alpha')
     const res = await publish(await buildPackage({ name: 'alpha', version: '2.1.0' }))
     expect(res.status).toBe(403)
-    expect((await res.json()).error).toMatch(/override/)
+    expect((await errorOf(res))).toMatch(/override/)
     expect((await put('-/package/alpha/dist-tags/latest', '1.0.0')).status).toBe(403)
     expect((await get('alpha'))['dist-tags'].latest).toBe('2.0.0')
     // Other tags stay an overlay anyone allowed to publish may set.
@@ -361,7 +362,7 @@ describe('what a publish may claim', () => {
   it('(16) versions and tags named constructor, toString or __proto__ are refused, never stored', async () => {
     expect((await publish(await buildPackage({ name: 'proto-pkg', version: '1.0.0' }))).status).toBe(201)
     const read = await get('proto-pkg?write=true')
-    const versions = JSON.parse(`{"constructor":{"deprecated":"x"},"toString":{"deprecated":"x"},"__proto__":{"deprecated":"x"},"1.0.0":${JSON.stringify(read.versions['1.0.0'])}}`)
+    const versions = JSON.parse(`{"constructor":{"deprecated":"x"},"toString":{"deprecated":"x"},"__proto__":{"deprecated":"x"},"1.0.0":${JSON.stringify(read.versions['1.0.0'])}}`) as Record<string, unknown>
     expect((await put('proto-pkg', { ...read, versions })).status).toBe(400)
     const next = await buildPackage({ name: 'proto-pkg', version: '1.1.0' })
     const body = publishBody(next)
@@ -377,7 +378,7 @@ describe('what a publish may claim', () => {
     for (const tag of ['1.x', '^1.0.0', 'a b', '']) {
       const res = await publish(await buildPackage({ name: 'tag-check', version: '1.0.0' }), 'alice', tag)
       expect(res.status, tag).toBe(400)
-      expect((await res.json()).error).toMatch(/dist-tag/)
+      expect((await errorOf(res))).toMatch(/dist-tag/)
     }
     expect((await fetch(`${h.url}tag-check`)).status).toBe(404)
   })
@@ -386,7 +387,7 @@ describe('what a publish may claim', () => {
     expect((await publish(await buildPackage({ name: 'pub-pkg', version: '1.0.0' }))).status).toBe(201)
     const res = await publish(await buildPackage({ name: 'Pub-Pkg', version: '1.0.0' }))
     expect(res.status).toBe(400)
-    expect((await res.json()).error).toMatch(/capital/)
+    expect((await errorOf(res))).toMatch(/capital/)
     expect((await fetch(`${h.url}Pub-Pkg`)).status).toBe(404)
     expect(Object.keys((await get('Old-Capitals')).versions)).toEqual(['1.0.0'])
   })

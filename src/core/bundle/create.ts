@@ -143,7 +143,7 @@ async function writeTar(store: Store, manifest: BundleManifest, created: Date, o
   const out = createWriteStream(tmp, { flags: 'wx' })
   const sha256 = createHash('sha256')
   let bytes = 0
-  let failure: unknown = null
+  let failure: Error | null = null
   out.on('error', (error) => {
     failure ??= error
   })

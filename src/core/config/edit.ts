@@ -246,7 +246,7 @@ function place(rules: YAMLMap, change: (items: Pair[]) => void): void {
   }
   const separated = keys().slice(1).some((key) => key.spaceBefore)
   const had = new Set(keys())
-  change(rules.items as Pair[])
+  change(rules.items)
   keys().forEach((key, i) => {
     if (i === 0) key.spaceBefore = false
     else if (separated && (!had.has(key) || i === 1)) key.spaceBefore = true

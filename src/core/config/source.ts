@@ -1,4 +1,4 @@
-import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml'
+import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node, type Scalar } from 'yaml'
 import { SinopiaError } from '../errors.js'
 import { parseDuration, parseSize } from './units.js'
 import type { ConfigWarning } from './types.js'
@@ -25,7 +25,10 @@ function describe(node: Node | null): string {
   if (isSeq(node)) return 'a list'
   const value: unknown = isScalar(node) ? node.value : null
   if (value === null || value === undefined) return 'nothing'
-  return typeof value === 'string' ? `"${value}"` : String(value)
+  if (typeof value === 'string') return `"${value}"`
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value)
+  // Other scalars (a YAML 1.1 timestamp, binary) are shown as the file wrote them.
+  return (node as Scalar).source ?? String(node)
 }
 
 /**

@@ -21,7 +21,7 @@ export function classifySpec(name: string, spec: string): SpecKind {
     const parsed = npa.resolve(name, spec, '/')
     switch (parsed.type) {
       case 'alias': {
-        const sub = (parsed as npa.AliasResult).subSpec
+        const sub = parsed.subSpec
         const type = sub.type === 'tag' || sub.type === 'version' ? sub.type : 'range'
         return { kind: 'registry', name: sub.name ?? name, type, range: sub.fetchSpec ?? sub.rawSpec }
       }

@@ -213,7 +213,7 @@ export async function applyPrune(store: Store, plan: PrunePlan, onRemoved?: (ite
         const left = (refs.get(item.integrity) ?? 1) - 1
         refs.set(item.integrity, left)
         // Other keys the plan saw still point at the bytes, or a published version does.
-        const { contentRemoved } = await store.blobs.remove(item.key, async (integrity) => left > 0 || plan.localIntegrities.has(integrity))
+        const { contentRemoved } = await store.blobs.remove(item.key, (integrity) => left > 0 || plan.localIntegrities.has(integrity))
         if (contentRemoved) {
           result.freedBytes += item.size
           result.cachedBytesAfter -= item.size

@@ -52,6 +52,11 @@ export class Download extends EventEmitter {
     this.emit('end')
   }
 
+  /** Narrows to a failed download, whose `error` is then set. */
+  failed(): this is this & { state: 'failed'; error: Error } {
+    return this.state === 'failed'
+  }
+
   fail(error: Error): void {
     this.state = 'failed'
     this.error = error
@@ -68,7 +73,7 @@ interface Sink {
 function verifyOnly(expected: string, size?: number): Sink {
   const stream = ssri.integrityStream({ integrity: expected, ...(size === undefined ? {} : { size }) })
   stream.resume()
-  return { stream: stream as unknown as Writable, done: once(stream, 'verified') }
+  return { stream, done: once(stream, 'verified') }
 }
 
 /**

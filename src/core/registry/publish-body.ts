@@ -68,7 +68,7 @@ export function isPublishBody(body: PublishBody): boolean {
 
 export function asPublishBody(body: unknown): PublishBody {
   if (!body || typeof body !== 'object') throw badRequest('expected a package document', 'EBADPUBLISH')
-  return body as PublishBody
+  return body
 }
 
 /**
@@ -76,7 +76,7 @@ export function asPublishBody(body: unknown): PublishBody {
  * the domain looks at what is stored.
  */
 export async function parsePublish(name: string, body: PublishBody, limits: PublishLimits): Promise<PublishCommand> {
-  if (body.name !== undefined && body.name !== name) throw badRequest(`document is for ${printable(String(body.name))}, not ${name}`, 'EBADPUBLISH')
+  if (body.name !== undefined && body.name !== name) throw badRequest(`document is for ${printable(typeof body.name === 'string' ? body.name : JSON.stringify(body.name))}, not ${name}`, 'EBADPUBLISH')
   const tags = parseTags(body['dist-tags'])
   const versions = await parseVersions(name, body, limits)
   return {
@@ -188,7 +188,7 @@ async function parseVersions(name: string, body: PublishBody, limits: PublishLim
         'EBADPUBLISH',
       )
     }
-    const field = manifestMismatch(manifest as Record<string, unknown>, inside, files)
+    const field = manifestMismatch(manifest, inside, files)
     if (field) {
       throw new SinopiaError('EMANIFESTMISMATCH', `the tarball's package.json and the published manifest of ${name}@${version} differ in ${field}`, {
         hint: 'publish with npm, pnpm or yarn, which send the manifest of the package.json they pack',

@@ -117,7 +117,7 @@ export class Publisher {
    */
   async apply(name: string, plan: WritePlan, actor: Actor): Promise<void> {
     const caller = actor.user?.name ?? null
-    await this.change(name, async (current) => {
+    await this.change(name, (current) => {
       if (changesPackage(plan)) {
         assertMayChange(name, actor, current, 'publish')
         if (plan.removed.length > 0) assertMayChange(name, actor, current, 'unpublish')
@@ -205,7 +205,7 @@ export class Publisher {
       await this.packuments.local(name, true)
       const doc = await this.packuments.document(name)
       if (doc && Object.hasOwn(doc.versions, version)) return
-      await this.store.blobs.remove(tarballKey(name, version), async (integrity) => {
+      await this.store.blobs.remove(tarballKey(name, version), (integrity) => {
         // Content-addressed: another version (here or from the uplink) may hold the same bytes.
         return Object.values(doc?.versions ?? {}).some((m) => m.dist?.integrity === integrity)
       })
@@ -220,7 +220,7 @@ export class Publisher {
     assertTag(tag)
     const doc = await this.served(name)
     if (!doc || !Object.hasOwn(doc.versions, version)) throw new SinopiaError('ENOTFOUND', `${printable(name)}@${printable(version)} not found`)
-    await this.change(name, async (current) => {
+    await this.change(name, (current) => {
       assertMayChange(name, actor, current, 'publish')
       if (tag === 'latest' && current?.origin !== 'local-only') assertMayOverride(name, actor, 'moving its latest tag')
       const local = current ?? emptyLocal('override')
@@ -236,7 +236,7 @@ export class Publisher {
     if (tag === 'latest') throw badRequest('the latest tag cannot be removed', 'EBADTAG')
     const doc = await this.served(name)
     if (!doc?.['dist-tags'] || !Object.hasOwn(doc['dist-tags'], tag)) throw new SinopiaError('ENOTFOUND', `${printable(name)} has no tag ${printable(tag)}`)
-    await this.change(name, async (current) => {
+    await this.change(name, (current) => {
       assertMayChange(name, actor, current, 'publish')
       const local = current ?? emptyLocal('override')
       delete local['dist-tags'][tag]
@@ -246,7 +246,7 @@ export class Publisher {
     })
   }
 
-  private async change(name: string, fn: (current: LocalDoc | null) => Promise<LocalDoc | null>): Promise<void> {
+  private async change(name: string, fn: (current: LocalDoc | null) => LocalDoc | null | Promise<LocalDoc | null>): Promise<void> {
     await this.store.packages.withLock(name, async () => {
       const current = (await this.store.packages.readLocal(name))?.doc ?? null
       const next = await fn(current ? structuredClone(current) : null)

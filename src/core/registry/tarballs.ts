@@ -183,7 +183,7 @@ function mismatch(name: string, version: string, wanted: string, found: string):
 /** Resolves when a shared download has been verified and stored; rejects when it failed. */
 export function finished(download: Download): Promise<void> {
   if (download.state === 'done') return Promise.resolve()
-  if (download.state === 'failed') return Promise.reject(download.error)
+  if (download.failed()) return Promise.reject(download.error)
   return new Promise((resolve, reject) => {
     download.once('end', () => resolve())
     download.once('error', (error: Error) => reject(error))

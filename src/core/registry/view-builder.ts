@@ -33,11 +33,8 @@ export class ViewBuilder {
    */
   run<K extends TaskName>(task: K, input: TaskInput<K>, size: number, handOver: Array<Uint8Array | null | undefined> = []): Promise<TaskOutput<K>> {
     if (size < this.threshold) {
-      try {
-        return Promise.resolve((TASKS[task] as (input: TaskInput<K>) => TaskOutput<K>)(input))
-      } catch (error) {
-        return Promise.reject(error as Error)
-      }
+      // A throw in the executor rejects the promise, as a failure in the worker would.
+      return new Promise((resolve) => resolve((TASKS[task] as (input: TaskInput<K>) => TaskOutput<K>)(input)))
     }
     const lane = (this.current ??= this.start())
     const id = this.nextId++

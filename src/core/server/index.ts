@@ -126,7 +126,7 @@ export async function startServer(config: Config, listen: ListenAddress, log: Lo
   const server = listen.tls ? secureServer(await tlsFiles(), handler) : http.createServer(handler)
   server.keepAliveTimeout = config.keepAliveTimeout
   const sockets = new Set<Socket>()
-  server.on('connection', (socket) => {
+  server.on('connection', (socket: Socket) => {
     sockets.add(socket)
     socket.on('close', () => sockets.delete(socket))
   })

@@ -4,7 +4,7 @@ import ssri from 'ssri'
 export function sha512Of(integrity: string | undefined): string | null {
   if (!integrity) return null
   const hash = ssri.parse(integrity).sha512?.[0]
-  return hash ? hash.toString() : null
+  return hash ? ssri.stringify(hash) : null
 }
 
 /**

@@ -77,7 +77,7 @@ export interface Blobs {
    * Removes `key`'s entry, then its content unless `inUse(integrity)` says something else still
    * refers to the bytes. Says whether the content went.
    */
-  remove(key: string, inUse: (integrity: string) => Promise<boolean>): Promise<{ contentRemoved: boolean }>
+  remove(key: string, inUse: (integrity: string) => boolean | Promise<boolean>): Promise<{ contentRemoved: boolean }>
   /** Moves bad content aside (see Quarantine); it then counts as absent. */
   quarantine(sha512Integrity: string): Promise<string | null>
   /** Every live entry, sorted by key. */

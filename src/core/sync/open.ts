@@ -7,7 +7,7 @@ export interface OpenRegistry {
   registry: Registry
   store: Store
   /** Closes the uplink connections. */
-  close(): Promise<void>
+  close: () => Promise<void>
 }
 
 /**

@@ -20,7 +20,7 @@ export interface QueueOptions {
   signal?: AbortSignal
   onRetry?(job: Job, error: unknown, attempt: number, delayMs: number): void
   /** For tests: how to wait between attempts. */
-  wait?(ms: number, signal?: AbortSignal): Promise<void>
+  wait?: (ms: number, signal?: AbortSignal) => Promise<void>
 }
 
 /**

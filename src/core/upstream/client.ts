@@ -282,7 +282,7 @@ export class UpstreamClient {
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.uplinks.values()].map((u) => u.dispatcher?.close()))
+    await Promise.all([...this.uplinks.values()].flatMap((u) => (u.dispatcher ? [u.dispatcher.close()] : [])))
   }
 
   private get(name: string): Uplink {
@@ -346,7 +346,7 @@ export class UpstreamClient {
     try {
       const { request, dispatcher } = await this.connect(uplink)
       res = await request(url, {
-        method: (init.method ?? 'GET') as Dispatcher.HttpMethod,
+        method: init.method ?? 'GET',
         // The uplink's own headers (credentials) go to its own origin only.
         headers: { 'user-agent': USER_AGENT, ...(init.uplinkHeaders === false ? {} : uplink.config.headers), ...init.headers },
         dispatcher,

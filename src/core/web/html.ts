@@ -33,7 +33,7 @@ function render(value: Value): string {
 
 export function html(strings: TemplateStringsArray, ...values: Value[]): SafeHtml {
   let out = strings[0] as string
-  for (let i = 0; i < values.length; i++) out += render(values[i] as Value) + (strings[i + 1] as string)
+  for (let i = 0; i < values.length; i++) out += render(values[i]) + (strings[i + 1] as string)
   return new SafeHtml(out)
 }
 

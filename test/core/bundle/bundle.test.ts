@@ -20,7 +20,7 @@ const TOOL = { name: 'sinopia-cli', version: '0.0.0-test' }
 const sha256 = async (file: string) => createHash('sha256').update(await readFile(file)).digest('hex')
 
 /** A config with no uplink at all: the air-gapped side. */
-async function airGapped(dir: string): Promise<Config> {
+function airGapped(dir: string): Config {
   const yaml = stringify({ storage: path.join(dir, 'gapped'), packages: { '@*/*': { access: '$all' }, '**': { access: '$all' } } })
   return parseConfig(yaml, path.join(dir, 'gapped.yaml')).config
 }
@@ -43,7 +43,7 @@ describe('bundles: create, verify, import', () => {
   }
 
   async function target(): Promise<OpenRegistry> {
-    const registry = await openRegistry(await airGapped(work))
+    const registry = await openRegistry(airGapped(work))
     opened.push(registry)
     return registry
   }

@@ -9,7 +9,10 @@ import { TarWriter } from '../../../src/core/bundle/tar-writer.js'
 /** Bundles written entry by entry, to make the damaged ones `create` never would. */
 async function writeTar(file: string, entries: Array<[string, Buffer]>): Promise<void> {
   const chunks: Buffer[] = []
-  const tar = new TarWriter(async (chunk) => void chunks.push(Buffer.from(chunk)), new Date('2020-01-01T00:00:00Z'))
+  const tar = new TarWriter((chunk) => {
+    chunks.push(Buffer.from(chunk))
+    return Promise.resolve()
+  }, new Date('2020-01-01T00:00:00Z'))
   for (const [name, bytes] of entries) await tar.file(name, bytes)
   await tar.end()
   await writeFile(file, Buffer.concat(chunks))

@@ -64,9 +64,9 @@ describe('loadConfig', () => {
     const config = await loadConfig({
       path: file,
       createIfMissing: true,
-      defaultUplinkUrl: async () => {
+      defaultUplinkUrl: () => {
         asked++
-        return 'https://registry.example.org'
+        return Promise.resolve('https://registry.example.org')
       },
     })
     expect(asked).toBe(1)
@@ -97,7 +97,7 @@ describe('loadConfig', () => {
 
   it('writes nothing when the uplink URL is unusable', async () => {
     const file = path.join(dir, 'config.yaml')
-    const error = await rejection(loadConfig({ path: file, createIfMissing: true, defaultUplinkUrl: async () => 'not a url' }))
+    const error = await rejection(loadConfig({ path: file, createIfMissing: true, defaultUplinkUrl: () => Promise.resolve('not a url') }))
     expect(error.message).toMatch(/cannot use not a url/)
     expect(await readdir(dir)).toEqual([])
   })
@@ -105,7 +105,7 @@ describe('loadConfig', () => {
   it("refuses to create a config whose uplink is npm's registry pointing at this server", async () => {
     const file = path.join(dir, 'config.yaml')
     const error = await rejection(
-      loadConfig({ path: file, createIfMissing: true, defaultUplinkUrl: async () => 'http://localhost:4873/' }),
+      loadConfig({ path: file, createIfMissing: true, defaultUplinkUrl: () => Promise.resolve('http://localhost:4873/') }),
     )
     expect(error.message).toMatch(/points at this server/)
     expect(await readdir(dir)).toEqual([])

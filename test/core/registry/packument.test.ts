@@ -9,7 +9,7 @@ function doc(versions: string[], tags: Record<string, string>): Packument {
     versions: Object.fromEntries(
       versions.map((v) => [v, { name: 'pkg', version: v, dist: { tarball: `http://up/pkg/-/pkg-${v}.tgz`, shasum: 'x' }, readme: 'long', scripts: { test: 't' } }]),
     ),
-    time: Object.fromEntries([['created', '2020-01-01T00:00:00.000Z'], ['modified', '2021-01-01T00:00:00.000Z'], ...versions.map((v) => [v, '2020-06-01T00:00:00.000Z'])]),
+    time: Object.fromEntries<string>([['created', '2020-01-01T00:00:00.000Z'], ['modified', '2021-01-01T00:00:00.000Z'], ...versions.map((v): [string, string] => [v, '2020-06-01T00:00:00.000Z'])]),
   }
 }
 

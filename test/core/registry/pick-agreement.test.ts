@@ -5,6 +5,7 @@ import { MirrorResolver, Syncer, type OpenRegistry } from '../../../src/core/syn
 import { startFakeUpstream, type FakeUpstream } from '../../helpers/fake-upstream.js'
 import { buildPackage } from '../../helpers/packages.js'
 import { open, tempConfig } from '../sync/harness.js'
+import { errorOf } from '../../helpers/answers.js'
 
 /**
  * `GET /:pkg/:spec` and `mirror pkg@spec` answer with the same version. Each case below is
@@ -73,7 +74,7 @@ describe('one version picker for the read route and mirror', () => {
   it('a spec nothing matches: 404 from the route, ETARGET from mirror', async () => {
     const res = await fetch(`${server.url}held-back/${encodeURIComponent('^9')}`)
     expect(res.status).toBe(404)
-    expect((await res.json()).error).toMatch(/\^9/)
+    expect((await errorOf(res))).toMatch(/\^9/)
     expect(await viaMirror('held-back', '^9')).toEqual(['ETARGET'])
   })
 })

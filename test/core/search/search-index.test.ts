@@ -8,7 +8,7 @@ const names = (index: SearchIndex, text: string, options: { from?: number; size?
   index.search(parseQuery(text), { from: options.from ?? 0, size: options.size ?? 100, visible: options.visible ?? all }).results.map((r) => r.summary.name)
 
 function indexOf(summaries: PackageSummary[]): SearchIndex {
-  const index = new SearchIndex({ names: async () => [], load: async () => null, stamp: async () => '' })
+  const index = new SearchIndex({ names: () => Promise.resolve([]), load: () => Promise.resolve(null), stamp: () => Promise.resolve('') })
   for (const s of summaries) index.put(s)
   return index
 }
@@ -25,7 +25,7 @@ function gatedSource(docs: Map<string, PackageSummary | null>) {
   let loads = 0
   const source: SummarySource = {
     // A null document: the package is gone from the store (not listed, and reads as nothing).
-    names: async () => [...docs].filter(([, doc]) => doc !== null).map(([name]) => name),
+    names: () => Promise.resolve([...docs].filter(([, doc]) => doc !== null).map(([name]) => name)),
     async load(name) {
       loads++
       running++
@@ -36,7 +36,7 @@ function gatedSource(docs: Map<string, PackageSummary | null>) {
       if (value === undefined) throw new Error(`cannot read ${name}`)
       return value
     },
-    stamp: async (name) => String(stamps.get(name) ?? 0),
+    stamp: (name) => Promise.resolve(String(stamps.get(name) ?? 0)),
   }
   return {
     source,
@@ -129,12 +129,9 @@ describe('SearchIndex building and following changes', () => {
     const errors: Array<string | null> = []
     const index = new SearchIndex(
       {
-        names: async () => ['good', 'broken'],
-        load: async (name) => {
-          if (name === 'broken') throw new Error('ECORRUPT')
-          return summary(name)
-        },
-        stamp: async () => '',
+        names: () => Promise.resolve(['good', 'broken']),
+        load: (name) => (name === 'broken' ? Promise.reject(new Error('ECORRUPT')) : Promise.resolve(summary(name))),
+        stamp: () => Promise.resolve(''),
       },
       (name) => errors.push(name),
     )

@@ -45,7 +45,7 @@ describe('bad input', () => {
       const res = await raw(h.url, 'GET', path)
       expect(res.status, path).toBe(400)
       expect(res.type).toBe('application/json')
-      expect(JSON.parse(res.body).error, path).toEqual(expect.any(String))
+      expect((JSON.parse(res.body) as { error?: unknown }).error, path).toEqual(expect.any(String))
     }
   })
 
@@ -53,7 +53,7 @@ describe('bad input', () => {
     for (const path of [`/${'a'.repeat(300)}`, '/.hidden', '/_underscore', '/has%20space', '/UPPER%7Ccase', '/@scope']) {
       const res = await raw(h.url, 'GET', path)
       expect(res.status, path).toBe(400)
-      expect(JSON.parse(res.body).error).toMatch(/name/)
+      expect((JSON.parse(res.body) as { error?: unknown }).error).toMatch(/name/)
     }
   })
 
@@ -66,7 +66,7 @@ describe('bad input', () => {
     for (const method of ['DELETE', 'PATCH', 'POST']) {
       const res = await raw(h.url, method, '/alpha')
       expect(res.status, method).toBe(405)
-      expect(JSON.parse(res.body).error).toMatch(/not allowed/)
+      expect((JSON.parse(res.body) as { error?: unknown }).error).toMatch(/not allowed/)
     }
     const ping = await raw(h.url, 'POST', '/-/ping')
     expect(ping.status).toBe(405)

@@ -2,6 +2,7 @@ import { readdir } from 'node:fs/promises'
 import path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { startHarness, type Harness } from './harness.js'
+import { docOf, errorOf } from '../../helpers/answers.js'
 
 const isPackument = (name: string) => (r: { method: string; url: string }) => r.method === 'GET' && r.url.split('?')[0] === `/${name}`
 const isTarball = (r: { url: string }) => r.url.endsWith('.tgz')
@@ -63,7 +64,7 @@ describe('caching', () => {
     const res = await fetch(`${h.url}alpha/-/alpha-1.0.0.tgz`).catch((error: unknown) => error)
     if (res instanceof Response) {
       expect(res.status).toBe(502)
-      expect((await res.json()).error).toMatch(/integrity/)
+      expect((await errorOf(res))).toMatch(/integrity/)
     } else {
       expect(res).toBeInstanceOf(Error)
     }
@@ -114,8 +115,8 @@ describe('caching', () => {
     await fetch(`${h.url}alpha`)
     const { buildPackage } = await import('../../helpers/packages.js')
     h.upstream.addPackage(await buildPackage({ name: 'alpha', version: '3.0.0' }))
-    expect(Object.keys((await (await fetch(`${h.url}alpha`)).json()).versions)).not.toContain('3.0.0')
-    expect(Object.keys((await (await fetch(`${h.url}alpha?write=true`)).json()).versions)).toContain('3.0.0')
+    expect(Object.keys((await docOf(await fetch(`${h.url}alpha`))).versions)).not.toContain('3.0.0')
+    expect(Object.keys((await docOf(await fetch(`${h.url}alpha?write=true`))).versions)).toContain('3.0.0')
   })
 
   it('keeps serving from the store when the upstream is down, advertising only stored versions', async () => {
@@ -127,7 +128,7 @@ describe('caching', () => {
     const res = await fetch(`${h.url}alpha`)
     expect(res.status).toBe(200)
     expect(res.headers.get('x-sinopia-offline')).toBe('1')
-    const doc = await res.json()
+    const doc = await docOf(res)
     expect(Object.keys(doc.versions)).toEqual(['1.1.0'])
     expect(doc['dist-tags']).toEqual({})
     const missing = await fetch(`${h.url}alpha/-/alpha-1.0.0.tgz`)
@@ -143,7 +144,7 @@ describe('caching', () => {
     await (await fetch(`${h.url}alpha/-/alpha-2.0.0.tgz`)).arrayBuffer()
     await (await fetch(`${h.url}alpha/-/alpha-1.0.0.tgz`)).arrayBuffer()
     h.upstream.failWith(503)
-    const doc = await (await fetch(`${h.url}alpha`)).json()
+    const doc = await docOf(await fetch(`${h.url}alpha`))
     expect(doc['dist-tags']).toEqual({ latest: '2.0.0' })
     expect(Object.keys(doc.versions).sort()).toEqual(['1.0.0', '2.0.0'])
   })

@@ -3,9 +3,10 @@ import path from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { Users } from '../../../src/core/auth/index.js'
 import { KeyedLock } from '../../../src/core/fs/lock.js'
-import { buildPackage, type BuiltPackage } from '../../helpers/packages.js'
+import { buildPackage } from '../../helpers/packages.js'
 import { publishBody } from '../../helpers/publish.js'
 import { startHarness, type Harness } from './harness.js'
+import { docOf, errorOf, versionIn } from '../../helpers/answers.js'
 
 const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`
 
@@ -20,7 +21,7 @@ describe('publishing', () => {
       headers: { 'content-type': 'application/json', ...(auth ? { authorization: auth } : {}) },
     })
   const del = (path: string, auth: string | null = alice) => fetch(`${h.url}${path}`, { method: 'DELETE', headers: auth ? { authorization: auth } : {} })
-  const get = async (path: string) => (await fetch(`${h.url}${path}`)).json()
+  const get = async (path: string) => docOf(await fetch(`${h.url}${path}`))
 
   beforeEach(async () => {
     h = await startHarness({
@@ -50,8 +51,8 @@ describe('publishing', () => {
     const doc = await get('internal-lib')
     expect(Object.keys(doc.versions)).toEqual(['1.0.0'])
     expect(doc['dist-tags']).toEqual({ latest: '1.0.0' })
-    expect(doc.versions['1.0.0'].dist.tarball).toBe(`${h.url}internal-lib/-/internal-lib-1.0.0.tgz`)
-    const tgz = Buffer.from(await (await fetch(doc.versions['1.0.0'].dist.tarball)).arrayBuffer())
+    expect(doc.versions['1.0.0']?.dist.tarball).toBe(`${h.url}internal-lib/-/internal-lib-1.0.0.tgz`)
+    const tgz = Buffer.from(await (await fetch(versionIn(doc, '1.0.0').dist.tarball)).arrayBuffer())
     expect(tgz.equals(pkg.tarball)).toBe(true)
     // Dependency confusion: the uplink starts serving a higher version of the same name.
     h.upstream.addPackage(await buildPackage({ name: 'internal-lib', version: '9.9.9' }))
@@ -74,11 +75,11 @@ describe('publishing', () => {
     expect((await put('restricted-thing', publishBody(pkg), null)).status).toBe(401)
     const forbidden = await put('restricted-thing', publishBody(pkg), alice)
     expect(forbidden.status).toBe(403)
-    expect((await forbidden.json()).error).toMatch(/alice/)
+    expect((await errorOf(forbidden))).toMatch(/alice/)
     expect((await put('restricted-thing', publishBody(pkg), bob)).status).toBe(201)
     const again = await put('restricted-thing', publishBody(pkg), bob)
     expect(again.status).toBe(409)
-    expect((await again.json()).error).toMatch(/previously published/)
+    expect((await errorOf(again))).toMatch(/previously published/)
     expect((await put('restricted-thing', publishBody(pkg), basic('bob', 'wrong'))).status).toBe(401)
   })
 
@@ -89,7 +90,7 @@ describe('publishing', () => {
     body._attachments = { 'bad-bytes-1.0.0.tgz': { content_type: 'application/octet-stream', data: other.tarball.toString('base64') } }
     const res = await put('bad-bytes', body)
     expect(res.status).toBe(400)
-    expect((await res.json()).error).toMatch(/integrity/)
+    expect((await errorOf(res))).toMatch(/integrity/)
     expect(await readdir(path.join(h.storage, 'packages'))).not.toContain('bad-bytes')
     const content = await readdir(path.join(h.storage, 'blobs'), { recursive: true }).catch(() => [])
     expect(content.filter((f) => String(f).startsWith('content-v2/sha512/'))).toHaveLength(0)
@@ -98,9 +99,9 @@ describe('publishing', () => {
   it('refuses a tarball whose package.json names another package', async () => {
     const real = await buildPackage({ name: 'other-name', version: '1.0.0' })
     const pkg = { ...real, name: 'claimed-name', manifest: { ...real.manifest, name: 'claimed-name' } }
-    const res = await put('claimed-name', publishBody(pkg as BuiltPackage))
+    const res = await put('claimed-name', publishBody(pkg))
     expect(res.status).toBe(400)
-    expect((await res.json()).error).toMatch(/other-name@1.0.0/)
+    expect((await errorOf(res))).toMatch(/other-name@1.0.0/)
   })
 
   it('refuses a body over max_body_size with 413', async () => {
@@ -138,7 +139,7 @@ describe('publishing', () => {
     const fix = await buildPackage({ name: 'alpha', version: '2.0.1' })
     const res = await put('alpha', publishBody(fix, 'fix'))
     expect(res.status).toBe(500)
-    expect((await res.json()).error).toMatch(/fetched\.json/)
+    expect((await errorOf(res))).toMatch(/fetched\.json/)
     expect(await readdir(folder)).not.toContain('local.json')
     expect(Object.keys((await get('alpha?write=true')).versions)).toEqual(['1.0.0', '1.1.0', '2.0.0'])
     // That read fetched the package again and wrote a good record: now the publish is an override.
@@ -189,22 +190,22 @@ describe('publishing', () => {
     const pkg = await buildPackage({ name: 'old-lib', version: '1.0.0' })
     await put('old-lib', publishBody(pkg))
     const doc = await get('old-lib?write=true')
-    doc.versions['1.0.0'].deprecated = 'use new-lib'
+    versionIn(doc, '1.0.0').deprecated = 'use new-lib'
     expect((await put('old-lib', doc)).status).toBe(201)
-    expect((await get('old-lib')).versions['1.0.0'].deprecated).toBe('use new-lib')
-    const abbreviated = await (await fetch(`${h.url}old-lib`, { headers: { accept: 'application/vnd.npm.install-v1+json' } })).json()
-    expect(abbreviated.versions['1.0.0'].deprecated).toBe('use new-lib')
+    expect((await get('old-lib')).versions['1.0.0']?.deprecated).toBe('use new-lib')
+    const abbreviated = await docOf(await fetch(`${h.url}old-lib`, { headers: { accept: 'application/vnd.npm.install-v1+json' } }))
+    expect(abbreviated.versions['1.0.0']?.deprecated).toBe('use new-lib')
     // Sent again as read before the first change: refused (409), as npm reads before each write.
-    doc.versions['1.0.0'].deprecated = ''
+    versionIn(doc, '1.0.0').deprecated = ''
     expect((await put('old-lib', doc)).status).toBe(409)
     const fresh = await get('old-lib?write=true')
-    fresh.versions['1.0.0'].deprecated = ''
+    versionIn(fresh, '1.0.0').deprecated = ''
     expect((await put('old-lib', fresh)).status).toBe(201)
-    expect((await get('old-lib')).versions['1.0.0'].deprecated).toBeUndefined()
+    expect((await get('old-lib')).versions['1.0.0']?.deprecated).toBeUndefined()
     const alpha = await get('alpha?write=true')
-    alpha.versions['1.0.0'].deprecated = 'too old'
+    versionIn(alpha, '1.0.0').deprecated = 'too old'
     expect((await put('alpha', alpha)).status).toBe(201)
-    expect((await get('alpha')).versions['1.0.0'].deprecated).toBe('too old')
+    expect((await get('alpha')).versions['1.0.0']?.deprecated).toBe('too old')
     expect((await put('alpha', alpha, null)).status).toBe(401)
   })
 
@@ -226,7 +227,7 @@ describe('publishing', () => {
     const pkg = await buildPackage({ name: 'sneaky', version: '1.0.0' })
     await put('sneaky', publishBody(pkg))
     const doc = await get('sneaky?write=true')
-    doc.versions['2.0.0'] = { ...doc.versions['1.0.0'], version: '2.0.0' }
+    doc.versions['2.0.0'] = { ...versionIn(doc, '1.0.0'), version: '2.0.0' }
     expect((await put('sneaky', doc)).status).toBe(400)
   })
 
@@ -256,18 +257,18 @@ describe('publishing', () => {
     const read = await get('racy?write=true')
     await put('racy', publishBody(await buildPackage({ name: 'racy', version: '1.1.0' })))
     // The body lacks 1.1.0, published after it was read: not an unpublish of 1.1.0.
-    read.versions['1.0.0'].deprecated = 'use 1.1'
+    versionIn(read, '1.0.0').deprecated = 'use 1.1'
     const stale = await put('racy', read)
     expect(stale.status).toBe(409)
-    expect((await stale.json()).error).toMatch(/changed since it was read/)
+    expect((await errorOf(stale))).toMatch(/changed since it was read/)
     const after = await get('racy')
     expect(Object.keys(after.versions)).toEqual(['1.0.0', '1.1.0'])
-    expect(after.versions['1.0.0'].deprecated).toBeUndefined()
+    expect(after.versions['1.0.0']?.deprecated).toBeUndefined()
     const again = await get('racy?write=true')
-    again.versions['1.0.0'].deprecated = 'use 1.1'
+    versionIn(again, '1.0.0').deprecated = 'use 1.1'
     expect((await put('racy', again)).status).toBe(201)
     const done = await get('racy')
-    expect(done.versions['1.0.0'].deprecated).toBe('use 1.1')
+    expect(done.versions['1.0.0']?.deprecated).toBe('use 1.1')
     expect(Object.keys(done.versions)).toEqual(['1.0.0', '1.1.0'])
   })
 
@@ -329,7 +330,7 @@ describe('publishing', () => {
 
   it('a whole-package unpublish of an override removes its versions and their tags, and keeps deprecations of uplink versions', async () => {
     const read = await get('alpha?write=true')
-    read.versions['1.0.0'].deprecated = 'too old'
+    versionIn(read, '1.0.0').deprecated = 'too old'
     expect((await put('alpha', read)).status).toBe(201)
     await put('alpha', publishBody(await buildPackage({ name: 'alpha', version: '2.1.0' }), 'next'))
     const before = await get('alpha?write=true')
@@ -338,7 +339,7 @@ describe('publishing', () => {
     const after = await get('alpha')
     expect(Object.keys(after.versions).sort()).toEqual(['1.0.0', '1.1.0', '2.0.0'])
     expect(after['dist-tags'].next).toBeUndefined()
-    expect(after.versions['1.0.0'].deprecated).toBe('too old')
+    expect(after.versions['1.0.0']?.deprecated).toBe('too old')
     // The publisher added as a maintainer by the publish goes with the versions.
     expect(JSON.stringify(after.maintainers ?? [])).not.toContain('alice')
     expect((await fetch(`${h.url}alpha/-/alpha-2.1.0.tgz`)).status).toBe(404)

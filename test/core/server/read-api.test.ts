@@ -1,6 +1,7 @@
 import { gunzipSync, brotliDecompressSync } from 'node:zlib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startHarness, type Harness } from './harness.js'
+import { docOf, errorOf, versionIn, versionOf } from '../../helpers/answers.js'
 
 describe('read API', () => {
   let h: Harness
@@ -13,11 +14,11 @@ describe('read API', () => {
     const res = await fetch(`${h.url}alpha`)
     expect(res.status).toBe(200)
     expect(res.headers.get('content-type')).toBe('application/json')
-    const doc = await res.json()
+    const doc = await docOf(res)
     expect(Object.keys(doc.versions)).toEqual(['1.0.0', '1.1.0', '2.0.0'])
     expect(doc['dist-tags'].latest).toBe('2.0.0')
-    expect(doc.versions['1.0.0'].dist.tarball).toBe(`${h.url}alpha/-/alpha-1.0.0.tgz`)
-    expect(doc.versions['1.0.0'].dist.integrity).toBe(h.packages.a1.manifest.dist.integrity)
+    expect(doc.versions['1.0.0']?.dist.tarball).toBe(`${h.url}alpha/-/alpha-1.0.0.tgz`)
+    expect(doc.versions['1.0.0']?.dist.integrity).toBe(h.packages.a1.manifest.dist.integrity)
     expect(doc.readme).toBeDefined()
   })
 
@@ -26,21 +27,21 @@ describe('read API', () => {
       headers: { accept: 'application/vnd.npm.install-v1+json; q=1.0, application/json; q=0.8, */*' },
     })
     expect(res.headers.get('content-type')).toBe('application/vnd.npm.install-v1+json')
-    const doc = await res.json()
+    const doc = await docOf(res)
     expect(doc.readme).toBeUndefined()
     expect(doc.modified).toBeDefined()
     expect(doc.time['1.0.0']).toBeDefined()
-    expect(doc.versions['1.1.0'].dist.tarball).toBe(`${h.url}alpha/-/alpha-1.1.0.tgz`)
-    expect(Object.keys(doc.versions['1.1.0']).sort()).toEqual(['dist', 'license', 'name', 'version'])
+    expect(doc.versions['1.1.0']?.dist.tarball).toBe(`${h.url}alpha/-/alpha-1.1.0.tgz`)
+    expect(Object.keys(versionIn(doc, '1.1.0')).sort()).toEqual(['dist', 'license', 'name', 'version'])
   })
 
   it('serves scoped packages in both spellings, packuments and tarballs', async () => {
     for (const path of ['@acme%2fwidget', '@acme%2Fwidget', '@acme/widget']) {
       const res = await fetch(`${h.url}${path}`)
       expect(res.status).toBe(200)
-      const doc = await res.json()
+      const doc = await docOf(res)
       expect(doc.name).toBe('@acme/widget')
-      expect(doc.versions['1.0.0'].dist.tarball).toBe(`${h.url}@acme/widget/-/widget-1.0.0.tgz`)
+      expect(doc.versions['1.0.0']?.dist.tarball).toBe(`${h.url}@acme/widget/-/widget-1.0.0.tgz`)
     }
     for (const path of ['@acme/widget/-/widget-1.0.0.tgz', '@acme%2fwidget/-/widget-1.0.0.tgz']) {
       const res = await fetch(`${h.url}${path}`)
@@ -50,14 +51,14 @@ describe('read API', () => {
   })
 
   it('serves single versions by version, tag and range', async () => {
-    expect((await (await fetch(`${h.url}alpha/1.1.0`)).json()).version).toBe('1.1.0')
-    expect((await (await fetch(`${h.url}alpha/latest`)).json()).version).toBe('2.0.0')
-    const ranged = await (await fetch(`${h.url}alpha/%5E1.0.0`)).json()
+    expect((await versionOf(await fetch(`${h.url}alpha/1.1.0`))).version).toBe('1.1.0')
+    expect((await versionOf(await fetch(`${h.url}alpha/latest`))).version).toBe('2.0.0')
+    const ranged = await versionOf(await fetch(`${h.url}alpha/%5E1.0.0`))
     expect(ranged.version).toBe('1.1.0')
     expect(ranged.dist.tarball).toBe(`${h.url}alpha/-/alpha-1.1.0.tgz`)
     const missing = await fetch(`${h.url}alpha/9.9.9`)
     expect(missing.status).toBe(404)
-    expect((await missing.json()).error).toMatch(/9\.9\.9/)
+    expect((await errorOf(missing))).toMatch(/9\.9\.9/)
   })
 
   it('answers 304 to a matching ETag, for every encoding', async () => {
@@ -99,10 +100,8 @@ describe('read API', () => {
   })
 
   it('rewrites tarball URLs for a trusted proxy in front (X-Forwarded-*, trust_proxy)', async () => {
-    const doc = await (
-      await fetch(`${h.url}alpha`, { headers: { 'x-forwarded-proto': 'https', 'x-forwarded-host': 'npm.corp.test' } })
-    ).json()
-    expect(doc.versions['1.0.0'].dist.tarball).toBe('https://npm.corp.test/alpha/-/alpha-1.0.0.tgz')
+    const doc = await docOf(await fetch(`${h.url}alpha`, { headers: { 'x-forwarded-proto': 'https', 'x-forwarded-host': 'npm.corp.test' } }))
+    expect(doc.versions['1.0.0']?.dist.tarball).toBe('https://npm.corp.test/alpha/-/alpha-1.0.0.tgz')
   })
 
   it('serves HEAD for tarballs and packuments', async () => {

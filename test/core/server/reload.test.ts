@@ -69,12 +69,16 @@ describe('settledRead', () => {
   const script = (texts: Array<string | null>) => {
     let reads = 0
     let waits = 0
-    const read = async (): Promise<FileRead> => {
+    const read = (): Promise<FileRead> => {
       const text = texts[Math.min(reads, texts.length - 1)] ?? null
       reads++
-      return { text, signature: `sig${reads}` }
+      return Promise.resolve({ text, signature: `sig${reads}` })
     }
-    return { read, wait: async () => void waits++, counts: () => ({ reads, waits }) }
+    const wait = () => {
+      waits++
+      return Promise.resolve()
+    }
+    return { read, wait, counts: () => ({ reads, waits }) }
   }
 
   it('returns the second of two reads that agree, with that read’s signature', async () => {

@@ -125,11 +125,11 @@ export function describeStore(name: string, open: () => Promise<StoreUnderTest>)
         const shared = Buffer.from('shared by two versions')
         await put(store, tarballKey('a', '1.0.0'), shared)
         await put(store, tarballKey('a', '1.0.1'), shared)
-        expect(await store.blobs.remove(tarballKey('a', '1.0.0'), async () => true)).toEqual({ contentRemoved: false })
+        expect(await store.blobs.remove(tarballKey('a', '1.0.0'), () => true)).toEqual({ contentRemoved: false })
         expect(await store.blobs.has(sri(shared), tarballKey('a', '1.0.0'))).toBe(false)
         expect(await store.blobs.has(sri(shared), tarballKey('a', '1.0.1'))).toBe(true)
         const asked: string[] = []
-        const removed = await store.blobs.remove(tarballKey('a', '1.0.1'), async (integrity) => {
+        const removed = await store.blobs.remove(tarballKey('a', '1.0.1'), (integrity) => {
           asked.push(integrity)
           return false
         })
@@ -137,7 +137,7 @@ export function describeStore(name: string, open: () => Promise<StoreUnderTest>)
         expect(asked).toEqual([sri(shared)])
         expect(await store.blobs.hasContent(sri(shared))).toBe(false)
         expect(await store.blobs.entries()).toEqual([])
-        expect(await store.blobs.remove(tarballKey('a', '1.0.1'), async () => false)).toEqual({ contentRemoved: false })
+        expect(await store.blobs.remove(tarballKey('a', '1.0.1'), () => false)).toEqual({ contentRemoved: false })
       })
 
       it('drops an entry without its content, and removes content no entry uses', async () => {

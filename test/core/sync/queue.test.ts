@@ -26,7 +26,7 @@ const options = (over: Partial<QueueOptions> = {}): QueueOptions => ({
   retries: 0,
   backoffMs: 100,
   retryable: () => true,
-  wait: async () => undefined,
+  wait: () => Promise.resolve(),
   ...over,
 })
 
@@ -62,15 +62,18 @@ describe('WorkQueue', () => {
       options({
         retries: 3,
         backoffMs: 100,
-        wait: async (ms) => void waits.push(ms),
+        wait: (ms) => {
+          waits.push(ms)
+          return Promise.resolve()
+        },
         onRetry: (_job, _error, attempt) => retried.push(attempt),
       }),
     )
     queue.push({
       label: 'x',
-      run: async () => {
+      run: () => {
         attempts++
-        throw new Error(`fail ${attempts}`)
+        return Promise.reject(new Error(`fail ${attempts}`))
       },
       failed: (error) => failures.push(error),
     })
@@ -94,9 +97,7 @@ describe('WorkQueue', () => {
       { label: 'permanent', run: () => Promise.reject(new Error('permanent')), failed: (e) => failures.push(e) },
       {
         label: 'flaky',
-        run: async () => {
-          if (calls++ === 0) throw new Error('transient')
-        },
+        run: () => (calls++ === 0 ? Promise.reject(new Error('transient')) : Promise.resolve()),
         failed: (e) => failures.push(e),
       },
     )
@@ -108,7 +109,14 @@ describe('WorkQueue', () => {
   it('lets running jobs push more jobs before it drains', async () => {
     const done: string[] = []
     const queue = new WorkQueue(options({ concurrency: 1 }))
-    const leaf = (label: string): Job => ({ label, run: async () => void done.push(label), failed: () => undefined })
+    const leaf = (label: string): Job => ({
+      label,
+      run: () => {
+        done.push(label)
+        return Promise.resolve()
+      },
+      failed: () => undefined,
+    })
     queue.push({
       label: 'root',
       run: async () => {
@@ -148,9 +156,9 @@ describe('WorkQueue', () => {
       options({
         retries: 3,
         signal: controller.signal,
-        wait: async () => {
+        wait: () => {
           controller.abort()
-          throw new Error('aborted')
+          return Promise.reject(new Error('aborted'))
         },
       }),
     )

@@ -41,7 +41,7 @@ export async function sendTarball(req: IncomingMessage, res: ServerResponse, ans
     return
   }
   const { download } = answer
-  if (download.state === 'failed') throw download.error
+  if (download.failed()) throw download.error
   // Headers go out with the first bytes, so a download that fails before any byte was
   // released still gets a proper JSON error instead of a cut connection.
   const head = () => {

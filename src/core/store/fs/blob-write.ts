@@ -5,6 +5,7 @@ import { Writable } from 'node:stream'
 import ssri from 'ssri'
 import { SinopiaError } from '../../errors.js'
 import { hashFile } from './blob-hash.js'
+import { sha512Of } from '../integrity.js'
 import { ensureDir } from '../../fs/dirs.js'
 
 /**
@@ -49,7 +50,8 @@ export function writeBlobFile(
     if (!wanted.match(computed.toString())) {
       throw Object.assign(new Error(`Integrity check failed: wanted ${expected}, found ${computed.toString()}`), { code: 'EINTEGRITY' })
     }
-    const sha512 = ssri.parse(computed.toString()).sha512?.[0]?.toString() as string
+    // `algorithms` always holds sha512.
+    const sha512 = sha512Of(computed.toString()) as string
     await file.sync()
     handle = null
     await file.close()

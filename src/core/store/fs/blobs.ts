@@ -130,7 +130,7 @@ export class BlobStore implements Blobs {
    * for a version published here it reads as a lost tarball). The other order can leave such
    * an entry; this one never loses track of content, since orphans are found by walking it.
    */
-  async remove(key: string, inUse: (integrity: string) => Promise<boolean>): Promise<{ contentRemoved: boolean }> {
+  async remove(key: string, inUse: (integrity: string) => boolean | Promise<boolean>): Promise<{ contentRemoved: boolean }> {
     this.known.delete(key)
     const entry = await readEntry(this.dir, key)
     if (!entry) return { contentRemoved: false }

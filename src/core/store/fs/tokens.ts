@@ -23,7 +23,7 @@ export class FsTokens implements TokenRecords {
           }
         },
         serialize: (byKey) => JSON.stringify({ tokens: [...byKey.values()] }, null, 1),
-        empty: () => new Map(),
+        empty: () => new Map<string, TokenRecord>(),
       },
       lock,
       // Hashes only, but enough to tell who has which tokens: for the server's user alone.
