@@ -29,6 +29,8 @@ export const CACHE_BOUNDS = {
   validNames: 50_000,
   /** Access rules already matched to a name (uplink search hits bring names from anywhere). */
   ruleMatches: 100_000,
+  /** Blob index entries remembered by the store (a tarball hit then costs no index read; ~200 bytes each). */
+  knownBlobEntries: 50_000,
   /** Passwords already checked against their hash (only right ones are kept: one or a few per user). */
   verifiedPasswords: 10_000,
 } as const

@@ -3,6 +3,8 @@ import { open, rm, statfs, type FileHandle } from 'node:fs/promises'
 import path from 'node:path'
 import cacache from 'cacache'
 import ssri from 'ssri'
+import { LRUCache } from 'lru-cache'
+import { CACHE_BOUNDS } from '../../cache-bounds.js'
 import { errnoCode } from '../../errors.js'
 import { statOrNull } from '../../fs/stat.js'
 import { sha512Of } from '../integrity.js'
@@ -20,8 +22,6 @@ interface Entry {
 
 /** Index metadata of an entry written after its content was read back and hashed (see write). */
 const VERIFIED = { verified: 1 }
-/** Entries remembered in memory, so a hit costs no index read; one is ~200 bytes. */
-const KNOWN_MAX = 50_000
 
 /**
  * Tarballs, content-addressed by sha512 in a cacache folder, served only through the index key
@@ -36,7 +36,8 @@ const KNOWN_MAX = 50_000
  * A blob found bad is moved to the quarantine folder, never deleted, and then counts as absent.
  */
 export class BlobStore implements Blobs {
-  private readonly known = new Map<string, Entry>()
+  /** Entries remembered in memory, so a hit costs no index read (one is ~200 bytes). */
+  private readonly known = new LRUCache<string, Entry>({ max: CACHE_BOUNDS.knownBlobEntries })
 
   constructor(
     readonly dir: string,
@@ -119,7 +120,7 @@ export class BlobStore implements Blobs {
    * it), one from an uplink is fetched again. Returns where the bytes went (null: already gone).
    */
   async quarantine(sha512Integrity: string): Promise<string | null> {
-    for (const [key, entry] of this.known) if (entry.integrity === sha512Integrity) this.known.delete(key)
+    this.forgetIntegrity(sha512Integrity)
     return this.quarantined.blob(sha512Integrity, this.contentPath(sha512Integrity))
   }
 
@@ -162,7 +163,7 @@ export class BlobStore implements Blobs {
   }
 
   async removeContent(sha512Integrity: string): Promise<void> {
-    for (const [key, entry] of this.known) if (entry.integrity === sha512Integrity) this.known.delete(key)
+    this.forgetIntegrity(sha512Integrity)
     await rm(this.contentPath(sha512Integrity), { force: true })
   }
 
@@ -231,8 +232,12 @@ export class BlobStore implements Blobs {
   }
 
   private remember(key: string, entry: Entry): void {
-    if (this.known.has(key)) this.known.delete(key)
-    else if (this.known.size >= KNOWN_MAX) this.known.delete(this.known.keys().next().value as string)
     this.known.set(key, entry)
+  }
+
+  /** Forgets every remembered entry of a blob (removed or quarantined): collected first, then dropped. */
+  private forgetIntegrity(sha512Integrity: string): void {
+    const keys = [...this.known.entries()].filter(([, entry]) => entry.integrity === sha512Integrity).map(([key]) => key)
+    for (const key of keys) this.known.delete(key)
   }
 }
