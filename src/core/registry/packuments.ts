@@ -11,7 +11,7 @@ import { isTombstone, mergePackument } from './merge.js'
 import { printable } from './names.js'
 import type { PackageRules } from './rules.js'
 import { ViewBuilder } from './view-builder.js'
-import type { UplinkUrls, UpstreamData } from './view-tasks.js'
+import type { StoredInput, UplinkUrls, UpstreamData } from './view-tasks.js'
 import { viewOf, type PackageView } from './view.js'
 
 export interface CacheUse {
@@ -144,10 +144,9 @@ export class Packuments extends EventEmitter {
   async manifest(name: string, spec: string, view: PackageView, offline: boolean): Promise<Manifest | null> {
     const local = await this.local(name)
     if (local && isTombstone(local.doc)) return null
-    const stored = local?.doc.origin === 'local-only' ? null : await this.store.packages.readUpstreamBytes(name)
-    const upstream = stored ? { raw: stored.raw, where: stored.where } : null
+    const { upstream, size } = await this.storedInput(name, local?.doc.origin === 'local-only')
     const available = offline ? [...view.versions.keys()] : null
-    return this.views.run('manifest', { name, spec, upstream, local: local?.doc ?? null, available }, stored?.raw.length ?? 0, [stored?.raw])
+    return this.views.run('manifest', { name, spec, upstream, local: local?.doc ?? null, available }, size, [upstream?.raw])
   }
 
   /** The merged document as served (cold paths: writes, bundles, mirror). */
@@ -166,10 +165,9 @@ export class Packuments extends EventEmitter {
   async summary(name: string): Promise<PackageSummary | null> {
     const local = await this.local(name, true)
     if (local && isTombstone(local.doc)) return null
-    const stored = local?.doc.origin === 'local-only' ? null : await this.store.packages.readUpstreamBytes(name)
-    if (!local && !stored) return null
-    const upstream = stored ? { raw: stored.raw, where: stored.where } : null
-    return this.views.run('summary', { name, upstream, local: local?.doc ?? null }, stored?.raw.length ?? 0, [stored?.raw])
+    const { upstream, size } = await this.storedInput(name, local?.doc.origin === 'local-only')
+    if (!local && !upstream) return null
+    return this.views.run('summary', { name, upstream, local: local?.doc ?? null }, size, [upstream?.raw])
   }
 
   /**
@@ -222,7 +220,7 @@ export class Packuments extends EventEmitter {
     const at = this.now()
     const memo = this.derived.get(name)
     if (memo && memo.key === key && (!offline || at - memo.at < DERIVED_TTL)) return memo.view
-    const stored = entry ? await this.store.packages.readUpstreamBytes(name) : null
+    const { upstream, size } = await this.storedInput(name, !entry)
     let available: string[] | null = null
     if (offline) {
       // Every version either side has; merging only drops some, so none is missed.
@@ -236,9 +234,8 @@ export class Packuments extends EventEmitter {
       )
       available = found.filter((v): v is string => v !== null)
     }
-    const upstream = stored ? { raw: stored.raw, where: stored.where } : null
     const input = { name, key, upstream, local: local?.doc ?? null, available, uplinks: this.uplinkUrls() }
-    const data = await this.views.run('derived', input, stored?.raw.length ?? 0, [stored?.raw])
+    const data = await this.views.run('derived', input, size, [upstream?.raw])
     const view = await viewOf(name, data)
     this.derived.set(name, { key, view, at })
     return view
@@ -351,6 +348,15 @@ export class Packuments extends EventEmitter {
   private async fromStored(name: string, stored: StoredBytes, fetchedAt: number): Promise<CachedUpstream> {
     const input = { raw: stored.raw, where: stored.where, name, rev: stored.rev, uplinks: this.uplinkUrls() }
     return this.remember(name, await this.views.run('fromStored', input, stored.raw.length, [stored.raw]), stored.mtimeMs, fetchedAt)
+  }
+
+  /**
+   * The stored uplink copy as a view task's input (read undecoded: a big one is parsed in the
+   * worker), and its size, which decides where the task runs. Nothing when `skip` (a local-only name).
+   */
+  private async storedInput(name: string, skip: boolean): Promise<{ upstream: StoredInput | null; size: number }> {
+    const stored = skip ? null : await this.store.packages.readUpstreamBytes(name)
+    return { upstream: stored ? { raw: stored.raw, where: stored.where } : null, size: stored?.raw.length ?? 0 }
   }
 
   /** Where each configured uplink's tarballs come from (the view tasks re-base recorded URLs onto it). */

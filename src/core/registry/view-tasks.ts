@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { SinopiaError } from '../errors.js'
-import { summarize, type Origin, type PackageSummary } from '../search/summary.js'
+import { packageOrigin, summarize, type Origin, type PackageSummary } from '../search/summary.js'
 import { packageModel, type PackageModel } from '../web/package-model.js'
 import { decodeUpstream, encodeUpstream, revOf, type LocalDoc, type Manifest, type Packument, type UpstreamRecord } from '../store/index.js'
 import { originOf } from '../upstream/response.js'
@@ -21,6 +21,12 @@ import { asBuffer, buildView, instantiate, servedManifest, type ViewData } from 
 export interface UplinkUrls {
   url: string
   tarballOrigins: string[]
+}
+
+/** A stored uplink record's bytes, and where they were read (for error messages). */
+export interface StoredInput {
+  raw: Uint8Array
+  where: string
 }
 
 /** The stored record's fields besides the document, and the view built from it. */
@@ -78,7 +84,7 @@ export interface DerivedInput {
   name: string
   /** Identifies the result (the PackageView's rev). */
   key: string
-  upstream: { raw: Uint8Array; where: string } | null
+  upstream: StoredInput | null
   local: LocalDoc | null
   /** Offline: only these versions are served (their tarballs are stored). */
   available: string[] | null
@@ -87,9 +93,7 @@ export interface DerivedInput {
 
 /** The view of what the uplink sent merged with what was published here, offline or not. */
 export function derived(input: DerivedInput): ViewData {
-  const record = input.upstream ? decodeUpstream(input.upstream.raw, input.upstream.where) : null
-  let doc = mergePackument(input.name, record?.doc ?? null, input.local)
-  if (input.available) doc = offlinePackument(doc, new Set(input.available))
+  const { record, doc } = served(input)
   const rebase = record ? rebaser(input.name, record, input.uplinks) : null
   return buildView(input.name, input.key, doc, (url, version) => {
     if (input.local?.versions[version] || !rebase) return null
@@ -100,7 +104,7 @@ export function derived(input: DerivedInput): ViewData {
 export interface ManifestInput {
   name: string
   spec: string
-  upstream: { raw: Uint8Array; where: string } | null
+  upstream: StoredInput | null
   local: LocalDoc | null
   /** Offline: only these versions may be picked. */
   available: string[] | null
@@ -108,9 +112,7 @@ export interface ManifestInput {
 
 /** One version's manifest as served (tarball URL holding BASE_TOKEN), by version, tag or range; null when none matches. */
 export function manifest(input: ManifestInput): Manifest | null {
-  const record = input.upstream ? decodeUpstream(input.upstream.raw, input.upstream.where) : null
-  let doc = mergePackument(input.name, record?.doc ?? null, input.local)
-  if (input.available) doc = offlinePackument(doc, new Set(input.available))
+  const { doc } = served(input)
   const version = pickVersion(versionIndex(doc), input.spec)
   const picked = version === null ? undefined : doc.versions[version]
   return picked ? servedManifest(picked, input.name, picked.version) : null
@@ -143,16 +145,27 @@ export function page(input: PageInput): PackageModel | null {
 
 export interface SummaryInput {
   name: string
-  upstream: { raw: Uint8Array; where: string } | null
+  upstream: StoredInput | null
   local: LocalDoc | null
 }
 
 /** What the search index keeps of the package as served (see search/summary.ts). */
 export function summary(input: SummaryInput): PackageSummary | null {
+  const { doc } = served(input)
+  return summarize(input.name, doc, packageOrigin(input.local), input.local?.users)
+}
+
+/**
+ * The packument as this registry serves it, from the stored uplink record and what was published
+ * here; offline (`available` given), only the versions whose tarballs are stored.
+ */
+function served(input: { name: string; upstream: StoredInput | null; local: LocalDoc | null; available?: string[] | null }): {
+  record: UpstreamRecord | null
+  doc: Packument
+} {
   const record = input.upstream ? decodeUpstream(input.upstream.raw, input.upstream.where) : null
   const doc = mergePackument(input.name, record?.doc ?? null, input.local)
-  const origin = input.local && Object.keys(input.local.versions).length > 0 ? 'local' : 'cached'
-  return summarize(input.name, doc, origin, input.local?.users)
+  return { record, doc: input.available ? offlinePackument(doc, new Set(input.available)) : doc }
 }
 
 function upstreamData(name: string, rev: string, record: UpstreamRecord, uplinks: Record<string, UplinkUrls>): UpstreamData {

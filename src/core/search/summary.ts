@@ -1,7 +1,12 @@
-import type { Manifest, Packument } from '../store/index.js'
+import type { LocalDoc, Manifest, Packument } from '../store/index.js'
 
 /** Where a package's versions come from: published here, or a copy of an uplink's. */
 export type Origin = 'local' | 'cached'
+
+/** A package counts as local when at least one of its versions was published here. */
+export function packageOrigin(local: Pick<LocalDoc, 'versions'> | null | undefined): Origin {
+  return local && Object.keys(local.versions).length > 0 ? 'local' : 'cached'
+}
 
 export interface Person {
   name: string

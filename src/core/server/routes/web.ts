@@ -3,7 +3,7 @@ import type { Polka, Request } from 'polka'
 import { assertUserName } from '../../auth/index.js'
 import { SinopiaError, isSinopiaError } from '../../errors.js'
 import { allows, parsePackagePath } from '../../registry/index.js'
-import { parseQuery } from '../../search/index.js'
+import { packageOrigin, parseQuery } from '../../search/index.js'
 import {
   ASSETS,
   PAGE_SIZE,
@@ -90,7 +90,7 @@ export function webRoutes(app: Polka, ctx: ServerContext): void {
       throw error
     }
     const local = await ctx.registry.packuments.local(name)
-    const origin = local && Object.keys(local.doc.versions).length > 0 ? 'local' : 'cached'
+    const origin = packageOrigin(local?.doc)
     const { view } = answer
     const key = `${name}\u0000${view.rev}\u0000${origin}`
     const page = pages.get(key, () => {
