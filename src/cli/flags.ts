@@ -1,4 +1,4 @@
-import { Flags } from '@oclif/core'
+import { Args, Flags } from '@oclif/core'
 import { DEFAULT_CONCURRENCY, DEFAULT_RETRIES } from '../core/sync/index.js'
 
 /** The flags of the commands that fill the store from the uplink (lock-sync, mirror). */
@@ -13,4 +13,10 @@ export function syncFlags(concurrencySummary: string) {
 /** The commands that set a password (user add, user passwd). */
 export const passwordFlags = {
   'password-stdin': Flags.boolean({ summary: 'Read the password from the first line of standard input.' }),
+}
+
+/** The commands that read a bundle and may insist on its signature (bundle verify, bundle import). */
+export const bundleArgs = { file: Args.string({ description: 'The bundle.', required: true }) }
+export const signatureFlags = {
+  'require-signature': Flags.string({ summary: 'Refuse the bundle unless manifest.json is signed with this public key (PEM).', helpValue: 'PUBKEY' }),
 }

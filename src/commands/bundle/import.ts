@@ -1,5 +1,6 @@
-import { Args, Flags } from '@oclif/core'
+import { Flags } from '@oclif/core'
 import { BaseCommand } from '../../cli/base-command.js'
+import { bundleArgs, signatureFlags } from '../../cli/flags.js'
 import { importBundle, loadPublicKey } from '../../core/bundle/index.js'
 import { openStore } from '../../core/store/index.js'
 import { reportText } from './verify.js'
@@ -15,9 +16,9 @@ Exit status: 0 when everything was imported or already present, 1 when the bundl
 
   static override examples = ['<%= config.bin %> bundle import deps.tar', '<%= config.bin %> bundle import deps.tar --require-signature bundle.pub --json']
 
-  static override args = { file: Args.string({ description: 'The bundle.', required: true }) }
+  static override args = bundleArgs
   static override flags = {
-    'require-signature': Flags.string({ summary: 'Refuse the bundle unless manifest.json is signed with this public key (PEM).', helpValue: 'PUBKEY' }),
+    ...signatureFlags,
     json: Flags.boolean({ summary: 'Print a machine-readable summary.' }),
   }
 

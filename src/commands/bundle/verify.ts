@@ -1,5 +1,6 @@
-import { Args, Flags } from '@oclif/core'
+import { Flags } from '@oclif/core'
 import { BaseCommand } from '../../cli/base-command.js'
+import { bundleArgs, signatureFlags } from '../../cli/flags.js'
 import { formatBytes } from '../../cli/progress.js'
 import { loadPublicKey, verifyBundle, type BundleReport } from '../../core/bundle/index.js'
 
@@ -10,10 +11,10 @@ is listed, naming the package).`
 
   static override examples = ['<%= config.bin %> bundle verify deps.tar', '<%= config.bin %> bundle verify deps.tar --require-signature bundle.pub']
 
-  static override args = { file: Args.string({ description: 'The bundle.', required: true }) }
+  static override args = bundleArgs
 
   static override flags = {
-    'require-signature': Flags.string({ summary: 'Refuse the bundle unless manifest.json is signed with this public key (PEM).', helpValue: 'PUBKEY' }),
+    ...signatureFlags,
     json: Flags.boolean({ summary: 'Print the report as JSON.' }),
   }
 
