@@ -4,7 +4,8 @@ const MB = 1024 * 1024
  * The bound of every in-memory cache whose entries come from the packages, names or clients a
  * server sees, in one place so the process's worst case can be read off here: the byte budgets
  * add up to 224 MB of cached documents, bodies and tarballs (sizes are approximate: string
- * lengths of JSON, Buffer lengths), plus the counted caches of small entries. A cache past its
+ * lengths of JSON, Buffer lengths), plus the counted caches of small entries, plus the replay
+ * buffer of each running tarball download (downloadReplayBytes each). A cache past its
  * bound drops its least recently used entries (npm's `lru-cache`), never all of them: a full
  * cache emptied at once would let anyone who fills it on purpose empty it for everybody.
  *
@@ -20,6 +21,8 @@ export const CACHE_BOUNDS = {
   localDocs: 2_000,
   /** Prepared response bodies: uncompressed and compressed forms together. */
   responseBodyBytes: 64 * MB,
+  /** Bytes of each running tarball download kept for clients that join it late (past it they get the stored copy). */
+  downloadReplayBytes: 16 * MB,
   /** Small tarballs served from memory (the whole budget) and the largest one kept there. */
   hotTarballBytes: 32 * MB,
   hotTarballMaxEntryBytes: 1 * MB,

@@ -1,19 +1,17 @@
 import { EventEmitter, once } from 'node:events'
 import type { Readable, Writable } from 'node:stream'
 import ssri from 'ssri'
+import { CACHE_BOUNDS } from '../cache-bounds.js'
 import { SinopiaError, diskErrno } from '../errors.js'
 import { tarballSpec, type Blobs } from '../store/index.js'
 import { printable } from './names.js'
-
-/** Bytes of a running download kept for clients that join it late. */
-export const REPLAY_LIMIT = 16 * 1024 * 1024
 
 /**
  * One tarball download from an uplink, shared by every client that asks for it meanwhile.
  * Bytes go to the store (which verifies them) and to the clients as they arrive, except
  * the last chunk, which is held back until the digest is known to match: a client never
  * receives a complete tarball with the wrong content. Late joiners replay what came so far,
- * while that is at most REPLAY_LIMIT bytes: past it, a tarball is not held in memory for
+ * while that is at most CACHE_BOUNDS.downloadReplayBytes: past it, a tarball is not held in memory for
  * clients that may never come (an uplink sending several huge tarballs at once would fill it),
  * and a late joiner waits for the stored copy instead (see Tarballs.open).
  *
@@ -38,7 +36,7 @@ export class Download extends EventEmitter {
   push(chunk: Buffer): void {
     if (this.replayable) {
       this.held += chunk.length
-      if (this.held <= REPLAY_LIMIT) this.chunks.push(chunk)
+      if (this.held <= CACHE_BOUNDS.downloadReplayBytes) this.chunks.push(chunk)
       else {
         this.replayable = false
         this.chunks.length = 0
