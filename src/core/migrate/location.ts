@@ -13,6 +13,6 @@ export async function assertSource(location: string, flag: string): Promise<stri
   if (isUrl(location)) return location
   const absolute = path.resolve(location)
   const info = await statOrNull(absolute)
-  if (!info?.isDirectory()) throw new SinopiaError('ENOSOURCE', `${flag} ${location}: no such folder`, { hint: `${flag} takes the storage folder to copy from` })
+  if (!info?.isDirectory()) throw new SinopiaError('ENOSOURCE', `${flag} ${location}: no such folder (it names the storage to copy from)`)
   return absolute
 }
