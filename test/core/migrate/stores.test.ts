@@ -5,6 +5,7 @@ import path from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { migrateStore, type MigrateReport } from '../../../src/core/migrate/index.js'
 import { openStore, tarballKey, type LocalDoc, type Store, type TokenRecord } from '../../../src/core/store/index.js'
+import { blobBytes } from './harness.js'
 
 /** migrate between two storage folders: everything arrives, verified; what is broken stays behind and is reported; a rerun resumes. */
 
@@ -15,16 +16,6 @@ async function put(store: Store, key: string, data: Buffer): Promise<void> {
   const write = store.blobs.write(key, sri(data), data.length)
   write.stream.end(data)
   await write.done
-}
-
-async function blobBytes(store: Store, key: string): Promise<Buffer | null> {
-  const blob = await store.blobs.open(undefined, key)
-  if (!blob) return null
-  try {
-    return await blob.handle.readFile()
-  } finally {
-    await blob.handle.close()
-  }
 }
 
 const manifest = (name: string, version: string, data: Buffer) => ({ name, version, dist: { integrity: sri(data), tarball: `http://up.invalid/${name}/-/x-${version}.tgz` } })

@@ -8,6 +8,7 @@ import { Users } from '../../../src/core/auth/index.js'
 import { migrateHtpasswd, migrateVerdaccio } from '../../../src/core/migrate/index.js'
 import { decodeUpstream, openStore, tarballKey, type Store } from '../../../src/core/store/index.js'
 import { REPO_ROOT } from '../../helpers/clients.js'
+import { blobBytes } from './harness.js'
 
 /** migrate --from-verdaccio, on the hand-made storage folder of fixtures/verdaccio-storage (see its README). */
 
@@ -15,16 +16,6 @@ const FIXTURE = path.join(REPO_ROOT, 'fixtures', 'verdaccio-storage')
 const HTPASSWD = path.join(REPO_ROOT, 'fixtures', 'verdaccio-htpasswd')
 const UPLINKS = { npmjs: { url: 'http://127.0.0.1:9/' } }
 const sha512 = (data: Buffer) => ssri.fromData(data, { algorithms: ['sha512'] }).toString()
-
-async function blobBytes(store: Store, key: string): Promise<Buffer | null> {
-  const blob = await store.blobs.open(undefined, key)
-  if (!blob) return null
-  try {
-    return await blob.handle.readFile()
-  } finally {
-    await blob.handle.close()
-  }
-}
 
 describe('migrateVerdaccio', () => {
   let work: string
