@@ -322,7 +322,8 @@ export class Packuments extends EventEmitter {
     const now = this.now()
     const settled = settle(answers, due.filter((u) => !asked.includes(u)), { held, times: cached?.fetchedBy ?? {}, hadRecord: cached !== null }, now)
     const offline = settled.down.length > 0
-    const failure = { offline, ...(offline ? { down: settled.down } : {}), ...(settled.cause ? { cause: settled.cause } : {}) }
+    const down = uplinks.filter((uplink) => settled.down.includes(uplink))
+    const failure = { offline, ...(offline ? { down } : {}), ...(settled.cause ? { cause: settled.cause } : {}) }
     if (settled.cache === 'offline') return { entry: cached ?? before, cache: 'offline', ...failure }
     const fetched = { uplink: uplinks[0] ?? '', fetchedAt: now, uplinks: settled.times }
     const fresher = Object.values(settled.parts)
