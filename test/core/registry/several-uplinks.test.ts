@@ -4,6 +4,8 @@ import path from 'node:path'
 import { stringify } from 'yaml'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { parseConfig } from '../../../src/core/config/index.js'
+import { silentLogger } from '../../../src/core/log.js'
+import { startServer } from '../../../src/core/server/index.js'
 import { Registry } from '../../../src/core/registry/index.js'
 import { Packuments } from '../../../src/core/registry/packuments.js'
 import { openStore, tarballKey, type Packument } from '../../../src/core/store/index.js'
@@ -181,5 +183,44 @@ describe('a rule with several uplinks', () => {
     const wrong = new Syncer(registry, { concurrency: 1, retries: 0 })
     wrong.add([{ name: 'shared', version: '1.0.0', integrity: pubOne.manifest.dist.integrity }])
     expect((await wrong.finish()).failed).toHaveLength(1)
+  })
+})
+
+describe('a rule with several uplinks, over HTTP', () => {
+  it('answers 200 with the merged document, the first uplink’s tarball, and 200 offline-marked while one uplink is down', async () => {
+    const corpOne = await buildPackage({ name: 'shared', version: '1.0.0', description: 'corp build' })
+    const pubOne = await buildPackage({ name: 'shared', version: '1.0.0', description: 'public build' })
+    const corp = await startFakeUpstream({ packages: [corpOne] })
+    const pub = await startFakeUpstream({ packages: [pubOne, await buildPackage({ name: 'shared', version: '2.0.0' })] })
+    const dir = await mkdtemp(path.join(tmpdir(), 'sinopia-uplinks-http-'))
+    const common = { timeout: '500ms', maxage: 0, max_fails: 1, fail_timeout: '1m' }
+    const yaml = stringify({
+      storage: path.join(dir, 'storage'),
+      uplinks: { corp: { url: corp.url, ...common }, pub: { url: pub.url, ...common } },
+      packages: { '**': { access: '$all', publish: '$authenticated', proxy: ['corp', 'pub'] } },
+    })
+    const { config } = parseConfig(yaml, path.join(dir, 'c.yaml'))
+    const server = await startServer(config, { host: '127.0.0.1', port: 0 }, silentLogger)
+    try {
+      const first = await fetch(`${server.url}shared`)
+      expect(first.status).toBe(200)
+      const doc = (await first.json()) as Packument
+      expect(Object.keys(doc.versions).sort()).toEqual(['1.0.0', '2.0.0'])
+      const tarball = await fetch(`${server.url}shared/-/shared-1.0.0.tgz`)
+      expect(tarball.status).toBe(200)
+      expect(Buffer.from(await tarball.arrayBuffer()).equals(corpOne.tarball)).toBe(true)
+      expect(pub.count((r) => isTarball(r.url))).toBe(0)
+
+      await pub.stop()
+      const down = await fetch(`${server.url}shared`)
+      expect(down.status).toBe(200)
+      expect(down.headers.get('x-sinopia-offline')).toBe('1')
+      // corp answered: its 1.0.0; pub's 2.0.0 has no stored tarball, so it is not advertised.
+      expect(Object.keys(((await down.json()) as Packument).versions)).toEqual(['1.0.0'])
+    } finally {
+      await server.close(1000)
+      await Promise.all([corp.stop(), pub.stop()])
+      await rm(dir, { recursive: true, force: true })
+    }
   })
 })
