@@ -1,6 +1,8 @@
-import { describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it } from 'vitest'
 import { mergedRecord, mergeUplinks, partsOf } from '../../../src/core/registry/merge-uplinks.js'
 import { settle, type UplinkAnswer } from '../../../src/core/registry/uplink-answers.js'
+import { ViewBuilder } from '../../../src/core/registry/view-builder.js'
+import { viewOf } from '../../../src/core/registry/view.js'
 import { SinopiaError } from '../../../src/core/errors.js'
 import { decodeUpstream, encodeUpstream, type Manifest, type Packument, type UplinkPart, type UpstreamRecord } from '../../../src/core/store/index.js'
 
@@ -103,5 +105,40 @@ describe('settle', () => {
     expect(settle([{ uplink: 'pub', status: 'not-found' }], [], state, 50)).toMatchObject({ times: { pub: 50 }, cache: 'stale' })
     const fresh = { held: new Set<string>(), times: {}, hadRecord: false }
     expect(settle([{ uplink: 'corp', status: 'not-found' }, { uplink: 'pub', status: 'ok', part: bytes }], [], fresh, 50)).toMatchObject({ times: { corp: 50, pub: 50 }, cache: 'miss' })
+  })
+})
+
+describe('the several-uplinks view tasks', () => {
+  const uplinks = { corp: { url: 'http://127.0.0.1:8/', tarballOrigins: [] }, pub: { url: 'http://127.0.0.1:9/', tarballOrigins: [] } }
+  /** An uplink's packument, its tarballs under its own URL. */
+  const body = (from: 'corp' | 'pub', versions: string[]) => {
+    const manifests = versions.map((v) => [v, { name: 'p', version: v, dist: { tarball: `${uplinks[from].url}p/-/p-${v}.tgz`, integrity: `sha512-${from}${v}` } }])
+    return Buffer.from(JSON.stringify({ name: 'p', 'dist-tags': { latest: versions.at(-1) }, versions: Object.fromEntries(manifests) }))
+  }
+  const builders: ViewBuilder[] = []
+  afterEach(async () => {
+    await Promise.all(builders.splice(0).map((b) => b.close()))
+  })
+
+  it('merge the same inline and in the worker; each version knows its uplink; a stored part is kept for an uplink without a new answer', async () => {
+    const run = async (threshold: number) => {
+      const builder = new ViewBuilder(threshold)
+      builders.push(builder)
+      const corp = await builder.run('checkUplink', { body: body('corp', ['1.0.0']), name: 'p', uplink: 'corp', upstreamUrl: uplinks.corp.url, etag: '"c"' }, 0)
+      const pub = await builder.run('checkUplink', { body: body('pub', ['1.0.0', '2.0.0']), name: 'p', uplink: 'pub', upstreamUrl: uplinks.pub.url }, 0)
+      const first = await builder.run('fromUplinks', { name: 'p', order: ['corp', 'pub'], answers: { corp, pub }, stored: null, uplinks }, 0)
+      // Later only pub answers (corp: 304): corp's stored part stays, first in the order.
+      const pubAgain = await builder.run('checkUplink', { body: body('pub', ['1.0.0', '2.0.0', '3.0.0']), name: 'p', uplink: 'pub', upstreamUrl: uplinks.pub.url }, 0)
+      const stored = { raw: Buffer.from(first.record), where: 'test' }
+      return builder.run('fromUplinks', { name: 'p', order: ['corp', 'pub'], answers: { pub: pubAgain }, stored, uplinks }, 0)
+    }
+    const inline = await run(Infinity)
+    const worker = await run(0)
+    expect(Buffer.from(worker.record).equals(Buffer.from(inline.record))).toBe(true)
+    expect(worker.data.parts).toEqual([{ uplink: 'corp', etag: '"c"' }, { uplink: 'pub' }])
+    const view = await viewOf('p', worker.data.view)
+    expect(view.versions.get('1.0.0')).toEqual({ version: '1.0.0', expected: 'sha512-corp1.0.0', upstreamUrl: 'http://127.0.0.1:8/p/-/p-1.0.0.tgz', uplink: 'corp' })
+    expect(view.versions.get('3.0.0')).toEqual({ version: '3.0.0', expected: 'sha512-pub3.0.0', upstreamUrl: 'http://127.0.0.1:9/p/-/p-3.0.0.tgz', uplink: 'pub' })
+    expect(view.distTags).toEqual({ latest: '1.0.0' })
   })
 })
