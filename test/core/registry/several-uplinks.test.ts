@@ -166,6 +166,25 @@ describe('a rule with several uplinks', () => {
     }
   })
 
+  it('a copy cached while the rule listed one uplink is revalidated with its ETag and merged once a second is listed', async () => {
+    const yaml = stringify({ storage: path.join(dir, 'storage'), uplinks: { corp: { url: corp.url, maxage: 0 } }, packages: { '**': { access: '$all', proxy: 'corp' } } })
+    const { config } = parseConfig(yaml, path.join(dir, 'one.yaml'))
+    const single = new Registry(config, await openStore(config.storage), new UpstreamClient(config.uplinks))
+    try {
+      await single.packuments.get('shared')
+    } finally {
+      await single.upstream.close()
+    }
+    expect((await registry.store.packages.readUpstream('shared'))?.record.parts).toBeUndefined()
+    corp.reset()
+    const { doc, cache } = await served(registry, 'shared')
+    expect(cache).toBe('revalidated')
+    expect(Object.keys(doc.versions).sort()).toEqual(['1.0.0', '2.0.0'])
+    expect(doc.versions['1.0.0']?.dist?.integrity).toBe(corpOne.manifest.dist.integrity)
+    expect(corp.requests.map((r) => Boolean(r.headers['if-none-match']))).toEqual([true])
+    expect((await registry.store.packages.readUpstream('shared'))?.record.parts?.map((p) => p.uplink)).toEqual(['corp', 'pub'])
+  })
+
   it('lock-sync and mirror fetch each tarball from the uplink that listed it', async () => {
     const syncer = new Syncer(registry, { concurrency: 2, retries: 0 })
     syncer.add([
