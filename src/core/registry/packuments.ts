@@ -335,13 +335,16 @@ export class Packuments extends EventEmitter {
       cached.fetchedBy = settled.times
       return { entry: cached, cache: settled.cache, ...failure }
     }
-    const { upstream: stored, size } = await this.storedInput(name, !cached)
-    const input = { name, order: uplinks, answers: settled.parts, stored, uplinks: this.uplinkUrls() }
-    const { record, data } = await this.views.run('fromUplinks', input, size + fresher.reduce((sum, part) => sum + part.length, 0), [stored?.raw, ...fresher])
-    const written = await this.store.packages.withLock(name, async () => {
+    // Read, merge and write under the package's lock: another process may be storing another
+    // uplink's answer for the same package, and a merge with a copy read before it would drop it.
+    const { written, data } = await this.store.packages.withLock(name, async () => {
+      const { upstream: stored, size } = await this.storedInput(name, !cached)
+      const input = { name, order: uplinks, answers: settled.parts, stored, uplinks: this.uplinkUrls() }
+      const merged = await this.views.run('fromUplinks', input, size + fresher.reduce((sum, part) => sum + part.length, 0), [stored?.raw, ...fresher])
+      const record = merged.record
       const done = await this.store.packages.writeUpstreamBytes(name, Buffer.from(record.buffer, record.byteOffset, record.byteLength))
       await this.store.packages.writeFetched(name, fetched)
-      return done
+      return { written: done, data: merged.data }
     })
     const entry = await this.remember(name, data, written.mtimeMs, now, settled.times)
     this.emit('changed', name)
