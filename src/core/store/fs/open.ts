@@ -55,6 +55,8 @@ export async function openFsStore(root: string): Promise<FsStore> {
     usage: new FsUsage(absolute, lock),
     quarantine,
     probe: () => probeWritable(absolute),
+    // Nothing is held open between calls.
+    close: () => Promise.resolve(),
     lock,
   }
 }
