@@ -85,6 +85,7 @@ export async function openPgStore(url: string, options: PgStoreOptions = {}): Pr
   await mkdir(cache.dir, { recursive: true })
   const locks = new AdvisoryLocks(lockPool)
   const quarantine = new PgQuarantine(pool, root, stamps)
+  let closed: Promise<void> | null = null
   return {
     root,
     blobs: new PgBlobs(pool, root, cache, quarantine),
@@ -93,10 +94,8 @@ export async function openPgStore(url: string, options: PgStoreOptions = {}): Pr
     usage: new PgUsage(pool, root),
     quarantine,
     probe: () => probe(pool),
-    close: async () => {
-      await listener.close()
-      await Promise.all([pool.end(), lockPool.end()])
-    },
+    // Once: a second call waits for the first (pg's Pool.end refuses to run twice).
+    close: () => (closed ??= listener.close().then(async () => void (await Promise.all([pool.end(), lockPool.end()])))),
   }
 }
 
