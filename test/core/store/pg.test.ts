@@ -66,6 +66,14 @@ describe('PostgreSQL store', () => {
     await expect(openStore(url, { blobCache: path.join(dir, 'x') })).rejects.toMatchObject({ code: 'ESCHEMA', hint: expect.stringContaining('sinopia-cli version') })
   })
 
+  it('says which database it cannot reach with ESTORAGE, without the password', async () => {
+    const error = (await openStore('postgresql://sinopia:s3cret@127.0.0.1:1/none', { blobCache: path.join(dir, 'x') }).catch((e: unknown) => e)) as Error & { code?: string; hint?: string }
+    expect(error.code).toBe('ESTORAGE')
+    expect(error.message).toContain('postgresql://sinopia:***@127.0.0.1:1/none')
+    expect(error.message).not.toContain('s3cret')
+    expect(error.hint).toContain('storage')
+  })
+
   it('names the database without its password', async () => {
     const parsed = new URL(url)
     parsed.password = 'hunter2'

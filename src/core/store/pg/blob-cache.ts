@@ -14,7 +14,12 @@ import { writeBlobFile } from '../fs/blob-write.js'
  * database still has. Nothing here is ever the only copy, so the folder may be deleted any time.
  */
 export class BlobCache {
-  constructor(readonly dir: string) {}
+  /** Writes in progress (fs/blob-write.ts); never read as a copy. */
+  readonly tmpDir: string
+
+  constructor(readonly dir: string) {
+    this.tmpDir = path.join(dir, 'tmp')
+  }
 
   path(sha512Integrity: string): string {
     const hex = ssri.parse(sha512Integrity, { single: true }).hexDigest()
@@ -44,7 +49,7 @@ export class BlobCache {
 
   /** A verified write into the cache (see fs/blob-write.ts). */
   write(expected: string, size: number | undefined): ReturnType<typeof writeBlobFile> {
-    return writeBlobFile(path.join(this.dir, 'tmp'), (sha512) => this.path(sha512), expected, size)
+    return writeBlobFile(this.tmpDir, (sha512) => this.path(sha512), expected, size)
   }
 
   async remove(sha512Integrity: string): Promise<void> {

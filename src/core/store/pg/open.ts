@@ -4,6 +4,7 @@ import os from 'node:os'
 import path from 'node:path'
 import pg from 'pg'
 import { SinopiaError } from '../../errors.js'
+import { removeStaleTemp } from '../fs/open.js'
 import { redactLocation } from '../location.js'
 import type { Store } from '../types.js'
 import { AdvisoryLocks } from './advisory.js'
@@ -83,6 +84,7 @@ export async function openPgStore(url: string, options: PgStoreOptions = {}): Pr
   }
   const cache = new BlobCache(options.blobCache ?? defaultBlobCache(root))
   await mkdir(cache.dir, { recursive: true })
+  await removeStaleTemp(cache.tmpDir)
   const locks = new AdvisoryLocks(lockPool)
   const quarantine = new PgQuarantine(pool, root, stamps)
   let closed: Promise<void> | null = null
