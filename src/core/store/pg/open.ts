@@ -50,7 +50,10 @@ export async function openPgStore(url: string, options: PgStoreOptions = {}): Pr
   const root = redactLocation(url)
   const config = { connectionString: url, connectionTimeoutMillis: 10_000, allowExitOnIdle: true }
   const pool = new pg.Pool({ ...config, max: QUERY_SESSIONS })
-  const lockPool = new pg.Pool({ ...config, max: LOCK_SESSIONS })
+  // A lock held by a host that died goes when the server notices the session is gone: ask it to
+  // probe idle lock sessions (10 s, then 3 probes 5 s apart) rather than wait for the system's
+  // TCP timeout (hours). Options given in the URL win.
+  const lockPool = new pg.Pool({ ...config, max: LOCK_SESSIONS, options: '-c tcp_keepalives_idle=10 -c tcp_keepalives_interval=5 -c tcp_keepalives_count=3' })
   const warn = options.onWarning ?? (() => undefined)
   // An idle session that breaks (the server restarts) is dropped by the pool; without a listener it would crash the process.
   pool.on('error', (error) => warn(`database session broke: ${error.message}`))

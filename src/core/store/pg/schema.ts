@@ -76,7 +76,11 @@ export const SCHEMA_VERSION = MIGRATIONS.length
 export async function migrate(client: pg.ClientBase, where: string): Promise<void> {
   await client.query('SELECT pg_advisory_lock($1)', [advisoryKey('schema')])
   try {
-    await client.query('CREATE TABLE IF NOT EXISTS sinopia_schema (only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row), version integer NOT NULL)')
+    // Looked up before anything is created: a database at the current version opens with no DDL at all.
+    const { rows: found } = await client.query<{ found: boolean }>("SELECT to_regclass('sinopia_schema') IS NOT NULL AS found")
+    if (!found[0]?.found) {
+      await client.query('CREATE TABLE IF NOT EXISTS sinopia_schema (only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row), version integer NOT NULL)')
+    }
     const { rows } = await client.query<{ version: number }>('SELECT version FROM sinopia_schema')
     const current = rows[0]?.version ?? 0
     if (current > SCHEMA_VERSION) {
