@@ -104,7 +104,8 @@ export async function openPgStore(url: string, options: PgStoreOptions = {}): Pr
   }
 }
 
-function defaultBlobCache(root: string): string {
+/** See PgStoreOptions.blobCache; `root` is the URL without its password. */
+export function defaultBlobCache(root: string): string {
   return path.join(os.tmpdir(), `sinopia-blob-cache-${createHash('sha256').update(root).digest('hex').slice(0, 16)}`)
 }
 
