@@ -6,6 +6,7 @@ import { digests, manifest, packument, prng, sentence, timeline } from './fixtur
 import { get } from './http.js'
 import { launchServer, readMemory, sampleMemory } from './server.js'
 import { startUpstream } from './upstream.js'
+import { CACHED_BYTES_BOUND, rssBound } from '../../dist/core/cache-bounds.js'
 
 const ABBREVIATED = 'application/vnd.npm.install-v1+json'
 /** Per package: versions (each a realistic manifest of ~1.2 kB) and README sentences (~4 kB). */
@@ -77,6 +78,10 @@ export async function runOutage({ root, dir, packages, log, cleanups, stopped, o
   onServer(server)
   cleanups.push(() => server.stop())
   const { url } = await server.ready
+  // Started: listening, with its search index of the store built (it grows with the store, not with
+  // what is served); the caches are empty. The bound is taken from here.
+  await indexed(url, packages, stopped)
+  const startedKb = readMemory(server.pid)?.rssKb ?? null
   const sampler = sampleMemory(server.pid)
   cleanups.push(async () => sampler.stop())
   log(`outage: uplink down; ${ROUNDS} rounds of ${packages} packages x 2 forms against ${url} (pid ${server.pid})`)
@@ -95,15 +100,23 @@ export async function runOutage({ root, dir, packages, log, cleanups, stopped, o
     })
   }
   const memory = readMemory(server.pid)
+  const boundKb = startedKb === null ? null : rssBound(startedKb * 1024) / 1024
   results.outage = {
     requests,
     seconds: round((performance.now() - t) / 1000),
+    startedRssMb: mb(startedKb),
+    cachedBytesBoundMb: mb(CACHED_BYTES_BOUND / 1024),
+    rssBoundMb: mb(boundKb),
+    growthOverCaches: startedKb === null || memory?.hwmKb == null ? null : round2((memory.hwmKb - startedKb) / (CACHED_BYTES_BOUND / 1024)),
     peakRssMb: mb(memory?.hwmKb),
     sampledPeakRssMb: mb(sampler.stop()),
     endRssMb: mb(memory?.rssKb),
     alive: server.alive(),
   }
   if (!server.alive()) problem('the server exited during the outage')
+  if (boundKb !== null && memory?.hwmKb != null && memory.hwmKb > boundKb) {
+    problem(`peak RSS ${mb(memory.hwmKb)} MB is over the memory bound ${mb(boundKb)} MB (src/core/cache-bounds.ts rssBound)`)
+  }
   results.elapsedS = round((performance.now() - began) / 1000)
   return results
 }
@@ -118,6 +131,8 @@ export function renderOutage(results) {
     lines.push(
       `  offline: ${outage.requests} requests (full and abbreviated) in ${outage.seconds} s`,
       `  peak RSS (VmHWM) ${outage.peakRssMb ?? '-'} MB (sampled ${outage.sampledPeakRssMb ?? '-'} MB); RSS at the end ${outage.endRssMb ?? '-'} MB`,
+      `  RSS once started (search index built) ${outage.startedRssMb ?? '-'} MB; caches' byte budgets ${outage.cachedBytesBoundMb} MB; ` +
+        `growth over start ${outage.growthOverCaches ?? '-'} x the budgets; bound ${outage.rssBoundMb ?? '-'} MB`,
     )
   }
   lines.push(results.problems.length === 0 ? '  no problems' : `  problems:\n${results.problems.map((p) => `    ${p}`).join('\n')}`)
@@ -149,6 +164,16 @@ function buildPackages(upstreamUrl, count) {
   return { routes, bytes }
 }
 
+/** Waits (bounded) until the server's search index holds all `count` packages. */
+async function indexed(url, count, stopped) {
+  const until = performance.now() + 120_000
+  while (performance.now() < until && !stopped()) {
+    const answer = await get(`${url}-/v1/search?text=outage-pkg&size=1`, { timeoutMs: 10_000 }).catch(() => null)
+    if (answer?.status === 200 && JSON.parse(answer.body.toString('utf8')).total >= count) return
+    await new Promise((resolve) => setTimeout(resolve, 250))
+  }
+}
+
 /** Null when the document offers exactly the stored latest version, else what is wrong. */
 function offeredOnly(body, latestIndex) {
   const doc = JSON.parse(body.toString('utf8'))
@@ -173,3 +198,4 @@ function send(url, accept, agent) {
 
 const mb = (kb) => (kb == null ? null : Math.round(kb / 1024))
 const round = (n) => Math.round(n * 10) / 10
+const round2 = (n) => Math.round(n * 100) / 100

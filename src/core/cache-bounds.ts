@@ -37,3 +37,25 @@ export const CACHE_BOUNDS = {
   /** Passwords already checked against their hash (only right ones are kept: one or a few per user). */
   verifiedPasswords: 10_000,
 } as const
+
+/** What the byte-budgeted caches above may hold together: the part of the process that grows with the packages served. */
+export const CACHED_BYTES_BOUND =
+  CACHE_BOUNDS.upstreamViewBytes + CACHE_BOUNDS.derivedViewBytes + CACHE_BOUNDS.responseBodyBytes + CACHE_BOUNDS.hotTarballBytes
+
+/**
+ * Over the caches' bytes: the JS heap's garbage not yet collected and the allocator's free lists
+ * (the caches' Buffers churn as entries are replaced). Measured: 5,000 packages (227 MB of
+ * packuments) served offline grew RSS by 0.99 x the budgets, from 126 MB once started to a
+ * 349 MB peak (the bench's --outage mode, which checks this bound).
+ */
+const RSS_HEADROOM = 1.25
+
+/**
+ * The resident memory a server stays under whatever it serves: what it took once started
+ * (`startedRss`: code, config, the first requests' work) plus its full caches plus the replay
+ * buffer of each running tarball download, with RSS_HEADROOM for garbage and the allocator.
+ * Nothing else grows with the number of packages, names or clients.
+ */
+export function rssBound(startedRss: number, runningDownloads = 0): number {
+  return startedRss + RSS_HEADROOM * (CACHED_BYTES_BOUND + runningDownloads * CACHE_BOUNDS.downloadReplayBytes)
+}

@@ -91,6 +91,30 @@ export class Users {
     })
   }
 
+  /**
+   * Appends users with their hashes as another htpasswd file holds them (a Verdaccio's, on
+   * migrate): the hash formats are the same. A name already here keeps its own entry.
+   */
+  async adopt(entries: HtpasswdEntry[]): Promise<{ added: string[]; existing: string[] }> {
+    const result = { added: [] as string[], existing: [] as string[] }
+    await this.modify((current) => {
+      result.added = []
+      result.existing = []
+      const names = new Set(current.map((e) => e.name))
+      const kept = [...current]
+      for (const entry of entries) {
+        if (names.has(entry.name)) result.existing.push(entry.name)
+        else {
+          names.add(entry.name)
+          kept.push(entry)
+          result.added.push(entry.name)
+        }
+      }
+      return kept
+    })
+    return result
+  }
+
   async setPassword(name: string, password: string): Promise<void> {
     assertPassword(password)
     const hash = await hashPassword(password)
