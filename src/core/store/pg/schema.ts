@@ -48,7 +48,8 @@ const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX ON sinopia_blob_entries (integrity);
   -- Login and API tokens (hashes only); version bumps on every change, so readers cache the list.
-  CREATE TABLE sinopia_tokens (key text PRIMARY KEY, record jsonb NOT NULL);
+  -- json, not jsonb: a record reads back as it was written, keys in their order.
+  CREATE TABLE sinopia_tokens (key text PRIMARY KEY, record json NOT NULL);
   CREATE TABLE sinopia_versions (name text PRIMARY KEY, version bigint NOT NULL);
   INSERT INTO sinopia_versions VALUES ('tokens', 0);
   CREATE TABLE sinopia_usage (key text COLLATE "C" PRIMARY KEY, last_use_ms double precision NOT NULL);

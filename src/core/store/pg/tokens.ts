@@ -27,7 +27,7 @@ export class PgTokens implements TokenRecords {
     await transaction(this.pool, 'tokens', async (client) => {
       const next = [...byKeyOf(change(await this.records(client))).values()]
       await client.query('DELETE FROM sinopia_tokens')
-      await client.query("INSERT INTO sinopia_tokens (key, record) SELECT r->>'key', r FROM jsonb_array_elements($1::jsonb) AS r", [JSON.stringify(next)])
+      await client.query("INSERT INTO sinopia_tokens (key, record) SELECT r->>'key', r FROM json_array_elements($1::json) AS r", [JSON.stringify(next)])
       await client.query("UPDATE sinopia_versions SET version = version + 1 WHERE name = 'tokens'")
     })
   }
