@@ -83,6 +83,9 @@ export const STATUSES: Readonly<Record<string, number>> = {
   EADDRINUSE: 500,
   EADDRNOTAVAIL: 500,
   EACCES: 500,
+  ENOSOURCE: 500,
+  ENOHTPASSWD: 500,
+  ENOINTEGRITY: 500,
 }
 
 /** The status for a code; an unknown code is the server's own failure. */
