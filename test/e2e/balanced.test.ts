@@ -10,6 +10,7 @@ import { cleanupTempDirs, makeProject, makeTempDir, runNpm } from '../helpers/cl
 import { startFakeUpstream, type FakeUpstream } from '../helpers/fake-upstream.js'
 import { buildPackage, type BuiltPackage } from '../helpers/packages.js'
 import { generateProjectPackages } from '../helpers/project.js'
+import { freshDatabase } from '../helpers/postgres.js'
 import { publishBody } from '../helpers/publish.js'
 import { cleanupRegistries, startRegistry, type RunningRegistry } from '../helpers/server.js'
 
@@ -18,12 +19,18 @@ const CLIENT_TIMEOUT = 150_000
 
 /**
  * Scale-out as the README's "Scaling out" section sets it up: several `serve` processes on one
- * store, Debian's nginx in front as the load balancer (scripts/test-setup.js installs it), the
+ * store (a folder on one host, or a PostgreSQL database for several hosts), Debian's nginx in front as the load balancer (scripts/test-setup.js installs it), the
  * real npm pointed at nginx. Writes spread over every instance must all land, a version taken
  * twice must be refused on whichever instance comes second, and an instance killed in the
  * middle of installs and publishes must lose nothing that was acknowledged.
  */
-describe('three servers on one store behind nginx', () => {
+/** The store the instances share: a storage folder, or a PostgreSQL database (a fresh one on the run's throwaway cluster). */
+const BACKENDS: Array<[string, (dir: string) => Promise<string>]> = [
+  ['a storage folder', (dir) => Promise.resolve(path.join(dir, 'storage'))],
+  ['PostgreSQL', () => freshDatabase()],
+]
+
+describe.each(BACKENDS)('three servers on one store (%s) behind nginx', (_backend, storageFor) => {
   let dir: string
   let upstream: FakeUpstream
   let nginx: RunningNginx
@@ -41,7 +48,7 @@ describe('three servers on one store behind nginx', () => {
     const generated = await generateProjectPackages()
     rootDependencies = generated.rootDependencies
     upstream = await startFakeUpstream({ packages: generated.packages })
-    const storage = path.join(dir, 'storage')
+    const storage = await storageFor(dir)
     const config = { auth: { htpasswd: { file: htpasswd } } }
     instances = await Promise.all(Array.from({ length: INSTANCES }, () => startRegistry({ upstreamUrl: upstream.url, storage, config })))
     nginx = await startNginx({ bin, prefix: path.join(dir, 'nginx'), balance: { servers: instances.map((i) => `127.0.0.1:${i.port}`) } })
