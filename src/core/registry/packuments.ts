@@ -222,6 +222,21 @@ export class Packuments extends EventEmitter {
     this.emit('changed', name)
   }
 
+  /**
+   * Another process or host changed what the store keeps of `name` (null: of any package, or
+   * maybe): what this one holds of it is read again on the next request, and indexes hear of it.
+   */
+  changedElsewhere(name: string | null): void {
+    if (name !== null) {
+      this.dropMemory(name)
+      this.forget(name)
+      return
+    }
+    this.memory.clear()
+    this.derived.clear()
+    this.locals.clear()
+  }
+
   /** Removes the cached uplink copy of a package (never what was published here). */
   async discardUpstream(name: string): Promise<void> {
     await this.store.packages.withLock(name, () => this.store.packages.removeUpstream(name))

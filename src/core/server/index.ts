@@ -62,6 +62,12 @@ export async function startServer(config: Config, listen: ListenAddress, log: Lo
     log.log('warn', `search index: cannot read ${name ?? 'the package list'}: ${error instanceof Error ? error.message : String(error)}`),
   )
   const unfollow = search.follow(registry.packuments)
+  // Another instance on the same store (PostgreSQL) published or refreshed a package: this one
+  // reads it again and its search index follows; missed announcements resync the index.
+  const unwatch = store.packages.watch((name) => {
+    registry.packuments.changedElsewhere(name)
+    if (name === null) void search.sync()
+  })
   const webSessions = new WebSessions(undefined, limits.webSessions)
   // Budgets read on every render: a config reload changes them at once.
   const readmes = new ReadmeRenderer(
@@ -176,6 +182,7 @@ export async function startServer(config: Config, listen: ListenAddress, log: Lo
       watcher.close()
       health.stop()
       unfollow()
+      unwatch()
       search.close()
       const closed = new Promise<void>((resolve) => server.close(() => resolve()))
       server.closeIdleConnections()

@@ -122,6 +122,13 @@ export interface Packages {
   localStamp(name: string): string | null
   /** Changes whenever the served documents (upstream, local) are written or removed, by any process. */
   stamp(name: string): Promise<string>
+  /**
+   * Calls `listener` with a package's name after another process or host changed its served
+   * documents (upstream, local), as soon as the store learns of it; `null` when changes may have
+   * been missed, so anything may have changed. A store that cannot tell cheaply (a folder: its
+   * readers check stamps instead) never calls it. Returns the function that stops the calls.
+   */
+  watch(listener: (name: string | null) => void): () => void
   /** Runs `fn` holding this package's lock, in this process and across processes. */
   withLock<T>(name: string, fn: () => Promise<T>): Promise<T>
   /** Drops what is left of a package with no documents (call after its lock is released). */

@@ -128,6 +128,31 @@ describe('PostgreSQL store', () => {
     expect((await open()).packages.localStamp('other')).toBe(a.packages.localStamp('other'))
   })
 
+  it("tells watchers of another handle's changes to served documents, not of its own writes", async () => {
+    const [a, b] = [await open(), await open()]
+    const heardByA: Array<string | null> = []
+    const heardByB: Array<string | null> = []
+    a.packages.watch((name) => heardByA.push(name))
+    const stop = b.packages.watch((name) => heardByB.push(name))
+    await a.packages.withLock('pkg', () => a.packages.writeLocal('pkg', local(1)))
+    const record = { uplink: 'npmjs', upstreamUrl: 'http://127.0.0.1:9/', doc: { name: 'up', versions: {} } }
+    await a.packages.withLock('up', () => a.packages.writeUpstream('up', record))
+    // Not announced: the fetched record is no served document.
+    await a.packages.withLock('up', () => a.packages.writeFetched('up', { uplink: 'npmjs', fetchedAt: 1 }))
+    await a.packages.withLock('up', () => a.packages.removeUpstream('up'))
+    expect(await eventually(() => heardByB.length >= 3)).toBe(true)
+    expect(heardByB).toEqual(['pkg', 'up', 'up'])
+    // B's write reaches A's watcher, and B's own watcher hears nothing of it.
+    await b.packages.withLock('mine', () => b.packages.writeLocal('mine', local(1)))
+    expect(await eventually(() => heardByA.includes('mine'))).toBe(true)
+    // A stopped watcher hears nothing more (once B's stamp shows the write arrived).
+    stop()
+    await a.packages.withLock('pkg', () => a.packages.writeLocal('pkg', local(2)))
+    expect(await eventually(() => b.packages.localStamp('pkg') === a.packages.localStamp('pkg'))).toBe(true)
+    expect(heardByB).toEqual(['pkg', 'up', 'up'])
+    expect(heardByA).toEqual(['mine'])
+  })
+
   it('leaves no entry, no content and no cached copy of a destroyed write', async () => {
     const store = await open('cache-destroyed')
     const data = randomBytes(3 * 1024 * 1024)

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import pg from 'pg'
 import type { DocumentKind } from '../documents.js'
 
@@ -5,7 +6,8 @@ import type { DocumentKind } from '../documents.js'
  * Changes announced to every instance on the database: one NOTIFY on `sinopia_changes` per
  * write or removal of a served document (upstream, local), sent by the statement that makes
  * it, so PostgreSQL delivers it exactly when the change commits, in commit order.
- * Payload: {"name": <package>, "kind": "upstream" | "local", "stamp": <new stamp> | null (removed)}.
+ * Payload: {"name": <package>, "kind": "upstream" | "local", "stamp": <new stamp> | null (removed),
+ * "by": <the writing handle's id>}.
  */
 export const CHANNEL = 'sinopia_changes'
 
@@ -13,18 +15,20 @@ export interface Change {
   name: string
   kind: DocumentKind
   stamp: string | null
+  /** The id of the store handle that made it. */
+  by: string | null
 }
 
-/** SQL that announces a change; $name, $kind and $stamp are SQL expressions. */
-export const notifySql = (name: string, kind: string, stamp: string) =>
-  `pg_notify('${CHANNEL}', json_build_object('name', ${name}, 'kind', ${kind}, 'stamp', ${stamp})::text)`
+/** SQL that announces a change; `name`, `kind` and `stamp` are SQL expressions, `by` the announcing handle's id (see ChangeFeed). */
+const notifySql = (name: string, kind: string, stamp: string, by: string) =>
+  `pg_notify('${CHANNEL}', json_build_object('name', ${name}, 'kind', ${kind}, 'stamp', ${stamp}, 'by', '${by}')::text)`
 
 export function parseChange(payload: string | undefined): Change | null {
   try {
     const change = JSON.parse(payload ?? '') as Partial<Change>
     if (typeof change.name !== 'string' || typeof change.kind !== 'string') return null
     const stamp = change.stamp === null || change.stamp === undefined ? null : String(change.stamp)
-    return { name: change.name, kind: change.kind, stamp }
+    return { name: change.name, kind: change.kind, stamp, by: typeof change.by === 'string' ? change.by : null }
   } catch {
     return null
   }
@@ -98,5 +102,32 @@ export class ChangeListener {
       ).catch((error: unknown) => this.onError(error as Error))
     }, RECONNECT_MS)
     this.timer.unref()
+  }
+}
+
+/**
+ * What Packages.watch reports: the announcements of changes made through other handles (other
+ * processes, other hosts), without those of this handle's own writes, which its caller already
+ * knows about: each announcement names the handle that made it (`by`, this feed's random id).
+ * `null`: announcements may have been missed (the listening session broke), so anything may
+ * have changed.
+ */
+export class ChangeFeed {
+  readonly id = randomBytes(12).toString('hex')
+  private readonly listeners = new Set<(name: string | null) => void>()
+
+  watch(listener: (name: string | null) => void): () => void {
+    this.listeners.add(listener)
+    return () => void this.listeners.delete(listener)
+  }
+
+  /** SQL that announces a change made through this handle (arguments as notifySql's). */
+  announce(name: string, kind: string, stamp: string): string {
+    return notifySql(name, kind, stamp, this.id)
+  }
+
+  heard(change: Change | null): void {
+    if (change && change.by === this.id) return
+    for (const listener of this.listeners) listener(change?.name ?? null)
   }
 }

@@ -11,7 +11,7 @@ import { AdvisoryLocks } from './advisory.js'
 import { BlobCache } from './blob-cache.js'
 import { PgBlobs } from './blobs.js'
 import { LocalStamps } from './local-stamps.js'
-import { ChangeListener } from './notify.js'
+import { ChangeFeed, ChangeListener } from './notify.js'
 import { PgPackages } from './packages.js'
 import { PgQuarantine } from './quarantine.js'
 import { migrate } from './schema.js'
@@ -59,12 +59,17 @@ export async function openPgStore(url: string, options: PgStoreOptions = {}): Pr
   pool.on('error', (error) => warn(`database session broke: ${error.message}`))
   lockPool.on('error', (error) => warn(`database lock session broke: ${error.message}`))
   const stamps = new LocalStamps()
+  const feed = new ChangeFeed()
   const listener = new ChangeListener(
     { connectionString: url, connectionTimeoutMillis: 10_000 },
     (change) => {
       if (change.kind === 'local') stamps.set(change.name, change.stamp)
+      feed.heard(change)
     },
-    () => stamps.load(pool),
+    async () => {
+      await stamps.load(pool)
+      feed.heard(null)
+    },
     (error) => warn(`listening for changes on ${root}: ${error.message}; connecting again`),
   )
   try {
@@ -89,12 +94,12 @@ export async function openPgStore(url: string, options: PgStoreOptions = {}): Pr
   await mkdir(cache.dir, { recursive: true })
   await removeStaleTemp(cache.tmpDir)
   const locks = new AdvisoryLocks(lockPool)
-  const quarantine = new PgQuarantine(pool, root, stamps)
+  const quarantine = new PgQuarantine(pool, root, stamps, feed)
   let closed: Promise<void> | null = null
   return {
     root,
     blobs: new PgBlobs(pool, root, cache, quarantine),
-    packages: new PgPackages(pool, root, locks, stamps),
+    packages: new PgPackages(pool, root, locks, stamps, feed),
     tokens: new PgTokens(pool),
     usage: new PgUsage(pool, root),
     quarantine,

@@ -4,7 +4,7 @@ import { decodeFetched, decodeUpstream, encodeUpstream, parseJson, revOf } from 
 import type { Packages } from '../types.js'
 import type { AdvisoryLocks } from './advisory.js'
 import type { LocalStamps } from './local-stamps.js'
-import { notifySql } from './notify.js'
+import type { ChangeFeed } from './notify.js'
 import { NOW_MS } from './transaction.js'
 
 /** The documents whose changes are announced to other instances (the served ones: see stamp()). */
@@ -21,7 +21,12 @@ export class PgPackages implements Packages {
     private readonly root: string,
     private readonly locks: AdvisoryLocks,
     private readonly localStamps: LocalStamps,
+    private readonly feed: ChangeFeed,
   ) {}
+
+  watch(listener: (name: string | null) => void): () => void {
+    return this.feed.watch(listener)
+  }
 
   async readUpstream(name: string): Promise<LoadedUpstream | null> {
     const stored = await this.readUpstreamBytes(name)
@@ -146,7 +151,7 @@ export class PgPackages implements Packages {
          ON CONFLICT (name, kind) DO UPDATE SET body = excluded.body, stamp = excluded.stamp, mtime_ms = excluded.mtime_ms
          RETURNING stamp, mtime_ms
        )
-       SELECT stamp, mtime_ms, CASE WHEN ${ANNOUNCED.replace('kind', '$2')} THEN ${notifySql('$1::text', '$2::text', 'stamp::text')} END
+       SELECT stamp, mtime_ms, CASE WHEN ${ANNOUNCED.replace('kind', '$2')} THEN ${this.feed.announce('$1::text', '$2::text', 'stamp::text')} END
        FROM written`,
       [name, kind, body],
     )
@@ -157,7 +162,7 @@ export class PgPackages implements Packages {
   private async remove(name: string, kinds: DocumentKind[]): Promise<void> {
     await this.pool.query(
       `WITH removed AS (DELETE FROM sinopia_documents WHERE name = $1 AND kind = ANY($2::text[]) RETURNING kind)
-       SELECT ${notifySql('$1::text', 'kind', 'NULL::text')} FROM removed WHERE ${ANNOUNCED}`,
+       SELECT ${this.feed.announce('$1::text', 'kind', 'NULL::text')} FROM removed WHERE ${ANNOUNCED}`,
       [name, kinds],
     )
   }

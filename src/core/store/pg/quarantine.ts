@@ -2,7 +2,7 @@ import type pg from 'pg'
 import type { DocumentKind } from '../documents.js'
 import type { Quarantine } from '../types.js'
 import type { LocalStamps } from './local-stamps.js'
-import { notifySql } from './notify.js'
+import type { ChangeFeed } from './notify.js'
 import { NOW_MS } from './transaction.js'
 
 /**
@@ -15,6 +15,7 @@ export class PgQuarantine implements Quarantine {
     private readonly pool: pg.Pool,
     private readonly root: string,
     private readonly localStamps: LocalStamps,
+    private readonly feed: ChangeFeed,
   ) {}
 
   async blob(sha512Integrity: string): Promise<string | null> {
@@ -31,7 +32,7 @@ export class PgQuarantine implements Quarantine {
     const { rows } = await this.pool.query<{ id: string }>(
       `WITH moved AS (DELETE FROM sinopia_documents WHERE name = $1 AND kind = $2 RETURNING name, kind, body),
        kept AS (INSERT INTO sinopia_quarantine (kind, name, body, moved_ms) SELECT kind, name, body, ${NOW_MS} FROM moved RETURNING id, kind)
-       SELECT id, CASE WHEN kind IN ('upstream', 'local') THEN ${notifySql('$1::text', 'kind', 'NULL::text')} END FROM kept`,
+       SELECT id, CASE WHEN kind IN ('upstream', 'local') THEN ${this.feed.announce('$1::text', 'kind', 'NULL::text')} END FROM kept`,
       [name, kind],
     )
     if (!rows[0]) return null
