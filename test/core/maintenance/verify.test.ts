@@ -2,7 +2,7 @@ import { readFile, readdir, rm, stat, truncate, writeFile } from 'node:fs/promis
 import path from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { verifyStore, type VerifyProgress } from '../../../src/core/maintenance/index.js'
-import { tarballKey } from '../../../src/core/store/index.js'
+import { tarballKey, type Blobs } from '../../../src/core/store/index.js'
 import { addUpstream, bytesOf, cacheTarball, integrityOf, publishLocal, storedVersions, tempStore, type TestStore } from './fixture.js'
 
 describe('verifyStore', () => {
@@ -95,5 +95,36 @@ describe('verifyStore', () => {
     await t.store.blobs.dropEntry(tarballKey('c', '1.0.0'))
     const report = await verifyStore(t.store)
     expect(report).toMatchObject({ orphans: 1, problems: 0 })
+  })
+
+  it('does not count the content of a version published here as unreferenced, entry or not', async () => {
+    await t.store.blobs.dropEntry(tarballKey('c', '1.0.0'))
+    await t.store.blobs.dropEntry(tarballKey('mine', '1.0.0'))
+    const report = await verifyStore(t.store)
+    expect(report).toMatchObject({ orphans: 1, problems: 0, missingLocal: [] })
+  })
+
+  it('checks each blob as the content listing yields it, keeping no list of the content', async () => {
+    // The real store, with its listing and its re-hash recorded in the order they happen.
+    const events: string[] = []
+    const real = t.store.blobs
+    const blobs: Blobs = Object.assign(Object.create(real) as Blobs, {
+      async *content() {
+        for await (const file of real.content()) {
+          events.push(`listed ${file.integrity}`)
+          yield file
+        }
+      },
+      verify(sha512: string, integrity: string) {
+        events.push(`verified ${sha512}`)
+        return real.verify(sha512, integrity)
+      },
+    })
+    const report = await verifyStore({ ...t.store, blobs })
+    expect(report).toMatchObject({ problems: 0, blobs: { checked: 4 } })
+    const each = [b.a, b.b, b.c, b.mine].map(integrityOf).sort()
+    const pairs = Array.from({ length: events.length / 2 }, (_, i) => [events[2 * i], events[2 * i + 1]])
+    expect(pairs.map(([listed]) => listed?.slice('listed '.length)).sort()).toEqual(each)
+    for (const [listed, verified] of pairs) expect(verified).toBe(listed?.replace('listed', 'verified'))
   })
 })
