@@ -28,9 +28,9 @@ export async function storageInfo(store: Store, options: { top?: number } = {}):
   for (const scan of inventory.packages.values()) {
     metadataBytes += scan.metadataBytes
     // A folder holding only a lock directory is not a package, nor is an unpublished name's tombstone.
-    if ((scan.local?.size ?? 0) > 0 || scan.upstream) total++
+    if ((scan.local?.size ?? 0) > 0 || scan.upstream !== null) total++
     if (scan.local && scan.local.size > 0) local++
-    if (scan.upstream) cached++
+    if (scan.upstream !== null) cached++
     localVersions += scan.local?.size ?? 0
   }
   let cachedVersions = 0

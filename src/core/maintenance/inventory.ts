@@ -6,8 +6,12 @@ export interface PackageScan {
   name: string
   /** Versions published here -> the sha512 of their tarball (null when they only carry a sha1). Null: no local.json. */
   local: Map<string, string | null> | null
-  /** Versions of the cached uplink packument -> their sha512 (null when unknown). Null: no upstream.json. */
-  upstream: Map<string, string | null> | null
+  /**
+   * How many versions the cached uplink packument lists; null: no upstream.json. A count, not
+   * the versions' digests: nothing needs those, and a scan keeps one of these per package (a
+   * million digests for a store of a million tarballs).
+   */
+  upstream: number | null
   /** ms of the last 200/304 from the uplink, when known. */
   fetchedAt: number | null
   /** Bytes of the package's documents (upstream, fetched, local) together. */
@@ -61,7 +65,7 @@ export async function scanPackage(store: Store, name: string): Promise<PackageSc
   scan.metadataBytes = sizes.upstream + sizes.fetched + sizes.local
   await attempt(store, scan, 'upstream', async () => {
     const loaded = await store.packages.readUpstream(name)
-    if (loaded) scan.upstream = digests(loaded.record.doc.versions)
+    if (loaded) scan.upstream = Object.keys(loaded.record.doc.versions).length
   })
   await attempt(store, scan, 'fetched', async () => {
     const fetched = await store.packages.readFetched(name)

@@ -21,6 +21,11 @@ describe('storageInfo', () => {
     })
   })
 
+  it('counts a cached packument that lists no version as a cached package', async () => {
+    await addUpstream(t.store, 'empty', {})
+    expect((await storageInfo(t.store)).packages).toEqual({ total: 1, local: 0, cached: 1 })
+  })
+
   it('counts blobs, packages and versions, the oldest and newest use, and the largest packages', async () => {
     const t0 = Date.parse('2024-01-01T00:00:00.000Z')
     const big = { '1.0.0': bytesOf('big', '1.0.0', 5000), '2.0.0': bytesOf('big', '2.0.0', 6000) }
