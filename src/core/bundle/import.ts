@@ -2,6 +2,7 @@ import type { KeyObject } from 'node:crypto'
 import semver from 'semver'
 import ssri from 'ssri'
 import { expectedIntegrity, sha512Of, tarballKey, type LocalDoc, type Manifest, type Packument, type Store, type UpstreamRecord } from '../store/index.js'
+import { eachLimited } from '../each-limited.js'
 import { codeOf, messageOf } from '../sync/sync.js'
 import { BUNDLE_UPLINK, integrityOfEntry, type BundlePackage, type BundleVersion } from './format.js'
 import { readTar } from './tar-reader.js'
@@ -210,21 +211,4 @@ export function mergeVersions(stored: Packument | null, incoming: BundlePackage[
     if (highest) tags.latest = highest
   }
   return { ...base, versions, time, 'dist-tags': tags }
-}
-
-/** Runs `fn` over `items`, at most `limit` at once; the first failure rejects once the running ones end. */
-async function eachLimited<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0
-  let failure: { error: unknown } | null = null
-  const worker = async () => {
-    while (next < items.length && !failure) {
-      try {
-        await fn(items[next++] as T)
-      } catch (error) {
-        failure ??= { error }
-      }
-    }
-  }
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker))
-  if (failure) throw (failure as { error: unknown }).error
 }
