@@ -1,6 +1,12 @@
 import { SinopiaError, errnoCode } from '../errors.js'
-import { parseTarballKey, tarballKey, type Store } from '../store/index.js'
+import { parseTarballKey, tarballKey, type BlobContent, type Store } from '../store/index.js'
 import { scanPackage } from './inventory.js'
+
+/**
+ * Blobs re-hashed at once. One at a time, each small blob's open, read and close wait in turn
+ * on the thread pool: 10,000 packages' 109,000 small tarballs took 245 s where sha512sum took 16 s.
+ */
+export const VERIFY_CONCURRENCY = 4
 
 export interface VerifyProgress {
   phase: 'blobs' | 'index' | 'metadata'
@@ -82,35 +88,47 @@ export async function verifyStore(store: Store, options: { fix?: boolean; onProg
   }
   progress({ phase: 'metadata', done: names.length, total: names.length })
 
-  // Each content file is checked as the listing yields it. The total is not known before the
-  // walk ends: the indexed digests stand in for it meanwhile.
+  // Each content file is checked as the listing yields it, VERIFY_CONCURRENCY at once. The
+  // total is not known before the walk ends: the indexed digests stand in for it meanwhile.
   const corrupt = new Set<string>()
-  let listed = 0
-  for await (const file of store.blobs.content()) {
-    progress({ phase: 'blobs', done: listed, total: Math.max(found.size, listed) })
-    listed++
-    let check: 'ok' | 'mismatch' | 'missing'
+  const check = async (file: BlobContent): Promise<void> => {
+    let result: 'ok' | 'mismatch' | 'missing'
     try {
-      check = await store.blobs.verify(file.integrity, file.integrity)
+      result = await store.blobs.verify(file.integrity, file.integrity)
     } catch (error) {
       const code = errnoCode(error)
       if (!code) throw error
       report.blobs.unreadable.push({ integrity: file.integrity, path: file.location, code })
-      continue
+      return
     }
     // Gone meanwhile (pruned, unpublished).
-    if (check === 'missing') continue
+    if (result === 'missing') return
     report.blobs.checked++
     report.blobs.bytes += file.size
-    if (check === 'ok') {
+    if (result === 'ok') {
       if (found.has(file.integrity)) found.set(file.integrity, true)
       else if (!localIntegrities.has(file.integrity)) report.orphans++
-      continue
+      return
     }
     corrupt.add(file.integrity)
     const quarantined = fix ? await store.blobs.quarantine(file.integrity) : null
     report.blobs.corrupt.push({ integrity: file.integrity, size: file.size, quarantined })
   }
+  let listed = 0
+  let failure: { error: unknown } | null = null
+  const running = new Set<Promise<void>>()
+  for await (const file of store.blobs.content()) {
+    if (failure) break
+    progress({ phase: 'blobs', done: listed, total: Math.max(found.size, listed) })
+    listed++
+    const job: Promise<void> = check(file)
+      .catch((error: unknown) => void (failure ??= { error }))
+      .finally(() => running.delete(job))
+    running.add(job)
+    if (running.size >= VERIFY_CONCURRENCY) await Promise.race(running)
+  }
+  await Promise.all(running)
+  if (failure) throw (failure as { error: unknown }).error
   progress({ phase: 'blobs', done: listed, total: listed })
 
   for (const [i, entry] of entries.entries()) {
