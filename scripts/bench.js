@@ -30,8 +30,11 @@
 // default 10, ten times that for 1 in 100 packages), then serve's start-up, search build, idle RSS,
 // warm req/s and search p99, and `storage info`, `verify`, `lock-sync --check` of 2,000 packages and
 // `prune --max-size` (10 %) on it; one table with the growth factor. --keep DIR keeps the stores
-// there and reuses them (writing is the slow part: ~500 tarballs/s on 2 loaded cores, so 10k takes
-// ~4 min to write and ~3 min to measure, 100k with 10 per package ~35 min to write).
+// there and reuses them. Measured on 2 cores shared with other work (load average 7-11): the store
+// is written at ~210 tarballs/s (500/s on an idle machine), so 10k (109,000 tarballs) takes ~8.5 min
+// to write and ~10 min to measure (storage info, verify and prune take 1-2 min each at 10k and grow
+// linearly); 100k with 10 per package would take ~85 min to write and ~1.5 h to measure: use
+// --tarballs-per-package 1 (109,000 tarballs) for the 100k point, or extrapolate from 10k and 30k.
 // Exit status: 1 on errors (failed requests, wrong bytes, a crash), 0 otherwise, whether or not
 // the ratio targets are met (they are reported, not enforced).
 import { existsSync } from 'node:fs'
