@@ -65,8 +65,9 @@ export async function scanStore(store: Store): Promise<Inventory> {
 
 /**
  * Packages read at once by a scan. One at a time, each package's six reads and stats wait in
- * turn for the disk and the thread pool (~100 s for 10,000 packages on a loaded 2-core
- * machine); a few in flight keep both busy, and hold no more than a few documents at once.
+ * turn for the disk and the thread pool (storage info of 10,000 packages took 116 s on a loaded
+ * 2-core machine, 60 s with this and its content walk beside it); a few in flight keep both
+ * busy and hold no more than a few documents at once.
  */
 const SCAN_CONCURRENCY = 8
 
