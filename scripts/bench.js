@@ -24,6 +24,17 @@
 // and with S seconds (default 1); counts npm's retries and resets, the server's connections and
 // non-2xx. Exit 1 on a reset or failure with the default timeout only (with S they are expected).
 // Takes about 4 minutes on 2 loaded cores (each npm ci is stopped after 4 minutes, so at most ~17).
+//   node scripts/bench.js --scale SIZES [--keep DIR] [--tarballs-per-package N] [--json FILE]
+// --scale runs only the scale mode (scripts/bench/scale.js): for each size (10k, or 10k,30k,100k:
+// packages), a synthetic store written through the store interface (N tarballs per package,
+// default 10, ten times that for 1 in 100 packages), then serve's start-up, search build, idle RSS,
+// warm req/s and search p99, and `storage info`, `verify`, `lock-sync --check` of 2,000 packages and
+// `prune --max-size` (10 %) on it; one table with the growth factor. --keep DIR keeps the stores
+// there and reuses them. Measured on 2 cores shared with other work (load average 7-11): the store
+// is written at ~210 tarballs/s (500/s on an idle machine), so 10k (109,000 tarballs) takes ~8.5 min
+// to write and ~10 min to measure (storage info, verify and prune take 1-2 min each at 10k and grow
+// linearly); 100k with 10 per package would take ~85 min to write and ~1.5 h to measure: use
+// --tarballs-per-package 1 (109,000 tarballs) for the 100k point, or extrapolate from 10k and 30k.
 // Exit status: 1 on errors (failed requests, wrong bytes, a crash), 0 otherwise, whether or not
 // the ratio targets are met (they are reported, not enforced).
 import { existsSync } from 'node:fs'
@@ -46,6 +57,7 @@ import { buildProject } from './bench/project.js'
 import { evaluateTargets, renderReport } from './bench/report.js'
 import { launchServer, readCpuSeconds, readMemory, readProc, sampleMemory } from './bench/server.js'
 import { renderOutage, runOutage } from './bench/outage.js'
+import { parseSizes, renderScale, runScale } from './bench/scale.js'
 import { runSoak } from './bench/soak.js'
 import { renderSoak } from './bench/soak-stats.js'
 import { stopList } from './bench/stops.js'
@@ -62,6 +74,9 @@ const USAGE = [
   '                                                           and with S s (default 1); npm retries and resets, server connections and',
   '                                                           non-2xx; exit 1 on a reset with the default. About 4 min (each npm ci is',
   '                                                           stopped after 4 min, so at most ~17 min in all)',
+  '       node scripts/bench.js --scale 10k[,30k,100k] [--keep DIR] [--tarballs-per-package N] [--json FILE]   a synthetic store of',
+  '                                                           each size (N tarballs per package, default 10); start-up, search, RSS,',
+  '                                                           req/s and the maintenance commands; one table with the growth factor',
 ].join('\n')
 const STARTUP_TIMEOUT_MS = 20_000
 const COLD_CLIENTS = 50
@@ -84,6 +99,9 @@ const options = parseOptions(
     keepalive: { type: 'boolean', default: false },
     packages: { type: 'string' },
     'short-timeout': { type: 'string', default: '1' },
+    scale: { type: 'string' },
+    keep: { type: 'string' },
+    'tarballs-per-package': { type: 'string', default: '10' },
   },
   USAGE,
 )
@@ -108,6 +126,12 @@ if (!(Number.isInteger(shortTimeoutS) && shortTimeoutS >= 1 && shortTimeoutS <= 
   console.error(`--short-timeout takes whole seconds in [1, 30]\n${USAGE}`)
   process.exit(2)
 }
+const scaleSizes = options.scale === undefined ? null : parseSizes(options.scale)
+const perPackage = Number(options['tarballs-per-package'])
+if ((options.scale !== undefined && !scaleSizes) || !(Number.isInteger(perPackage) && perPackage >= 1 && perPackage <= 100)) {
+  console.error(`--scale takes sizes like 10k or 10k,100k (100 to 1m packages), --tarballs-per-package a whole number in [1, 100]\n${USAGE}`)
+  process.exit(2)
+}
 const mode = {
   quick: options.quick,
   duration: durationOverride ?? (options.quick ? 1 : 7),
@@ -117,7 +141,7 @@ const mode = {
   npmCiRounds: 3,
   npmCiBudgetMs: 150_000,
 }
-const modeName = options.keepalive ? 'keepalive' : options.outage ? 'outage' : soakSeconds === null ? 'bench' : 'soak'
+const modeName = scaleSizes ? 'scale' : options.keepalive ? 'keepalive' : options.outage ? 'outage' : soakSeconds === null ? 'bench' : 'soak'
 const jsonFile = path.resolve(options.json ?? path.join(ROOT, `bench-results/${modeName}.json`))
 const profileDir = options.profile ? path.resolve(options.profile) : null
 const npmProfileDir = options['npm-profile'] ? path.resolve(options['npm-profile']) : null
@@ -166,6 +190,7 @@ async function main() {
   }
   if (soakSeconds !== null) return alone('sinopia-soak-', runSoak, renderSoak, { seconds: soakSeconds })
   if (options.outage) return alone('sinopia-outage-', runOutage, renderOutage, { packages: packageCount })
+  if (scaleSizes) return alone('sinopia-scale-', runScale, renderScale, { sizes: scaleSizes, perPackage, keep: options.keep })
   if (options.keepalive) return alone('sinopia-keepalive-', runKeepalive, renderKeepalive, { packages: packageCount, shortTimeoutS })
   const results = {
     date: new Date().toISOString(),

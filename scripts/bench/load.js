@@ -162,6 +162,8 @@ export async function measure(url, scenario, { connections, duration, track }) {
   const run = autocannon({
     url,
     headers: scenario.headers,
+    // Several paths, taken in turn by each connection (the scale mode's spread row).
+    ...(scenario.requests ? { requests: scenario.requests } : {}),
     connections,
     duration,
     // Seconds without a complete answer before autocannon counts a timeout. 50 clients of a

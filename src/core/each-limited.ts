@@ -1,7 +1,8 @@
 /**
  * Runs `fn` over `items`, at most `limit` at once; the first failure rejects once the running
- * ones end. Shared by the commands that copy many packages through the store (bundle import,
- * migrate), where a bounded number of blob writes in flight keeps memory and file handles flat.
+ * ones end. Shared by what goes through many packages of the store (bundle import, migrate, the
+ * maintenance scans), where a bounded number of reads and writes in flight keeps memory and file
+ * handles flat.
  */
 export async function eachLimited<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0

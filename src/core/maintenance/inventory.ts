@@ -1,3 +1,4 @@
+import { eachLimited } from '../each-limited.js'
 import { SinopiaError } from '../errors.js'
 import { expectedIntegrity, sha512Of, type BlobEntry, type DocumentKind, type Manifest, type Store, type Usage } from '../store/index.js'
 
@@ -6,8 +7,12 @@ export interface PackageScan {
   name: string
   /** Versions published here -> the sha512 of their tarball (null when they only carry a sha1). Null: no local.json. */
   local: Map<string, string | null> | null
-  /** Versions of the cached uplink packument -> their sha512 (null when unknown). Null: no upstream.json. */
-  upstream: Map<string, string | null> | null
+  /**
+   * How many versions the cached uplink packument lists; null: no upstream.json. A count, not
+   * the versions' digests: nothing needs those, and a scan keeps one of these per package (a
+   * million digests for a store of a million tarballs).
+   */
+  upstream: number | null
   /** ms of the last 200/304 from the uplink, when known. */
   fetchedAt: number | null
   /** Bytes of the package's documents (upstream, fetched, local) together. */
@@ -44,15 +49,27 @@ export async function scanStore(store: Store): Promise<Inventory> {
     if (!(error instanceof SinopiaError)) throw error
     usageProblem = error.message
   }
+  const names = await store.packages.list()
+  const scans = new Array<PackageScan>(names.length)
+  await eachLimited([...names.keys()], SCAN_CONCURRENCY, async (at) => {
+    scans[at] = await scanPackage(store, names[at] as string)
+  })
   const packages = new Map<string, PackageScan>()
   const localIntegrities = new Set<string>()
-  for (const name of await store.packages.list()) {
-    const scan = await scanPackage(store, name)
+  for (const scan of scans) {
     for (const integrity of scan.local?.values() ?? []) if (integrity) localIntegrities.add(integrity)
-    packages.set(name, scan)
+    packages.set(scan.name, scan)
   }
   return { entries, packages, usage, usageProblem, localIntegrities }
 }
+
+/**
+ * Packages read at once by a scan. One at a time, each package's six reads and stats wait in
+ * turn for the disk and the thread pool (storage info of 10,000 packages took 116 s on a loaded
+ * 2-core machine, 60 s with this and its content walk beside it); a few in flight keep both
+ * busy and hold no more than a few documents at once.
+ */
+const SCAN_CONCURRENCY = 8
 
 export async function scanPackage(store: Store, name: string): Promise<PackageScan> {
   const scan: PackageScan = { name, local: null, upstream: null, fetchedAt: null, metadataBytes: 0, upstreamBytes: 0, broken: [] }
@@ -61,7 +78,7 @@ export async function scanPackage(store: Store, name: string): Promise<PackageSc
   scan.metadataBytes = sizes.upstream + sizes.fetched + sizes.local
   await attempt(store, scan, 'upstream', async () => {
     const loaded = await store.packages.readUpstream(name)
-    if (loaded) scan.upstream = digests(loaded.record.doc.versions)
+    if (loaded) scan.upstream = Object.keys(loaded.record.doc.versions).length
   })
   await attempt(store, scan, 'fetched', async () => {
     const fetched = await store.packages.readFetched(name)

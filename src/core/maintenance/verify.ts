@@ -2,6 +2,12 @@ import { SinopiaError, errnoCode } from '../errors.js'
 import { parseTarballKey, tarballKey, type BlobContent, type Store } from '../store/index.js'
 import { scanPackage } from './inventory.js'
 
+/**
+ * Blobs re-hashed at once. One at a time, each small blob's open, read and close wait in turn
+ * on the thread pool: 10,000 packages' 109,000 small tarballs took 245 s where sha512sum took 16 s.
+ */
+export const VERIFY_CONCURRENCY = 4
+
 export interface VerifyProgress {
   phase: 'blobs' | 'index' | 'metadata'
   done: number
@@ -46,43 +52,25 @@ export async function verifyStore(store: Store, options: { fix?: boolean; onProg
   }
   // The index first: content written after this is then never mistaken for missing.
   const entries = await store.blobs.entries()
-  const files: BlobContent[] = []
-  for await (const file of store.blobs.content()) files.push(file)
+  // Each indexed digest -> whether its content was found intact. Keyed by the entries' own
+  // strings, so it costs a table slot per digest, not a copy of it.
+  const found = new Map<string, boolean>()
+  for (const entry of entries) found.set(entry.integrity, false)
 
-  const present = new Set<string>()
-  const corrupt = new Set<string>()
-  for (const file of files) {
-    progress({ phase: 'blobs', done: report.blobs.checked, total: files.length })
-    let check: 'ok' | 'mismatch' | 'missing'
-    try {
-      check = await store.blobs.verify(file.integrity, file.integrity)
-    } catch (error) {
-      const code = errnoCode(error)
-      if (!code) throw error
-      report.blobs.unreadable.push({ integrity: file.integrity, path: file.location, code })
-      continue
-    }
-    // Gone meanwhile (pruned, unpublished).
-    if (check === 'missing') continue
-    report.blobs.checked++
-    report.blobs.bytes += file.size
-    if (check === 'ok') {
-      present.add(file.integrity)
-      continue
-    }
-    corrupt.add(file.integrity)
-    const quarantined = fix ? await store.blobs.quarantine(file.integrity) : null
-    report.blobs.corrupt.push({ integrity: file.integrity, size: file.size, quarantined })
-  }
-  progress({ phase: 'blobs', done: files.length, total: files.length })
-
+  // The metadata before the content: what was published here is then known while the content
+  // streams past, so nothing of the content listing has to be kept (a million blobs' paths and
+  // digests would be hundreds of MB).
   const names = await store.packages.list()
   const localVersions = new Map<string, Map<string, string | null>>()
+  const localIntegrities = new Set<string>()
   for (const [i, name] of names.entries()) {
     progress({ phase: 'metadata', done: i, total: names.length })
     const scan = await scanPackage(store, name)
     report.metadata.packages++
-    if (scan.local) localVersions.set(name, scan.local)
+    if (scan.local) {
+      localVersions.set(name, scan.local)
+      for (const sha512 of scan.local.values()) if (sha512) localIntegrities.add(sha512)
+    }
     for (const broken of scan.broken) {
       // local.json is what was published here: there is no other copy to fall back to.
       const movable = fix && broken.document !== 'local'
@@ -100,13 +88,54 @@ export async function verifyStore(store: Store, options: { fix?: boolean; onProg
   }
   progress({ phase: 'metadata', done: names.length, total: names.length })
 
-  const indexed = new Set<string>()
+  // Each content file is checked as the listing yields it, VERIFY_CONCURRENCY at once. The
+  // total is not known before the walk ends: the indexed digests stand in for it meanwhile.
+  const corrupt = new Set<string>()
+  const check = async (file: BlobContent): Promise<void> => {
+    let result: 'ok' | 'mismatch' | 'missing'
+    try {
+      result = await store.blobs.verify(file.integrity, file.integrity)
+    } catch (error) {
+      const code = errnoCode(error)
+      if (!code) throw error
+      report.blobs.unreadable.push({ integrity: file.integrity, path: file.location, code })
+      return
+    }
+    // Gone meanwhile (pruned, unpublished).
+    if (result === 'missing') return
+    report.blobs.checked++
+    report.blobs.bytes += file.size
+    if (result === 'ok') {
+      if (found.has(file.integrity)) found.set(file.integrity, true)
+      else if (!localIntegrities.has(file.integrity)) report.orphans++
+      return
+    }
+    corrupt.add(file.integrity)
+    const quarantined = fix ? await store.blobs.quarantine(file.integrity) : null
+    report.blobs.corrupt.push({ integrity: file.integrity, size: file.size, quarantined })
+  }
+  let listed = 0
+  let failure: { error: unknown } | null = null
+  const running = new Set<Promise<void>>()
+  for await (const file of store.blobs.content()) {
+    if (failure) break
+    progress({ phase: 'blobs', done: listed, total: Math.max(found.size, listed) })
+    listed++
+    const job: Promise<void> = check(file)
+      .catch((error: unknown) => void (failure ??= { error }))
+      .finally(() => running.delete(job))
+    running.add(job)
+    if (running.size >= VERIFY_CONCURRENCY) await Promise.race(running)
+  }
+  await Promise.all(running)
+  if (failure) throw (failure as { error: unknown }).error
+  progress({ phase: 'blobs', done: listed, total: listed })
+
   for (const [i, entry] of entries.entries()) {
     progress({ phase: 'index', done: i, total: entries.length })
     report.entries.checked++
-    indexed.add(entry.integrity)
     let why: 'missing' | 'corrupt' | null = corrupt.has(entry.integrity) ? 'corrupt' : null
-    if (!why && !present.has(entry.integrity) && !(await store.blobs.hasContent(entry.integrity))) why = 'missing'
+    if (!why && found.get(entry.integrity) !== true && !(await store.blobs.hasContent(entry.integrity))) why = 'missing'
     if (!why) continue
     const parsed = parseTarballKey(entry.key)
     // A published version's entry stays: it is reported under missingLocal, and no uplink can fill it in.
@@ -120,12 +149,10 @@ export async function verifyStore(store: Store, options: { fix?: boolean; onProg
   for (const [name, versions] of localVersions) {
     for (const [version, sha512] of versions) {
       const integrity = sha512 ?? byKey.get(tarballKey(name, version)) ?? null
-      const intact = integrity !== null && !corrupt.has(integrity) && (present.has(integrity) || (await store.blobs.hasContent(integrity)))
+      const intact = integrity !== null && !corrupt.has(integrity) && (found.get(integrity) === true || (await store.blobs.hasContent(integrity)))
       if (!intact) report.missingLocal.push({ name, version })
-      if (integrity) indexed.add(integrity)
     }
   }
-  report.orphans = files.filter((f) => !indexed.has(f.integrity) && !corrupt.has(f.integrity)).length
 
   report.problems =
     report.blobs.corrupt.filter((b) => !b.quarantined).length +

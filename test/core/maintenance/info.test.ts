@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { storageInfo } from '../../../src/core/maintenance/index.js'
+import { scanStore, storageInfo } from '../../../src/core/maintenance/index.js'
 import { tarballKey } from '../../../src/core/store/index.js'
 import { DAY, addUpstream, bytesOf, cacheTarball, publishLocal, setUsage, tempStore, type TestStore } from './fixture.js'
 
@@ -19,6 +19,20 @@ describe('storageInfo', () => {
       use: { oldest: null, newest: null },
       largest: [],
     })
+  })
+
+  it('reads every package of a store with more packages than it reads at once, in name order', async () => {
+    const names = Array.from({ length: 30 }, (_, i) => `pkg-${String(i).padStart(2, '0')}`)
+    for (const name of [...names].reverse()) await addUpstream(t.store, name, { '1.0.0': bytesOf(name, '1.0.0', 10), '1.1.0': bytesOf(name, '1.1.0', 10) })
+    const inventory = await scanStore(t.store)
+    expect([...inventory.packages.keys()]).toEqual(names)
+    expect([...inventory.packages.values()].map((scan) => scan.upstream)).toEqual(names.map(() => 2))
+    expect((await storageInfo(t.store)).packages).toEqual({ total: 30, local: 0, cached: 30 })
+  })
+
+  it('counts a cached packument that lists no version as a cached package', async () => {
+    await addUpstream(t.store, 'empty', {})
+    expect((await storageInfo(t.store)).packages).toEqual({ total: 1, local: 0, cached: 1 })
   })
 
   it('counts blobs, packages and versions, the oldest and newest use, and the largest packages', async () => {

@@ -2,7 +2,8 @@ import { readFile, readdir, rm, stat, truncate, writeFile } from 'node:fs/promis
 import path from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { verifyStore, type VerifyProgress } from '../../../src/core/maintenance/index.js'
-import { tarballKey } from '../../../src/core/store/index.js'
+import { VERIFY_CONCURRENCY } from '../../../src/core/maintenance/verify.js'
+import { tarballKey, type Blobs } from '../../../src/core/store/index.js'
 import { addUpstream, bytesOf, cacheTarball, integrityOf, publishLocal, storedVersions, tempStore, type TestStore } from './fixture.js'
 
 describe('verifyStore', () => {
@@ -95,5 +96,47 @@ describe('verifyStore', () => {
     await t.store.blobs.dropEntry(tarballKey('c', '1.0.0'))
     const report = await verifyStore(t.store)
     expect(report).toMatchObject({ orphans: 1, problems: 0 })
+  })
+
+  it('does not count the content of a version published here as unreferenced, entry or not', async () => {
+    await t.store.blobs.dropEntry(tarballKey('c', '1.0.0'))
+    await t.store.blobs.dropEntry(tarballKey('mine', '1.0.0'))
+    const report = await verifyStore(t.store)
+    expect(report).toMatchObject({ orphans: 1, problems: 0, missingLocal: [] })
+  })
+
+  it('checks each blob as the content listing yields it, a few at once, keeping no list of the content', async () => {
+    const more = Array.from({ length: 12 }, (_, i) => bytesOf(`more-${i}`, '1.0.0', 100))
+    for (const [i, bytes] of more.entries()) await cacheTarball(t.store, `more-${i}`, '1.0.0', bytes)
+    // The real store, with its listing and its re-hash recorded in the order they happen.
+    const events: string[] = []
+    const real = t.store.blobs
+    const blobs: Blobs = Object.assign(Object.create(real) as Blobs, {
+      async *content() {
+        for await (const file of real.content()) {
+          events.push(`listed ${file.integrity}`)
+          yield file
+        }
+      },
+      async verify(sha512: string, integrity: string) {
+        const result = await real.verify(sha512, integrity)
+        events.push(`verified ${sha512}`)
+        return result
+      },
+    })
+    const report = await verifyStore({ ...t.store, blobs })
+    expect(report).toMatchObject({ problems: 0, orphans: 0, blobs: { checked: 16 } })
+    const listed = events.filter((e) => e.startsWith('listed ')).map((e) => e.slice('listed '.length))
+    const verified = events.filter((e) => e.startsWith('verified ')).map((e) => e.slice('verified '.length))
+    expect(listed.sort()).toEqual([b.a, b.b, b.c, b.mine, ...more].map(integrityOf).sort())
+    expect(verified.sort()).toEqual(listed)
+    // Never more blobs listed and not yet checked than are checked at once.
+    let ahead = 0
+    let most = 0
+    for (const event of events) {
+      ahead += event.startsWith('listed ') ? 1 : -1
+      most = Math.max(most, ahead)
+    }
+    expect(most).toBeLessThanOrEqual(VERIFY_CONCURRENCY)
   })
 })

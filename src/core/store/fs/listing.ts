@@ -15,11 +15,24 @@ export interface ContentFile {
   mtimeMs: number
 }
 
-/** Every live entry of the cacache index under `blobsDir`. Entries without a sha512 digest are skipped. */
+/** What cacache's listing stream yields per live index entry (its types say otherwise). */
+interface IndexEntry {
+  key: string
+  integrity?: string
+  size?: number
+  time: number
+}
+
+/**
+ * Every live entry of the cacache index under `blobsDir`. Entries without a sha512 digest are
+ * skipped. Taken one at a time from cacache's stream and kept in the returned shape only:
+ * cacache.ls() first gathers every raw entry (with its content path and metadata) into an
+ * array and then into one object, several times the size of this list at its peak.
+ */
 export async function listEntries(blobsDir: string): Promise<BlobEntry[]> {
-  const all = await cacache.ls(blobsDir)
   const out: BlobEntry[] = []
-  for (const entry of Object.values(all)) {
+  // A key lives in the one bucket its hash names, and the stream yields each bucket's live entry per key once.
+  for await (const entry of cacache.ls.stream(blobsDir) as unknown as AsyncIterable<IndexEntry>) {
     const integrity = sha512Of(entry.integrity)
     if (integrity) out.push({ key: entry.key, integrity, size: entry.size ?? 0, time: entry.time })
   }
