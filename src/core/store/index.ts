@@ -8,7 +8,7 @@ import type { Store } from './types.js'
 export type { BlobContent, BlobEntry, BlobWrite, Blobs, OpenBlob, Packages, Quarantine, Store, TokenRecords, UsageRecords } from './types.js'
 export type { DocumentKind, FetchedRecord, LoadedUpstream, LocalDoc, Manifest, Packument, StoredBytes, TokenRecord, UpstreamRecord, Usage } from './documents.js'
 export { expectedIntegrity, sha512Of } from './integrity.js'
-export { parseTarballKey, tarballKey, tarballSpec } from './keys.js'
+export { attestationsKey, parseTarballKey, tarballKey, tarballSpec } from './keys.js'
 export { decodeUpstream, encodeUpstream, revOf } from './records.js'
 export { STORE_FORMAT } from './fs/layout.js'
 
