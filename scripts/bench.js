@@ -24,6 +24,11 @@
 // and with S seconds (default 1); counts npm's retries and resets, the server's connections and
 // non-2xx. Exit 1 on a reset or failure with the default timeout only (with S they are expected).
 // Takes about 4 minutes on 2 loaded cores (each npm ci is stopped after 4 minutes, so at most ~17).
+//   node scripts/bench.js --bundle [--packages N] [--json FILE]
+// --bundle runs only the bundle mode (scripts/bench/bundle.js): sizes and times of `bundle create`
+// (cold, then from the warm store), `bundle verify` and `bundle import` (into an empty store with no
+// uplink, then again) for the bench project's lockfile of N packages (default 615), as the built CLI,
+// three rounds. About a minute on 2 loaded cores (each command is stopped after 5 minutes).
 // Exit status: 1 on errors (failed requests, wrong bytes, a crash), 0 otherwise, whether or not
 // the ratio targets are met (they are reported, not enforced).
 import { existsSync } from 'node:fs'
@@ -45,6 +50,7 @@ import { profileFiles, renderProfile, summarizeProfile } from './bench/profile.j
 import { buildProject } from './bench/project.js'
 import { evaluateTargets, renderReport } from './bench/report.js'
 import { launchServer, readCpuSeconds, readMemory, readProc, sampleMemory } from './bench/server.js'
+import { renderBundle, runBundle } from './bench/bundle.js'
 import { renderOutage, runOutage } from './bench/outage.js'
 import { runSoak } from './bench/soak.js'
 import { renderSoak } from './bench/soak-stats.js'
@@ -62,6 +68,8 @@ const USAGE = [
   '                                                           and with S s (default 1); npm retries and resets, server connections and',
   '                                                           non-2xx; exit 1 on a reset with the default. About 4 min (each npm ci is',
   '                                                           stopped after 4 min, so at most ~17 min in all)',
+  '       node scripts/bench.js --bundle [--packages N] [--json FILE]   bundle create (cold, warm), verify and import of the bench',
+  '                                                           project\'s lockfile of N packages (default 615): sizes and times',
 ].join('\n')
 const STARTUP_TIMEOUT_MS = 20_000
 const COLD_CLIENTS = 50
@@ -82,6 +90,7 @@ const options = parseOptions(
     soak: { type: 'string' },
     outage: { type: 'boolean', default: false },
     keepalive: { type: 'boolean', default: false },
+    bundle: { type: 'boolean', default: false },
     packages: { type: 'string' },
     'short-timeout': { type: 'string', default: '1' },
   },
@@ -98,7 +107,7 @@ if (soakSeconds !== null && !(Number.isInteger(soakSeconds) && soakSeconds >= 10
   console.error(`--soak takes whole seconds in [10, 3600]\n${USAGE}`)
   process.exit(2)
 }
-const packageCount = Number(options.packages ?? (options.keepalive ? 2000 : 5000))
+const packageCount = Number(options.packages ?? (options.keepalive ? 2000 : options.bundle ? 615 : 5000))
 if (!(Number.isInteger(packageCount) && packageCount >= 1 && packageCount <= 100_000)) {
   console.error(`--packages takes a whole number in [1, 100000]\n${USAGE}`)
   process.exit(2)
@@ -117,7 +126,7 @@ const mode = {
   npmCiRounds: 3,
   npmCiBudgetMs: 150_000,
 }
-const modeName = options.keepalive ? 'keepalive' : options.outage ? 'outage' : soakSeconds === null ? 'bench' : 'soak'
+const modeName = options.bundle ? 'bundle' : options.keepalive ? 'keepalive' : options.outage ? 'outage' : soakSeconds === null ? 'bench' : 'soak'
 const jsonFile = path.resolve(options.json ?? path.join(ROOT, `bench-results/${modeName}.json`))
 const profileDir = options.profile ? path.resolve(options.profile) : null
 const npmProfileDir = options['npm-profile'] ? path.resolve(options['npm-profile']) : null
@@ -167,6 +176,7 @@ async function main() {
   if (soakSeconds !== null) return alone('sinopia-soak-', runSoak, renderSoak, { seconds: soakSeconds })
   if (options.outage) return alone('sinopia-outage-', runOutage, renderOutage, { packages: packageCount })
   if (options.keepalive) return alone('sinopia-keepalive-', runKeepalive, renderKeepalive, { packages: packageCount, shortTimeoutS })
+  if (options.bundle) return alone('sinopia-bundle-', runBundle, renderBundle, { packages: packageCount })
   const results = {
     date: new Date().toISOString(),
     environment: {
