@@ -2,7 +2,7 @@ import type { KeyObject } from 'node:crypto'
 import { once } from 'node:events'
 import semver from 'semver'
 import ssri from 'ssri'
-import { attestationsKey, expectedIntegrity, sha512Of, tarballKey, type LocalDoc, type Manifest, type Packument, type Store, type UpstreamRecord } from '../store/index.js'
+import { attestationsKey, expectedIntegrity, sha512Of, tarballKey, type BlobWrite, type LocalDoc, type Manifest, type Packument, type Store, type UpstreamRecord } from '../store/index.js'
 import { eachLimited } from '../each-limited.js'
 import { codeOf, messageOf } from '../sync/sync.js'
 import { BUNDLE_UPLINK, attestationEntry, integrityOfEntry, isAttestationEntry, type BundlePackage, type BundleVersion } from './format.js'
@@ -85,13 +85,18 @@ export async function importBundle(store: Store, file: string, options: ImportOp
       const contentBefore = await store.blobs.hasContent(integrity)
       // The same bytes under several name@version keys (rare): each key gets its own verified write.
       const writes = ids.map((id) => ({ id, key: keyOf(id), write: store.blobs.write(keyOf(id), integrity, size) }))
-      const ok = await scan.entry(entry, async (chunk) => {
-        for (const { write } of writes) if (!write.stream.destroyed && !write.stream.write(chunk)) await once(write.stream, 'drain').catch(() => undefined)
-      })
+      const ok = await scan
+        .entry(entry, async (chunk) => {
+          for (const { write } of writes) if (!write.stream.destroyed && !write.stream.write(chunk)) await once(write.stream, 'drain').catch(() => undefined)
+        })
+        .catch((error: unknown) => {
+          // A truncated file: the writes started are abandoned (their temp files go with them).
+          for (const { write } of writes) abandon(write)
+          throw error
+        })
       for (const { id, key, write } of writes) {
         if (!ok) {
-          write.stream.destroy()
-          write.done.catch(() => undefined)
+          abandon(write)
           continue
         }
         write.stream.end()
@@ -124,6 +129,11 @@ export async function importBundle(store: Store, file: string, options: ImportOp
   for (const list of [result.added, result.present]) list.sort()
   result.ok = result.refused.length === 0
   return result
+}
+
+function abandon(write: BlobWrite): void {
+  write.stream.destroy()
+  write.done.catch(() => undefined)
 }
 
 function finishRefused(scan: BundleScan, result: ImportResult): ImportResult {

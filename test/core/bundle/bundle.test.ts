@@ -215,6 +215,19 @@ describe('bundles: create, verify, import', () => {
     expect(content).toEqual([kept.manifest.dist.integrity])
   })
 
+  it('a bundle cut short in its middle imports nothing and leaves no blob behind', async () => {
+    await bundle(packages, 'deps.tar')
+    const bytes = await readFile(path.join(work, 'deps.tar'))
+    await writeFile(path.join(work, 'cut.tar'), bytes.subarray(0, Math.floor(bytes.length * 0.7)))
+    const gapped = await target()
+    const result = await importBundle(gapped.store, path.join(work, 'cut.tar'))
+    expect(result).toMatchObject({ ok: false, added: [] })
+    expect(result.verify.problems.map((p) => p.message)).toContainEqual(expect.stringMatching(/truncated/))
+    expect(await gapped.store.packages.list()).toEqual([])
+    expect(await gapped.store.blobs.entries()).toEqual([])
+    expect(await gapped.store.blobs.totals()).toEqual({ blobs: 0, bytes: 0 })
+  })
+
   it('carries what the uplink gave for provenance: dist.signatures and dist.attestations in the packument, the attestations answer as an entry served back offline', async () => {
     const [a1, a11] = packages as [BuiltPackage, BuiltPackage]
     const signed = { ...a11, manifest: { ...a11.manifest, dist: { ...a11.manifest.dist, signatures: [{ keyid: 'SHA256:test-key', sig: 'MEUCIQDtest' }], attestations: { url: `${upstream.url}-/npm/v1/attestations/alpha@1.1.0`, provenance: { predicateType: 'https://slsa.dev/provenance/v1' } } } } }
