@@ -5,8 +5,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { readManifest } from '../../dist/core/bundle/index.js'
-import { buildProject, flatLockfile } from './project.js'
-import { startUpstream } from './upstream.js'
+import { flatLockfile, startFlatProject } from './project.js'
 
 const ROUNDS = 3
 const COMMAND_TIMEOUT_MS = 300_000
@@ -21,10 +20,7 @@ const COMMAND_TIMEOUT_MS = 300_000
  */
 export async function runBundle({ root, dir, packages, log, cleanups, stopped }) {
   const began = performance.now()
-  const upstream = await startUpstream()
-  cleanups.push(() => upstream.close())
-  const project = buildProject(upstream.url, { count: packages, twoMajors: false })
-  upstream.serve(project.routes)
+  const { upstream, project } = await startFlatProject(packages, cleanups)
   const results = {
     date: new Date().toISOString(),
     environment: { node: process.version, platform: `${process.platform} ${os.release()}`, cpus: os.cpus().length, loadAverageAtStart: os.loadavg(), loadAverageAtEnd: null },

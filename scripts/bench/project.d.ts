@@ -24,3 +24,5 @@ export interface Project {
 export function buildProject(upstreamUrl: string, options?: { count?: number; twoMajors?: boolean }): Project
 
 export function flatLockfile(project: Project, root: { name: string; version: string }, registryUrl: string): Record<string, unknown>
+
+export function startFlatProject(count: number, cleanups: { push(stop: () => Promise<void>): void }): Promise<{ upstream: import('./upstream.js').BenchUpstream; project: Project }>
