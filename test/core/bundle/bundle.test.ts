@@ -271,6 +271,16 @@ describe('bundles: create, verify, import', () => {
     expect((await verifyBundle(path.join(work, 'attested.tar'))).problems).toEqual([expect.objectContaining({ package: 'alpha@1.1.0', message: expect.stringMatching(/attestations .* do not hash/) })])
   })
 
+  it('an uplink that fails to answer for attestations its packument points at leaves the bundle unwritten, naming the version', async () => {
+    const a11 = packages[1] as BuiltPackage
+    const attested = { ...a11, manifest: { ...a11.manifest, dist: { ...a11.manifest.dist, attestations: { url: `${upstream.url}-/npm/v1/attestations/alpha@1.1.0`, provenance: { predicateType: 'https://slsa.dev/provenance/v1' } } } } }
+    upstream.addPackage(attested)
+    upstream.fault({ status: 503 }, (r) => r.url.startsWith('/-/npm/v1/attestations/'))
+    const result = await bundle([a11], 'failing.tar')
+    expect(result.failed).toEqual([expect.objectContaining({ package: 'alpha@1.1.0', message: expect.stringMatching(/^its attestations: .*503/) })])
+    await expect(readFile(path.join(work, 'failing.tar'))).rejects.toMatchObject({ code: 'ENOENT' })
+  })
+
   it('--since leaves out what the older bundle holds; importing the delta adds the new version and moves latest', async () => {
     const [a1, a11, beta, gamma] = packages as [BuiltPackage, BuiltPackage, BuiltPackage, BuiltPackage]
     await bundle([a1, beta, gamma], 'old.tar')
