@@ -1,19 +1,32 @@
 #!/usr/bin/env node
 // Makes sure the machine has what the test suite drives for real (today Debian's chromium for
-// the browser tests, never a downloaded browser, and NSS's certutil for the https test). `npm test` runs this first, so the README's test command
+// the browser tests, never a downloaded browser, NSS's certutil for the https test, nginx
+// as the load balancer of the scale-out test, and Debian's PostgreSQL server binaries for the
+// PostgreSQL store's throwaway cluster). `npm test` runs this first, so the README's test command
 // works as written on a fresh machine of this kind (Debian, run as root). Where installing
 // is not possible it prints one line with the command to run and exits 1, rather than let a
 // test fail half-way or be skipped in silence.
 //
 //   node scripts/test-setup.js [--check]     --check: report only, install nothing
 import { execFileSync, spawnSync } from 'node:child_process'
+import { existsSync, readdirSync } from 'node:fs'
+import path from 'node:path'
 
 /** What the tests need: how to tell it is there, and the Debian package that brings it. */
 const NEEDS = [
   { what: "Debian's chromium", package: 'chromium', present: () => onPath('chromium') },
   // certutil puts the https test's throw-away CA into a temp NSS database that chromium reads.
   { what: 'certutil (NSS tools)', package: 'libnss3-tools', present: () => onPath('certutil') },
+  // The load-balancer test puts nginx in front of several `serve` processes (the bench uses it too).
+  { what: "Debian's nginx", package: 'nginx-light', present: () => onPath('nginx') || existsSync('/usr/sbin/nginx') },
+  // test/helpers/postgres-cluster.ts runs initdb and pg_ctl from /usr/lib/postgresql/<version>/bin.
+  { what: 'PostgreSQL server (initdb)', package: 'postgresql', present: () => hasPostgresServer() },
 ]
+
+function hasPostgresServer() {
+  const base = '/usr/lib/postgresql'
+  return existsSync(base) && readdirSync(base).some((version) => existsSync(path.join(base, version, 'bin', 'initdb')))
+}
 
 function onPath(command) {
   return spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0

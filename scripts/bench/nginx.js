@@ -136,7 +136,7 @@ function canConnect(port) {
 }
 
 /** The config: only what this bench needs, nothing read from /etc/nginx. */
-export function nginxConf({ prefix, port, workers, locations }) {
+export function nginxConf({ prefix, port, workers, locations, balance }) {
   const p = (name) => JSON.stringify(path.join(prefix, name))
   return [
     `worker_processes ${workers};`,
@@ -161,25 +161,61 @@ export function nginxConf({ prefix, port, workers, locations }) {
     '  gzip off;',
     '  gzip_static on;',
     '  gzip_vary on;',
-    '  server {',
-    `    listen 127.0.0.1:${port};`,
-    `    root ${p('root')};`,
-    ...locations.filter(({ type }) => type).map(({ urlPath, type }) => `    location = ${urlPath} { default_type ${JSON.stringify(type)}; }`),
-    '  }',
+    ...(balance ? balancerLines(balance, port) : staticServerLines(p, port, locations)),
     '}',
     '',
   ].join('\n')
 }
 
+function staticServerLines(p, port, locations) {
+  return [
+    '  server {',
+    `    listen 127.0.0.1:${port};`,
+    `    root ${p('root')};`,
+    ...locations.filter(({ type }) => type).map(({ urlPath, type }) => `    location = ${urlPath} { default_type ${JSON.stringify(type)}; }`),
+    '  }',
+  ]
+}
+
+/**
+ * A load balancer in front of `balance.servers` (`127.0.0.1:port` each), as the README's
+ * "Scaling out" section shows: the client's Host goes through (the registry writes tarball
+ * URLs with it), and a request that finds its instance dead or answering 502/503 is tried on
+ * the next one. nginx never retries a non-idempotent request (a publish) on its own: its client
+ * sees the failure and no acknowledged write depends on a retry.
+ */
+function balancerLines(balance, port) {
+  return [
+    '  upstream sinopia {',
+    ...balance.servers.map((server) => `    server ${server} max_fails=1 fail_timeout=${balance.failTimeout ?? '2s'};`),
+    '    keepalive 16;',
+    '  }',
+    '  server {',
+    `    listen 127.0.0.1:${port};`,
+    '    client_max_body_size 100m;',
+    '    location / {',
+    '      proxy_pass http://sinopia;',
+    '      proxy_http_version 1.1;',
+    '      proxy_set_header Connection "";',
+    '      proxy_set_header Host $http_host;',
+    '      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;',
+    '      proxy_next_upstream error timeout http_502 http_503;',
+    '      proxy_next_upstream_tries 3;',
+    '    }',
+    '  }',
+  ]
+}
+
 /**
  * Writes `files` (`[{ urlPath, type?, body, gzip? }]`; `gzip` becomes `<file>.gz` for gzip_static;
  * without `type` a file goes out as application/octet-stream)
- * under `prefix/root`, then starts nginx on a free 127.0.0.1 port. Resolves
+ * under `prefix/root`, or with `balance: { servers, failTimeout? }` proxies to those servers
+ * instead (see balancerLines), then starts nginx on a free 127.0.0.1 port. Resolves
  * `{ url, pid, alive(), stop(), killNow(), output() }` once the port accepts connections.
  * nginx runs in its own process group, so `killNow()` (the last resort on exit) ends the
  * master and its workers together.
  */
-export async function startNginx({ bin, prefix, files, workers = 1 }) {
+export async function startNginx({ bin, prefix, files = [], workers = 1, balance }) {
   const rootDir = path.join(prefix, 'root')
   await mkdir(rootDir, { recursive: true })
   await mkdir(path.join(prefix, 'temp'), { recursive: true })
@@ -205,7 +241,7 @@ export async function startNginx({ bin, prefix, files, workers = 1 }) {
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = await freePort()
     const conf = path.join(prefix, 'nginx.conf')
-    await writeFile(conf, nginxConf({ prefix, port, workers, locations: files }))
+    await writeFile(conf, nginxConf({ prefix, port, workers, locations: files, balance }))
     const child = spawn(bin, ['-c', conf, '-p', prefix, '-e', path.join(prefix, 'error.log'), '-g', 'daemon off;'], {
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],

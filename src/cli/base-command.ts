@@ -16,11 +16,13 @@ export abstract class BaseCommand extends Command {
     }),
   }
 
-  protected async loadConfig(flag: string | undefined, createIfMissing: boolean): Promise<Config> {
+  /** `storage`: a command's --storage flag (see LoadOptions.storage). */
+  protected async loadConfig(flag: string | undefined, createIfMissing: boolean, storage?: string): Promise<Config> {
     const path = configPath({ flag, env: process.env })
     return loadConfig({
       path,
       createIfMissing,
+      ...(storage === undefined ? {} : { storage }),
       // A warning's message already names file, line and key.
       onWarning: (w) => this.warn(w.message),
     })

@@ -3,6 +3,7 @@ import { BaseCommand } from '../cli/base-command.js'
 import { assertNoSelfUplink, parseListen } from '../core/config/index.js'
 import { preferSmallHeap, startServer } from '../core/server/index.js'
 import { serverLogger } from '../core/log.js'
+import { redactLocation } from '../core/store/index.js'
 
 export default class Serve extends BaseCommand {
   static override summary = 'Run the registry server.'
@@ -16,21 +17,27 @@ Point a client at it with: npm set registry http://localhost:4873/`
     '<%= config.bin %> serve',
     '<%= config.bin %> serve --listen 0.0.0.0:4873',
     'SINOPIA_CONFIG=./config.yaml <%= config.bin %> serve',
+    '<%= config.bin %> serve --storage postgres://sinopia@db.internal/registry',
   ]
 
   static override flags = {
     listen: Flags.string({ summary: 'Address to listen on, overriding `listen` in the config.', helpValue: 'HOST:PORT' }),
+    storage: Flags.string({
+      summary: 'Storage folder or postgres:// URL, overriding `storage` in the config and $SINOPIA_STORAGE.',
+      description: 'Several servers given one postgres:// URL share one store, behind a load balancer.',
+      helpValue: 'DIR|URL',
+    }),
   }
 
   async run(): Promise<void> {
     const { flags } = await this.parse(Serve)
-    const config = await this.loadConfig(flags.config, true)
+    const config = await this.loadConfig(flags.config, true, flags.storage)
     const listen = flags.listen ? parseListen(flags.listen) : config.listen
     assertNoSelfUplink(config, listen)
     const log = serverLogger({ level: config.logLevel, format: config.logFormat, ...(config.logFile ? { file: config.logFile } : {}) })
     preferSmallHeap()
     const server = await startServer(config, listen, log, { watchConfig: true })
-    this.log(`sinopia-cli listening on ${server.url} (config ${config.file}, storage ${config.storage})`)
+    this.log(`sinopia-cli listening on ${server.url} (config ${config.file}, storage ${redactLocation(config.storage)})`)
 
     await new Promise<void>((resolve) => {
       let stopping = false

@@ -44,8 +44,9 @@ export const CACHED_BYTES_BOUND =
 
 /**
  * Over the caches' bytes: the JS heap's garbage not yet collected and the allocator's free lists
- * (the caches' Buffers churn as entries are replaced). Measured: 5,000 packages served offline
- * peak at 1.1 x (see the bench's --outage mode, which checks this bound).
+ * (the caches' Buffers churn as entries are replaced). Measured: 5,000 packages (227 MB of
+ * packuments) served offline grew RSS by 0.99 x the budgets, from 126 MB once started to a
+ * 349 MB peak (the bench's --outage mode, which checks this bound).
  */
 const RSS_HEADROOM = 1.25
 

@@ -39,6 +39,8 @@ uplinks:
 # maintainers (npm owner add/rm) or from users the rule names by name; $authenticated lets
 # any logged-in user create a new name. Publishing a name the uplink has (or moving its
 # latest tag) needs \`override\`, which is nobody when not set, e.g. override: $authenticated
+# proxy may list several uplinks (proxy: corp npmjs): their versions are merged, the first
+# listed wins a version or dist-tag several have, and one that is down leaves the others serving.
 packages:
   '@*/*':
     access: $all

@@ -5,7 +5,7 @@ import path from 'node:path'
 import { errnoCode, SinopiaError } from '../errors.js'
 import { writeFileAtomic } from '../fs/atomic.js'
 import { defaultConfigText } from './defaults.js'
-import { parseConfig } from './parse.js'
+import { parseConfig, storageLocation } from './parse.js'
 import { assertNoSelfUplink } from './self-uplink.js'
 import type { Config, ConfigWarning } from './types.js'
 
@@ -30,6 +30,10 @@ export interface LoadOptions {
   onWarning?: (warning: ConfigWarning) => void
   /** The file's text, already read (a reload reads it until it stops changing); then the file is not read again. */
   text?: string
+  /** `--storage`: overrides $SINOPIA_STORAGE, which overrides the file's `storage` (a folder relative to the working directory, or a URL). */
+  storage?: string
+  /** Where $SINOPIA_STORAGE is read; process.env when not given. */
+  env?: NodeJS.ProcessEnv
 }
 
 export async function loadConfig(opts: LoadOptions): Promise<Config> {
@@ -48,6 +52,11 @@ export async function loadConfig(opts: LoadOptions): Promise<Config> {
   }
   const { config, warnings } = parseConfig(text, file)
   for (const warning of warnings) opts.onWarning?.(warning)
+  const override = opts.storage || (opts.env ?? process.env).SINOPIA_STORAGE
+  if (override) {
+    config.storage = storageLocation(override, process.cwd())
+    config.storageOverride = override
+  }
   await readCaFiles(config)
   return config
 }

@@ -1,6 +1,7 @@
 import path from 'node:path'
 import { isMap, isSeq } from 'yaml'
 import { isIpv4Cidr } from '../auth/cidr.js'
+import { isDatabaseUrl } from '../store/location.js'
 import { parseLimits, parseTrustProxy } from './limits.js'
 import { DEFAULT_LISTEN, parseListen } from './listen.js'
 import { defaultPackageRules, parsePackages } from './packages.js'
@@ -71,7 +72,7 @@ export function parseConfig(text: string, file: string): { config: Config; warni
   const names = Object.keys(uplinks)
   const config: Config = {
     file: absolute,
-    storage: path.resolve(dir, f.storage ? src.string(f.storage, 'write a folder path, like ./storage') : './storage'),
+    storage: storageLocation(f.storage ? src.string(f.storage, 'write a folder path, like ./storage, or a postgres:// URL') : './storage', dir),
     listen: f.listen ? listen(src, f.listen) : { ...DEFAULT_LISTEN },
     uplinks,
     packages: f.packages ? parsePackages(src, f.packages, names) : defaultPackageRules(names),
@@ -222,4 +223,9 @@ function logSettings(src: Source, log: Field | undefined, logs: Field | undefine
   } else if (type !== 'stdout' && type !== 'stderr') src.fail(f.type ?? entry, `unknown log type "${type}"`, 'write stdout or file')
   else if (f.path) src.warn(f.path, 'ignored: the log goes to standard output (type: file writes it to path)')
   return settings
+}
+
+/** A database URL as it is; a folder resolved against `base` (the config file's folder, or the working directory for an override). */
+export function storageLocation(value: string, base: string): string {
+  return isDatabaseUrl(value) ? value : path.resolve(base, value)
 }

@@ -78,8 +78,14 @@ export type LogFormat = 'pretty' | 'json'
 export interface Config {
   /** Absolute path of the config file this came from. */
   file: string
-  /** Absolute path of the storage folder (relative paths resolve against the config file's folder). */
+  /**
+   * Where the store is: a `postgres://` or `postgresql://` URL as written (it may hold a password:
+   * print it only through redactLocation), else the absolute path of the storage folder
+   * (relative paths resolve against the config file's folder).
+   */
   storage: string
+  /** The `--storage` flag or $SINOPIA_STORAGE that overrode the file's `storage` (so a reload keeps it). */
+  storageOverride?: string
   listen: ListenAddress
   /**
    * Public URL (`https://host/npm/`) or path prefix (`/npm/`) that tarball URLs are rewritten to; undefined: from the

@@ -1,6 +1,7 @@
 import path from 'node:path'
 import lockfile from 'proper-lockfile'
 import { errnoCode } from '../errors.js'
+import { KeyChains } from '../key-chains.js'
 import { ensureDir } from './dirs.js'
 
 /**
@@ -9,17 +10,10 @@ import { ensureDir } from './dirs.js'
  * running on the same storage never lose each other's updates.
  */
 export class KeyedLock {
-  private readonly chains = new Map<string, Promise<unknown>>()
+  private readonly chains = new KeyChains()
 
-  async withLock<T>(lockPath: string, fn: () => Promise<T>): Promise<T> {
-    const previous = this.chains.get(lockPath) ?? Promise.resolve()
-    const run = previous.catch(() => undefined).then(() => this.acrossProcesses(lockPath, fn))
-    this.chains.set(lockPath, run)
-    try {
-      return await run
-    } finally {
-      if (this.chains.get(lockPath) === run) this.chains.delete(lockPath)
-    }
+  withLock<T>(lockPath: string, fn: () => Promise<T>): Promise<T> {
+    return this.chains.run(lockPath, () => this.acrossProcesses(lockPath, fn))
   }
 
   private async acrossProcesses<T>(lockPath: string, fn: () => Promise<T>): Promise<T> {

@@ -11,7 +11,8 @@ import { isTombstone, mergePackument } from './merge.js'
 import { printable } from './names.js'
 import type { PackageRules } from './rules.js'
 import { ViewBuilder } from './view-builder.js'
-import type { StoredInput, UplinkUrls, UpstreamData } from './view-tasks.js'
+import { settle, type UplinkAnswer } from './uplink-answers.js'
+import type { PartValidators, StoredInput, UplinkUrls, UpstreamData } from './view-tasks.js'
 import { viewOf, type PackageView } from './view.js'
 
 export interface CacheUse {
@@ -34,8 +35,12 @@ interface CachedUpstream {
   uplink: string
   etag?: string
   lastModified?: string
+  /** A record from several uplinks: each part's validators. */
+  parts?: PartValidators[]
   mtimeMs: number
   fetchedAt: number
+  /** With several uplinks: when each last answered (fetched.json's `uplinks`). */
+  fetchedBy?: Record<string, number>
 }
 
 interface CachedLocal {
@@ -49,6 +54,8 @@ interface UpstreamAnswer {
   cache: CacheStatus
   offline: boolean
   cause?: SinopiaError
+  /** With several uplinks: those that could not be asked (when `offline`); the others' versions are served in full. */
+  down?: string[]
 }
 
 /** Derived views (merged with local versions, or offline) are rebuilt at most this often. */
@@ -74,6 +81,7 @@ export class Packuments extends EventEmitter {
     sizeCalculation: (memo) => viewBytes(memo.view),
   })
   private readonly revalidations = new SingleFlight<{ entry: CachedUpstream | null; cache: CacheStatus }>()
+  private readonly severalRevalidations = new SingleFlight<UpstreamAnswer>()
   private readonly loads = new SingleFlight<CachedUpstream | null>()
 
   constructor(
@@ -93,9 +101,14 @@ export class Packuments extends EventEmitter {
     return { upstream: use(this.memory), derived: use(this.derived), locals: use(this.locals) }
   }
 
-  /** The uplink that serves `name`, or null when its rule proxies nowhere. */
+  /** The (first) uplink that serves `name`, or null when its rule proxies nowhere. */
   uplinkFor(name: string): string | null {
     return this.rules.match(name)?.proxy[0] ?? null
+  }
+
+  /** Every uplink that serves `name`, in the rule's order (the first wins a version several have). */
+  uplinksFor(name: string): string[] {
+    return this.rules.match(name)?.proxy ?? []
   }
 
   /**
@@ -105,26 +118,33 @@ export class Packuments extends EventEmitter {
   async get(name: string, options: { fresh?: boolean } = {}): Promise<PackumentAnswer> {
     const local = await this.local(name)
     if (local && isTombstone(local.doc)) throw new SinopiaError('ENOTFOUND', `package ${printable(name)} not found (unpublished here)`)
-    const uplink = local?.doc.origin === 'local-only' ? null : this.uplinkFor(name)
-    const up: UpstreamAnswer = uplink
-      ? await this.fromUplink(name, uplink, options.fresh ?? false)
-      : local?.doc.origin === 'local-only'
-        ? { entry: null, cache: 'local', offline: false }
-        : await this.withoutUplink(name)
+    const uplinks = local?.doc.origin === 'local-only' ? [] : this.uplinksFor(name)
+    const [uplink] = uplinks
+    const fresh = options.fresh ?? false
+    const up: UpstreamAnswer =
+      uplinks.length > 1
+        ? await this.fromUplinks(name, uplinks, fresh)
+        : uplink
+          ? await this.fromUplink(name, uplink, fresh)
+          : local?.doc.origin === 'local-only'
+            ? { entry: null, cache: 'local', offline: false }
+            : await this.withoutUplink(name)
     if (!local) {
       // Over a size limit: that package's problem, not the uplink's health; say which limit.
       if (!up.entry && up.cause?.code === 'ETOOLARGE') throw up.cause
       if (!up.entry && up.offline && uplink) {
+        const down = up.down ?? [uplink]
+        const which = down.length === 1 ? `uplink ${down.join('')}` : `uplinks ${down.join(', ')}`
         // Not "not found": npm would report a package that exists as missing from the registry.
-        throw new SinopiaError('EUPLINKDOWN', `package ${printable(name)} is not in the store, and uplink ${uplink} is unavailable; try again later`, {
-          retryAfter: this.upstream.retryAfter(uplink),
+        throw new SinopiaError('EUPLINKDOWN', `package ${printable(name)} is not in the store, and ${which} ${down.length === 1 ? 'is' : 'are'} unavailable; try again later`, {
+          retryAfter: Math.min(...down.map((u) => this.upstream.retryAfter(u))),
           ...(up.cause ? { cause: up.cause } : {}),
         })
       }
       if (!up.entry) throw new SinopiaError('ENOTFOUND', `package ${printable(name)} not found`)
       if (!up.offline) return { view: up.entry.view, cache: up.cache, offline: false }
     }
-    const view = await this.derivedView(name, up.entry, local, up.offline)
+    const view = await this.derivedView(name, up.entry, local, up.offline, up.down)
     return { view, cache: local && !up.offline ? (up.entry ? up.cache : 'local') : up.cache, offline: up.offline }
   }
 
@@ -214,9 +234,13 @@ export class Packuments extends EventEmitter {
     this.memory.delete(name)
   }
 
-  /** A view that is not the uplink's copy as it is: merged with local versions, or offline. */
-  private async derivedView(name: string, entry: CachedUpstream | null, local: CachedLocal | null, offline: boolean): Promise<PackageView> {
-    const key = `${entry?.view.rev ?? '-'}.${local ? `${local.doc.revision}:${local.stamp}` : '-'}${offline ? '.offline' : ''}`
+  /**
+   * A view that is not the uplink's copy as it is: merged with local versions, or offline. With
+   * several uplinks, `down` names those offline: the versions of the others are all served.
+   */
+  private async derivedView(name: string, entry: CachedUpstream | null, local: CachedLocal | null, offline: boolean, down?: string[]): Promise<PackageView> {
+    const cut = offline ? (down ? `.offline:${down.join(',')}` : '.offline') : ''
+    const key = `${entry?.view.rev ?? '-'}.${local ? `${local.doc.revision}:${local.stamp}` : '-'}${cut}`
     const at = this.now()
     const memo = this.derived.get(name)
     if (memo && memo.key === key && (!offline || at - memo.at < DERIVED_TTL)) return memo.view
@@ -227,7 +251,9 @@ export class Packuments extends EventEmitter {
       const versions = new Set([...(entry?.view.versions.keys() ?? []), ...Object.keys(local?.doc.versions ?? {})])
       const found = await Promise.all(
         [...versions].map(async (version) => {
-          const expected = entry?.view.versions.get(version)?.expected ?? undefined
+          const upstream = entry?.view.versions.get(version)
+          if (down && upstream?.uplink && !down.includes(upstream.uplink) && !local?.doc.versions[version]) return version
+          const expected = upstream?.expected ?? undefined
           const integrity = local?.doc.versions[version]?.dist?.integrity ?? expected
           return (await this.store.blobs.has(integrity, tarballKey(name, version))) ? version : null
         }),
@@ -251,9 +277,95 @@ export class Packuments extends EventEmitter {
       const answer = await this.revalidations.run(name, () => this.revalidate(name, uplink, cached, fresh))
       return { ...answer, offline: false }
     } catch (error) {
-      if (error instanceof SinopiaError && (error.code === 'EUPLINK' || error.code === 'EUPLINKDOWN' || error.code === 'ETOOLARGE')) {
-        return { entry: cached, cache: 'offline', offline: true, cause: error }
+      if (isUplinkFailure(error)) return { entry: cached, cache: 'offline', offline: true, cause: error }
+      throw error
+    }
+  }
+
+  /**
+   * A rule with several uplinks: each is revalidated on its own (maxage, breaker, validators), and
+   * one that is down leaves the others serving, its own versions from the store (see derivedView).
+   */
+  private async fromUplinks(name: string, uplinks: string[], fresh: boolean): Promise<UpstreamAnswer> {
+    const cached = await this.cached(name)
+    const due = this.due(cached, uplinks, fresh)
+    if (cached && due.length === 0) return { entry: cached, cache: 'hit', offline: false }
+    if (due.every((uplink) => !this.upstream.available(uplink))) {
+      return { entry: await this.reloadIfChanged(name, cached), cache: 'offline', offline: true, down: due }
+    }
+    return this.severalRevalidations.run(name, () => this.revalidateSeveral(name, uplinks, cached, fresh))
+  }
+
+  /** The uplinks to ask: all of them when `fresh` or nothing is cached, else those past their maxage or whose breaker is open. */
+  private due(cached: CachedUpstream | null, uplinks: string[], fresh: boolean): string[] {
+    if (fresh || !cached) return uplinks
+    return uplinks.filter((uplink) => {
+      const at = cached.fetchedBy?.[uplink] ?? 0
+      return !(this.now() - at < this.upstream.config(uplink).maxage && this.upstream.available(uplink))
+    })
+  }
+
+  private async revalidateSeveral(name: string, uplinks: string[], cached: CachedUpstream | null, fresh: boolean): Promise<UpstreamAnswer> {
+    const before = cached
+    cached = await this.storedNow(name, cached)
+    if (cached && !fresh) {
+      const times = (await this.store.packages.readFetched(name))?.uplinks ?? {}
+      for (const [uplink, at] of Object.entries(times)) {
+        if (at > (cached.fetchedBy?.[uplink] ?? 0)) cached.fetchedBy = { ...cached.fetchedBy, [uplink]: at }
       }
+    }
+    const due = this.due(cached, uplinks, fresh)
+    if (cached && due.length === 0) return { entry: cached, cache: 'hit', offline: false }
+    const asked = due.filter((uplink) => this.upstream.available(uplink))
+    const answers = await Promise.all(asked.map((uplink) => this.ask(name, uplink, cached)))
+    const held = new Set(cached ? (cached.parts?.map((p) => p.uplink) ?? [cached.uplink]) : [])
+    const now = this.now()
+    const settled = settle(answers, due.filter((u) => !asked.includes(u)), { held, times: cached?.fetchedBy ?? {}, hadRecord: cached !== null }, now)
+    const offline = settled.down.length > 0
+    const down = uplinks.filter((uplink) => settled.down.includes(uplink))
+    const failure = { offline, ...(offline ? { down } : {}), ...(settled.cause ? { cause: settled.cause } : {}) }
+    if (settled.cache === 'offline') return { entry: cached ?? before, cache: 'offline', ...failure }
+    const fetched = { uplink: uplinks[0] ?? '', fetchedAt: now, uplinks: settled.times }
+    const fresher = Object.values(settled.parts)
+    if (fresher.length === 0) {
+      // Nothing new (304s, or 404s from uplinks that never had it): only the answer times move.
+      if (!cached) return { entry: null, cache: settled.cache, ...failure }
+      await this.store.packages.withLock(name, () => this.store.packages.writeFetched(name, fetched))
+      cached.fetchedAt = now
+      cached.fetchedBy = settled.times
+      return { entry: cached, cache: settled.cache, ...failure }
+    }
+    // Read, merge and write under the package's lock: another process may be storing another
+    // uplink's answer for the same package, and a merge with a copy read before it would drop it.
+    const { written, data } = await this.store.packages.withLock(name, async () => {
+      const { upstream: stored, size } = await this.storedInput(name, !cached)
+      const input = { name, order: uplinks, answers: settled.parts, stored, uplinks: this.uplinkUrls() }
+      const merged = await this.views.run('fromUplinks', input, size + fresher.reduce((sum, part) => sum + part.length, 0), [stored?.raw, ...fresher])
+      const record = merged.record
+      const done = await this.store.packages.writeUpstreamBytes(name, Buffer.from(record.buffer, record.byteOffset, record.byteLength))
+      await this.store.packages.writeFetched(name, fetched)
+      return { written: done, data: merged.data }
+    })
+    const entry = await this.remember(name, data, written.mtimeMs, now, settled.times)
+    this.emit('changed', name)
+    return { entry, cache: settled.cache, ...failure }
+  }
+
+  /** One uplink's answer for `name`, conditional on its part of the cached record; its failures are an answer too. */
+  private async ask(name: string, uplink: string, cached: CachedUpstream | null): Promise<UplinkAnswer> {
+    const own = cached?.parts ? cached.parts.find((p) => p.uplink === uplink) : cached?.uplink === uplink ? cached : undefined
+    const conditional = own ? { etag: own.etag, lastModified: own.lastModified } : {}
+    try {
+      const result = await this.upstream.packument(uplink, name, conditional, (body, headers) =>
+        this.views.run('checkUplink', { body, name, uplink, upstreamUrl: this.upstream.config(uplink).url, ...headers }, body.length, [body]),
+      )
+      if (result.status === 'ok') return { uplink, status: 'ok', part: result.value }
+      if (result.status === 'not-modified' && !own) {
+        throw new SinopiaError('EUPLINK', `uplink ${uplink} answered 304 to an unconditional request for ${printable(name)}`)
+      }
+      return { uplink, status: result.status }
+    } catch (error) {
+      if (isUplinkFailure(error)) return { uplink, status: 'failed', error }
       throw error
     }
   }
@@ -276,7 +388,7 @@ export class Packuments extends EventEmitter {
     if (!cached) return cached
     const mtime = await this.store.packages.upstreamMtime(name)
     if (mtime === null || mtime === cached.mtimeMs) return cached
-    return (await this.load(name, cached.fetchedAt)) ?? cached
+    return (await this.load(name, cached.fetchedAt, cached.fetchedBy)) ?? cached
   }
 
   private async cached(name: string): Promise<CachedUpstream | null> {
@@ -286,7 +398,7 @@ export class Packuments extends EventEmitter {
       const stored = await this.store.packages.readUpstreamBytes(name)
       if (!stored) return null
       const fetched = await this.store.packages.readFetched(name)
-      return this.fromStored(name, stored, fetched?.fetchedAt ?? 0)
+      return this.fromStored(name, stored, fetched?.fetchedAt ?? 0, fetched?.uplinks)
     })
   }
 
@@ -296,15 +408,7 @@ export class Packuments extends EventEmitter {
     cached: CachedUpstream | null,
     fresh: boolean,
   ): Promise<{ entry: CachedUpstream | null; cache: CacheStatus }> {
-    // Another process (a second `serve`, a `mirror`) may have refreshed the store meanwhile.
-    const mtime = await this.store.packages.upstreamMtime(name)
-    if (mtime !== null && mtime !== cached?.mtimeMs) {
-      cached = (await this.load(name, cached?.fetchedAt ?? 0)) ?? cached
-    } else if (mtime === null && cached) {
-      // `prune` removed the stored copy: fetch it whole (a 304 would leave nothing on disk).
-      this.dropMemory(name)
-      cached = null
-    }
+    cached = await this.storedNow(name, cached)
     if (cached && !fresh) {
       const fetched = await this.store.packages.readFetched(name)
       if (fetched && fetched.fetchedAt > cached.fetchedAt) cached.fetchedAt = fetched.fetchedAt
@@ -339,15 +443,30 @@ export class Packuments extends EventEmitter {
     return { entry, cache: cached ? 'revalidated' : 'miss' }
   }
 
-  /** The stored copy read again (another process rewrote it), or null when there is none now. */
-  private async load(name: string, fetchedAt: number): Promise<CachedUpstream | null> {
-    const stored = await this.store.packages.readUpstreamBytes(name)
-    return stored ? this.fromStored(name, stored, fetchedAt) : null
+  /**
+   * The cached copy as the store has it now: another process (a second `serve`, a `mirror`) may
+   * have refreshed it meanwhile, or `prune` removed it (then it is fetched whole: a 304 would
+   * leave nothing on disk).
+   */
+  private async storedNow(name: string, cached: CachedUpstream | null): Promise<CachedUpstream | null> {
+    const mtime = await this.store.packages.upstreamMtime(name)
+    if (mtime !== null && mtime !== cached?.mtimeMs) return (await this.load(name, cached?.fetchedAt ?? 0, cached?.fetchedBy)) ?? cached
+    if (mtime === null && cached) {
+      this.dropMemory(name)
+      return null
+    }
+    return cached
   }
 
-  private async fromStored(name: string, stored: StoredBytes, fetchedAt: number): Promise<CachedUpstream> {
+  /** The stored copy read again (another process rewrote it), or null when there is none now. */
+  private async load(name: string, fetchedAt: number, fetchedBy?: Record<string, number>): Promise<CachedUpstream | null> {
+    const stored = await this.store.packages.readUpstreamBytes(name)
+    return stored ? this.fromStored(name, stored, fetchedAt, fetchedBy) : null
+  }
+
+  private async fromStored(name: string, stored: StoredBytes, fetchedAt: number, fetchedBy?: Record<string, number>): Promise<CachedUpstream> {
     const input = { raw: stored.raw, where: stored.where, name, rev: stored.rev, uplinks: this.uplinkUrls() }
-    return this.remember(name, await this.views.run('fromStored', input, stored.raw.length, [stored.raw]), stored.mtimeMs, fetchedAt)
+    return this.remember(name, await this.views.run('fromStored', input, stored.raw.length, [stored.raw]), stored.mtimeMs, fetchedAt, fetchedBy)
   }
 
   /**
@@ -366,19 +485,26 @@ export class Packuments extends EventEmitter {
     return urls
   }
 
-  private async remember(name: string, data: UpstreamData, mtimeMs: number, fetchedAt: number): Promise<CachedUpstream> {
+  private async remember(name: string, data: UpstreamData, mtimeMs: number, fetchedAt: number, fetchedBy?: Record<string, number>): Promise<CachedUpstream> {
     const view = await viewOf(name, data.view)
     const entry: CachedUpstream = {
       view,
       uplink: data.uplink,
       ...(data.etag ? { etag: data.etag } : {}),
       ...(data.lastModified ? { lastModified: data.lastModified } : {}),
+      ...(data.parts ? { parts: data.parts } : {}),
       mtimeMs,
       fetchedAt,
+      ...(fetchedBy ? { fetchedBy } : {}),
     }
     this.memory.set(name, entry)
     return entry
   }
+}
+
+/** An uplink that could not give an answer: the package is served from the store meanwhile. */
+function isUplinkFailure(error: unknown): error is SinopiaError {
+  return error instanceof SinopiaError && (error.code === 'EUPLINK' || error.code === 'EUPLINKDOWN' || error.code === 'ETOOLARGE')
 }
 
 /**

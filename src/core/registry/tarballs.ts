@@ -123,7 +123,8 @@ export class Tarballs {
       await finished(download)
       return this.open(name, file, false)
     }
-    const uplink = this.packuments.uplinkFor(name)
+    // With several uplinks, the one whose packument listed the version (while the rule still lists it).
+    const uplink = entry.uplink && this.packuments.uplinksFor(name).includes(entry.uplink) ? entry.uplink : this.packuments.uplinkFor(name)
     if (!uplink || !this.upstream.available(uplink)) {
       throw notFound(`tarball ${printable(file)} is not in the store and the uplink is unavailable`, 'ENOTCACHED')
     }

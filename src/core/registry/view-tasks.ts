@@ -2,13 +2,14 @@ import { createHash } from 'node:crypto'
 import { SinopiaError } from '../errors.js'
 import { packageOrigin, summarize, type Origin, type PackageSummary } from '../search/summary.js'
 import { packageModel, type PackageModel } from '../web/package-model.js'
-import { decodeUpstream, encodeUpstream, revOf, type LocalDoc, type Manifest, type Packument, type UpstreamRecord } from '../store/index.js'
+import { decodeUpstream, encodeUpstream, parseJson, revOf, type LocalDoc, type Manifest, type Packument, type UplinkPart, type UpstreamRecord } from '../store/index.js'
 import { originOf } from '../upstream/response.js'
 import { mergePackument } from './merge.js'
+import { mergedRecord, originsOf, partsOf } from './merge-uplinks.js'
 import { printable, tarballPath } from './names.js'
 import { checkUpstreamPackument, offlinePackument } from './packument.js'
 import { pickVersion, versionIndex } from './pick.js'
-import { asBuffer, buildView, instantiate, servedManifest, type ViewData } from './view.js'
+import { asBuffer, buildView, instantiate, servedManifest, type VersionOrigins, type ViewData } from './view.js'
 
 /**
  * The work on a whole packument that costs time in proportion to its size: parsing, checking,
@@ -35,7 +36,16 @@ export interface UpstreamData {
   upstreamUrl: string
   etag?: string
   lastModified?: string
+  /** A record from several uplinks: each part's validators, in order. */
+  parts?: PartValidators[]
   view: ViewData
+}
+
+/** What revalidates one uplink's part of a record. */
+export interface PartValidators {
+  uplink: string
+  etag?: string
+  lastModified?: string
 }
 
 export interface FromUplinkInput {
@@ -50,19 +60,56 @@ export interface FromUplinkInput {
 
 /** An uplink's answer, checked: the record to store (encoded) and its view. */
 export function fromUplink(input: FromUplinkInput): { record: Uint8Array; data: UpstreamData } {
+  const record: UpstreamRecord = checkedPart(input)
+  const raw = encodeUpstream(record)
+  return { record: raw, data: upstreamData(input.name, revOf(raw), record, input.uplinks) }
+}
+
+/** One uplink's answer when the rule lists several, checked: its part of the record, encoded (see fromUplinks). */
+export function checkUplink(input: Omit<FromUplinkInput, 'uplinks'>): Uint8Array {
+  return Buffer.from(JSON.stringify(checkedPart(input)))
+}
+
+function checkedPart(input: Omit<FromUplinkInput, 'uplinks'>): UplinkPart {
   let doc: unknown
   try {
     doc = JSON.parse(Buffer.from(input.body.buffer, input.body.byteOffset, input.body.byteLength).toString('utf8'))
   } catch (error) {
     throw new SinopiaError('EUPLINK', `uplink ${input.uplink} sent invalid JSON for ${printable(input.name)}`, { cause: error })
   }
-  const record: UpstreamRecord = {
+  return {
     uplink: input.uplink,
     upstreamUrl: input.upstreamUrl,
     ...(input.etag ? { etag: input.etag } : {}),
     ...(input.lastModified ? { lastModified: input.lastModified } : {}),
     doc: checkUpstreamPackument(doc, input.name, input.uplink),
   }
+}
+
+export interface FromUplinksInput {
+  name: string
+  /** The rule's uplinks, in order: the record's parts follow it. */
+  order: string[]
+  /** New answers (checkUplink's bytes), by uplink. */
+  answers: Record<string, Uint8Array>
+  /** The stored record: the uplinks without a new answer keep their part of it. */
+  stored: StoredInput | null
+  uplinks: Record<string, UplinkUrls>
+}
+
+/**
+ * The record for a rule with several uplinks after some of them answered: their new parts, the
+ * stored parts of the others (down, unchanged, or no longer listing the package), merged.
+ */
+export function fromUplinks(input: FromUplinksInput): { record: Uint8Array; data: UpstreamData } {
+  const kept = input.stored ? partsOf(decodeUpstream(input.stored.raw, input.stored.where)) : []
+  const parts: UplinkPart[] = []
+  for (const uplink of input.order) {
+    const answer = Object.hasOwn(input.answers, uplink) ? input.answers[uplink] : undefined
+    const part = answer ? parseJson<UplinkPart>(answer, `the answer of uplink ${uplink}`) : kept.find((p) => p.uplink === uplink)
+    if (part) parts.push(part)
+  }
+  const record = mergedRecord(input.name, parts)
   const raw = encodeUpstream(record)
   return { record: raw, data: upstreamData(input.name, revOf(raw), record, input.uplinks) }
 }
@@ -94,11 +141,17 @@ export interface DerivedInput {
 /** The view of what the uplink sent merged with what was published here, offline or not. */
 export function derived(input: DerivedInput): ViewData {
   const { record, doc } = served(input)
-  const rebase = record ? rebaser(input.name, record, input.uplinks) : null
-  return buildView(input.name, input.key, doc, (url, version) => {
-    if (input.local?.versions[version] || !rebase) return null
-    return rebase(url, version)
-  })
+  const sources = record ? tarballSources(input.name, record, input.uplinks) : null
+  return buildView(
+    input.name,
+    input.key,
+    doc,
+    (url, version) => {
+      if (input.local?.versions[version] || !sources) return null
+      return sources.rebase(url, version)
+    },
+    sources?.origins,
+  )
 }
 
 export interface ManifestInput {
@@ -169,17 +222,40 @@ function served(input: { name: string; upstream: StoredInput | null; local: Loca
 }
 
 function upstreamData(name: string, rev: string, record: UpstreamRecord, uplinks: Record<string, UplinkUrls>): UpstreamData {
+  const { rebase, origins } = tarballSources(name, record, uplinks)
   return {
     uplink: record.uplink,
     upstreamUrl: record.upstreamUrl,
     ...(record.etag ? { etag: record.etag } : {}),
     ...(record.lastModified ? { lastModified: record.lastModified } : {}),
-    view: buildView(name, rev, record.doc, rebaser(name, record, uplinks)),
+    ...(record.parts ? { parts: record.parts.map(({ uplink, etag, lastModified }) => ({ uplink, ...(etag ? { etag } : {}), ...(lastModified ? { lastModified } : {}) })) } : {}),
+    view: buildView(name, rev, record.doc, rebase, origins),
   }
 }
 
-/** Where each version's tarball is fetched from now, for a record fetched from `record.uplink`. */
-function rebaser(name: string, record: UpstreamRecord, uplinks: Record<string, UplinkUrls>): (url: string | undefined, version: string) => string {
+/**
+ * Where each version's tarball is fetched from now. A record from several uplinks: from the
+ * uplink whose part the version was taken from, and the view says which one that is.
+ */
+function tarballSources(
+  name: string,
+  record: UpstreamRecord,
+  uplinks: Record<string, UplinkUrls>,
+): { rebase: (url: string | undefined, version: string) => string; origins?: VersionOrigins } {
+  if (!record.parts) return { rebase: rebaser(name, record, uplinks) }
+  const parts = record.parts
+  const origin = originsOf(parts)
+  const rebasers = parts.map((part) => rebaser(name, part, uplinks))
+  // The record's own uplink and URL are its first part's.
+  const first = rebaser(name, record, uplinks)
+  return {
+    rebase: (url, version) => (rebasers[origin.get(version) ?? 0] ?? first)(url, version),
+    origins: { names: parts.map((part) => part.uplink), of: (version) => origin.get(version) },
+  }
+}
+
+/** Where each version's tarball is fetched from now, for a document fetched from `record.uplink`. */
+function rebaser(name: string, record: Pick<UpstreamRecord, 'uplink' | 'upstreamUrl'>, uplinks: Record<string, UplinkUrls>): (url: string | undefined, version: string) => string {
   const config = Object.hasOwn(uplinks, record.uplink) ? uplinks[record.uplink] : undefined
   const current = config?.url ?? record.upstreamUrl
   const trusted = new Set([originOf(current), ...(config?.tarballOrigins ?? [])])
@@ -195,7 +271,7 @@ function rebaser(name: string, record: UpstreamRecord, uplinks: Record<string, U
 }
 
 /** The tasks by name, for the worker's messages. */
-export const TASKS = { fromUplink, fromStored, derived, manifest, summary, body, page } as const
+export const TASKS = { fromUplink, checkUplink, fromUplinks, fromStored, derived, manifest, summary, body, page } as const
 export type TaskName = keyof typeof TASKS
 export type TaskInput<K extends TaskName> = Parameters<(typeof TASKS)[K]>[0]
 export type TaskOutput<K extends TaskName> = ReturnType<(typeof TASKS)[K]>

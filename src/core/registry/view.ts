@@ -19,6 +19,11 @@ export interface TarballEntry {
   expected: string | null
   /** Where the uplink serves it; null for versions published here (never fetched from an uplink). */
   upstreamUrl: string | null
+  /**
+   * With several uplinks, the one whose packument listed this version (its tarball is fetched
+   * there); absent otherwise: the rule's uplink.
+   */
+  uplink?: string
 }
 
 /** Everything the hot paths need about one revision of a package, without the parsed document. */
@@ -44,12 +49,21 @@ export interface ViewData {
   /**
    * One row per version, rows split by '\n', fields by '\t': version, expected integrity, the
    * uplink's URL for it, and the file name of that URL when it differs from the conventional
-   * one; '' for none. No field holds a tab or a newline (buildView sees to that).
+   * one, and the index in `uplinks` of the uplink the version came from; '' for none. No field
+   * holds a tab or a newline (buildView sees to that).
    */
   table: string
+  /** With several uplinks: their names (see VersionOrigins). */
+  uplinks?: string[]
   distTags: Record<string, string>
   full: Uint8Array
   abbreviated: Uint8Array
+}
+
+/** A document merged from several uplinks: their names, and the index of the one each version came from. */
+export interface VersionOrigins {
+  names: string[]
+  of: (version: string) => number | undefined
 }
 
 /**
@@ -61,6 +75,7 @@ export function buildView(
   rev: string,
   doc: Packument,
   rebase: (url: string | undefined, version: string) => string | null,
+  origins?: VersionOrigins,
 ): ViewData {
   const rows: string[] = []
   const served: Record<string, Manifest> = {}
@@ -70,13 +85,15 @@ export function buildView(
     if (upstreamUrl && UNSAFE_IN_ROW.test(upstreamUrl)) upstreamUrl = rebase(undefined, version)
     const own = upstreamUrl ? fileOf(upstreamUrl) : null
     const ownFile = own && own !== tarballFile(name, version) && !UNSAFE_IN_ROW.test(own) ? own : ''
-    rows.push(`${version}\t${expectedIntegrity(manifest.dist) ?? ''}\t${upstreamUrl ?? ''}\t${ownFile}`)
+    const origin = origins ? `\t${upstreamUrl ? (origins.of(version) ?? '') : ''}` : ''
+    rows.push(`${version}\t${expectedIntegrity(manifest.dist) ?? ''}\t${upstreamUrl ?? ''}\t${ownFile}${origin}`)
     served[version] = servedManifest(manifest, name, version)
   }
   const fullDoc = { ...doc, versions: served }
   return {
     rev,
     table: rows.join('\n'),
+    ...(origins ? { uplinks: origins.names } : {}),
     distTags: doc['dist-tags'] ?? {},
     full: Buffer.from(JSON.stringify(fullDoc)),
     abbreviated: Buffer.from(JSON.stringify(abbreviate(fullDoc))),
@@ -94,13 +111,13 @@ const ROWS_PER_TURN = 1024
  * between, so a big package never holds up the requests for others.
  */
 export async function viewOf(name: string, data: ViewData): Promise<PackageView> {
-  const versions = new VersionIndex(name)
+  const versions = new VersionIndex(name, data.uplinks)
   const { table } = data
   let start = 0
   for (let row = 1; start < table.length; row++) {
     const end = lineEnd(table, start)
-    const [version = '', expected = '', upstreamUrl = '', own = ''] = table.slice(start, end).split('\t')
-    versions.add(version, expected || null, upstreamUrl || null, own || null)
+    const [version = '', expected = '', upstreamUrl = '', own = '', origin = ''] = table.slice(start, end).split('\t')
+    versions.add(version, expected || null, upstreamUrl || null, own || null, origin === '' ? -1 : Number(origin))
     start = end + 1
     if (row % ROWS_PER_TURN === 0) await nextTurn()
   }
@@ -117,18 +134,24 @@ export class VersionIndex {
   private readonly rows = new Map<string, number>()
   private readonly expected: Array<string | null> = []
   private readonly upstreamUrls: Array<string | null> = []
+  /** Index in `uplinks` per row (-1: none); filled only for a document merged from several uplinks. */
+  private readonly origins: number[] = []
   /** The uplink's own file names that differ from the conventional one (rare) -> version. */
   private readonly owns = new Map<string, string>()
   private readonly prefix: string
 
-  constructor(name: string) {
+  constructor(
+    name: string,
+    private readonly uplinks: string[] = [],
+  ) {
     this.prefix = `${name.slice(name.lastIndexOf('/') + 1)}-`
   }
 
-  add(version: string, expected: string | null, upstreamUrl: string | null, ownFile: string | null): void {
+  add(version: string, expected: string | null, upstreamUrl: string | null, ownFile: string | null, origin = -1): void {
     this.rows.set(version, this.expected.length)
     this.expected.push(expected)
     this.upstreamUrls.push(upstreamUrl)
+    if (this.uplinks.length > 0) this.origins.push(origin)
     if (ownFile && !this.owns.has(ownFile)) this.owns.set(ownFile, version)
   }
 
@@ -142,7 +165,9 @@ export class VersionIndex {
 
   get(version: string): TarballEntry | undefined {
     const row = this.rows.get(version)
-    return row === undefined ? undefined : { version, expected: this.expected[row] ?? null, upstreamUrl: this.upstreamUrls[row] ?? null }
+    if (row === undefined) return undefined
+    const uplink = this.uplinks[this.origins[row] ?? -1]
+    return { version, expected: this.expected[row] ?? null, upstreamUrl: this.upstreamUrls[row] ?? null, ...(uplink ? { uplink } : {}) }
   }
 
   keys(): IterableIterator<string> {

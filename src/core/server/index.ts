@@ -47,7 +47,7 @@ export interface RunningServer {
 
 /** Opens the store, builds the registry and listens. Errors say what to fix (port taken, storage not writable). */
 export async function startServer(config: Config, listen: ListenAddress, log: Logger, options: { watchConfig?: boolean; searchSyncMs?: number } = {}): Promise<RunningServer> {
-  const store = await openStore(config.storage)
+  const store = await openStore(config.storage, { onWarning: (message) => log.log('warn', `storage: ${message}`) })
   const upstream = new UpstreamClient(config.uplinks)
   const registry = new Registry(config, store, upstream)
   // Last use of each served tarball, for `prune`: batched in memory, merged into the store every ~30 s and at close.
@@ -189,6 +189,8 @@ export async function startServer(config: Config, listen: ListenAddress, log: Lo
       await counting
       await readmes.close()
       await upstream.close()
+      // Last: the usage merge above still writes to it.
+      await store.close()
     },
   }
 }

@@ -275,7 +275,14 @@ export class ConfigWatcher {
     let next: Config
     const warnings: string[] = []
     try {
-      next = await loadConfig({ path: file, ...(read.text === null ? {} : { text: read.text }), onWarning: (w) => warnings.push(w.message) })
+      // The running server's --storage stays what it was started with ($SINOPIA_STORAGE is read again, and is the same).
+      const storage = this.opts.current().storageOverride
+      next = await loadConfig({
+        path: file,
+        ...(read.text === null ? {} : { text: read.text }),
+        ...(storage === undefined ? {} : { storage }),
+        onWarning: (w) => warnings.push(w.message),
+      })
     } catch (error) {
       refuse(error instanceof Error ? error.message : String(error), (error as { hint?: unknown }).hint)
       return

@@ -52,6 +52,8 @@ export const STATUSES: Readonly<Record<string, number>> = {
   ECONFIG: 500,
   ECORRUPT: 500,
   ESTORAGE: 500,
+  /** The store's database was written by a newer sinopia-cli (a schema version this one does not know). */
+  ESCHEMA: 500,
 
   /** The uplink answered, but with something unusable: an unexpected status, bad JSON, a cut body. */
   EUPLINK: 502,
@@ -81,6 +83,9 @@ export const STATUSES: Readonly<Record<string, number>> = {
   EADDRINUSE: 500,
   EADDRNOTAVAIL: 500,
   EACCES: 500,
+  ENOSOURCE: 500,
+  ENOHTPASSWD: 500,
+  ENOINTEGRITY: 500,
 }
 
 /** The status for a code; an unknown code is the server's own failure. */

@@ -15,10 +15,25 @@ export interface Manifest {
   [key: string]: unknown
 }
 
-/** The cached upstream packument and what is needed to revalidate it. */
+/**
+ * The cached upstream packument and what is needed to revalidate it. A package whose rule lists
+ * several uplinks keeps each one's answer in `parts` (rule order); `doc` is then their merge
+ * (registry/merge-uplinks.ts), so readers that only want the versions read `doc` either way, and
+ * `uplink`/`upstreamUrl` are the first part's (no `etag`: it would revalidate one part only).
+ */
 export interface UpstreamRecord {
   uplink: string
   /** The uplink's URL when the document was fetched: tarball URLs under it are re-based onto the current URL. */
+  upstreamUrl: string
+  etag?: string
+  lastModified?: string
+  doc: Packument
+  parts?: UplinkPart[]
+}
+
+/** One uplink's answer for a package, as kept in a record from several uplinks. */
+export interface UplinkPart {
+  uplink: string
   upstreamUrl: string
   etag?: string
   lastModified?: string
@@ -27,8 +42,10 @@ export interface UpstreamRecord {
 
 export interface FetchedRecord {
   uplink: string
-  /** ms since the epoch of the last 200 or 304 from the uplink. */
+  /** ms since the epoch of the last 200 or 304 from the uplink (with several: the latest of theirs). */
   fetchedAt: number
+  /** With several uplinks: when each last answered (200, 304, or 404), ms since the epoch. */
+  uplinks?: Record<string, number>
 }
 
 /**

@@ -3,20 +3,27 @@
  * boundary). Everything outside src/core/store/ imports from here, never from an implementation.
  */
 import { openFsStore } from './fs/open.js'
+import { isDatabaseUrl } from './location.js'
+import { openPgStore, type PgStoreOptions } from './pg/open.js'
 import type { Store } from './types.js'
 
 export type { BlobContent, BlobEntry, BlobWrite, Blobs, OpenBlob, Packages, Quarantine, Store, TokenRecords, UsageRecords } from './types.js'
-export type { DocumentKind, FetchedRecord, LoadedUpstream, LocalDoc, Manifest, Packument, StoredBytes, TokenRecord, UpstreamRecord, Usage } from './documents.js'
+export type { DocumentKind, FetchedRecord, LoadedUpstream, LocalDoc, Manifest, Packument, StoredBytes, TokenRecord, UplinkPart, UpstreamRecord, Usage } from './documents.js'
 export { expectedIntegrity, sha512Of } from './integrity.js'
 export { attestationsKey, parseTarballKey, tarballKey, tarballSpec } from './keys.js'
-export { decodeUpstream, encodeUpstream, revOf } from './records.js'
+export { decodeUpstream, encodeUpstream, parseJson, revOf } from './records.js'
+export { isDatabaseUrl, redactLocation } from './location.js'
 export { STORE_FORMAT } from './fs/layout.js'
+export type { PgStoreOptions } from './pg/open.js'
+
+/** What openStore passes on to the implementation it picks (each takes what applies to it). */
+export type StoreOptions = PgStoreOptions
 
 /**
- * Opens (creating on first use) the store kept in the storage folder `root`: the only
- * implementation so far. A second one (a database) is chosen here by the config. Typed as the
+ * Opens (creating on first use) the store at `location`: a `postgres://` or `postgresql://`
+ * URL is a PostgreSQL database (pg/), anything else a storage folder (fs/). Typed as the
  * interface, so no caller can come to rely on where things are kept.
  */
-export function openStore(root: string): Promise<Store> {
-  return openFsStore(root)
+export function openStore(location: string, options: StoreOptions = {}): Promise<Store> {
+  return isDatabaseUrl(location) ? openPgStore(location, options) : openFsStore(location)
 }

@@ -15,11 +15,21 @@ export function encodeUpstream(record: UpstreamRecord): Buffer {
 /** Throws ECORRUPT when `raw` is not a stored record; `where` names it in the message. */
 export function decodeUpstream(raw: Uint8Array, where: string): UpstreamRecord {
   const record = parseJson<UpstreamRecord>(raw, where)
-  if (!record || typeof record !== 'object' || !record.doc || typeof record.doc !== 'object' || typeof record.doc.versions !== 'object') {
-    throw new SinopiaError('ECORRUPT', `${where} holds no packument`, { hint: 'run `sinopia-cli verify --fix`' })
+  const corrupt = () => new SinopiaError('ECORRUPT', `${where} holds no packument`, { hint: 'run `sinopia-cli verify --fix`' })
+  if (!record || typeof record !== 'object' || !holdsPackument(record)) throw corrupt()
+  // Records from one uplink (all those written before several were supported) have no parts.
+  if (record.parts !== undefined) {
+    if (!Array.isArray(record.parts) || record.parts.length === 0) throw corrupt()
+    for (const part of record.parts) {
+      if (!part || typeof part !== 'object' || typeof part.uplink !== 'string' || typeof part.upstreamUrl !== 'string' || !holdsPackument(part)) throw corrupt()
+    }
   }
   return record
 }
+
+const holdsPackument = (holder: { doc?: unknown }) =>
+  Boolean(holder.doc) && typeof holder.doc === 'object' && typeof (holder.doc as { versions?: unknown }).versions === 'object'
+
 
 /**
  * fetched.json: when the uplink last answered for the name. Only a missing file means "never
@@ -28,11 +38,14 @@ export function decodeUpstream(raw: Uint8Array, where: string): UpstreamRecord {
  */
 export function decodeFetched(raw: Uint8Array, where: string): FetchedRecord {
   const record = parseJson<FetchedRecord | null>(raw, where)
-  if (!record || typeof record !== 'object' || typeof record.uplink !== 'string' || typeof record.fetchedAt !== 'number') {
+  if (!record || typeof record !== 'object' || typeof record.uplink !== 'string' || typeof record.fetchedAt !== 'number' || !timesOrNone(record.uplinks)) {
     throw new SinopiaError('ECORRUPT', `${where} holds no fetch record`, { hint: 'run `sinopia-cli verify --fix`' })
   }
   return record
 }
+
+const timesOrNone = (times: unknown) =>
+  times === undefined || (Boolean(times) && typeof times === 'object' && Object.values(times as object).every((t) => typeof t === 'number'))
 
 /** Content hash of a stored document: changes exactly when its bytes do. */
 export const revOf = (raw: Uint8Array) => createHash('sha1').update(raw).digest('base64url').slice(0, 20)

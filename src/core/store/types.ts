@@ -5,12 +5,12 @@ import type { DocumentKind, FetchedRecord, LoadedUpstream, LocalDoc, StoredBytes
 /**
  * The one boundary between sinopia-cli and where things are kept. Registry, server, sync,
  * bundle and maintenance use only these interfaces; an implementation lives in a folder of its
- * own beside them (`fs/`: a storage folder) and passes the shared suite in
+ * own beside them (`fs/`: a storage folder; `pg/`: a PostgreSQL database) and passes the shared suite in
  * test/core/store/contract.ts. A missing thing is `null`; a broken one is an ECORRUPT error;
  * an I/O error is thrown as it is, never taken for an answer.
  */
 export interface Store {
-  /** Where it is kept (a folder today): for messages and reports only. */
+  /** Where it is kept (a folder, or a database URL without its password): for messages and reports only. */
   root: string
   blobs: Blobs
   packages: Packages
@@ -19,6 +19,8 @@ export interface Store {
   quarantine: Quarantine
   /** Throws the write's error (EROFS, ENOSPC, ...) when the store takes no writes now. */
   probe(): Promise<void>
+  /** Ends what the store holds open (database sessions); it is not used afterwards. */
+  close(): Promise<void>
 }
 
 export interface OpenBlob {

@@ -176,10 +176,14 @@ export class Syncer {
     return known
   }
 
-  /** An uplink with `cache: false` never has its tarballs stored: say so rather than download for nothing. */
+  /**
+   * An uplink with `cache: false` never has its tarballs stored: say so rather than download for
+   * nothing. With several uplinks, only when none of them stores tarballs.
+   */
   private assertCaching(name: string): void {
-    const uplink = this.registry.packuments.uplinkFor(name)
-    if (uplink && this.registry.upstream.has(uplink) && !this.registry.upstream.config(uplink).cache) {
+    const uplinks = this.registry.packuments.uplinksFor(name)
+    const uplink = uplinks[0]
+    if (uplink && uplinks.every((u) => this.registry.upstream.has(u) && !this.registry.upstream.config(u).cache)) {
       throw new SinopiaError('ECONFIG', `${name} comes from uplink ${uplink}, whose tarballs are not stored (cache: false)`, {
         hint: `set \`cache: true\` for uplink ${uplink} in the config`,
       })
@@ -187,8 +191,7 @@ export class Syncer {
   }
 
   private uplinkAvailable(name: string): boolean {
-    const uplink = this.registry.packuments.uplinkFor(name)
-    return uplink !== null && this.registry.upstream.available(uplink)
+    return this.registry.packuments.uplinksFor(name).some((uplink) => this.registry.upstream.available(uplink))
   }
 }
 

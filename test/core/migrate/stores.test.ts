@@ -5,9 +5,13 @@ import path from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { migrateStore, type MigrateReport } from '../../../src/core/migrate/index.js'
 import { openStore, tarballKey, type LocalDoc, type Store, type TokenRecord } from '../../../src/core/store/index.js'
+import { freshDatabase } from '../../helpers/postgres.js'
 import { blobBytes } from './harness.js'
 
-/** migrate between two storage folders: everything arrives, verified; what is broken stays behind and is reported; a rerun resumes. */
+/**
+ * migrate from a storage folder into another folder, and into a PostgreSQL database (then back out
+ * of it): everything arrives, verified; what is broken stays behind and is reported; a rerun resumes.
+ */
 
 const sri = (data: Buffer) => `sha512-${createHash('sha512').update(data).digest('base64')}`
 const bytesOf = (label: string, size = 3000) => Buffer.from(label.repeat(Math.ceil(size / label.length)).slice(0, size))
@@ -22,7 +26,13 @@ const manifest = (name: string, version: string, data: Buffer) => ({ name, versi
 
 const token = (key: string, user: string): TokenRecord => ({ key, user, prefix: key.slice(0, 6), readonly: false, cidr: [], created: '2026-01-01T00:00:00.000Z', kind: 'login' })
 
-describe('migrateStore (folder to folder)', () => {
+/** Where the copy goes: a fresh store of each backend (the PostgreSQL one with its blob cache in `work`). */
+const destinations: Array<[string, (work: string) => Promise<Store>]> = [
+  ['folder', (work) => openStore(path.join(work, 'dest'))],
+  ['PostgreSQL database', async (work) => openStore(await freshDatabase(), { blobCache: path.join(work, 'dest-cache') })],
+]
+
+describe.each(destinations)('migrateStore (folder to %s)', (_kind, openDest) => {
   let work: string
   let source: Store
   let dest: Store
@@ -36,7 +46,7 @@ describe('migrateStore (folder to folder)', () => {
   beforeEach(async () => {
     work = await mkdtemp(path.join(tmpdir(), 'sinopia-migrate-'))
     source = await openStore(path.join(work, 'source'))
-    dest = await openStore(path.join(work, 'dest'))
+    dest = await openDest(work)
     await put(source, tarballKey('alpha', '1.0.0'), blobs.alpha1)
     await put(source, tarballKey('alpha', '2.0.0'), blobs.alpha2)
     await put(source, tarballKey('@s/local', '1.0.0'), blobs.local)
@@ -72,6 +82,7 @@ describe('migrateStore (folder to folder)', () => {
     })
   })
   afterEach(async () => {
+    await dest.close()
     await rm(work, { recursive: true, force: true })
   })
 
@@ -99,6 +110,16 @@ describe('migrateStore (folder to folder)', () => {
     for (const entry of await source.blobs.entries()) expect((await blobBytes(dest, entry.key))?.equals((await blobBytes(source, entry.key)) as Buffer)).toBe(true)
     expect([...(await dest.tokens.read()).values()]).toEqual([...(await source.tokens.read()).values()])
     expect(await dest.usage.read()).toEqual(await source.usage.read())
+
+    // And back out into a new folder: the same store again.
+    const back = await openStore(path.join(work, 'back'))
+    expect(await migrateStore(dest, back)).toMatchObject({ ok: true, failed: [], skipped: 0 })
+    expect(await back.packages.list()).toEqual(await source.packages.list())
+    expect(entries(await back.blobs.entries())).toEqual(entries(await source.blobs.entries()))
+    for (const entry of await source.blobs.entries()) expect((await blobBytes(back, entry.key))?.equals((await blobBytes(source, entry.key)) as Buffer)).toBe(true)
+    expect((await back.packages.readUpstreamBytes('alpha'))?.raw.equals((await source.packages.readUpstreamBytes('alpha'))?.raw as Buffer)).toBe(true)
+    expect((await back.packages.readLocal('@s/local'))?.doc).toEqual((await source.packages.readLocal('@s/local'))?.doc)
+    expect([...(await back.tokens.read()).values()]).toEqual([...(await source.tokens.read()).values()])
   })
 
   it('reports a corrupt or missing source blob and a broken document, copies the rest, and is not ok', async () => {

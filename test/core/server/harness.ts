@@ -5,7 +5,10 @@ import { stringify } from 'yaml'
 import { parseConfig } from '../../../src/core/config/index.js'
 import { silentLogger } from '../../../src/core/log.js'
 import { startServer, type RunningServer } from '../../../src/core/server/index.js'
+import { redactLocation } from '../../../src/core/store/index.js'
+import { defaultBlobCache } from '../../../src/core/store/pg/open.js'
 import { buildPackage, type BuiltPackage } from '../../helpers/packages.js'
+import { freshDatabase } from '../../helpers/postgres.js'
 import { startFakeUpstream, type FakeUpstream } from '../../helpers/fake-upstream.js'
 
 export interface Harness {
@@ -29,7 +32,10 @@ export async function startHarness(options: { uplink?: Record<string, unknown>; 
   }
   const upstream = await startFakeUpstream({ packages: Object.values(packages) })
   const dir = await mkdtemp(path.join(tmpdir(), 'sinopia-harness-'))
-  const storage = path.join(dir, 'storage')
+  // SINOPIA_TEST_STORE=postgres runs the same tests on a fresh PostgreSQL database (read-api passes
+  // whole; tests that read the storage folder itself, 5 in publish and 2 in cache, apply to the folder store only).
+  const onPostgres = process.env.SINOPIA_TEST_STORE === 'postgres'
+  const storage = onPostgres ? await freshDatabase() : path.join(dir, 'storage')
   const text = stringify({
     storage,
     uplinks: { npmjs: { url: upstream.url, maxage: '1h', ...options.uplink } },
@@ -53,6 +59,7 @@ export async function startHarness(options: { uplink?: Record<string, unknown>; 
       await server.close(1000)
       await upstream.stop()
       await rm(dir, { recursive: true, force: true })
+      if (onPostgres) await rm(defaultBlobCache(redactLocation(storage)), { recursive: true, force: true })
     },
   }
 }

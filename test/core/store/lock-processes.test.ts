@@ -5,13 +5,17 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { openStore } from '../../../src/core/store/index.js'
+import { freshDatabase } from '../../helpers/postgres.js'
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..')
 
-/** A child process that bumps a counter in the store N times, each a locked read-modify-write. */
+/**
+ * A child process that bumps a counter in the store N times, each a locked read-modify-write.
+ * It never closes the store: it must exit all the same (a database store's idle sessions do not hold it).
+ */
 const CHILD = `
 const { openStore } = await import(process.argv[1]);
-const store = await openStore(process.argv[2]);
+const store = await openStore(process.argv[2], { blobCache: process.argv[4] });
 for (let i = 0; i < Number(process.argv[3]); i++) {
   await store.packages.withLock('counter', async () => {
     const current = (await store.packages.readFetched('counter'))?.fetchedAt ?? 0;
@@ -28,14 +32,21 @@ describe('package lock across processes', () => {
   })
   afterEach(() => rm(root, { recursive: true, force: true }))
 
-  it('loses no update when several processes write the same package', async () => {
+  async function bumpFromProcesses(location: string): Promise<void> {
     const entry = path.join(repo, 'dist/core/store/index.js')
-    const runs = Array.from({ length: 4 }, () => {
-      const child = spawn(process.execPath, ['--input-type=module', '-e', CHILD, entry, root, '10'], { stdio: 'inherit' })
+    const runs = Array.from({ length: 4 }, (_, i) => {
+      const child = spawn(process.execPath, ['--input-type=module', '-e', CHILD, entry, location, '10', path.join(root, `cache-${i}`)], { stdio: 'inherit' })
       return new Promise<number | null>((resolve) => child.on('exit', resolve))
     })
     expect(await Promise.all(runs)).toEqual([0, 0, 0, 0])
-    const store = await openStore(root)
+    const store = await openStore(location, { blobCache: path.join(root, 'cache') })
     expect((await store.packages.readFetched('counter'))?.fetchedAt).toBe(40)
+    await store.close()
+  }
+
+  it('loses no update when several processes write the same package', () => bumpFromProcesses(path.join(root, 'storage')))
+
+  it('loses no update when several processes write the same package in one PostgreSQL database', async () => {
+    await bumpFromProcesses(await freshDatabase())
   })
 })

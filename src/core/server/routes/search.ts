@@ -71,7 +71,7 @@ function jsonString(value: string): string {
  * `search.timeout` at most): local results never wait longer than that.
  */
 async function uplinkResults(ctx: ServerContext, text: string, page: { from: number; size: number }, visible: (name: string) => boolean): Promise<{ hits: UplinkHit[]; total: number }> {
-  const uplinks = new Set(ctx.config.packages.map((rule) => rule.proxy[0]).filter((name): name is string => name !== undefined))
+  const uplinks = new Set(ctx.config.packages.flatMap((rule) => rule.proxy))
   const closed = new Set(ctx.upstream.states().filter((s) => s.state === 'closed').map((s) => s.uplink))
   const signal = AbortSignal.timeout(ctx.config.search.timeout)
   const answers = await Promise.all(
@@ -81,7 +81,7 @@ async function uplinkResults(ctx: ServerContext, text: string, page: { from: num
         try {
           // A few more than needed: some are dropped below.
           const { hits, total } = parseUplinkSearch(await ctx.upstream.search(uplink, { text, from: page.from, size: Math.min(250, page.size + 10) }, signal))
-          return { hits: hits.filter((hit) => visible(hit.package.name) && !ctx.search.get(hit.package.name) && ctx.registry.packuments.uplinkFor(hit.package.name) === uplink), total }
+          return { hits: hits.filter((hit) => visible(hit.package.name) && !ctx.search.get(hit.package.name) && ctx.registry.packuments.uplinksFor(hit.package.name).includes(uplink)), total }
         } catch {
           return { hits: [], total: 0 }
         }

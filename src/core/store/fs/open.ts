@@ -55,6 +55,8 @@ export async function openFsStore(root: string): Promise<FsStore> {
     usage: new FsUsage(absolute, lock),
     quarantine,
     probe: () => probeWritable(absolute),
+    // Nothing is held open between calls.
+    close: () => Promise.resolve(),
     lock,
   }
 }
@@ -82,7 +84,8 @@ async function checkFormat(root: string): Promise<void> {
   }
 }
 
-async function removeStaleTemp(dir: string): Promise<void> {
+/** Removes what killed writers left in a temp folder (older than STALE_TMP_MS); also run on the PostgreSQL store's blob cache. */
+export async function removeStaleTemp(dir: string): Promise<void> {
   let names: string[]
   try {
     names = await readdir(dir)

@@ -1,0 +1,216 @@
+import { statfs } from 'node:fs/promises'
+import { Readable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import type pg from 'pg'
+import ssri from 'ssri'
+import { errnoCode } from '../../errors.js'
+import { SingleFlight } from '../../upstream/single-flight.js'
+import { sha512Of } from '../integrity.js'
+import type { BlobContent, BlobEntry, BlobWrite, Blobs, OpenBlob } from '../types.js'
+import type { BlobCache } from './blob-cache.js'
+import { ContentGone, readChunks, uploadChunks } from './chunks.js'
+import type { PgQuarantine } from './quarantine.js'
+import { NOW_MS, transaction } from './transaction.js'
+
+interface StoredEntry {
+  integrity: string
+  size: number
+  content_id: string
+}
+
+/**
+ * Tarballs in the database (schema.ts: content, chunks, entries), served from this instance's
+ * disk copy (blob-cache.ts). A write streams into the verified cache writer first (hashed as it
+ * arrives, checked against `expected` and `size`, read back from disk), then goes into the
+ * database in one transaction that hashes the rows it sends again before it commits: nothing
+ * of a failed or abandoned write is ever visible, and nothing is kept of it.
+ * A read asks the database for the key's entry and content (so a removal by any instance
+ * counts at once), then serves the disk copy, filling it from the chunks when missing.
+ */
+export class PgBlobs implements Blobs {
+  private readonly fills = new SingleFlight<boolean>()
+
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly root: string,
+    private readonly cache: BlobCache,
+    private readonly quarantined: PgQuarantine,
+  ) {}
+
+  async open(integrity: string | undefined, key: string): Promise<OpenBlob | null> {
+    const wanted = sha512Of(integrity)
+    const { rows } = await this.pool.query<StoredEntry>(
+      `SELECT e.integrity, e.size::float8 AS size, c.id AS content_id
+       FROM sinopia_blob_entries e JOIN sinopia_blob_content c USING (integrity) WHERE e.key = $1`,
+      [key],
+    )
+    const entry = rows[0]
+    if (!entry || (wanted !== null && entry.integrity !== wanted)) return null
+    let handle = await this.cache.open(entry.integrity, entry.size)
+    if (!handle) {
+      if (!(await this.fills.run(entry.integrity, () => this.fill(entry)))) return null
+      handle = await this.cache.open(entry.integrity, entry.size)
+      if (!handle) return null
+    }
+    return { handle, size: entry.size, integrity: entry.integrity }
+  }
+
+  async has(integrity: string | undefined, key: string): Promise<boolean> {
+    const blob = await this.open(integrity, key)
+    if (!blob) return false
+    await blob.handle.close()
+    return true
+  }
+
+  write(key: string, expected: string, size?: number): BlobWrite {
+    const cached = this.cache.write(expected, size)
+    const done = cached.done.then(async (stored) => {
+      try {
+        await this.commit(key, stored)
+      } catch (error) {
+        // The copy on disk is fine, but it stands for nothing the database holds.
+        await this.cache.remove(stored.integrity).catch(() => undefined)
+        throw error
+      }
+      return stored
+    })
+    done.catch(() => undefined)
+    return { stream: cached.stream, done }
+  }
+
+  /** The copy on disk is what goes in: the write hashed it as it lies there. */
+  async assertRoom(size: number | undefined): Promise<void> {
+    if (size === undefined) return
+    const fs = await statfs(this.cache.dir).catch(() => null)
+    const free = fs ? fs.bavail * fs.bsize : Infinity
+    if (free < size) {
+      throw Object.assign(new Error(`ENOSPC: ${size} bytes do not fit in the ${free} bytes free for the blob cache ${this.cache.dir}`), { code: 'ENOSPC' })
+    }
+  }
+
+  /** Re-hashes the database's bytes: they are the record; a disk copy is only a copy of them. */
+  async verify(sha512Integrity: string, integrity: string): Promise<'ok' | 'mismatch' | 'missing'> {
+    const content = await this.contentRow(sha512Integrity)
+    if (!content) return 'missing'
+    try {
+      await ssri.checkStream(Readable.from(readChunks(this.pool, content.id, content.size)), integrity)
+      return 'ok'
+    } catch (error) {
+      const code = errnoCode(error)
+      if (code === 'EINTEGRITY' || code === 'EBADSIZE') return 'mismatch'
+      if (error instanceof ContentGone) return 'missing'
+      throw error
+    }
+  }
+
+  async remove(key: string, inUse: (integrity: string) => boolean | Promise<boolean>): Promise<{ contentRemoved: boolean }> {
+    const { rows } = await this.pool.query<{ integrity: string }>('DELETE FROM sinopia_blob_entries WHERE key = $1 RETURNING integrity', [key])
+    const integrity = rows[0]?.integrity
+    if (!integrity || (await inUse(integrity))) return { contentRemoved: false }
+    await this.removeContent(integrity)
+    return { contentRemoved: true }
+  }
+
+  async quarantine(sha512Integrity: string): Promise<string | null> {
+    const where = await this.quarantined.blob(sha512Integrity)
+    await this.cache.remove(sha512Integrity)
+    return where
+  }
+
+  async entries(): Promise<BlobEntry[]> {
+    const { rows } = await this.pool.query<BlobEntry>('SELECT key, integrity, size::float8 AS size, time_ms AS time FROM sinopia_blob_entries ORDER BY key')
+    return rows
+  }
+
+  async entry(key: string): Promise<BlobEntry | null> {
+    const { rows } = await this.pool.query<BlobEntry>('SELECT key, integrity, size::float8 AS size, time_ms AS time FROM sinopia_blob_entries WHERE key = $1', [key])
+    return rows[0] ?? null
+  }
+
+  async dropEntry(key: string): Promise<void> {
+    await this.pool.query('DELETE FROM sinopia_blob_entries WHERE key = $1', [key])
+  }
+
+  async *content(): AsyncGenerator<BlobContent> {
+    const { rows } = await this.pool.query<{ integrity: string; size: number; stored_ms: number }>(
+      'SELECT integrity, size::float8 AS size, stored_ms FROM sinopia_blob_content ORDER BY integrity',
+    )
+    for (const row of rows) yield { integrity: row.integrity, size: row.size, mtimeMs: row.stored_ms, location: this.where(row.integrity) }
+  }
+
+  async hasContent(sha512Integrity: string): Promise<boolean> {
+    return (await this.contentRow(sha512Integrity)) !== null
+  }
+
+  async removeContent(sha512Integrity: string): Promise<void> {
+    await transaction(this.pool, `blob:${sha512Integrity}`, async (client) => {
+      const { rows } = await client.query<{ id: string }>('DELETE FROM sinopia_blob_content WHERE integrity = $1 RETURNING id', [sha512Integrity])
+      if (rows[0]) await client.query('DELETE FROM sinopia_blob_chunks WHERE content_id = $1', [rows[0].id])
+    })
+    await this.cache.remove(sha512Integrity)
+  }
+
+  where(sha512Integrity: string): string {
+    return `${this.root}#blob/${sha512Integrity}`
+  }
+
+  async totals(): Promise<{ blobs: number; bytes: number }> {
+    const { rows } = await this.pool.query<{ blobs: number; bytes: number }>(
+      'SELECT count(*)::float8 AS blobs, coalesce(sum(size), 0)::float8 AS bytes FROM sinopia_blob_content',
+    )
+    return rows[0] as { blobs: number; bytes: number }
+  }
+
+  private async contentRow(sha512Integrity: string): Promise<{ id: string; size: number } | null> {
+    const { rows } = await this.pool.query<{ id: string; size: number }>('SELECT id, size::float8 AS size FROM sinopia_blob_content WHERE integrity = $1', [sha512Integrity])
+    return rows[0] ?? null
+  }
+
+  /**
+   * Puts a verified disk copy into the database with its entry, in one transaction holding the
+   * content's advisory lock (two writers of the same bytes store them once). Content already
+   * there is kept: it was verified when it went in, and bad content is quarantined (gone from
+   * the content table) before anything writes it again.
+   */
+  private async commit(key: string, stored: { integrity: string; size: number }): Promise<void> {
+    await transaction(this.pool, `blob:${stored.integrity}`, async (client) => {
+      const { rows } = await client.query('SELECT 1 FROM sinopia_blob_content WHERE integrity = $1', [stored.integrity])
+      if (rows.length === 0) {
+        const { rows: ids } = await client.query<{ id: string }>("SELECT nextval('sinopia_content_ids')::text AS id")
+        const id = (ids[0] as { id: string }).id
+        const sent = await uploadChunks(client, id, this.cache.path(stored.integrity))
+        if (sent.integrity !== stored.integrity || sent.size !== stored.size) {
+          throw Object.assign(new Error(`the blob cache copy of ${stored.integrity} changed before it reached the database`), { code: 'EINTEGRITY' })
+        }
+        await client.query(`INSERT INTO sinopia_blob_content (integrity, id, size, stored_ms) VALUES ($1, $2, $3, ${NOW_MS})`, [stored.integrity, id, stored.size])
+      }
+      await client.query(
+        `INSERT INTO sinopia_blob_entries (key, integrity, size, time_ms) VALUES ($1, $2, $3, ${NOW_MS})
+         ON CONFLICT (key) DO UPDATE SET integrity = excluded.integrity, size = excluded.size, time_ms = excluded.time_ms`,
+        [key, stored.integrity, stored.size],
+      )
+    })
+  }
+
+  /**
+   * Copies the database's bytes into the disk cache through the verified writer. Bytes that do
+   * not hash to their name are bad in the database: quarantined, and the blob counts as absent.
+   * Content removed meanwhile is absent too. Says whether the copy is there now.
+   */
+  private async fill(entry: StoredEntry): Promise<boolean> {
+    const write = this.cache.write(entry.integrity, entry.size)
+    try {
+      await pipeline(Readable.from(readChunks(this.pool, entry.content_id, entry.size)), write.stream)
+      await write.done
+      return true
+    } catch (error) {
+      if (error instanceof ContentGone) return false
+      const code = errnoCode(error)
+      if (code === 'EINTEGRITY' || code === 'EBADSIZE') {
+        await this.quarantine(entry.integrity)
+        return false
+      }
+      throw error
+    }
+  }
+}

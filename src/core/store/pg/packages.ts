@@ -1,0 +1,164 @@
+import type pg from 'pg'
+import type { DocumentKind, FetchedRecord, LoadedUpstream, LocalDoc, StoredBytes, UpstreamRecord } from '../documents.js'
+import { decodeFetched, decodeUpstream, encodeUpstream, parseJson, revOf } from '../records.js'
+import type { Packages } from '../types.js'
+import type { AdvisoryLocks } from './advisory.js'
+import type { LocalStamps } from './local-stamps.js'
+import { notifySql } from './notify.js'
+import { NOW_MS } from './transaction.js'
+
+/** The documents whose changes are announced to other instances (the served ones: see stamp()). */
+const ANNOUNCED = "kind IN ('upstream', 'local')"
+
+/**
+ * Per-package documents as rows of sinopia_documents (schema.ts), each kept as the very bytes
+ * the filesystem store writes (records.ts), so the upstream record is read back undecoded.
+ * Every write and removal is one statement that also announces itself (notify.ts).
+ */
+export class PgPackages implements Packages {
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly root: string,
+    private readonly locks: AdvisoryLocks,
+    private readonly localStamps: LocalStamps,
+  ) {}
+
+  async readUpstream(name: string): Promise<LoadedUpstream | null> {
+    const stored = await this.readUpstreamBytes(name)
+    if (!stored) return null
+    return { record: decodeUpstream(stored.raw, stored.where), rev: stored.rev, mtimeMs: stored.mtimeMs, bytes: stored.raw.length }
+  }
+
+  async readUpstreamBytes(name: string): Promise<StoredBytes | null> {
+    const row = await this.read(name, 'upstream')
+    return row && { raw: row.body, rev: revOf(row.body), mtimeMs: row.mtime_ms, where: this.where(name, 'upstream') }
+  }
+
+  async writeUpstream(name: string, record: UpstreamRecord): Promise<LoadedUpstream> {
+    const raw = encodeUpstream(record)
+    const written = await this.writeUpstreamBytes(name, raw)
+    return { record, rev: written.rev, mtimeMs: written.mtimeMs, bytes: raw.length }
+  }
+
+  async writeUpstreamBytes(name: string, raw: Buffer): Promise<{ rev: string; mtimeMs: number }> {
+    const written = await this.write(name, 'upstream', raw)
+    return { rev: revOf(raw), mtimeMs: written.mtimeMs }
+  }
+
+  async upstreamMtime(name: string): Promise<number | null> {
+    return (await this.meta(name, 'upstream'))?.mtime_ms ?? null
+  }
+
+  async dropUpstreamDocument(name: string): Promise<void> {
+    await this.remove(name, ['upstream'])
+  }
+
+  async removeUpstream(name: string): Promise<void> {
+    await this.remove(name, ['upstream', 'fetched'])
+  }
+
+  async readFetched(name: string): Promise<FetchedRecord | null> {
+    const row = await this.read(name, 'fetched')
+    return row ? decodeFetched(row.body, this.where(name, 'fetched')) : null
+  }
+
+  async writeFetched(name: string, record: FetchedRecord): Promise<void> {
+    await this.write(name, 'fetched', Buffer.from(JSON.stringify(record)))
+  }
+
+  async readLocal(name: string): Promise<{ doc: LocalDoc; mtimeMs: number; stamp: string } | null> {
+    const row = await this.read(name, 'local')
+    return row && { doc: parseJson<LocalDoc>(row.body, this.where(name, 'local')), mtimeMs: row.mtime_ms, stamp: row.stamp }
+  }
+
+  async writeLocal(name: string, doc: LocalDoc | null): Promise<void> {
+    if (doc === null) {
+      await this.remove(name, ['local'])
+      this.localStamps.set(name, null)
+      return
+    }
+    const written = await this.write(name, 'local', Buffer.from(JSON.stringify(doc)))
+    this.localStamps.set(name, written.stamp)
+  }
+
+  async localMtime(name: string): Promise<number | null> {
+    return (await this.meta(name, 'local'))?.mtime_ms ?? null
+  }
+
+  /** From memory (see LocalStamps): no query on the request path. */
+  localStamp(name: string): string | null {
+    return this.localStamps.get(name)
+  }
+
+  async stamp(name: string): Promise<string> {
+    const { rows } = await this.pool.query<{ kind: DocumentKind; stamp: string }>(
+      `SELECT kind, stamp FROM sinopia_documents WHERE name = $1 AND ${ANNOUNCED}`,
+      [name],
+    )
+    const of = (kind: DocumentKind) => rows.find((row) => row.kind === kind)?.stamp ?? '-'
+    return `${of('upstream')}/${of('local')}`
+  }
+
+  withLock<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    return this.locks.withLock(`package:${name}`, fn)
+  }
+
+  /** A package is its rows: with none left there is nothing more to remove. */
+  async removeIfEmpty(): Promise<void> {}
+
+  async list(): Promise<string[]> {
+    const { rows } = await this.pool.query<{ name: string }>('SELECT DISTINCT name FROM sinopia_documents ORDER BY name')
+    return rows.map((row) => row.name)
+  }
+
+  async sizes(name: string): Promise<Record<DocumentKind, number>> {
+    const { rows } = await this.pool.query<{ kind: DocumentKind; size: number }>(
+      'SELECT kind, octet_length(body) AS size FROM sinopia_documents WHERE name = $1',
+      [name],
+    )
+    const sizes: Record<DocumentKind, number> = { upstream: 0, fetched: 0, local: 0 }
+    for (const row of rows) sizes[row.kind] = row.size
+    return sizes
+  }
+
+  where(name: string, kind: DocumentKind): string {
+    return `${this.root}#${kind}/${name}`
+  }
+
+  private async read(name: string, kind: DocumentKind): Promise<{ body: Buffer; mtime_ms: number; stamp: string } | null> {
+    const { rows } = await this.pool.query<{ body: Buffer; mtime_ms: number; stamp: string }>(
+      'SELECT body, mtime_ms, stamp FROM sinopia_documents WHERE name = $1 AND kind = $2',
+      [name, kind],
+    )
+    return rows[0] ?? null
+  }
+
+  private async meta(name: string, kind: DocumentKind): Promise<{ mtime_ms: number } | null> {
+    const { rows } = await this.pool.query<{ mtime_ms: number }>('SELECT mtime_ms FROM sinopia_documents WHERE name = $1 AND kind = $2', [name, kind])
+    return rows[0] ?? null
+  }
+
+  /** One statement: the row gets a new stamp from the sequence, and the change is announced as it commits. */
+  private async write(name: string, kind: DocumentKind, body: Buffer): Promise<{ stamp: string; mtimeMs: number }> {
+    const { rows } = await this.pool.query<{ stamp: string; mtime_ms: number }>(
+      `WITH written AS (
+         INSERT INTO sinopia_documents (name, kind, body, mtime_ms) VALUES ($1, $2, $3, ${NOW_MS})
+         ON CONFLICT (name, kind) DO UPDATE SET body = excluded.body, stamp = excluded.stamp, mtime_ms = excluded.mtime_ms
+         RETURNING stamp, mtime_ms
+       )
+       SELECT stamp, mtime_ms, CASE WHEN ${ANNOUNCED.replace('kind', '$2')} THEN ${notifySql('$1::text', '$2::text', 'stamp::text')} END
+       FROM written`,
+      [name, kind, body],
+    )
+    const row = rows[0] as { stamp: string; mtime_ms: number }
+    return { stamp: row.stamp, mtimeMs: row.mtime_ms }
+  }
+
+  private async remove(name: string, kinds: DocumentKind[]): Promise<void> {
+    await this.pool.query(
+      `WITH removed AS (DELETE FROM sinopia_documents WHERE name = $1 AND kind = ANY($2::text[]) RETURNING kind)
+       SELECT ${notifySql('$1::text', 'kind', 'NULL::text')} FROM removed WHERE ${ANNOUNCED}`,
+      [name, kinds],
+    )
+  }
+}

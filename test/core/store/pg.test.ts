@@ -1,0 +1,172 @@
+import { randomBytes, createHash } from 'node:crypto'
+import { mkdtemp, readdir, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import pg from 'pg'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { openStore, tarballKey, type LocalDoc, type Store } from '../../../src/core/store/index.js'
+import { freshDatabase } from '../../helpers/postgres.js'
+
+/** What only the PostgreSQL store has to show: its schema, and several instances on one database. */
+
+const sri = (data: Buffer) => `sha512-${createHash('sha512').update(data).digest('base64')}`
+
+const local = (revision: number): LocalDoc => ({
+  origin: 'local-only',
+  versions: {},
+  'dist-tags': {},
+  removedTags: [],
+  deprecated: {},
+  time: {},
+  revision,
+})
+
+async function sql(url: string, text: string, values: unknown[] = []): Promise<pg.QueryResult> {
+  const db = new pg.Client({ connectionString: url })
+  await db.connect()
+  try {
+    return await db.query(text, values)
+  } finally {
+    await db.end()
+  }
+}
+
+/** Polls `check` until it holds, up to a bound on attempts (no clock in the assertion). */
+async function eventually(check: () => boolean): Promise<boolean> {
+  for (let attempt = 0; attempt < 400; attempt++) {
+    if (check()) return true
+    await new Promise((resolve) => setTimeout(resolve, 25))
+  }
+  return check()
+}
+
+describe('PostgreSQL store', () => {
+  let url: string
+  let dir: string
+  const opened: Store[] = []
+  const open = async (cache = `cache-${opened.length}`) => {
+    const store = await openStore(url, { blobCache: path.join(dir, cache) })
+    opened.push(store)
+    return store
+  }
+
+  beforeEach(async () => {
+    url = await freshDatabase()
+    dir = await mkdtemp(path.join(tmpdir(), 'sinopia-pg-'))
+  })
+  afterEach(async () => {
+    await Promise.all(opened.splice(0).map((s) => s.close()))
+    await rm(dir, { recursive: true, force: true })
+  })
+
+  it('creates its schema on open, and refuses a database of a newer schema with ESCHEMA', async () => {
+    await (await open()).close()
+    expect((await sql(url, 'SELECT version FROM sinopia_schema')).rows).toEqual([{ version: 1 }])
+    await sql(url, 'UPDATE sinopia_schema SET version = 99')
+    await expect(openStore(url, { blobCache: path.join(dir, 'x') })).rejects.toMatchObject({ code: 'ESCHEMA', hint: expect.stringContaining('sinopia-cli version') })
+  })
+
+  it('says which database it cannot reach with ESTORAGE, without the password', async () => {
+    const error = (await openStore('postgresql://sinopia:s3cret@127.0.0.1:1/none', { blobCache: path.join(dir, 'x') }).catch((e: unknown) => e)) as Error & { code?: string; hint?: string }
+    expect(error.code).toBe('ESTORAGE')
+    expect(error.message).toContain('postgresql://sinopia:***@127.0.0.1:1/none')
+    expect(error.message).not.toContain('s3cret')
+    expect(error.hint).toContain('storage')
+  })
+
+  it('names the database without its password', async () => {
+    const parsed = new URL(url)
+    parsed.password = 'hunter2'
+    const store = await open()
+    expect(store.root).toBe(url)
+    // trust authentication lets the password through unread: only where it shows is checked.
+    const withPassword = await openStore(parsed.toString(), { blobCache: path.join(dir, 'p') })
+    opened.push(withPassword)
+    expect(withPassword.root).not.toContain('hunter2')
+    expect(withPassword.packages.where('a', 'local')).not.toContain('hunter2')
+    expect(withPassword.blobs.where(sri(Buffer.from('x')))).not.toContain('hunter2')
+  })
+
+  it('serializes withLock on one name across two handles (as two processes)', async () => {
+    const [a, b] = [await open(), await open()]
+    const events: string[] = []
+    const hold = (store: Store, who: string) =>
+      store.packages.withLock('shared', async () => {
+        events.push(`enter ${who}`)
+        await new Promise((resolve) => setTimeout(resolve, 5))
+        events.push(`exit ${who}`)
+      })
+    await Promise.all(Array.from({ length: 12 }, (_, i) => hold(i % 2 === 0 ? a : b, String(i))))
+    expect(events).toHaveLength(24)
+    for (let i = 0; i < events.length; i += 2) {
+      const who = (events[i] as string).slice('enter '.length)
+      expect([events[i], events[i + 1]]).toEqual([`enter ${who}`, `exit ${who}`])
+    }
+  })
+
+  it('releases the lock when the locked function throws', async () => {
+    const [a, b] = [await open(), await open()]
+    await expect(a.packages.withLock('p', () => Promise.reject(new Error('boom')))).rejects.toThrow('boom')
+    expect(await b.packages.withLock('p', () => Promise.resolve('got it'))).toBe('got it')
+  })
+
+  it("sees another handle's local writes in localStamp, through its announcements", async () => {
+    const [a, b] = [await open(), await open()]
+    expect(b.packages.localStamp('pkg')).toBeNull()
+    await a.packages.withLock('pkg', () => a.packages.writeLocal('pkg', local(1)))
+    const written = a.packages.localStamp('pkg')
+    expect(written).not.toBeNull()
+    expect(await eventually(() => b.packages.localStamp('pkg') === written)).toBe(true)
+    await a.packages.withLock('pkg', () => a.packages.writeLocal('pkg', local(2)))
+    const second = a.packages.localStamp('pkg')
+    expect(second).not.toBe(written)
+    expect(await eventually(() => b.packages.localStamp('pkg') === second)).toBe(true)
+    await a.packages.withLock('pkg', () => a.packages.writeLocal('pkg', null))
+    expect(await eventually(() => b.packages.localStamp('pkg') === null)).toBe(true)
+    // A handle opened later reads them on open.
+    await a.packages.withLock('other', () => a.packages.writeLocal('other', local(1)))
+    expect((await open()).packages.localStamp('other')).toBe(a.packages.localStamp('other'))
+  })
+
+  it('leaves no entry, no content and no cached copy of a destroyed write', async () => {
+    const store = await open('cache-destroyed')
+    const data = randomBytes(3 * 1024 * 1024)
+    const write = store.blobs.write(tarballKey('a', '1.0.0'), sri(data), data.length)
+    write.stream.write(data.subarray(0, 1024 * 1024))
+    write.stream.destroy()
+    await expect(write.done).rejects.toBeDefined()
+    expect(await store.blobs.entries()).toEqual([])
+    expect(await store.blobs.hasContent(sri(data))).toBe(false)
+    expect((await sql(url, 'SELECT count(*)::int AS n FROM sinopia_blob_chunks')).rows).toEqual([{ n: 0 }])
+    const left = await readdir(path.join(dir, 'cache-destroyed'), { recursive: true }).catch(() => [])
+    expect(left.filter((name) => !['tmp', 'sha512'].includes(name))).toEqual([])
+  })
+
+  it('serves a multi-chunk blob written by one handle from the database to another, through its own cache', async () => {
+    const [a, b] = [await open(), await open()]
+    const data = randomBytes(5 * 1024 * 1024 + 17)
+    const write = a.blobs.write(tarballKey('big', '1.0.0'), sri(data), data.length)
+    write.stream.end(data)
+    expect(await write.done).toEqual({ integrity: sri(data), size: data.length })
+    expect((await sql(url, 'SELECT count(*)::int AS n FROM sinopia_blob_chunks')).rows).toEqual([{ n: 6 }])
+    for (const round of [1, 2]) {
+      const blob = await b.blobs.open(sri(data), tarballKey('big', '1.0.0'))
+      expect(blob?.size, `round ${round}`).toBe(data.length)
+      expect((await blob?.handle.readFile())?.equals(data)).toBe(true)
+      await blob?.handle.close()
+    }
+    // Removed through one handle: absent through the other at once, its disk copy notwithstanding.
+    await a.blobs.remove(tarballKey('big', '1.0.0'), () => false)
+    expect(await b.blobs.open(sri(data), tarballKey('big', '1.0.0'))).toBeNull()
+  })
+
+  it('probe() throws once the database takes no writes', async () => {
+    const store = await open()
+    await store.probe()
+    const name = new URL(url).pathname.slice(1)
+    await sql(url, `ALTER DATABASE ${name} SET default_transaction_read_only = on`)
+    // Sessions opened from now on are read-only; end the store's current ones.
+    await sql(url, 'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [name])
+    await expect(store.probe()).rejects.toThrow(/read-only/)
+  })
+})
