@@ -35,6 +35,11 @@
 // to write and ~10 min to measure (storage info, verify and prune take 1-2 min each at 10k and grow
 // linearly); 100k with 10 per package would take ~85 min to write and ~1.5 h to measure: use
 // --tarballs-per-package 1 (109,000 tarballs) for the 100k point, or extrapolate from 10k and 30k.
+//   node scripts/bench.js --bundle [--packages N] [--json FILE]
+// --bundle runs only the bundle mode (scripts/bench/bundle.js): sizes and times of `bundle create`
+// (cold, then from the warm store), `bundle verify` and `bundle import` (into an empty store with no
+// uplink, then again) for the bench project's lockfile of N packages (default 615), as the built CLI,
+// three rounds. About a minute on 2 loaded cores (each command is stopped after 5 minutes).
 // Exit status: 1 on errors (failed requests, wrong bytes, a crash), 0 otherwise, whether or not
 // the ratio targets are met (they are reported, not enforced).
 import { existsSync } from 'node:fs'
@@ -56,6 +61,7 @@ import { profileFiles, renderProfile, summarizeProfile } from './bench/profile.j
 import { buildProject } from './bench/project.js'
 import { evaluateTargets, renderReport } from './bench/report.js'
 import { launchServer, readCpuSeconds, readMemory, readProc, sampleMemory } from './bench/server.js'
+import { renderBundle, runBundle } from './bench/bundle.js'
 import { renderOutage, runOutage } from './bench/outage.js'
 import { parseSizes, renderScale, runScale } from './bench/scale.js'
 import { runSoak } from './bench/soak.js'
@@ -77,6 +83,8 @@ const USAGE = [
   '       node scripts/bench.js --scale 10k[,30k,100k] [--keep DIR] [--tarballs-per-package N] [--json FILE]   a synthetic store of',
   '                                                           each size (N tarballs per package, default 10); start-up, search, RSS,',
   '                                                           req/s and the maintenance commands; one table with the growth factor',
+  '       node scripts/bench.js --bundle [--packages N] [--json FILE]   bundle create (cold, warm), verify and import of the bench',
+  '                                                           project\'s lockfile of N packages (default 615): sizes and times',
 ].join('\n')
 const STARTUP_TIMEOUT_MS = 20_000
 const COLD_CLIENTS = 50
@@ -97,6 +105,7 @@ const options = parseOptions(
     soak: { type: 'string' },
     outage: { type: 'boolean', default: false },
     keepalive: { type: 'boolean', default: false },
+    bundle: { type: 'boolean', default: false },
     packages: { type: 'string' },
     'short-timeout': { type: 'string', default: '1' },
     scale: { type: 'string' },
@@ -116,7 +125,7 @@ if (soakSeconds !== null && !(Number.isInteger(soakSeconds) && soakSeconds >= 10
   console.error(`--soak takes whole seconds in [10, 3600]\n${USAGE}`)
   process.exit(2)
 }
-const packageCount = Number(options.packages ?? (options.keepalive ? 2000 : 5000))
+const packageCount = Number(options.packages ?? (options.keepalive ? 2000 : options.bundle ? 615 : 5000))
 if (!(Number.isInteger(packageCount) && packageCount >= 1 && packageCount <= 100_000)) {
   console.error(`--packages takes a whole number in [1, 100000]\n${USAGE}`)
   process.exit(2)
@@ -141,7 +150,7 @@ const mode = {
   npmCiRounds: 3,
   npmCiBudgetMs: 150_000,
 }
-const modeName = scaleSizes ? 'scale' : options.keepalive ? 'keepalive' : options.outage ? 'outage' : soakSeconds === null ? 'bench' : 'soak'
+const modeName = scaleSizes ? 'scale' : options.bundle ? 'bundle' : options.keepalive ? 'keepalive' : options.outage ? 'outage' : soakSeconds === null ? 'bench' : 'soak'
 const jsonFile = path.resolve(options.json ?? path.join(ROOT, `bench-results/${modeName}.json`))
 const profileDir = options.profile ? path.resolve(options.profile) : null
 const npmProfileDir = options['npm-profile'] ? path.resolve(options['npm-profile']) : null
@@ -192,6 +201,7 @@ async function main() {
   if (options.outage) return alone('sinopia-outage-', runOutage, renderOutage, { packages: packageCount })
   if (scaleSizes) return alone('sinopia-scale-', runScale, renderScale, { sizes: scaleSizes, perPackage, keep: options.keep })
   if (options.keepalive) return alone('sinopia-keepalive-', runKeepalive, renderKeepalive, { packages: packageCount, shortTimeoutS })
+  if (options.bundle) return alone('sinopia-bundle-', runBundle, renderBundle, { packages: packageCount })
   const results = {
     date: new Date().toISOString(),
     environment: {

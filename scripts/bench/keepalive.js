@@ -6,9 +6,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url'
 import { countNpmLog, countServerLog } from './keepalive-logs.js'
 import { measure } from './load.js'
 import { isolatedNpm, runNpm } from './npmci.js'
-import { buildProject, flatLockfile } from './project.js'
+import { flatLockfile, startFlatProject } from './project.js'
 import { launchServer } from './server.js'
-import { startUpstream } from './upstream.js'
 
 const ABBREVIATED = 'application/vnd.npm.install-v1+json'
 /** The extra load during each `npm ci`: this many autocannon connections on one small packument. */
@@ -46,10 +45,7 @@ const PRELOAD = pathToFileURL(path.join(path.dirname(fileURLToPath(import.meta.u
  */
 export async function runKeepalive({ root, dir, packages, shortTimeoutS, log, cleanups, stopped, onServer, startupTimeoutMs = 20_000 }) {
   const began = performance.now()
-  const upstream = await startUpstream()
-  cleanups.push(() => upstream.close())
-  const project = buildProject(upstream.url, { count: packages, twoMajors: false })
-  upstream.serve(project.routes)
+  const { upstream, project } = await startFlatProject(packages, cleanups)
   const results = {
     date: new Date().toISOString(),
     environment: { node: process.version, platform: `${process.platform} ${os.release()}`, cpus: os.cpus().length, loadAverageAtStart: os.loadavg() },

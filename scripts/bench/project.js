@@ -1,5 +1,6 @@
 import { digests, prng, sentence } from './fixtures.js'
 import { packTarball } from './tar.js'
+import { startUpstream } from './upstream.js'
 
 /**
  * A generated project, by default of ~650 installed packages for the `npm ci` comparison: small
@@ -147,4 +148,16 @@ export function flatLockfile(project, { name, version }, registryUrl) {
     }
   }
   return { name, version, lockfileVersion: 3, requires: true, packages }
+}
+
+/**
+ * The bench's fake uplink serving a flat project (`buildProject` with `twoMajors: false`) of
+ * `count` packages; closed through `cleanups`. Returns `{ upstream, project }`.
+ */
+export async function startFlatProject(count, cleanups) {
+  const upstream = await startUpstream()
+  cleanups.push(() => upstream.close())
+  const project = buildProject(upstream.url, { count, twoMajors: false })
+  upstream.serve(project.routes)
+  return { upstream, project }
 }

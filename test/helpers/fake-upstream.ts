@@ -65,6 +65,8 @@ export interface FakeUpstream {
   /** Adds (or replaces) a version; `publishedAt` sets its `time` entry (default: the fake clock, in 2020). */
   addPackage(pkg: BuiltPackage, publishedAt?: Date): void
   setTag(name: string, tag: string, version: string): void
+  /** Serve `body` at /-/npm/v1/attestations/<name>@<version> (null: 404 again). */
+  setAttestations(name: string, version: string, body: unknown): void
   /** The packument as served now, or undefined. */
   packument(name: string): Packument | undefined
   tarballUrl(name: string, version: string): string
@@ -93,11 +95,14 @@ interface PackageState {
   modified: string
 }
 
+const ATTESTATIONS = '/-/npm/v1/attestations/'
+
 /** Starts at a fixed date in the past (old enough for pnpm's minimum release age), one minute per change. */
 const CLOCK_START = Date.parse('2020-01-01T00:00:00.000Z')
 
 export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise<FakeUpstream> {
   const packages = new Map<string, PackageState>()
+  const attestations = new Map<string, unknown>()
   const requests: RecordedRequest[] = []
   const sockets = new Set<Socket>()
   let clock = CLOCK_START
@@ -329,6 +334,10 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise
     if (pathname.startsWith('/-/')) {
       if (req.method === 'POST' && pathname.startsWith('/-/npm/v1/security/')) return sendJson(req, res, 200, {})
       if (pathname === '/-/ping') return sendJson(req, res, 200, {})
+      if (pathname.startsWith(ATTESTATIONS)) {
+        const body = attestations.get(decodeURIComponent(pathname.slice(ATTESTATIONS.length)))
+        return body === undefined ? sendJson(req, res, 404, { error: 'not found' }) : sendJson(req, res, 200, body)
+      }
       return sendJson(req, res, 404, { error: 'not found' })
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') return sendJson(req, res, 405, { error: 'method not allowed' })
@@ -407,6 +416,10 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise
       if (!state?.versions.has(version)) throw new Error(`fake upstream: no ${name}@${version}`)
       state.tags.set(tag, version)
       state.modified = tick()
+    },
+    setAttestations(name, version, body) {
+      if (body === null) attestations.delete(`${name}@${version}`)
+      else attestations.set(`${name}@${version}`, body)
     },
     packument,
     tarballUrl(name, version) {

@@ -72,14 +72,15 @@ Exit status: 0 when the bundle holds everything asked for; 1 (and no bundle writ
         command: 'bundle create',
         out: path.resolve(flags.out),
         written: failed.length === 0,
-        ...(result ? { created: result.created, packages: result.packages, versions: result.versions, blobs: result.blobs, bytes: result.bytes, sha256: result.sha256, excluded: result.excluded } : {}),
+        ...(result ? { created: result.created, packages: result.packages, versions: result.versions, blobs: result.blobs, attestations: result.attestations, bytes: result.bytes, sha256: result.sha256, excluded: result.excluded } : {}),
         skipped: collected.sync?.skipped ?? [],
         failed,
       }
       if (flags.json) this.log(JSON.stringify(summary, null, 2))
       else if (result && failed.length === 0) {
         this.log(
-          `bundle: wrote ${flags.out}: ${result.packages} packages, ${result.versions} versions, ${result.blobs} tarballs, ${formatBytes(result.bytes)}` +
+          `bundle: wrote ${flags.out}: ${result.packages} packages, ${result.versions} versions, ${result.blobs} tarballs` +
+            `${result.attestations > 0 ? `, ${result.attestations} attestations` : ''}, ${formatBytes(result.bytes)}` +
             `${result.excluded > 0 ? ` (${result.excluded} left out: in ${flags.since})` : ''}\nsha256 ${result.sha256}`,
         )
       } else {

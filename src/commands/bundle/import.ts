@@ -7,8 +7,9 @@ import { reportText } from './verify.js'
 
 export default class BundleImport extends BaseCommand {
   static override summary = 'Import a bundle into the store (safe next to a running serve).'
-  static override description = `Verifies the whole bundle first: a bundle with any problem is refused and nothing of it is \
-imported. Then new versions are added to each package's cached uplink copy, under the package's lock; versions the store \
+  static override description = `Reads the bundle once: the manifest and signature are checked before anything is written, \
+each tarball is verified as it streams into the store, and a bundle with any problem is refused with nothing of it imported \
+(no packument written, the tarballs already stored taken back). Then new versions are added to each package's cached uplink copy, under the package's lock; versions the store \
 holds with the same integrity are skipped; a version it holds with another integrity is refused and reported, never replaced. \
 Imported packages count as fetched from an uplink named "bundle" (a later publish of the name here is an override), and are served even where the config proxies no uplink.
 

@@ -9,7 +9,8 @@ import type { Registry } from '../registry/index.js'
 import { expectedIntegrity, tarballKey, type Packument, type Store } from '../store/index.js'
 import type { Failure } from '../sync/events.js'
 import { codeOf, messageOf } from '../sync/sync.js'
-import { BUNDLE_FORMAT, MANIFEST_ENTRY, SIGNATURE_ENTRY, blobEntry, sortManifest, type BundleManifest, type BundlePackage } from './format.js'
+import { attestationsOf, type Attestations } from './attestations.js'
+import { BUNDLE_FORMAT, MANIFEST_ENTRY, SIGNATURE_ENTRY, attestationEntry, blobEntry, sortManifest, type BundleManifest, type BundlePackage } from './format.js'
 import { signManifest } from './sign.js'
 import { TarWriter } from './tar-writer.js'
 
@@ -29,6 +30,8 @@ export interface WriteResult {
   packages: number
   versions: number
   blobs: number
+  /** Versions whose uplink attestations the bundle carries. */
+  attestations: number
   /** The bundle's size. */
   bytes: number
   sha256: string
@@ -56,10 +59,11 @@ export async function writeBundle(registry: Registry, wanted: Array<{ name: stri
     byName.set(name, (byName.get(name) ?? new Set()).add(version))
   }
   const packages: BundlePackage[] = []
+  const attestations = new Map<string, Buffer>()
   const times: number[] = []
   for (const name of [...byName.keys()].sort()) {
     try {
-      const pkg = await describe(registry, name, [...(byName.get(name) ?? [])], failed)
+      const pkg = await describe(registry, name, [...(byName.get(name) ?? [])], failed, attestations)
       if (!pkg) continue
       packages.push(pkg)
       for (const v of pkg.versions) {
@@ -80,23 +84,29 @@ export async function writeBundle(registry: Registry, wanted: Array<{ name: stri
     packages: packages.length,
     versions: packages.reduce((n, p) => n + p.versions.length, 0),
     blobs: 0,
+    attestations: attestations.size,
     bytes: 0,
     sha256: '',
     excluded,
     failed,
   }
   if (failed.length > 0) return result
-  const written = await writeTar(store, manifest, created, options)
+  const written = await writeTar(store, manifest, attestations, created, options)
   return { ...result, ...written }
 }
 
-/** One package's entry: each version's stored blob (sha512, size) and the packument trimmed to those versions. */
-async function describe(registry: Registry, name: string, versions: string[], failed: Failure[]): Promise<BundlePackage | null> {
+/**
+ * One package's entry: each version's stored blob (sha512, size), its uplink attestations when the
+ * packument points at some (added to `attestations` by entry name), and the packument trimmed to
+ * those versions.
+ */
+async function describe(registry: Registry, name: string, versions: string[], failed: Failure[], attestations: Map<string, Buffer>): Promise<BundlePackage | null> {
   const doc = await registry.packuments.document(name)
   if (!doc) {
     for (const version of versions) failed.push({ package: `${name}@${version}`, code: 'ENOTCACHED', message: `the store has no packument for ${name}` })
     return null
   }
+  const upstream = (await registry.store.packages.readUpstream(name).catch(() => null))?.record
   const included: BundlePackage['versions'] = []
   for (const version of versions) {
     const id = `${name}@${version}`
@@ -111,10 +121,18 @@ async function describe(registry: Registry, name: string, versions: string[], fa
       continue
     }
     await blob.handle.close()
-    included.push({ version, integrity: blob.integrity, size: blob.size })
+    let proofs: Attestations | null
+    try {
+      proofs = await attestationsOf(registry, name, version, manifest, upstream?.uplink)
+    } catch (error) {
+      failed.push({ package: id, code: codeOf(error), message: `its attestations: ${messageOf(error)}` })
+      continue
+    }
+    if (proofs) attestations.set(attestationEntry(name, version), proofs.bytes)
+    included.push({ version, integrity: blob.integrity, size: blob.size, ...(proofs ? { attestations: { integrity: proofs.integrity, size: proofs.bytes.length } } : {}) })
   }
   if (included.length === 0) return null
-  const upstreamUrl = (await registry.store.packages.readUpstream(name).catch(() => null))?.record.upstreamUrl
+  const upstreamUrl = upstream?.upstreamUrl
   return { name, ...(upstreamUrl ? { upstreamUrl } : {}), versions: included, packument: trim(doc, new Set(versions)) }
 }
 
@@ -132,7 +150,13 @@ export function trim(doc: Packument, keep: ReadonlySet<string>): Packument {
   return trimmed
 }
 
-async function writeTar(store: Store, manifest: BundleManifest, created: Date, options: WriteOptions): Promise<Pick<WriteResult, 'blobs' | 'bytes' | 'sha256'>> {
+async function writeTar(
+  store: Store,
+  manifest: BundleManifest,
+  attestations: Map<string, Buffer>,
+  created: Date,
+  options: WriteOptions,
+): Promise<Pick<WriteResult, 'blobs' | 'bytes' | 'sha256'>> {
   const raw = Buffer.from(JSON.stringify(manifest) + '\n')
   const users = new Map<string, string[]>()
   for (const pkg of manifest.packages) {
@@ -157,6 +181,7 @@ async function writeTar(store: Store, manifest: BundleManifest, created: Date, o
   try {
     await tar.file(MANIFEST_ENTRY, raw)
     if (options.sign) await tar.file(SIGNATURE_ENTRY, Buffer.from(JSON.stringify(signManifest(raw, options.sign)) + '\n'))
+    for (const entry of [...attestations.keys()].sort()) await tar.file(entry, attestations.get(entry) as Buffer)
     for (const { integrity, entry } of blobs) await copyBlob(store, tar, integrity, entry, users.get(integrity) ?? [])
     await tar.end()
     out.end()

@@ -9,17 +9,25 @@
  *                                  detached signature over the exact bytes of manifest.json
  *                                  (Ed25519, or ECDSA with SHA-256); fingerprint = sha256 of the
  *                                  public key's SPKI DER, as "SHA256:<base64>"
+ *   attestations/<name>@<version>.json
+ *                                  optional, one per version whose uplink served its attestations
+ *                                  (GET /-/npm/v1/attestations/<name>@<version>, the sigstore bundles
+ *                                  its packument's dist.attestations points at): the answer's bytes
+ *                                  as served, sorted by name
  *   blobs/sha512/<hex>.tgz         one tarball per distinct content, named by its sha512 hex digest,
  *                                  sorted by name
  *
  * manifest.json:
  *   { "format": 1, "created": ISO time, "tool": {"name", "version"},
  *     "packages": [ { "name", "upstreamUrl"?,
- *                     "versions": [ {"version", "integrity": "sha512-…", "size"} ],   semver order
+ *                     "versions": [ {"version", "integrity": "sha512-…", "size",
+ *                                    "attestations"?: {"integrity": "sha512-…", "size"}} ],   semver order
  *                     "packument": the package's packument trimmed to exactly those versions } ] }   name order
  *
  * Every version's `integrity` is the sha512 of its blob; the packument's `dist` for that version must
  * agree with it (its sha512 `integrity`, or its sha1 `shasum` for old packages without one).
+ * A version's `attestations` is the sha512 of its attestations entry. The packument keeps what the
+ * uplink said of provenance (`dist.attestations`, `dist.signatures`) as it was.
  *
  * Deterministic: every entry has mode 0644, uid/gid 0, no user or group names, and mtime = `created`;
  * `created` is given, or the newest publish time among the included versions. The same inputs give
@@ -39,6 +47,7 @@ export const BUNDLE_FORMAT = 1
 export const BUNDLE_UPLINK = 'bundle'
 export const MANIFEST_ENTRY = 'manifest.json'
 export const SIGNATURE_ENTRY = 'manifest.json.sig'
+const ATTESTATIONS_DIR = 'attestations/'
 const BLOB_ENTRY = /^blobs\/sha512\/([0-9a-f]{128})\.tgz$/
 
 export interface BundleVersion {
@@ -46,6 +55,8 @@ export interface BundleVersion {
   /** sha512 SRI of the tarball: the name of its blob. */
   integrity: string
   size: number
+  /** The uplink's attestations answer for the version, when it served one: its entry's digest. */
+  attestations?: { integrity: string; size: number }
 }
 
 export interface BundlePackage {
@@ -67,6 +78,13 @@ export interface BundleManifest {
 export function blobEntry(sha512Integrity: string): string {
   return `blobs/sha512/${ssri.parse(sha512Integrity, { single: true }).hexDigest()}.tgz`
 }
+
+/** The tar entry name of a version's attestations: attestations/<name>@<version>.json. */
+export function attestationEntry(name: string, version: string): string {
+  return `${ATTESTATIONS_DIR}${name}@${version}.json`
+}
+
+export const isAttestationEntry = (entry: string) => entry.startsWith(ATTESTATIONS_DIR)
 
 /** The sha512 SRI a blob entry name stands for, or null when the name is not a blob's. */
 export function integrityOfEntry(entry: string): string | null {
@@ -110,6 +128,9 @@ export function parseManifest(raw: Buffer): BundleManifest {
       const version = v as Partial<BundleVersion> | null
       if (!version || typeof version.version !== 'string' || !semver.valid(version.version) || !isSha512(version.integrity)) {
         throw bundleError(`manifest.json lists a version of ${p.name} without a valid version or a single sha512 integrity`)
+      }
+      if (version.attestations !== undefined && (!isSha512(version.attestations?.integrity) || typeof version.attestations.size !== 'number')) {
+        throw bundleError(`manifest.json gives ${p.name}@${version.version} attestations without a single sha512 integrity and a size`)
       }
     }
   }

@@ -1,12 +1,13 @@
 import type { KeyObject } from 'node:crypto'
+import { once } from 'node:events'
 import semver from 'semver'
 import ssri from 'ssri'
-import { expectedIntegrity, sha512Of, tarballKey, type LocalDoc, type Manifest, type Packument, type Store, type UpstreamRecord } from '../store/index.js'
+import { attestationsKey, expectedIntegrity, sha512Of, tarballKey, type BlobWrite, type LocalDoc, type Manifest, type Packument, type Store, type UpstreamRecord } from '../store/index.js'
 import { eachLimited } from '../each-limited.js'
 import { codeOf, messageOf } from '../sync/sync.js'
-import { BUNDLE_UPLINK, integrityOfEntry, type BundlePackage, type BundleVersion } from './format.js'
-import { readTar } from './tar-reader.js'
-import { verifyBundle, type BundleProblem, type BundleReport } from './verify.js'
+import { BUNDLE_UPLINK, attestationEntry, integrityOfEntry, isAttestationEntry, type BundlePackage, type BundleVersion } from './format.js'
+import { bundleSize, readTar, type TarEntry } from './tar-reader.js'
+import { BundleScan, type BundleProblem, type BundleReport } from './verify.js'
 
 export interface ImportOptions {
   trusted?: KeyObject | null
@@ -31,100 +32,234 @@ const DEFAULT_IMPORT_CONCURRENCY = 8
 
 type Decision = { kind: 'add' } | { kind: 'present'; blob: boolean } | { kind: 'refuse'; reason: string }
 
+/** A blob entry this import wrote, to take back when the bundle turns out bad. */
+interface Written {
+  key: string
+  integrity: string
+  /** The index time of the entry written: one written again since is not ours to take back. */
+  time: number
+  /** The store held the bytes before (under another key): they stay either way. */
+  contentBefore: boolean
+}
+
 /**
- * Imports a bundle into the store: verified whole first (nothing of a bundle with any problem is
- * imported), then each needed tarball written through the store's verified blob write, then each
- * package's new versions merged into its cached uplink packument under the package's lock (safe
- * next to a running serve). A version the store holds with another integrity is refused and
- * reported, never replaced; one it holds with the same integrity is skipped.
+ * Imports a bundle into the store, reading it once. manifest.json and its signature come first in
+ * the file and are checked before anything is written; then each tarball the store lacks streams
+ * from the bundle into the store's blob write (which refuses bytes whose digest differs) while the
+ * scan hashes it too. Only when every entry checked out are the packuments merged, each under its
+ * package's lock (safe next to a running serve): nothing a client reads changes for a bad bundle,
+ * and the blobs it had written are taken back (their entries, and their content when nothing else
+ * refers to it). A version the store holds with another integrity is refused and reported, never
+ * replaced; one it holds with the same integrity is skipped.
  */
 export async function importBundle(store: Store, file: string, options: ImportOptions = {}): Promise<ImportResult> {
-  const verify = await verifyBundle(file, { trusted: options.trusted ?? null })
-  const result: ImportResult = { verify, added: [], present: [], refused: [], ok: false }
-  if (!verify.ok || !verify.manifest) return result
   const now = options.now ?? Date.now
   const concurrency = options.concurrency ?? DEFAULT_IMPORT_CONCURRENCY
+  const scan = new BundleScan(file, await bundleSize(file))
+  const result: ImportResult = { verify: scan.report, added: [], present: [], refused: [], ok: false }
+  const written: Written[] = []
+  const failedIds = new Set<string>()
+  const attestations = new Map<string, Buffer>()
+  const inFlight = new Set<Promise<void>>()
+  const entries = readTar(file)
+  let decisions: Map<string, Decision> | null = null
+  try {
+    let entry = await scan.head(entries, options.trusted ?? null)
+    const manifest = scan.report.manifest
+    if (scan.report.problems.length > 0 || !manifest) return finishRefused(scan, result)
+    decisions = await decideAll(store, manifest.packages, concurrency)
+    const wanted = wantedBlobs(manifest.packages, decisions)
+    for (; entry; entry = await scan.next(entries)) {
+      const integrity = integrityOfEntry(entry.path)
+      const ids = integrity ? wanted.get(integrity) : undefined
+      // Once anything is wrong nothing more is written; the rest is still checked, for the report.
+      if (!integrity || !ids || scan.report.problems.length > 0) {
+        if (integrity || !isAttestationEntry(entry.path)) await scan.entry(entry)
+        else {
+          const bytes = await keepAttestation(scan, entry)
+          if (bytes) attestations.set(entry.path, bytes)
+        }
+        continue
+      }
+      const size = entry.size
+      const contentBefore = await store.blobs.hasContent(integrity)
+      // The same bytes under several name@version keys (rare): each key gets its own verified write.
+      const writes = ids.map((id) => ({ id, key: keyOf(id), write: store.blobs.write(keyOf(id), integrity, size) }))
+      const ok = await scan
+        .entry(entry, async (chunk) => {
+          for (const { write } of writes) if (!write.stream.destroyed && !write.stream.write(chunk)) await once(write.stream, 'drain').catch(() => undefined)
+        })
+        .catch((error: unknown) => {
+          // A truncated file: the writes started are abandoned (their temp files go with them).
+          for (const { write } of writes) abandon(write)
+          throw error
+        })
+      for (const { id, key, write } of writes) {
+        if (!ok) {
+          abandon(write)
+          continue
+        }
+        write.stream.end()
+        const storing = write.done
+          .then(async (stored) => {
+            const entryNow = await store.blobs.entry(key)
+            written.push({ key, integrity: stored.integrity, time: entryNow?.time ?? -1, contentBefore })
+          })
+          .catch((error: unknown) => {
+            failedIds.add(id)
+            result.refused.push({ package: id, message: `its tarball could not be stored: ${codeOf(error)}: ${messageOf(error)}` })
+          })
+          .finally(() => inFlight.delete(storing))
+        inFlight.add(storing)
+      }
+      while (inFlight.size >= concurrency) await Promise.race(inFlight)
+    }
+  } catch (error) {
+    scan.damaged(error)
+  } finally {
+    await entries.return(undefined)
+    await Promise.all(inFlight)
+  }
+  scan.finish()
+  if (!scan.report.ok || !decisions || !scan.report.manifest) {
+    await takeBack(store, written)
+    return finishRefused(scan, result)
+  }
+  await mergeAll(store, scan.report.manifest.packages, { decisions, failedIds, attestations, result, concurrency, now })
+  for (const list of [result.added, result.present]) list.sort()
+  result.ok = result.refused.length === 0
+  return result
+}
 
-  // 1. What each version needs, against the store as it is now (checked again under the lock).
+function abandon(write: BlobWrite): void {
+  write.stream.destroy()
+  write.done.catch(() => undefined)
+}
+
+function finishRefused(scan: BundleScan, result: ImportResult): ImportResult {
+  scan.finish()
+  result.refused = []
+  return result
+}
+
+const keyOf = (id: string) => {
+  const at = id.lastIndexOf('@')
+  return tarballKey(id.slice(0, at), id.slice(at + 1))
+}
+
+/** What each version needs, against the store as it is now (decided again under the lock). */
+async function decideAll(store: Store, packages: BundlePackage[], concurrency: number): Promise<Map<string, Decision>> {
   const decisions = new Map<string, Decision>()
-  await eachLimited(verify.manifest.packages, concurrency, async (pkg) => {
+  await eachLimited(packages, concurrency, async (pkg) => {
     const state = await storedState(store, pkg.name)
     for (const v of pkg.versions) decisions.set(`${pkg.name}@${v.version}`, await decide(store, pkg.name, v.version, claimedOf(pkg, v), state))
   })
+  return decisions
+}
 
-  // 2. The tarballs the store lacks, through its verified write; a few written while the next are read.
+/** The tarballs the store lacks: sha512 -> the name@version keys to store them under. */
+function wantedBlobs(packages: BundlePackage[], decisions: Map<string, Decision>): Map<string, string[]> {
   const wanted = new Map<string, string[]>()
-  for (const pkg of verify.manifest.packages) {
+  for (const pkg of packages) {
     for (const v of pkg.versions) {
       const decision = decisions.get(`${pkg.name}@${v.version}`)
       if (decision?.kind === 'add' || (decision?.kind === 'present' && !decision.blob)) wanted.set(v.integrity, [...(wanted.get(v.integrity) ?? []), `${pkg.name}@${v.version}`])
     }
   }
-  const failedIds = new Set<string>()
-  const writeBlob = async (id: string, integrity: string, chunks: Buffer[], size: number) => {
-    const at = id.lastIndexOf('@')
-    const write = store.blobs.write(tarballKey(id.slice(0, at), id.slice(at + 1)), integrity, size)
-    try {
-      for (const chunk of chunks) write.stream.write(chunk)
-      write.stream.end()
-      await write.done
-    } catch (error) {
-      failedIds.add(id)
-      result.refused.push({ package: id, message: `its tarball could not be stored: ${codeOf(error)}: ${messageOf(error)}` })
-    }
-  }
-  if (wanted.size > 0) {
-    const inFlight = new Set<Promise<void>>()
-    for await (const entry of readTar(file)) {
-      const integrity = integrityOfEntry(entry.path)
-      const ids = integrity ? wanted.get(integrity) : undefined
-      if (!integrity || !ids) continue
-      const chunks: Buffer[] = []
-      for await (const chunk of entry.body()) chunks.push(chunk)
-      // The same bytes under several name@version keys (rare): each key gets its own verified write.
-      for (const id of ids) {
-        const writing = writeBlob(id, integrity, chunks, entry.size).finally(() => inFlight.delete(writing))
-        inFlight.add(writing)
-        if (inFlight.size >= concurrency) await Promise.race(inFlight)
-      }
-    }
-    await Promise.all(inFlight)
-  }
+  return wanted
+}
 
-  // 3. The packuments, each under its package's lock.
-  await eachLimited(verify.manifest.packages, concurrency, async (pkg) => {
+/** An attestations entry, checked and kept in memory (a few kB each); null when it is not what the manifest says. */
+async function keepAttestation(scan: BundleScan, entry: TarEntry): Promise<Buffer | null> {
+  const chunks: Buffer[] = []
+  const ok = await scan.entry(entry, (chunk) => {
+    chunks.push(chunk)
+    return Promise.resolve()
+  })
+  return ok ? Buffer.concat(chunks) : null
+}
+
+/**
+ * Takes back the blob entries a refused import wrote, then the content no entry refers to any
+ * more and the store did not hold before. An entry written again meanwhile (a serve fetching the
+ * same version) stays.
+ */
+async function takeBack(store: Store, written: Written[]): Promise<void> {
+  if (written.length === 0) return
+  for (const w of written) {
+    const entry = await store.blobs.entry(w.key)
+    if (entry && entry.integrity === w.integrity && entry.time === w.time) await store.blobs.dropEntry(w.key)
+  }
+  const indexed = new Set((await store.blobs.entries()).map((e) => e.integrity))
+  for (const integrity of new Set(written.filter((w) => !w.contentBefore).map((w) => w.integrity))) {
+    if (!indexed.has(integrity)) await store.blobs.removeContent(integrity)
+  }
+}
+
+interface MergeContext {
+  decisions: Map<string, Decision>
+  failedIds: Set<string>
+  /** Verified attestations entries by entry name. */
+  attestations: Map<string, Buffer>
+  result: ImportResult
+  concurrency: number
+  now: () => number
+}
+
+/** The packuments (and attestations), each package under its lock. */
+async function mergeAll(store: Store, packages: BundlePackage[], ctx: MergeContext): Promise<void> {
+  const { decisions, failedIds, result } = ctx
+  await eachLimited(packages, ctx.concurrency, async (pkg) => {
     const toAdd = pkg.versions.filter((v) => decisions.get(`${pkg.name}@${v.version}`)?.kind === 'add' && !failedIds.has(`${pkg.name}@${v.version}`))
+    const present: string[] = []
     for (const v of pkg.versions) {
       const id = `${pkg.name}@${v.version}`
       const decision = decisions.get(id)
       if (decision?.kind === 'refuse') result.refused.push({ package: id, message: decision.reason })
-      else if (decision?.kind === 'present' && !failedIds.has(id)) result.present.push(id)
+      else if (decision?.kind === 'present' && !failedIds.has(id)) present.push(v.version)
     }
-    if (toAdd.length === 0) return
-    await store.packages.withLock(pkg.name, async () => {
-      const state = await storedState(store, pkg.name)
-      const adding: string[] = []
-      for (const v of toAdd) {
-        const id = `${pkg.name}@${v.version}`
-        const again = await decide(store, pkg.name, v.version, claimedOf(pkg, v), state)
-        if (again.kind === 'refuse') result.refused.push({ package: id, message: again.reason })
-        else if (again.kind === 'present') result.present.push(id)
-        else adding.push(v.version)
-      }
-      if (adding.length === 0) return
-      // Recorded as the bundle's copy (see BUNDLE_UPLINK), whatever uplink the stored one came from.
-      const record: UpstreamRecord = state.upstream
-        ? { ...withoutValidators(state.upstream), uplink: BUNDLE_UPLINK, doc: mergeVersions(state.upstream.doc, pkg.packument, adding) }
-        : { uplink: BUNDLE_UPLINK, upstreamUrl: pkg.upstreamUrl ?? `${BUNDLE_UPLINK}:`, doc: mergeVersions(null, pkg.packument, adding) }
-      await store.packages.writeUpstream(pkg.name, record)
-      // Counts as fetched from the uplink, so a later publish of the name here is an override.
-      if (!(await store.packages.readFetched(pkg.name).catch(() => null))) await store.packages.writeFetched(pkg.name, { uplink: record.uplink, fetchedAt: now() })
-      for (const version of adding) result.added.push(`${pkg.name}@${version}`)
-    })
+    for (const version of present) result.present.push(`${pkg.name}@${version}`)
+    if (toAdd.length > 0) {
+      await store.packages.withLock(pkg.name, async () => {
+        const state = await storedState(store, pkg.name)
+        const adding: string[] = []
+        for (const v of toAdd) {
+          const id = `${pkg.name}@${v.version}`
+          const again = await decide(store, pkg.name, v.version, claimedOf(pkg, v), state)
+          if (again.kind === 'refuse') result.refused.push({ package: id, message: again.reason })
+          else if (again.kind === 'present') {
+            result.present.push(id)
+            present.push(v.version)
+          } else adding.push(v.version)
+        }
+        if (adding.length === 0) return
+        // Recorded as the bundle's copy (see BUNDLE_UPLINK), whatever uplink the stored one came from.
+        const record: UpstreamRecord = state.upstream
+          ? { ...withoutValidators(state.upstream), uplink: BUNDLE_UPLINK, doc: mergeVersions(state.upstream.doc, pkg.packument, adding) }
+          : { uplink: BUNDLE_UPLINK, upstreamUrl: pkg.upstreamUrl ?? `${BUNDLE_UPLINK}:`, doc: mergeVersions(null, pkg.packument, adding) }
+        await store.packages.writeUpstream(pkg.name, record)
+        // Counts as fetched from the uplink, so a later publish of the name here is an override.
+        if (!(await store.packages.readFetched(pkg.name).catch(() => null))) await store.packages.writeFetched(pkg.name, { uplink: record.uplink, fetchedAt: ctx.now() })
+        for (const version of adding) result.added.push(`${pkg.name}@${version}`)
+        await storeAttestations(store, pkg, adding, ctx.attestations)
+      })
+    }
+    await storeAttestations(store, pkg, present, ctx.attestations)
   })
-  for (const list of [result.added, result.present]) list.sort()
-  result.ok = result.refused.length === 0
-  return result
+}
+
+/** The attestations the bundle brought for `versions`, where the store has none yet. */
+async function storeAttestations(store: Store, pkg: BundlePackage, versions: string[], entries: Map<string, Buffer>): Promise<void> {
+  for (const version of versions) {
+    const v = pkg.versions.find((x) => x.version === version)
+    const bytes = entries.get(attestationEntry(pkg.name, version))
+    if (!v?.attestations || !bytes) continue
+    const key = attestationsKey(pkg.name, version)
+    if (await store.blobs.has(v.attestations.integrity, key)) continue
+    const write = store.blobs.write(key, v.attestations.integrity, bytes.length)
+    write.stream.end(bytes)
+    await write.done
+  }
 }
 
 interface StoredState {
@@ -140,7 +275,7 @@ async function storedState(store: Store, name: string): Promise<StoredState> {
 /**
  * What to do with one version of the bundle. `claimed` is what the bundle says of its bytes: their
  * sha512 and its packument's digests (a sha1 shasum included), all checked against the bytes by
- * verifyBundle. The store's digest is compared in an algorithm both carry; with none shared (a stored
+ * the scan. The store's digest is compared in an algorithm both carry; with none shared (a stored
  * version known only by sha1, a bundle packument without it), the stored blob's sha512 decides.
  */
 async function decide(store: Store, name: string, version: string, claimed: string, state: StoredState): Promise<Decision> {

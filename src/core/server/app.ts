@@ -8,6 +8,7 @@ import { routeClass } from './metrics.js'
 import { redactPath } from './redact.js'
 import { NOSNIFF, sendError, type NotedResponse } from './respond.js'
 import { statusOf } from './statuses.js'
+import { attestationRoutes } from './routes/attestations.js'
 import { auditRoutes } from './routes/audit.js'
 import { distTagRoutes } from './routes/dist-tags.js'
 import { miscRoutes } from './routes/misc.js'
@@ -37,6 +38,7 @@ export function createApp(ctx: ServerContext): Polka {
   miscRoutes(app, ctx)
   opsRoutes(app, ctx)
   auditRoutes(app, ctx)
+  attestationRoutes(app, ctx)
   distTagRoutes(app, ctx)
   userRoutes(app, ctx)
   searchRoutes(app, ctx)

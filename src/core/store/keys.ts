@@ -20,3 +20,10 @@ export function tarballSpec(key: string): string {
   const parsed = parseTarballKey(key)
   return parsed ? `${parsed.name}@${parsed.version}` : key
 }
+
+/**
+ * The key a version's attestations (the uplink's sigstore bundles, brought by `bundle import`) are
+ * recorded under: `attestations:<name>@<version>`. Not a tarball key, so prune and the tarball
+ * routes leave it alone.
+ */
+export const attestationsKey = (name: string, version: string) => `attestations:${name}@${version}`

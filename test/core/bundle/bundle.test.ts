@@ -5,10 +5,12 @@ import path from 'node:path'
 import * as tar from 'tar'
 import { stringify } from 'yaml'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { collectPackages, importBundle, loadPrivateKey, loadPublicKey, mergeVersions, readManifest, verifyBundle, writeBundle, includedIds } from '../../../src/core/bundle/index.js'
+import { blobEntry, collectPackages, importBundle, loadPrivateKey, loadPublicKey, mergeVersions, readManifest, verifyBundle, writeBundle, includedIds } from '../../../src/core/bundle/index.js'
 import { parseConfig } from '../../../src/core/config/index.js'
 import type { Config } from '../../../src/core/config/types.js'
 import { parsePublish } from '../../../src/core/registry/index.js'
+import { silentLogger } from '../../../src/core/log.js'
+import { startServer } from '../../../src/core/server/index.js'
 import { tarballKey, type Packument } from '../../../src/core/store/index.js'
 import { openRegistry, type OpenRegistry } from '../../../src/core/sync/index.js'
 import { startFakeUpstream, type FakeUpstream } from '../../helpers/fake-upstream.js'
@@ -168,6 +170,115 @@ describe('bundles: create, verify, import', () => {
     expect(result).toMatchObject({ ok: false, added: [] })
     expect(await gapped.store.packages.list()).toEqual([])
     for (const p of packages) expect(await gapped.store.blobs.has(p.manifest.dist.integrity, tarballKey(p.name, p.version))).toBe(false)
+  })
+
+  it('imports in one pass: a flipped byte in the last tarball of the file leaves every document as it was and takes back the blobs written before it', async () => {
+    await bundle(packages, 'deps.tar')
+    const file = path.join(work, 'deps.tar')
+    const manifest = await readManifest(file)
+    const versions = manifest.packages.flatMap((p) => p.versions.map((v) => ({ id: `${p.name}@${v.version}`, name: p.name, ...v })))
+    const last = [...versions].sort((a, b) => (blobEntry(a.integrity) < blobEntry(b.integrity) ? -1 : 1)).at(-1) as (typeof versions)[number]
+    const stored = await source.store.blobs.open(last.integrity, tarballKey(last.name, last.version))
+    const tgz = await stored!.handle.readFile()
+    await stored?.handle.close()
+    const bytes = await readFile(file)
+    const at = bytes.indexOf(tgz)
+    // The tarball's bytes lie contiguous in the tar, and nothing but zero padding follows them.
+    expect(at).toBeGreaterThan(0)
+    expect(bytes.subarray(at + tgz.length).every((b) => b === 0)).toBe(true)
+    bytes[at + Math.floor(tgz.length / 2)] = (bytes[at + Math.floor(tgz.length / 2)] ?? 0) ^ 0xff
+    await writeFile(file, bytes)
+
+    const gapped = await target()
+    // The air-gapped store already holds one version (another package than the damaged one): it must stay as it is.
+    const kept = packages.find((p) => p.name !== last.name) as BuiltPackage
+    expect((await importBundle(gapped.store, await bundleOf(kept, work))).ok).toBe(true)
+    const before = await gapped.store.packages.readUpstream(kept.name)
+    // Counts the blob writes the import starts (the writes themselves are the store's own).
+    const started: string[] = []
+    const write = gapped.store.blobs.write.bind(gapped.store.blobs)
+    gapped.store.blobs.write = (key, expected, size) => {
+      started.push(key)
+      return write(key, expected, size)
+    }
+    const result = await importBundle(gapped.store, file)
+    expect(result).toMatchObject({ ok: false, added: [], present: [], refused: [] })
+    expect(result.verify.problems).toEqual([expect.objectContaining({ package: last.id, message: expect.stringMatching(/does not hash/) })])
+    // Every tarball the store lacked streamed towards it (one pass, not verify then import), the damaged one's write abandoned...
+    expect(started.sort()).toEqual(versions.filter((v) => v.id !== `${kept.name}@${kept.version}`).map((v) => tarballKey(v.name, v.version)).sort())
+    // ...and were taken back: only what the store held before is left, its document untouched.
+    expect(await gapped.store.packages.list()).toEqual([kept.name])
+    expect((await gapped.store.packages.readUpstream(kept.name))?.rev).toBe(before?.rev)
+    expect((await gapped.store.blobs.entries()).map((e) => e.key)).toEqual([tarballKey(kept.name, kept.version)])
+    const content: string[] = []
+    for await (const c of gapped.store.blobs.content()) content.push(c.integrity)
+    expect(content).toEqual([kept.manifest.dist.integrity])
+  })
+
+  it('a bundle cut short in its middle imports nothing and leaves no blob behind', async () => {
+    await bundle(packages, 'deps.tar')
+    const bytes = await readFile(path.join(work, 'deps.tar'))
+    await writeFile(path.join(work, 'cut.tar'), bytes.subarray(0, Math.floor(bytes.length * 0.7)))
+    const gapped = await target()
+    const result = await importBundle(gapped.store, path.join(work, 'cut.tar'))
+    expect(result).toMatchObject({ ok: false, added: [] })
+    expect(result.verify.problems.map((p) => p.message)).toContainEqual(expect.stringMatching(/truncated/))
+    expect(await gapped.store.packages.list()).toEqual([])
+    expect(await gapped.store.blobs.entries()).toEqual([])
+    expect(await gapped.store.blobs.totals()).toEqual({ blobs: 0, bytes: 0 })
+  })
+
+  it('carries what the uplink gave for provenance: dist.signatures and dist.attestations in the packument, the attestations answer as an entry served back offline', async () => {
+    const [a1, a11] = packages as [BuiltPackage, BuiltPackage]
+    const signed = { ...a11, manifest: { ...a11.manifest, dist: { ...a11.manifest.dist, signatures: [{ keyid: 'SHA256:test-key', sig: 'MEUCIQDtest' }], attestations: { url: `${upstream.url}-/npm/v1/attestations/alpha@1.1.0`, provenance: { predicateType: 'https://slsa.dev/provenance/v1' } } } } }
+    upstream.addPackage(signed)
+    const proof = { attestations: [{ predicateType: 'https://slsa.dev/provenance/v1', bundle: { mediaType: 'application/vnd.dev.sigstore.bundle+json;version=0.2', content: 'x'.repeat(64) } }] }
+    upstream.setAttestations('alpha', '1.1.0', proof)
+    const first = await bundle([a1, signed], 'attested.tar')
+    expect(first).toMatchObject({ versions: 2, attestations: 1, failed: [] })
+    expect(upstream.count('/-/npm/v1/attestations/alpha@1.1.0')).toBe(1)
+    // From the store the second time: no new request, the same bytes.
+    const second = await bundle([a1, signed], 'attested2.tar')
+    expect(upstream.count('/-/npm/v1/attestations/alpha@1.1.0')).toBe(1)
+    expect(second.sha256).toBe(first.sha256)
+    const names: string[] = []
+    await tar.t({ file: path.join(work, 'attested.tar'), onReadEntry: (entry) => void names.push(entry.path) })
+    expect(names.slice(0, 2)).toEqual(['manifest.json', 'attestations/alpha@1.1.0.json'])
+    const manifest = await readManifest(path.join(work, 'attested.tar'))
+    const alpha = manifest.packages.find((p) => p.name === 'alpha')
+    expect(alpha?.versions.map((v) => Boolean(v.attestations))).toEqual([false, true])
+    expect(alpha?.packument.versions['1.1.0']?.dist).toMatchObject({ signatures: signed.manifest.dist.signatures, attestations: signed.manifest.dist.attestations })
+    expect((await verifyBundle(path.join(work, 'attested.tar'))).ok).toBe(true)
+
+    const gapped = await target()
+    expect((await importBundle(gapped.store, path.join(work, 'attested.tar'))).ok).toBe(true)
+    expect((await gapped.registry.packuments.document('alpha'))?.versions['1.1.0']?.dist).toMatchObject({ signatures: signed.manifest.dist.signatures, attestations: signed.manifest.dist.attestations })
+    const server = await startServer(airGapped(work), { host: '127.0.0.1', port: 0 }, silentLogger)
+    try {
+      const served = await fetch(`${server.url}-/npm/v1/attestations/alpha@1.1.0`)
+      expect(served.status).toBe(200)
+      expect(await served.json()).toEqual(proof)
+      expect((await fetch(`${server.url}-/npm/v1/attestations/alpha@1.0.0`)).status).toBe(404)
+    } finally {
+      await server.close(1000)
+    }
+
+    // Changed attestation bytes are named, like a tarball's.
+    const bytes = await readFile(path.join(work, 'attested.tar'))
+    const at = bytes.indexOf(Buffer.from('x'.repeat(64)))
+    bytes[at] = 'y'.charCodeAt(0)
+    await writeFile(path.join(work, 'attested.tar'), bytes)
+    expect((await verifyBundle(path.join(work, 'attested.tar'))).problems).toEqual([expect.objectContaining({ package: 'alpha@1.1.0', message: expect.stringMatching(/attestations .* do not hash/) })])
+  })
+
+  it('an uplink that fails to answer for attestations its packument points at leaves the bundle unwritten, naming the version', async () => {
+    const a11 = packages[1] as BuiltPackage
+    const attested = { ...a11, manifest: { ...a11.manifest, dist: { ...a11.manifest.dist, attestations: { url: `${upstream.url}-/npm/v1/attestations/alpha@1.1.0`, provenance: { predicateType: 'https://slsa.dev/provenance/v1' } } } } }
+    upstream.addPackage(attested)
+    upstream.fault({ status: 503 }, (r) => r.url.startsWith('/-/npm/v1/attestations/'))
+    const result = await bundle([a11], 'failing.tar')
+    expect(result.failed).toEqual([expect.objectContaining({ package: 'alpha@1.1.0', message: expect.stringMatching(/^its attestations: .*503/) })])
+    await expect(readFile(path.join(work, 'failing.tar'))).rejects.toMatchObject({ code: 'ENOENT' })
   })
 
   it('--since leaves out what the older bundle holds; importing the delta adds the new version and moves latest', async () => {

@@ -107,4 +107,22 @@ describe('verifyBundle on damaged bundles', () => {
     await writeTar(at('extra.tar'), [['manifest.json', manifest()], [blobEntry(integrity), tgz], ['notes.txt', Buffer.from('hi')]])
     expect((await verifyBundle(at('extra.tar'))).problems).toEqual([{ message: 'unexpected entry notes.txt' }])
   })
+
+  it('checks attestation entries the manifest lists: present, with the digest it gives', async () => {
+    const proof = Buffer.from('{"attestations":[]}')
+    const proofIntegrity = `sha512-${createHash('sha512').update(proof).digest('base64')}`
+    const attested = manifest((m) => {
+      const version = m.packages[0]?.versions[0]
+      if (version) version.attestations = { integrity: proofIntegrity, size: proof.length }
+    })
+    await writeTar(at('attested.tar'), [['manifest.json', attested], ['attestations/p@1.0.0.json', proof], [blobEntry(integrity), tgz]])
+    expect(await verifyBundle(at('attested.tar'))).toMatchObject({ ok: true, problems: [] })
+    await writeTar(at('attested-missing.tar'), [['manifest.json', attested], [blobEntry(integrity), tgz]])
+    expect((await verifyBundle(at('attested-missing.tar'))).problems).toEqual([{ package: 'p@1.0.0', message: expect.stringMatching(/attestations .* are not in the bundle/) }])
+    await writeTar(at('attested-other.tar'), [['manifest.json', attested], ['attestations/p@1.0.0.json', Buffer.from('{"attestations":[1]}')], [blobEntry(integrity), tgz]])
+    expect((await verifyBundle(at('attested-other.tar'))).problems).toEqual([{ package: 'p@1.0.0', message: expect.stringMatching(/do not hash/) }])
+    // An attestations entry the manifest does not list is not part of a bundle.
+    await writeTar(at('attested-unlisted.tar'), [['manifest.json', manifest()], ['attestations/p@1.0.0.json', proof], [blobEntry(integrity), tgz]])
+    expect((await verifyBundle(at('attested-unlisted.tar'))).problems).toEqual([{ message: 'unexpected entry attestations/p@1.0.0.json' }])
+  })
 })
