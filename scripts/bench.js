@@ -24,6 +24,14 @@
 // and with S seconds (default 1); counts npm's retries and resets, the server's connections and
 // non-2xx. Exit 1 on a reset or failure with the default timeout only (with S they are expected).
 // Takes about 4 minutes on 2 loaded cores (each npm ci is stopped after 4 minutes, so at most ~17).
+//   node scripts/bench.js --backend postgres [--duration S] [--profile DIR] [--json FILE]
+// --backend runs only the backend mode (scripts/bench/backend.js): a throwaway PostgreSQL cluster
+// on 127.0.0.1 (scripts/bench/postgres.js, as the tests start it), one `serve` on a folder and two
+// on one database; warm req/s of the full and abbreviated packument and the 300 KiB tarball for
+// fs x1, pg x1 and pg x2 (S s per cell, default 5) with their ratio to fs x1 (target >= 0.8);
+// publish p50/p99 of 10 concurrent publishers (target p99 <= 200 ms); and the delay until a
+// version published on one PostgreSQL instance is listed by the other. --profile DIR profiles
+// the first PostgreSQL instance. About 1.5 minutes.
 // Exit status: 1 on errors (failed requests, wrong bytes, a crash), 0 otherwise, whether or not
 // the ratio targets are met (they are reported, not enforced).
 import { existsSync } from 'node:fs'
@@ -46,6 +54,7 @@ import { buildProject } from './bench/project.js'
 import { evaluateTargets, renderReport } from './bench/report.js'
 import { launchServer, readCpuSeconds, readMemory, readProc, sampleMemory } from './bench/server.js'
 import { renderOutage, runOutage } from './bench/outage.js'
+import { renderBackend, runBackend } from './bench/backend.js'
 import { runSoak } from './bench/soak.js'
 import { renderSoak } from './bench/soak-stats.js'
 import { stopList } from './bench/stops.js'
@@ -62,6 +71,8 @@ const USAGE = [
   '                                                           and with S s (default 1); npm retries and resets, server connections and',
   '                                                           non-2xx; exit 1 on a reset with the default. About 4 min (each npm ci is',
   '                                                           stopped after 4 min, so at most ~17 min in all)',
+  '       node scripts/bench.js --backend postgres [--duration S] [--profile DIR] [--json FILE]   folder vs PostgreSQL (1 and 2',
+  '                                                           instances): warm req/s, publish p50/p99, cross-instance visibility',
 ].join('\n')
 const STARTUP_TIMEOUT_MS = 20_000
 const COLD_CLIENTS = 50
@@ -84,6 +95,7 @@ const options = parseOptions(
     keepalive: { type: 'boolean', default: false },
     packages: { type: 'string' },
     'short-timeout': { type: 'string', default: '1' },
+    backend: { type: 'string' },
   },
   USAGE,
 )
@@ -108,6 +120,10 @@ if (!(Number.isInteger(shortTimeoutS) && shortTimeoutS >= 1 && shortTimeoutS <= 
   console.error(`--short-timeout takes whole seconds in [1, 30]\n${USAGE}`)
   process.exit(2)
 }
+if (options.backend !== undefined && options.backend !== 'postgres') {
+  console.error(`--backend takes postgres (the only store besides the default folder)\n${USAGE}`)
+  process.exit(2)
+}
 const mode = {
   quick: options.quick,
   duration: durationOverride ?? (options.quick ? 1 : 7),
@@ -117,7 +133,7 @@ const mode = {
   npmCiRounds: 3,
   npmCiBudgetMs: 150_000,
 }
-const modeName = options.keepalive ? 'keepalive' : options.outage ? 'outage' : soakSeconds === null ? 'bench' : 'soak'
+const modeName = options.backend ? 'backend' : options.keepalive ? 'keepalive' : options.outage ? 'outage' : soakSeconds === null ? 'bench' : 'soak'
 const jsonFile = path.resolve(options.json ?? path.join(ROOT, `bench-results/${modeName}.json`))
 const profileDir = options.profile ? path.resolve(options.profile) : null
 const npmProfileDir = options['npm-profile'] ? path.resolve(options['npm-profile']) : null
@@ -166,6 +182,7 @@ async function main() {
   }
   if (soakSeconds !== null) return alone('sinopia-soak-', runSoak, renderSoak, { seconds: soakSeconds })
   if (options.outage) return alone('sinopia-outage-', runOutage, renderOutage, { packages: packageCount })
+  if (options.backend) return alone('sinopia-backend-', runBackend, renderBackend, { duration: durationOverride ?? 5, profileDir })
   if (options.keepalive) return alone('sinopia-keepalive-', runKeepalive, renderKeepalive, { packages: packageCount, shortTimeoutS })
   const results = {
     date: new Date().toISOString(),
@@ -442,7 +459,7 @@ async function main() {
 
 /**
  * A mode that runs alone (`--soak`: scripts/bench/soak.js, `--outage`: scripts/bench/outage.js,
- * `--keepalive`: scripts/bench/keepalive.js):
+ * `--keepalive`: scripts/bench/keepalive.js, `--backend`: scripts/bench/backend.js):
  * `run` gets its own temp folder and `settings`; its results go to the JSON file, `render`'s text to stdout.
  */
 async function alone(prefix, run, render, settings) {
