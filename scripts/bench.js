@@ -27,11 +27,11 @@
 //   node scripts/bench.js --backend postgres [--duration S] [--profile DIR] [--json FILE]
 // --backend runs only the backend mode (scripts/bench/backend.js): a throwaway PostgreSQL cluster
 // on 127.0.0.1 (scripts/bench/postgres.js, as the tests start it), one `serve` on a folder and two
-// on one database; warm req/s of the full and abbreviated packument and the 300 KiB tarball for
-// fs x1, pg x1 and pg x2 (S s per cell, default 5) with their ratio to fs x1 (target >= 0.8);
+// on one database; warm req/s of the main bench's packument and tarball rows for fs x1, pg x1
+// and pg x2 (S s per cell, default 5) with their ratio to fs x1 (target >= 0.8);
 // publish p50/p99 of 10 concurrent publishers (target p99 <= 200 ms); and the delay until a
 // version published on one PostgreSQL instance is listed by the other. --profile DIR profiles
-// the first PostgreSQL instance. About 1.5 minutes.
+// the first PostgreSQL instance. About 2.5 minutes.
 // Exit status: 1 on errors (failed requests, wrong bytes, a crash), 0 otherwise, whether or not
 // the ratio targets are met (they are reported, not enforced).
 import { existsSync } from 'node:fs'

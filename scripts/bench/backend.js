@@ -31,8 +31,9 @@ const PUBLISH_P99_TARGET_MS = 200
  * 127.0.0.1, one `serve` on a storage folder and two on one database (each with its own blob
  * cache), all proxying the quick fixtures of the fake uplink. Measures, for the folder (1
  * instance), PostgreSQL (1 instance) and PostgreSQL (2 instances, half the connections on each
- * at once, req/s summed): warm req/s of the full and abbreviated packument and the 300 KiB
- * tarball, each row back to back so the ratios to the folder compare neighbouring runs; the
+ * at once, req/s summed): warm req/s of the main bench's rows (full and abbreviated packument,
+ * plain and gzip; the 300 KiB and 1 MiB tarballs), each row's three cells back to back so the
+ * ratios to the folder compare neighbouring runs; the
  * latency of 100 publishes by 10 concurrent publishers (distinct versions of 3 packages); and how
  * long a version published on one instance takes to show in the other's abbreviated packument
  * (polled in a tight loop, bounded). `profileDir` runs the first PostgreSQL instance under
@@ -87,7 +88,8 @@ export async function runBackend({ root, dir, log, cleanups, stopped, onServer, 
   const pgA = await start('pg-a', database, profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])
   const pgB = await start('pg-b', database)
 
-  const list = scenarios({ packageName: fixtures.info.packument.name, tarballs: fixtures.info.tarballs }).filter((s) => s.issueRow)
+  // The main bench's rows: full and abbreviated packuments, plain and gzip, and the 300 KiB and 1 MiB tarballs.
+  const list = scenarios({ packageName: fixtures.info.packument.name, tarballs: fixtures.info.tarballs })
   for (const instance of [fs, pgA, pgB]) {
     const warmed = await warm(instance.url, list)
     results.problems.push(...warmed.problems.map((p) => `warm-up on ${instance.name}: ${p}`))
@@ -308,7 +310,7 @@ export function renderBackend(results) {
   const lines = [
     `backend: storage folder (fs) vs PostgreSQL (pg), warm reads of the quick fixtures, ${mode.duration} s per cell, ${mode.connections} autocannon`,
     '  connections (x2: half on each instance at once, req/s summed, worst p99); cpu = server CPU ms per response (+ PostgreSQL\'s)',
-    `  ${'row'.padEnd(24)}${setups.map((s) => cell(s, 26)).join('')}`,
+    `  ${'row'.padEnd(28)}${setups.map((s) => cell(s, 26)).join('')}`,
   ]
   for (const row of results.reads) {
     const cells = setups.map((label) => {
@@ -317,12 +319,12 @@ export function renderBackend(results) {
       const ratio = s.ratioToFs == null ? '' : ` (${s.ratioToFs.toFixed(2)})`
       return cell(`${s.reqPerSec}/s${ratio} p99 ${s.p99Ms}`, 26)
     })
-    lines.push(`  ${row.name.padEnd(24)}${cells.join('')}`)
+    lines.push(`  ${row.name.padEnd(28)}${cells.join('')}`)
     const cpu = setups.map((label) => {
       const s = row.setups[label]
       return cell(s ? `cpu ${s.serverCpuMsPerResponse}${s.postgresCpuMsPerResponse == null ? '' : ` + ${s.postgresCpuMsPerResponse}`} ms` : '-', 26)
     })
-    lines.push(`  ${''.padEnd(24)}${cpu.join('')}`)
+    lines.push(`  ${''.padEnd(28)}${cpu.join('')}`)
   }
   lines.push(`  (ratio to fs x1 in parentheses; target >= ${READ_RATIO_TARGET})`)
   lines.push(`publish: ${mode.publishers} concurrent publishers x ${mode.publishesPerPublisher} versions of ${PUBLISHED_PACKAGES} packages (target p99 <= ${PUBLISH_P99_TARGET_MS} ms)`)
