@@ -40,6 +40,14 @@
 // (cold, then from the warm store), `bundle verify` and `bundle import` (into an empty store with no
 // uplink, then again) for the bench project's lockfile of N packages (default 615), as the built CLI,
 // three rounds. About a minute on 2 loaded cores (each command is stopped after 5 minutes).
+//   node scripts/bench.js --backend postgres [--duration S] [--profile DIR] [--json FILE]
+// --backend runs only the backend mode (scripts/bench/backend.js): a throwaway PostgreSQL cluster
+// on 127.0.0.1 (scripts/bench/postgres.js, as the tests start it), one `serve` on a folder and two
+// on one database; warm req/s of the main bench's packument and tarball rows for fs x1, pg x1
+// and pg x2 (S s per cell, default 5) with their ratio to fs x1 (target >= 0.8);
+// publish p50/p99 of 10 concurrent publishers (target p99 <= 200 ms); and the delay until a
+// version published on one PostgreSQL instance is listed by the other. --profile DIR profiles
+// the first PostgreSQL instance. About 2.5 minutes.
 // Exit status: 1 on errors (failed requests, wrong bytes, a crash), 0 otherwise, whether or not
 // the ratio targets are met (they are reported, not enforced).
 import { existsSync } from 'node:fs'
@@ -64,6 +72,7 @@ import { launchServer, readCpuSeconds, readMemory, readProc, sampleMemory } from
 import { renderBundle, runBundle } from './bench/bundle.js'
 import { renderOutage, runOutage } from './bench/outage.js'
 import { parseSizes, renderScale, runScale } from './bench/scale.js'
+import { renderBackend, runBackend } from './bench/backend.js'
 import { runSoak } from './bench/soak.js'
 import { renderSoak } from './bench/soak-stats.js'
 import { stopList } from './bench/stops.js'
@@ -85,6 +94,8 @@ const USAGE = [
   '                                                           req/s and the maintenance commands; one table with the growth factor',
   '       node scripts/bench.js --bundle [--packages N] [--json FILE]   bundle create (cold, warm), verify and import of the bench',
   '                                                           project\'s lockfile of N packages (default 615): sizes and times',
+  '       node scripts/bench.js --backend postgres [--duration S] [--profile DIR] [--json FILE]   folder vs PostgreSQL (1 and 2',
+  '                                                           instances): warm req/s, publish p50/p99, cross-instance visibility',
 ].join('\n')
 const STARTUP_TIMEOUT_MS = 20_000
 const COLD_CLIENTS = 50
@@ -111,6 +122,7 @@ const options = parseOptions(
     scale: { type: 'string' },
     keep: { type: 'string' },
     'tarballs-per-package': { type: 'string', default: '10' },
+    backend: { type: 'string' },
   },
   USAGE,
 )
@@ -141,6 +153,10 @@ if ((options.scale !== undefined && !scaleSizes) || !(Number.isInteger(perPackag
   console.error(`--scale takes sizes like 10k or 10k,100k (100 to 1m packages), --tarballs-per-package a whole number in [1, 100]\n${USAGE}`)
   process.exit(2)
 }
+if (options.backend !== undefined && options.backend !== 'postgres') {
+  console.error(`--backend takes postgres (the only store besides the default folder)\n${USAGE}`)
+  process.exit(2)
+}
 const mode = {
   quick: options.quick,
   duration: durationOverride ?? (options.quick ? 1 : 7),
@@ -150,7 +166,7 @@ const mode = {
   npmCiRounds: 3,
   npmCiBudgetMs: 150_000,
 }
-const modeName = scaleSizes ? 'scale' : options.bundle ? 'bundle' : options.keepalive ? 'keepalive' : options.outage ? 'outage' : soakSeconds === null ? 'bench' : 'soak'
+const modeName = scaleSizes ? 'scale' : options.backend ? 'backend' : options.bundle ? 'bundle' : options.keepalive ? 'keepalive' : options.outage ? 'outage' : soakSeconds === null ? 'bench' : 'soak'
 const jsonFile = path.resolve(options.json ?? path.join(ROOT, `bench-results/${modeName}.json`))
 const profileDir = options.profile ? path.resolve(options.profile) : null
 const npmProfileDir = options['npm-profile'] ? path.resolve(options['npm-profile']) : null
@@ -200,6 +216,7 @@ async function main() {
   if (soakSeconds !== null) return alone('sinopia-soak-', runSoak, renderSoak, { seconds: soakSeconds })
   if (options.outage) return alone('sinopia-outage-', runOutage, renderOutage, { packages: packageCount })
   if (scaleSizes) return alone('sinopia-scale-', runScale, renderScale, { sizes: scaleSizes, perPackage, keep: options.keep })
+  if (options.backend) return alone('sinopia-backend-', runBackend, renderBackend, { duration: durationOverride ?? 5, profileDir })
   if (options.keepalive) return alone('sinopia-keepalive-', runKeepalive, renderKeepalive, { packages: packageCount, shortTimeoutS })
   if (options.bundle) return alone('sinopia-bundle-', runBundle, renderBundle, { packages: packageCount })
   const results = {
@@ -477,7 +494,7 @@ async function main() {
 
 /**
  * A mode that runs alone (`--soak`: scripts/bench/soak.js, `--outage`: scripts/bench/outage.js,
- * `--keepalive`: scripts/bench/keepalive.js):
+ * `--keepalive`: scripts/bench/keepalive.js, `--backend`: scripts/bench/backend.js):
  * `run` gets its own temp folder and `settings`; its results go to the JSON file, `render`'s text to stdout.
  */
 async function alone(prefix, run, render, settings) {

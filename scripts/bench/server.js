@@ -84,24 +84,25 @@ function statSeconds(pid, at) {
 }
 
 /**
- * Writes the config into `dir` (`extra` YAML lines and a `log` block as configYaml takes them) and
- * starts `bin/run.js serve` as a child (`nodeArgs` go to node first, e.g. `--cpu-prof`). Returns at once with
+ * Writes the config into `dir` (`extra` YAML lines and a `log` block as configYaml takes them;
+ * `storage` a folder or a postgres:// URL, by default `dir`/storage) and starts `bin/run.js serve`
+ * as a child (`nodeArgs` go to node first, e.g. `--cpu-prof`; `env` is added to its environment). Returns at once with
  * `{ pid, ready, alive(), output(), stop() }`, so the caller can register `stop` before it
  * waits: `ready` resolves `{ url, startupMs }` once the listening line is printed, and
  * rejects (with the child's output in the message) when it exits first or `timeoutMs` passes.
  */
-export async function launchServer({ root, dir, upstreamUrl, timeoutMs, nodeArgs = [], maxage, extra = [], log }) {
+export async function launchServer({ root, dir, upstreamUrl, timeoutMs, nodeArgs = [], maxage, extra = [], log, storage = path.join(dir, 'storage'), env = {} }) {
   const config = path.join(dir, 'config.yaml')
-  await writeFile(config, configYaml(path.join(dir, 'storage'), upstreamUrl, extra, { maxage, log }))
+  await writeFile(config, configYaml(storage, upstreamUrl, extra, { maxage, log }))
   /** Rewrites the config (extra YAML lines) and sends SIGHUP: the server applies what can change live. */
   const reconfigure = async (more) => {
-    await writeFile(config, configYaml(path.join(dir, 'storage'), upstreamUrl, more, { maxage, log }))
+    await writeFile(config, configYaml(storage, upstreamUrl, more, { maxage, log }))
     child.kill('SIGHUP')
   }
   const started = Date.now()
   const child = spawn(process.execPath, [...nodeArgs, path.join(root, 'bin/run.js'), 'serve', '--config', config, '--listen', '127.0.0.1:0'], {
     cwd: root,
-    env: childEnv(),
+    env: { ...childEnv(), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let stdout = ''

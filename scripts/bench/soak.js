@@ -4,10 +4,11 @@ import http from 'node:http'
 import os from 'node:os'
 import { performance } from 'node:perf_hooks'
 import { setTimeout as delay } from 'node:timers/promises'
-import { BIG_PACKAGE, MID_TARBALL, buildFixtures, digests, prng } from './fixtures.js'
+import { BIG_PACKAGE, MID_TARBALL, buildFixtures, prng } from './fixtures.js'
+import { request as send } from './http.js'
+import { addUser, publishBody } from './publish.js'
 import { launchServer, readMemory } from './server.js'
 import { growth, kindStats } from './soak-stats.js'
-import { packTarball } from './tar.js'
 import { startUpstream } from './upstream.js'
 
 const ABBREVIATED = 'application/vnd.npm.install-v1+json'
@@ -66,7 +67,7 @@ export async function runSoak({ root, dir, seconds, log, cleanups, stopped, onSe
   await send(url + midPath, { agent })
   const midStored = await send(url + midPath, { agent })
   if (midStored.status !== 200 || !midStored.headers.etag) throw new Error(`warm-up: ${midPath} answered ${midStored.status} without an ETag`)
-  const token = await addUser(url, agent)
+  const token = await addUser(url, agent, 'soak')
 
   // The time counts from here: startup and warm-up are not part of the soak.
   const loadStart = performance.now()
@@ -177,19 +178,9 @@ export async function runSoak({ root, dir, seconds, log, cleanups, stopped, onSe
  * and its tarball served with the published bytes.
  */
 async function publishAndRead(url, token, version, timed, kind) {
-  const tarball = packTarball({ 'package.json': JSON.stringify({ name: PUBLISHED, version, description: 'soak test package' }), 'index.js': `module.exports = '${version}'\n` })
-  const { integrity, shasum } = digests(tarball)
-  const file = `${PUBLISHED}-${version}.tgz`
-  const body = {
-    _id: PUBLISHED,
-    name: PUBLISHED,
-    description: 'soak test package',
-    'dist-tags': { latest: version },
-    versions: { [version]: { name: PUBLISHED, version, description: 'soak test package', dist: { integrity, shasum, tarball: `${url}${PUBLISHED}/-/${file}` } } },
-    _attachments: { [file]: { content_type: 'application/octet-stream', data: tarball.toString('base64'), length: tarball.length } },
-  }
+  const { body, file, shasum } = publishBody(url, PUBLISHED, version, 'soak test package')
   const headers = { 'content-type': 'application/json', authorization: `Bearer ${token}` }
-  const put = await timed('publish', `${url}${PUBLISHED}`, { method: 'PUT', headers, body: Buffer.from(JSON.stringify(body)) }, (r) =>
+  const put = await timed('publish', `${url}${PUBLISHED}`, { method: 'PUT', headers, body }, (r) =>
     r.status === 201 ? null : `status ${r.status}: ${r.body.toString('utf8').slice(0, 200)}`,
   )
   if (put?.status !== 201) return
@@ -198,27 +189,4 @@ async function publishAndRead(url, token, version, timed, kind) {
   await timed('tarball', `${url}${PUBLISHED}/-/${file}`, {}, (r) =>
     r.status !== 200 ? `just published ${file}: status ${r.status}` : createHash('sha1').update(r.body).digest('hex') === shasum ? null : `just published ${file}: bytes differ`,
   )
-}
-
-/** Registers the soak user (npm adduser's request) and returns its token. */
-async function addUser(url, agent) {
-  const body = Buffer.from(JSON.stringify({ name: 'soak', password: 'soak-password-1' }))
-  const r = await send(`${url}-/user/org.couchdb.user:soak`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body, agent })
-  if (r.status !== 201) throw new Error(`adduser answered ${r.status}: ${r.body.toString('utf8')}`)
-  return JSON.parse(r.body.toString('utf8')).token
-}
-
-/** One request with node:http: resolves `{ status, headers, body }` for any status, rejects on a network error or after `timeoutMs`. */
-function send(url, { method = 'GET', headers = {}, body, agent, timeoutMs = 20_000 } = {}) {
-  return new Promise((resolve, reject) => {
-    const req = http.request(url, { method, agent, headers: body ? { ...headers, 'content-length': body.length } : headers }, (res) => {
-      const chunks = []
-      res.on('data', (chunk) => chunks.push(chunk))
-      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) }))
-      res.on('error', reject)
-    })
-    req.setTimeout(timeoutMs, () => req.destroy(new Error(`no answer within ${timeoutMs / 1000} s: ${method} ${url}`)))
-    req.on('error', reject)
-    req.end(body)
-  })
 }

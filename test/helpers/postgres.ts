@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
-import pg from 'pg'
 import { inject } from 'vitest'
+import { createDatabase } from '../../scripts/bench/postgres.js'
 import { ensureCluster } from './postgres-cluster.js'
 
 /**
@@ -9,13 +9,5 @@ import { ensureCluster } from './postgres-cluster.js'
  */
 export async function freshDatabase(): Promise<string> {
   const port = await ensureCluster(inject('postgresRunDir'))
-  const name = `sinopia_test_${randomBytes(6).toString('hex')}`
-  const admin = new pg.Client({ connectionString: `postgresql://postgres@127.0.0.1:${port}/postgres` })
-  await admin.connect()
-  try {
-    await admin.query(`CREATE DATABASE ${name}`)
-  } finally {
-    await admin.end()
-  }
-  return `postgresql://postgres@127.0.0.1:${port}/${name}`
+  return createDatabase(port, `sinopia_test_${randomBytes(6).toString('hex')}`)
 }
