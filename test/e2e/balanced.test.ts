@@ -25,12 +25,13 @@ const CLIENT_TIMEOUT = 150_000
  * middle of installs and publishes must lose nothing that was acknowledged.
  */
 /** The store the instances share: a storage folder, or a PostgreSQL database (a fresh one on the run's throwaway cluster). */
-const BACKENDS: Array<[string, (dir: string) => Promise<string>]> = [
-  ['a storage folder', (dir) => Promise.resolve(path.join(dir, 'storage'))],
-  ['PostgreSQL', () => freshDatabase()],
+const BACKENDS: Array<[string, (dir: string) => Promise<string>, { announces: boolean }]> = [
+  // A folder announces no changes: another instance's search index sees them at its next sync (30 s).
+  ['a storage folder', (dir) => Promise.resolve(path.join(dir, 'storage')), { announces: false }],
+  ['PostgreSQL', () => freshDatabase(), { announces: true }],
 ]
 
-describe.each(BACKENDS)('three servers on one store (%s) behind nginx', (_backend, storageFor) => {
+describe.each(BACKENDS)('three servers on one store (%s) behind nginx', (_backend, storageFor, { announces }) => {
   let dir: string
   let upstream: FakeUpstream
   let nginx: RunningNginx
@@ -104,6 +105,29 @@ describe.each(BACKENDS)('three servers on one store (%s) behind nginx', (_backen
     const tarball = await fetch(`${lb}race-pkg/-/race-pkg-1.0.0.tgz`)
     expect(Buffer.from(await tarball.arrayBuffer()).equals(winner.tarball)).toBe(true)
   })
+
+  it('50 clients asking the balancer for one cold packument cost the uplink at most one request per instance', { timeout: 60_000 }, async () => {
+    upstream.addPackage(await buildPackage({ name: 'cold-pkg', version: '1.0.0' }))
+    const answers = await Promise.all(Array.from({ length: 50 }, () => fetch(`${lb}cold-pkg`).then(async (r) => ({ status: r.status, doc: (await r.json()) as { versions?: object } }))))
+    expect(answers.map((a) => a.status)).toEqual(Array(50).fill(200))
+    for (const answer of answers) expect(Object.keys(answer.doc.versions ?? {})).toEqual(['1.0.0'])
+    expect(upstream.count('/cold-pkg')).toBeGreaterThanOrEqual(1)
+    expect(upstream.count('/cold-pkg')).toBeLessThanOrEqual(INSTANCES)
+  })
+
+  if (announces) {
+    it('a package published through one instance is found by the search of every instance', { timeout: 60_000 }, async () => {
+      const pkg = await buildPackage({ name: 'findable-widget', version: '1.0.0', description: 'a findable widget' })
+      expect(await publish(instances[0]!.url, pkg)).toBe(201)
+      for (const instance of instances) {
+        const found = async () => {
+          const answer = (await (await fetch(`${instance.url}-/v1/search?text=findable-widget`)).json()) as { objects: Array<{ package: { name: string } }> }
+          return answer.objects.map((o) => o.package.name)
+        }
+        await expect.poll(found, { timeout: 10_000, interval: 100 }).toContain('findable-widget')
+      }
+    })
+  }
 
   it('an instance SIGKILLed during installs and publishes loses nothing acknowledged, and installs stay green', { timeout: 240_000 }, async () => {
     const project = await makeProject(rootDependencies)
