@@ -58,7 +58,7 @@ Verdaccio's tokens cannot be carried over: its users log in again.`
       } else {
         const config = await this.loadConfig(flags.config, false)
         report = await migrateVerdaccio({ dir: source, uplinks: config.uplinks }, dest, options)
-        if (flags.htpasswd !== undefined) report.users = await migrateHtpasswd(flags.htpasswd, Users.of(config))
+        if (flags.htpasswd !== undefined) report.users = await migrateHtpasswd(flags.htpasswd, Users.of(config, dest))
       }
     } catch (error) {
       spinner?.fail()
@@ -87,7 +87,7 @@ function reportText(r: MigrateReport): string {
   if (r.skipped > 0) lines.push(`skipped ${r.skipped} already in the destination (${r.documents.skipped} documents, ${r.blobs.skipped} blobs, ${r.tokens.skipped} tokens)`)
   if (r.users) {
     lines.push(`users: ${r.users.added.length} added${r.users.added.length > 0 ? ` (${r.users.added.join(', ')})` : ''}`)
-    if (r.users.existing.length > 0) lines.push(`users already in the htpasswd file, left as they are: ${r.users.existing.join(', ')}`)
+    if (r.users.existing.length > 0) lines.push(`users already there, left as they are: ${r.users.existing.join(', ')}`)
   }
   for (const warning of r.warnings) lines.push(`warning: ${warning}`)
   if (r.failed.length > 0) {

@@ -4,9 +4,10 @@ import { passwordFlags } from '../../cli/flags.js'
 import { readNewPassword } from '../../cli/prompt.js'
 import { Users, assertUserName } from '../../core/auth/index.js'
 import { SinopiaError } from '../../core/errors.js'
+import { openStore } from '../../core/store/index.js'
 
 export default class UserAdd extends BaseCommand {
-  static override summary = 'Add a user to the htpasswd file.'
+  static override summary = 'Add a user (to the htpasswd file, or to the store with auth.store).'
   static override description = `Asks for the password twice, without echo, on a terminal; --password-stdin reads it from the \
 first line of standard input instead. max_users does not apply here (it limits self-registration with npm adduser). \
 A running server sees the new user at once.`
@@ -21,11 +22,17 @@ A running server sees the new user at once.`
     const { args, flags } = await this.parse(UserAdd)
     const config = await this.loadConfig(flags.config, false)
     const name = assertUserName(args.name)
-    const users = Users.of(config)
-    if (await users.exists(name)) {
-      throw new SinopiaError('EUSEREXISTS', `user ${name} already exists`, { hint: `change the password with \`${this.config.bin} user passwd ${name}\`` })
+    // The store is opened only when the users live there: an htpasswd user add leaves the storage untouched.
+    const store = config.auth.store ? await openStore(config.storage) : null
+    try {
+      const users = Users.of(config, store)
+      if (await users.exists(name)) {
+        throw new SinopiaError('EUSEREXISTS', `user ${name} already exists`, { hint: `change the password with \`${this.config.bin} user passwd ${name}\`` })
+      }
+      await users.add(name, await readNewPassword({ fromStdin: flags['password-stdin'] }))
+      this.log(`added user ${name} to ${users.where()}`)
+    } finally {
+      await store?.close()
     }
-    await users.add(name, await readNewPassword({ fromStdin: flags['password-stdin'] }))
-    this.log(`added user ${name} to ${config.auth.htpasswd.file}`)
   }
 }

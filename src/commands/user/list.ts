@@ -9,7 +9,7 @@ export interface UserListEntry {
 }
 
 export default class UserList extends BaseCommand {
-  static override summary = 'List the users of the htpasswd file.'
+  static override summary = 'List the users (of the htpasswd file, or of the store with auth.store).'
   static override enableJsonFlag = true
 
   static override examples = ['<%= config.bin %> user list', '<%= config.bin %> user list --json']
@@ -19,9 +19,9 @@ export default class UserList extends BaseCommand {
     const config = await this.loadConfig(flags.config, false)
     const store = await openStore(config.storage)
     const tokens = new Tokens(store.tokens)
-    const users = Users.of(config)
+    const users = Users.of(config, store)
     const entries = await Promise.all((await users.list()).map(async (name) => ({ name, tokens: (await tokens.list(name)).length })))
-    if (entries.length === 0) this.log(`no users in ${config.auth.htpasswd.file}`)
+    if (entries.length === 0) this.log(`no users in ${users.where()}`)
     else {
       const width = Math.max(4, ...entries.map((e) => e.name.length))
       this.log(`${'NAME'.padEnd(width)}  TOKENS`)

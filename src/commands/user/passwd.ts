@@ -4,6 +4,7 @@ import { passwordFlags } from '../../cli/flags.js'
 import { readNewPassword } from '../../cli/prompt.js'
 import { Users } from '../../core/auth/index.js'
 import { SinopiaError } from '../../core/errors.js'
+import { openStore } from '../../core/store/index.js'
 
 export default class UserPasswd extends BaseCommand {
   static override summary = "Change a user's password."
@@ -19,11 +20,16 @@ the first line of standard input instead. Tokens the user already has stay valid
   async run(): Promise<void> {
     const { args, flags } = await this.parse(UserPasswd)
     const config = await this.loadConfig(flags.config, false)
-    const users = Users.of(config)
-    if (!(await users.exists(args.name))) {
-      throw new SinopiaError('ENOUSER', `no user named ${args.name}`, { hint: `add it with \`${this.config.bin} user add ${args.name}\`` })
+    const store = config.auth.store ? await openStore(config.storage) : null
+    try {
+      const users = Users.of(config, store)
+      if (!(await users.exists(args.name))) {
+        throw new SinopiaError('ENOUSER', `no user named ${args.name}`, { hint: `add it with \`${this.config.bin} user add ${args.name}\`` })
+      }
+      await users.setPassword(args.name, await readNewPassword({ fromStdin: flags['password-stdin'] }))
+    } finally {
+      await store?.close()
     }
-    await users.setPassword(args.name, await readNewPassword({ fromStdin: flags['password-stdin'] }))
     this.log(`changed the password of ${args.name}`)
   }
 }

@@ -15,7 +15,7 @@ export default class UserRemove extends BaseCommand {
     const { args, flags } = await this.parse(UserRemove)
     const config = await this.loadConfig(flags.config, false)
     const store = await openStore(config.storage)
-    await Users.of(config).remove(args.name)
+    await Users.of(config, store).remove(args.name)
     await new Tokens(store.tokens).revokeAll(args.name)
     this.log(`removed user ${args.name} and revoked their tokens`)
   }

@@ -4,7 +4,7 @@ import { CACHE_BOUNDS } from '../cache-bounds.js'
 import { SinopiaError } from '../errors.js'
 import type { Config } from '../config/types.js'
 import { KeyedLock } from '../fs/lock.js'
-import { WatchedFile } from '../fs/watched-file.js'
+import { FileUserRecords, type Store, type UserRecords } from '../store/index.js'
 import { hashPassword, parseHtpasswd, serializeHtpasswd, verifyPassword, type HtpasswdEntry } from './htpasswd.js'
 
 /** npm's own rule for user names is loose; these characters are safe in htpasswd lines, URLs and logs. */
@@ -18,43 +18,56 @@ export function assertUserName(name: string): string {
   return name
 }
 
+/** An htpasswd file as user records: lines keep what follows the hash (Verdaccio's `:autocreated <date>`). */
+export function htpasswdRecords(file: string, lock: KeyedLock): FileUserRecords<HtpasswdEntry> {
+  return new FileUserRecords(file, { parse: parseHtpasswd, serialize: serializeHtpasswd, make: (r) => ({ rest: '', ...r }) }, lock)
+}
+
 /**
- * The users of an htpasswd file. The file is read again whenever it changes on disk, so
- * `sinopia-cli user add` in another process is seen by a running server at once; writes
- * hold a lock and replace the file atomically.
+ * The users, wherever the config keeps them: an htpasswd file (`auth.htpasswd`, the default) or
+ * the store (`auth.store`: the database every instance shares). Either is read again whenever it
+ * changes, so `sinopia-cli user add` in another process is seen by a running server at once.
+ * Passwords are hashed and checked here; the records only keep the hashes.
  */
 export class Users {
-  private readonly htpasswd: WatchedFile<HtpasswdEntry[]>
+  private readonly records: UserRecords
   /** Passwords already checked against a hash: bcrypt costs ~50 ms, too much for every request. */
   private readonly verified = new LRUCache<string, string>({ max: CACHE_BOUNDS.verifiedPasswords })
   private readonly verify: (password: string, hash: string) => Promise<boolean>
 
-  /** The users of the config's htpasswd file. */
-  static of(config: Config, lock: KeyedLock = new KeyedLock()): Users {
-    return new Users(config.auth.htpasswd.file, config.auth.htpasswd.maxUsers, lock)
+  /** The users where the config keeps them; `store` is the one the config's `storage` opens (used with `auth.store`). */
+  static of(config: Config, store: Pick<Store, 'users'> | null, lock: KeyedLock = new KeyedLock()): Users {
+    if (!config.auth.store) return new Users(config.auth.htpasswd.file, config.auth.htpasswd.maxUsers, lock)
+    if (!store) throw new Error('auth.store keeps the users in the store: open it first')
+    return new Users(store.users, config.auth.store.maxUsers)
   }
 
+  /** `source`: an htpasswd file's path, or records kept elsewhere (a store's). */
   constructor(
-    readonly file: string,
+    source: string | UserRecords,
     private readonly maxUsers: number,
-    lock: KeyedLock,
+    lock: KeyedLock = new KeyedLock(),
     options: { verify?: (password: string, hash: string) => Promise<boolean> } = {},
   ) {
     this.verify = options.verify ?? verifyPassword
-    // Password hashes: for the server's user alone (they can be attacked offline).
-    this.htpasswd = new WatchedFile(file, { parse: parseHtpasswd, serialize: serializeHtpasswd, empty: () => [] }, lock, { mode: 0o600 })
+    this.records = typeof source === 'string' ? htpasswdRecords(source, lock) : source
+  }
+
+  /** Where the users are kept (the htpasswd file, or the store): for messages. */
+  where(): string {
+    return this.records.where()
   }
 
   async list(): Promise<string[]> {
-    return (await this.entries()).map((e) => e.name)
+    return [...(await this.records.read()).keys()]
   }
 
   async exists(name: string): Promise<boolean> {
-    return (await this.entries()).some((e) => e.name === name)
+    return (await this.records.read()).has(name)
   }
 
   async authenticate(name: string, password: string): Promise<boolean> {
-    const entry = (await this.entries()).find((e) => e.name === name)
+    const entry = (await this.records.read()).get(name)
     // An unknown name costs one bcrypt compare too: the time taken must not tell which names exist.
     if (!entry) return this.verify(password, await dummyHash()).then(() => false)
     const key = createHash('sha256').update(`${name}\u0000${password}`).digest('base64')
@@ -70,74 +83,48 @@ export class Users {
 
   /** Whether `npm adduser` may create one more user now (`max_users` not reached, not -1). */
   async registrationOpen(): Promise<boolean> {
-    return this.maxUsers >= 0 && (await this.entries()).length < this.maxUsers
+    return this.maxUsers >= 0 && (await this.records.read()).size < this.maxUsers
   }
 
-  /** Adds a user. `selfRegistration` (npm adduser) obeys `max_users`; the terminal does not. */
+  /**
+   * Adds a user. `selfRegistration` (npm adduser) obeys `max_users`; the terminal does not. The
+   * check and the add are one step of the records, so racing adds never pass the limit.
+   */
   async add(name: string, password: string, options: { selfRegistration?: boolean } = {}): Promise<void> {
     assertUserName(name)
     assertPassword(password)
     const hash = await hashPassword(password)
-    await this.modify((entries) => {
-      if (entries.some((e) => e.name === name)) {
-        throw new SinopiaError('EUSEREXISTS', `user ${name} already exists`)
-      }
-      if (options.selfRegistration && entries.length >= this.maxUsers) {
-        throw new SinopiaError('EREGISTRATION', this.maxUsers < 0 ? 'registration is closed on this registry' : 'maximum number of users reached', {
-          hint: 'ask an admin to run `sinopia-cli user add`',
-        })
-      }
-      return [...entries, { name, hash, rest: '' }]
-    })
+    const outcome = await this.records.add({ name, hash }, options.selfRegistration ? Math.max(this.maxUsers, 0) : Infinity)
+    if (outcome === 'exists') throw new SinopiaError('EUSEREXISTS', `user ${name} already exists`)
+    if (outcome === 'full') {
+      throw new SinopiaError('EREGISTRATION', this.maxUsers < 0 ? 'registration is closed on this registry' : 'maximum number of users reached', {
+        hint: 'ask an admin to run `sinopia-cli user add`',
+      })
+    }
   }
 
   /**
-   * Appends users with their hashes as another htpasswd file holds them (a Verdaccio's, on
+   * Adds users with their hashes as another htpasswd file holds them (a Verdaccio's, on
    * migrate): the hash formats are the same. A name already here keeps its own entry.
    */
   async adopt(entries: HtpasswdEntry[]): Promise<{ added: string[]; existing: string[] }> {
     const result = { added: [] as string[], existing: [] as string[] }
-    await this.modify((current) => {
-      result.added = []
-      result.existing = []
-      const names = new Set(current.map((e) => e.name))
-      const kept = [...current]
-      for (const entry of entries) {
-        if (names.has(entry.name)) result.existing.push(entry.name)
-        else {
-          names.add(entry.name)
-          kept.push(entry)
-          result.added.push(entry.name)
-        }
-      }
-      return kept
-    })
+    // One at a time, in file order; an htpasswd file keeps each line's trailing fields, a store name and hash.
+    for (const entry of entries) {
+      if ((await this.records.add(entry)) === 'added') result.added.push(entry.name)
+      else result.existing.push(entry.name)
+    }
     return result
   }
 
   async setPassword(name: string, password: string): Promise<void> {
     assertPassword(password)
     const hash = await hashPassword(password)
-    await this.modify((entries) => {
-      const found = entries.find((e) => e.name === name)
-      if (!found) throw new SinopiaError('ENOUSER', `no user named ${name}`)
-      return entries.map((e) => (e.name === name ? { ...e, hash } : e))
-    })
+    if (!(await this.records.setHash(name, hash))) throw new SinopiaError('ENOUSER', `no user named ${name}`)
   }
 
   async remove(name: string): Promise<void> {
-    await this.modify((entries) => {
-      if (!entries.some((e) => e.name === name)) throw new SinopiaError('ENOUSER', `no user named ${name}`)
-      return entries.filter((e) => e.name !== name)
-    })
-  }
-
-  private entries(): Promise<HtpasswdEntry[]> {
-    return this.htpasswd.read()
-  }
-
-  private modify(change: (entries: HtpasswdEntry[]) => HtpasswdEntry[]): Promise<void> {
-    return this.htpasswd.modify(change)
+    if (!(await this.records.remove(name))) throw new SinopiaError('ENOUSER', `no user named ${name}`)
   }
 }
 

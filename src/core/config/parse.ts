@@ -76,7 +76,7 @@ export function parseConfig(text: string, file: string): { config: Config; warni
     listen: f.listen ? listen(src, f.listen) : { ...DEFAULT_LISTEN },
     uplinks,
     packages: f.packages ? parsePackages(src, f.packages, names) : defaultPackageRules(names),
-    auth: { htpasswd: htpasswd(src, f.auth, dir) },
+    auth: auth(src, f.auth, dir),
     maxBodySize: f.max_body_size ? src.size(f.max_body_size) : MAX_BODY_SIZE,
     maxJsonDepth: f.max_json_depth ? src.integer(f.max_json_depth, 1, 'write how deep JSON bodies may nest, like 100') : MAX_JSON_DEPTH,
     maxUnpackedSize: f.max_unpacked_size ? src.size(f.max_unpacked_size) : MAX_UNPACKED_SIZE,
@@ -174,20 +174,33 @@ function keepAliveTimeout(src: Source, server: Field): number {
   return f.keepAliveTimeout ? src.duration(f.keepAliveTimeout, { positive: true }) : KEEP_ALIVE_TIMEOUT
 }
 
-function htpasswd(src: Source, auth: Field | undefined, dir: string): Config['auth']['htpasswd'] {
-  const result = { file: path.resolve(dir, './htpasswd'), maxUsers: Infinity }
-  if (!auth) return result
-  const plugins = src.fields(auth, ['htpasswd'], 'only the htpasswd auth is supported')
+/**
+ * `auth: {htpasswd: {file, max_users}}` (the default: users in that file) or `auth: {store: {max_users}}`
+ * (users kept in the store: the database every instance shares, or auth/users.json in a storage folder).
+ */
+function auth(src: Source, at: Field | undefined, dir: string): Config['auth'] {
+  const result: Config['auth'] = { htpasswd: { file: path.resolve(dir, './htpasswd'), maxUsers: Infinity } }
+  if (!at) return result
+  const plugins = src.fields(at, ['htpasswd', 'store'], 'only the htpasswd auth is supported, or auth.store (users kept in the store)')
+  // `store:` with nothing under it counts as set: it reads as "users in the store".
+  const store = src.entries(at).find(([key]) => key === 'store')?.[1]
+  if (store && plugins.htpasswd) src.fail(store, 'auth.htpasswd and auth.store are both set', 'keep one: the users live in one place')
+  if (store) {
+    const f = src.fields(store, ['max_users'])
+    result.store = { maxUsers: f.max_users ? maxUsers(src, f.max_users) : Infinity }
+  }
   if (!plugins.htpasswd) return result
   const f = src.fields(plugins.htpasswd, ['file', 'max_users'], {
     algorithm: 'sinopia-cli chooses the password hash itself',
     rounds: 'sinopia-cli chooses the password hash itself',
     slow_verify_ms: 'not used',
   })
-  if (f.file) result.file = path.resolve(dir, src.string(f.file, 'write a file path, like ./htpasswd'))
-  if (f.max_users) result.maxUsers = src.integer(f.max_users, -1, 'write the largest number of users, or -1 to turn off self-registration')
+  if (f.file) result.htpasswd.file = path.resolve(dir, src.string(f.file, 'write a file path, like ./htpasswd'))
+  if (f.max_users) result.htpasswd.maxUsers = maxUsers(src, f.max_users)
   return result
 }
+
+const maxUsers = (src: Source, at: Field) => src.integer(at, -1, 'write the largest number of users, or -1 to turn off self-registration')
 
 /**
  * `log: {type, format, level, path}` (Verdaccio 6), Verdaccio 5's `logs: {...}` or Sinopia's

@@ -104,6 +104,11 @@ export interface Config {
       /** -1: self-registration off; Infinity when not set. */
       maxUsers: number
     }
+    /**
+     * Key `auth.store`: the users are kept in the store (store.users) instead of the htpasswd file,
+     * so every instance on one database shares them. `maxUsers` as htpasswd's.
+     */
+    store?: { maxUsers: number }
   }
   /** Bytes. Key `max_body_size`, default 10mb. */
   maxBodySize: number

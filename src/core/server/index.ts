@@ -55,7 +55,7 @@ export async function startServer(config: Config, listen: ListenAddress, log: Lo
   registry.tarballs.onUse = (key) => usage.touch(key)
   const { limits } = config
   const limiter = new FailureLimiter({ maxFailures: limits.loginFailures, windowMs: limits.loginWindow, maxTracked: limits.loginTracked })
-  const auth = new Auth(Users.of(config), new Tokens(store.tokens), limiter)
+  const auth = new Auth(Users.of(config, store), new Tokens(store.tokens), limiter)
   const hostForUrls = `${listen.host.includes(':') ? `[${listen.host}]` : listen.host}:${listen.port}`
   // Follows changes from the start, then reads the store in the background: the server answers meanwhile.
   const search = new SearchIndex(registrySource(registry), (name, error) =>

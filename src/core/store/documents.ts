@@ -107,5 +107,11 @@ export interface TokenRecord {
   kind: 'login' | 'api'
 }
 
+/** A user kept in the store (`auth.store`): a name and its password hash (auth/ hashes and checks it; the store only keeps it). */
+export interface UserRecord {
+  name: string
+  hash: string
+}
+
 /** Last use (ms since the epoch) of each blob key. */
 export type Usage = Map<string, number>

@@ -7,13 +7,15 @@ import { isDatabaseUrl } from './location.js'
 import { openPgStore, type PgStoreOptions } from './pg/open.js'
 import type { Store } from './types.js'
 
-export type { BlobContent, BlobEntry, BlobWrite, Blobs, OpenBlob, Packages, Quarantine, Store, TokenRecords, UsageRecords } from './types.js'
-export type { DocumentKind, FetchedRecord, LoadedUpstream, LocalDoc, Manifest, Packument, StoredBytes, TokenRecord, UplinkPart, UpstreamRecord, Usage } from './documents.js'
+export type { BlobContent, BlobEntry, BlobWrite, Blobs, OpenBlob, Packages, Quarantine, Store, TokenRecords, UsageRecords, UserRecords } from './types.js'
+export type { DocumentKind, FetchedRecord, LoadedUpstream, LocalDoc, Manifest, Packument, StoredBytes, TokenRecord, UplinkPart, UpstreamRecord, Usage, UserRecord } from './documents.js'
 export { expectedIntegrity, sha512Of } from './integrity.js'
 export { attestationsKey, parseTarballKey, tarballKey, tarballSpec } from './keys.js'
 export { decodeUpstream, encodeUpstream, parseJson, revOf } from './records.js'
 export { isDatabaseUrl, redactLocation } from './location.js'
 export { STORE_FORMAT } from './fs/layout.js'
+// A file of users outside any store (an htpasswd file): kept the way the folder store keeps its own.
+export { FileUserRecords, type UserFileFormat } from './fs/users.js'
 export type { PgStoreOptions } from './pg/open.js'
 
 /** What openStore passes on to the implementation it picks (each takes what applies to it). */

@@ -1,6 +1,6 @@
 import type { FileHandle } from 'node:fs/promises'
 import type { Writable } from 'node:stream'
-import type { DocumentKind, FetchedRecord, LoadedUpstream, LocalDoc, StoredBytes, TokenRecord, UpstreamRecord, Usage } from './documents.js'
+import type { DocumentKind, FetchedRecord, LoadedUpstream, LocalDoc, StoredBytes, TokenRecord, UpstreamRecord, Usage, UserRecord } from './documents.js'
 
 /**
  * The one boundary between sinopia-cli and where things are kept. Registry, server, sync,
@@ -15,6 +15,8 @@ export interface Store {
   blobs: Blobs
   packages: Packages
   tokens: TokenRecords
+  /** Users with their password hashes, when the config keeps them here (`auth.store`) rather than in an htpasswd file. */
+  users: UserRecords
   usage: UsageRecords
   quarantine: Quarantine
   /** Throws the write's error (EROFS, ENOSPC, ...) when the store takes no writes now. */
@@ -147,6 +149,23 @@ export interface TokenRecords {
   read(): Promise<ReadonlyMap<string, TokenRecord>>
   /** Read-modify-write under a lock shared by every process on the store. */
   modify(change: (records: TokenRecord[]) => TokenRecord[]): Promise<void>
+}
+
+/**
+ * Users and their password hashes. Each change is one atomic step across every process and
+ * host on the store, so two instances adding one name at once give one 'added' and one 'exists'.
+ */
+export interface UserRecords {
+  /** Every user by name; read on every authenticated request, so cached until the stored users change. */
+  read(): Promise<ReadonlyMap<string, UserRecord>>
+  /** Adds a user unless the name is taken ('exists') or `limit` users are kept already ('full'; none when not given). */
+  add(record: UserRecord, limit?: number): Promise<'added' | 'exists' | 'full'>
+  /** Replaces a user's hash; false when there is no such user. */
+  setHash(name: string, hash: string): Promise<boolean>
+  /** false when there was no such user. */
+  remove(name: string): Promise<boolean>
+  /** Where they are kept (a file path, or the database without its password): for messages. */
+  where(): string
 }
 
 /** When each blob key was last served: only a recency hint for prune, losing it loses nothing. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { defaultUplink, parse } from './helpers.js'
+import { configError, defaultUplink, parse } from './helpers.js'
 import { DEFAULT_LIMITS } from '../../../src/core/config/index.js'
 
 const UPLINK = `
@@ -182,6 +182,28 @@ describe('parseConfig: auth', () => {
       ['auth.htpasswd.algorithm', 6],
     ])
     expect(warnings[0]!.message).toMatch(/only the htpasswd auth/)
+  })
+
+  it('keeps the users in the store with auth.store, its max_users as htpasswd has', () => {
+    expect(parse('auth: { htpasswd: { max_users: 3 } }').config.auth.store).toBeUndefined()
+    expect(parse('auth: { store: {} }').config.auth.store).toEqual({ maxUsers: Infinity })
+    expect(parse('auth:\n  store:\n').config.auth.store).toEqual({ maxUsers: Infinity })
+    expect(parse('auth: { store: { max_users: -1 } }').config.auth.store).toEqual({ maxUsers: -1 })
+    configError('auth: { store: { max_users: lots } }', 'auth.store.max_users', 1)
+  })
+
+  it('refuses users in both places', () => {
+    const error = configError(
+      `
+      auth:
+        htpasswd:
+          file: ./users
+        store: {}
+    `,
+      'auth.store',
+      4,
+    )
+    expect(error.message).toMatch(/both set/)
   })
 })
 

@@ -281,5 +281,40 @@ export function describeStore(name: string, open: () => Promise<StoreUnderTest>)
         expect((await store.tokens.read()).size).toBe(0)
       })
     })
+
+    describe('users', () => {
+      it('are added, changed and removed through any handle on the store', async () => {
+        expect((await store.users.read()).size).toBe(0)
+        expect(await store.users.add({ name: 'alice', hash: 'h1' })).toBe('added')
+        const other = await t.reopen()
+        expect((await other.users.read()).get('alice')).toEqual({ name: 'alice', hash: 'h1' })
+        expect(await other.users.add({ name: 'alice', hash: 'h2' })).toBe('exists')
+        expect(await other.users.setHash('alice', 'h3')).toBe(true)
+        expect((await store.users.read()).get('alice')?.hash).toBe('h3')
+        expect(await store.users.setHash('nobody', 'h')).toBe(false)
+        expect(await store.users.remove('alice')).toBe(true)
+        expect(await other.users.remove('alice')).toBe(false)
+        expect((await other.users.read()).size).toBe(0)
+      })
+
+      it('give one name to exactly one of many concurrent adds, across handles', async () => {
+        const other = await t.reopen()
+        const outcomes = await Promise.all(Array.from({ length: 12 }, (_, i) => (i % 2 ? other : store).users.add({ name: 'bob', hash: `h${i}` })))
+        expect(outcomes.filter((o) => o === 'added')).toHaveLength(1)
+        expect(outcomes.filter((o) => o === 'exists')).toHaveLength(11)
+        expect([...(await store.users.read()).keys()]).toEqual(['bob'])
+      })
+
+      it('refuse an add past the limit, counting concurrent adds', async () => {
+        const other = await t.reopen()
+        const outcomes = await Promise.all(Array.from({ length: 6 }, (_, i) => (i % 2 ? other : store).users.add({ name: `u${i}`, hash: 'h' }, 2)))
+        expect(outcomes.filter((o) => o === 'added')).toHaveLength(2)
+        expect(outcomes.filter((o) => o === 'full')).toHaveLength(4)
+        expect((await store.users.read()).size).toBe(2)
+        // No limit (the terminal's user add) still adds.
+        expect(await store.users.add({ name: 'admin', hash: 'h' })).toBe('added')
+        expect(await store.users.add({ name: 'u0', hash: 'h' }, 2)).toBe(outcomes[0] === 'added' ? 'exists' : 'full')
+      })
+    })
   })
 }

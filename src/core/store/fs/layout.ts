@@ -20,6 +20,8 @@
  *       .lock                           cross-process lock (a directory, proper-lockfile) held across every
  *                                       read-modify-write of this package's files
  *     auth/tokens.json                  login and API tokens, as sha512 hashes (never the tokens themselves)
+ *     auth/users.json                   {"users": [{name, hash}]}: users and their password hashes, when the config
+ *                                       keeps them in the store (auth.store) rather than an htpasswd file
  *     usage.json                        {"format": 1, "lastUse": {"tarball:<name>@<version>": ms}}: when a server last
  *                                       served each tarball. Servers batch this in memory and merge it in (newest
  *                                       time wins) every ~30 s and at shutdown; a fetch counts through the cacache
@@ -50,6 +52,7 @@ export const localFile = (root: string, name: string) => path.join(packageDir(ro
 /** The file a package document is kept in: `upstream.json`, `fetched.json` or `local.json`. */
 export const documentFile = (root: string, name: string, kind: DocumentKind) => path.join(packageDir(root, name), `${kind}.json`)
 export const tokensFile = (root: string) => path.join(root, 'auth', 'tokens.json')
+export const usersFile = (root: string) => path.join(root, 'auth', 'users.json')
 export const lockFile = (root: string, name: string) => path.join(packageDir(root, name), '.lock')
 export const usageFile = (root: string) => path.join(root, 'usage.json')
 export const usageLock = (root: string) => path.join(root, 'usage.lock')

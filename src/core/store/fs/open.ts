@@ -3,20 +3,23 @@ import path from 'node:path'
 import { SinopiaError, errnoCode } from '../../errors.js'
 import { writeFileAtomic } from '../../fs/atomic.js'
 import { KeyedLock } from '../../fs/lock.js'
+import type { UserRecord } from '../documents.js'
 import type { Store } from '../types.js'
 import { BlobStore } from './blobs.js'
-import { STORE_FORMAT, blobsDir, formatFile, packagesDir, quarantineDir, tokensFile } from './layout.js'
+import { STORE_FORMAT, blobsDir, formatFile, packagesDir, quarantineDir, tokensFile, usersFile } from './layout.js'
 import { PackageStore } from './packages.js'
 import { probeWritable } from './probe.js'
 import { FsQuarantine } from './quarantine.js'
 import { FsTokens } from './tokens.js'
 import { FsUsage } from './usage.js'
+import { FileUserRecords, jsonUsers } from './users.js'
 
 /** The store kept in a storage folder (layout.ts). */
 export interface FsStore extends Store {
   blobs: BlobStore
   packages: PackageStore
   tokens: FsTokens
+  users: FileUserRecords<UserRecord>
   usage: FsUsage
   quarantine: FsQuarantine
   /** One lock table per process, for every file the store guards. */
@@ -52,6 +55,7 @@ export async function openFsStore(root: string): Promise<FsStore> {
     blobs: new BlobStore(blobsDir(absolute), quarantine),
     packages: new PackageStore(absolute, lock),
     tokens: new FsTokens(tokensFile(absolute), lock),
+    users: new FileUserRecords(usersFile(absolute), jsonUsers(usersFile(absolute)), lock),
     usage: new FsUsage(absolute, lock),
     quarantine,
     probe: () => probeWritable(absolute),

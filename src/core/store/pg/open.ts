@@ -17,6 +17,7 @@ import { PgQuarantine } from './quarantine.js'
 import { migrate } from './schema.js'
 import { PgTokens } from './tokens.js'
 import { PgUsage } from './usage.js'
+import { PgUsers } from './users.js'
 
 export interface PgStoreOptions {
   /**
@@ -33,6 +34,7 @@ export interface PgStore extends Store {
   blobs: PgBlobs
   packages: PgPackages
   tokens: PgTokens
+  users: PgUsers
   usage: PgUsage
   quarantine: PgQuarantine
 }
@@ -101,6 +103,7 @@ export async function openPgStore(url: string, options: PgStoreOptions = {}): Pr
     blobs: new PgBlobs(pool, root, cache, quarantine),
     packages: new PgPackages(pool, root, locks, stamps, feed),
     tokens: new PgTokens(pool),
+    users: new PgUsers(pool, root),
     usage: new PgUsage(pool, root),
     quarantine,
     probe: () => probe(pool),

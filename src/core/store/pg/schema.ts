@@ -66,6 +66,13 @@ const MIGRATIONS: readonly string[] = [
   -- probe() writes here in a transaction it rolls back: the write is the check.
   CREATE TABLE sinopia_probe (at timestamptz NOT NULL);
   `,
+  `
+  -- Users and their password hashes, when the config keeps them here (auth.store). The primary
+  -- key makes two instances adding one name at once give exactly one user; version 'users'
+  -- bumps on every change, so readers cache the list as they do the tokens.
+  CREATE TABLE sinopia_users (name text COLLATE "C" PRIMARY KEY, hash text NOT NULL, created_ms double precision NOT NULL);
+  INSERT INTO sinopia_versions VALUES ('users', 0);
+  `,
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS.length
