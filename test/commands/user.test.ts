@@ -1,8 +1,9 @@
 import { spawn } from 'node:child_process'
-import { readFile } from 'node:fs/promises'
+import { access, readFile } from 'node:fs/promises'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { cleanupTempDirs, isolatedBaseEnv, makeTempDir, REPO_ROOT, type ClientResult } from '../helpers/clients.js'
+import { freshDatabase } from '../helpers/postgres.js'
 import { cleanupRegistries, startRegistry, type RunningRegistry } from '../helpers/server.js'
 
 /**
@@ -13,10 +14,10 @@ import { cleanupRegistries, startRegistry, type RunningRegistry } from '../helpe
 const BIN = path.join(REPO_ROOT, 'bin', 'run.js')
 const STACK_FRAME = /^\s+at /m
 
-/** The CLI with `input` on stdin (closed right after), in an isolated environment; bounded to 20 s. */
-async function runCli(args: string[], input?: string): Promise<ClientResult> {
+/** The CLI with `input` on stdin (closed right after), in an isolated environment (plus `extraEnv`); bounded to 20 s. */
+async function runCli(args: string[], input?: string, extraEnv: Record<string, string> = {}): Promise<ClientResult> {
   const cwd = await makeTempDir('sinopia-user-cli-')
-  const env: Record<string, string> = { ...isolatedBaseEnv(), HOME: cwd, XDG_CONFIG_HOME: path.join(cwd, 'xdg') }
+  const env: Record<string, string> = { ...isolatedBaseEnv(), HOME: cwd, XDG_CONFIG_HOME: path.join(cwd, 'xdg'), ...extraEnv }
   delete env.SINOPIA_CONFIG
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], { cwd, env, stdio: ['pipe', 'pipe', 'pipe'] })
@@ -125,5 +126,70 @@ describe('sinopia-cli user', () => {
     expect(tokens.tokens.filter((t) => t.user === 'alice')).toEqual([])
     expect(JSON.parse((await runCli(['user', 'list', '--json', '--config', config])).stdout)).toEqual([{ name: 'bob', tokens: 0 }])
     expectOneLineError(await runCli(['user', 'remove', 'alice', '--config', config]), /no user named alice/)
+  })
+})
+
+/**
+ * With `auth: {store: {}}` and a PostgreSQL `storage`, the users are rows of the database: a user
+ * added by the CLI logs in through either of two `serve` instances on it, and a user that one
+ * instance registers (npm adduser) is listed by the CLI and logs in on the other.
+ */
+describe('sinopia-cli user with auth.store on PostgreSQL', () => {
+  let a: RunningRegistry
+  let b: RunningRegistry
+  let tmp: string
+  const basic = (name: string, password: string) => `Basic ${Buffer.from(`${name}:${password}`).toString('base64')}`
+  const whoami = (on: RunningRegistry, auth: string) => fetch(`${on.url}-/whoami`, { headers: { authorization: auth } })
+
+  beforeAll(async () => {
+    const storage = await freshDatabase()
+    // TMPDIR: each process's blob cache (os.tmpdir()/sinopia-blob-cache-*) lands in the test's folder.
+    tmp = await makeTempDir('sinopia-user-pg-')
+    const options = { storage, config: { auth: { store: {} } }, env: { TMPDIR: tmp } }
+    ;[a, b] = await Promise.all([startRegistry(options), startRegistry(options)])
+  })
+  afterAll(async () => {
+    await cleanupRegistries()
+    await cleanupTempDirs()
+  })
+
+  it('user add writes to the database; both instances log the user in; nothing goes to an htpasswd file', { timeout: 60_000 }, async () => {
+    const added = await runCli(['user', 'add', 'alice', '--password-stdin', '--config', a.configFile], 'alice-Pass\n', { TMPDIR: tmp })
+    expect(added.code, added.stderr).toBe(0)
+    expect(added.stdout).toMatch(/added user alice to postgres.*sinopia_users/)
+    for (const on of [a, b]) {
+      const res = await whoami(on, basic('alice', 'alice-Pass'))
+      expect(res.status).toBe(200)
+      expect(await res.json()).toEqual({ username: 'alice' })
+    }
+    const login = await fetch(`${b.url}-/user/org.couchdb.user:alice`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'alice', password: 'alice-Pass' }),
+    })
+    expect(login.status).toBe(201)
+    const { token } = (await login.json()) as { token: string }
+    expect((await whoami(a, `Bearer ${token}`)).status).toBe(200)
+    await expect(access(path.join(path.dirname(a.configFile), 'htpasswd'))).rejects.toMatchObject({ code: 'ENOENT' })
+    expectOneLineError(await runCli(['user', 'add', 'alice', '--password-stdin', '--config', b.configFile], 'x\n', { TMPDIR: tmp }), /user alice already exists/)
+  })
+
+  it('a user registered through one instance is listed by the CLI and logs in on the other; user remove ends both', { timeout: 60_000 }, async () => {
+    const adduser = await fetch(`${a.url}-/user/org.couchdb.user:bob`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'bob', password: 'b0b-Pass' }),
+    })
+    expect(adduser.status).toBe(201)
+    expect((await whoami(b, basic('bob', 'b0b-Pass'))).status).toBe(200)
+    const list = await runCli(['user', 'list', '--json', '--config', b.configFile], undefined, { TMPDIR: tmp })
+    expect(list.code, list.stderr).toBe(0)
+    expect(JSON.parse(list.stdout)).toEqual([
+      { name: 'alice', tokens: 1 },
+      { name: 'bob', tokens: 1 },
+    ])
+    const removed = await runCli(['user', 'remove', 'bob', '--config', a.configFile], undefined, { TMPDIR: tmp })
+    expect(removed.code, removed.stderr).toBe(0)
+    for (const on of [a, b]) expect((await whoami(on, basic('bob', 'b0b-Pass'))).status).toBe(401)
   })
 })

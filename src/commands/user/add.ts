@@ -23,16 +23,14 @@ A running server sees the new user at once.`
     const config = await this.loadConfig(flags.config, false)
     const name = assertUserName(args.name)
     // The store is opened only when the users live there: an htpasswd user add leaves the storage untouched.
+    // Not closed: close() waits on sessions that do not hold the process open, so the process could
+    // end (status 0) inside it and lose an error; idle sessions let it exit anyway (allowExitOnIdle).
     const store = config.auth.store ? await openStore(config.storage) : null
-    try {
-      const users = Users.of(config, store)
-      if (await users.exists(name)) {
-        throw new SinopiaError('EUSEREXISTS', `user ${name} already exists`, { hint: `change the password with \`${this.config.bin} user passwd ${name}\`` })
-      }
-      await users.add(name, await readNewPassword({ fromStdin: flags['password-stdin'] }))
-      this.log(`added user ${name} to ${users.where()}`)
-    } finally {
-      await store?.close()
+    const users = Users.of(config, store)
+    if (await users.exists(name)) {
+      throw new SinopiaError('EUSEREXISTS', `user ${name} already exists`, { hint: `change the password with \`${this.config.bin} user passwd ${name}\`` })
     }
+    await users.add(name, await readNewPassword({ fromStdin: flags['password-stdin'] }))
+    this.log(`added user ${name} to ${users.where()}`)
   }
 }

@@ -20,16 +20,14 @@ the first line of standard input instead. Tokens the user already has stay valid
   async run(): Promise<void> {
     const { args, flags } = await this.parse(UserPasswd)
     const config = await this.loadConfig(flags.config, false)
+    // Not closed: close() waits on sessions that do not hold the process open, so the process could
+    // end (status 0) inside it and lose an error; idle sessions let it exit anyway (allowExitOnIdle).
     const store = config.auth.store ? await openStore(config.storage) : null
-    try {
-      const users = Users.of(config, store)
-      if (!(await users.exists(args.name))) {
-        throw new SinopiaError('ENOUSER', `no user named ${args.name}`, { hint: `add it with \`${this.config.bin} user add ${args.name}\`` })
-      }
-      await users.setPassword(args.name, await readNewPassword({ fromStdin: flags['password-stdin'] }))
-    } finally {
-      await store?.close()
+    const users = Users.of(config, store)
+    if (!(await users.exists(args.name))) {
+      throw new SinopiaError('ENOUSER', `no user named ${args.name}`, { hint: `add it with \`${this.config.bin} user add ${args.name}\`` })
     }
+    await users.setPassword(args.name, await readNewPassword({ fromStdin: flags['password-stdin'] }))
     this.log(`changed the password of ${args.name}`)
   }
 }
