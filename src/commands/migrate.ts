@@ -17,7 +17,8 @@ What the destination already holds identical is skipped: after an interruption, 
 
 --from-verdaccio reads Verdaccio's (or Sinopia's) storage folder: the packages its .verdaccio-db.json lists become \
 packages published here (each tarball verified against its version's integrity or shasum), the others cached uplink \
-copies. --htpasswd appends that Verdaccio's users to the configured htpasswd file (users already there are kept as they are). \
+copies. --htpasswd appends that Verdaccio's users to the configured users (the htpasswd file, or the --to store with auth.store); \
+users already there are kept as they are. Users a store keeps (auth.store) are copied with it. \
 Verdaccio's tokens cannot be carried over: its users log in again.`
 
   static override examples = [

@@ -23,7 +23,10 @@ export interface MigrateReport {
   tokens: { copied: number; skipped: number }
   /** Blob keys whose last use was carried over. */
   usage: number
-  /** --from-verdaccio --htpasswd: users appended to the configured htpasswd file, and those it had already (left alone). */
+  /**
+   * Users added to the destination (--from-verdaccio --htpasswd: to the configured users; between stores: those the
+   * source keeps, auth.store), and those it had already (left alone).
+   */
   users?: { added: string[]; existing: string[] }
   /** Things that were not failures but a person should know (a listed package without a folder). */
   warnings: string[]

@@ -36,8 +36,11 @@ export async function migrateStore(source: Store, dest: Store, options: MigrateO
   })
   await eachLimited(loose, concurrency, (entry) => copyEntry(source, dest, entry, tally))
   await copyTokens(source, dest, tally)
+  const users = await copyUsers(source, dest, tally)
   await copyUsage(source, dest, tally)
-  return tally.finish()
+  const report = tally.finish()
+  if (users) report.users = users
+  return report
 }
 
 async function copyEntry(source: Store, dest: Store, entry: BlobEntry, tally: Tally): Promise<void> {
@@ -103,6 +106,26 @@ async function copyTokens(source: Store, dest: Store, tally: Tally): Promise<voi
     for (let i = 0; i < skipped; i++) tally.token('skipped')
   } catch (error) {
     tally.fail('tokens', error)
+  }
+}
+
+/**
+ * Users kept in the store (auth.store) are added by name: one the destination has already keeps
+ * its own hash, as migrate --htpasswd does. Undefined when the source keeps none.
+ */
+async function copyUsers(source: Store, dest: Store, tally: Tally): Promise<MigrateReport['users']> {
+  try {
+    const records = await source.users.read()
+    if (records.size === 0) return undefined
+    const result = { added: [] as string[], existing: [] as string[] }
+    for (const record of records.values()) {
+      if ((await dest.users.add(record)) === 'added') result.added.push(record.name)
+      else result.existing.push(record.name)
+    }
+    return result
+  } catch (error) {
+    tally.fail('users', error)
+    return undefined
   }
 }
 

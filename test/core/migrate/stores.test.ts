@@ -164,4 +164,17 @@ describe.each(destinations)('migrateStore (folder to %s)', (_kind, openDest) => 
     expect((await blobBytes(dest, tarballKey('alpha', '2.0.0')))?.equals(blobs.alpha2)).toBe(true)
     await expectSameDocuments('@s/local')
   })
+
+  it('copies the users the store keeps (auth.store); a name the destination has keeps its own hash', async () => {
+    expect((await migrateStore(source, dest)).users).toBeUndefined()
+    await source.users.add({ name: 'alice', hash: 'hash-a' })
+    await source.users.add({ name: 'bob', hash: 'hash-b' })
+    await dest.users.add({ name: 'bob', hash: 'dest-hash-b' })
+    expect((await migrateStore(source, dest)).users).toEqual({ added: ['alice'], existing: ['bob'] })
+    expect([...(await dest.users.read()).values()].sort((x, y) => (x.name < y.name ? -1 : 1))).toEqual([
+      { name: 'alice', hash: 'hash-a' },
+      { name: 'bob', hash: 'dest-hash-b' },
+    ])
+    expect((await migrateStore(source, dest)).users).toEqual({ added: [], existing: ['alice', 'bob'] })
+  })
 })
