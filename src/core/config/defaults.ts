@@ -57,6 +57,9 @@ auth:
     file: ./htpasswd
     # How many users \`npm adduser\` may create; -1 turns self-registration off.
     # max_users: 1000
+  # Or, in place of htpasswd, keep the users in the storage (the database, when storage is
+  # postgres://, so every instance shares them); max_users works there too:
+  # store: {}
 
 # Largest request accepted; a publish carries its tarball in the request, base64-encoded.
 max_body_size: 10mb

@@ -87,7 +87,7 @@ export function userRoutes(app: Polka, ctx: ServerContext): void {
   })
   app.all('/-/npm/v1/tokens/token/:key', (req: Request, res: ServerResponse) => methodNotAllowed(res, req.method, ['DELETE']))
 
-  // npm profile. Users here are htpasswd lines: a name and a password, nothing else to show or
+  // npm profile. Users here are a name and a password hash, nothing else to show or
   // set. `npm profile set password` works; the other fields are refused with a clear message.
   app.get('/-/npm/v1/user', async (req: Request, res: ServerResponse) => sendJson(res, 200, profileOf((await caller(ctx, req)).name)))
   app.post('/-/npm/v1/user', async (req: Request, res: ServerResponse) => {
