@@ -61,9 +61,23 @@ describe('PostgreSQL store', () => {
 
   it('creates its schema on open, and refuses a database of a newer schema with ESCHEMA', async () => {
     await (await open()).close()
-    expect((await sql(url, 'SELECT version FROM sinopia_schema')).rows).toEqual([{ version: 1 }])
+    expect((await sql(url, 'SELECT version FROM sinopia_schema')).rows).toEqual([{ version: 2 }])
     await sql(url, 'UPDATE sinopia_schema SET version = 99')
     await expect(openStore(url, { blobCache: path.join(dir, 'x') })).rejects.toMatchObject({ code: 'ESCHEMA', hint: expect.stringContaining('sinopia-cli version') })
+  })
+
+  it('brings a database of schema 1 (before users were kept) to 2, keeping its tokens', async () => {
+    const first = await open()
+    const record = { key: 'k1', user: 'alice', prefix: 'snp_abc', readonly: false, cidr: [], created: '2026-01-01T00:00:00.000Z', kind: 'api' as const }
+    await first.tokens.modify(() => [record])
+    await first.close()
+    // What migration 2 added, taken away again: the layout version 1 left.
+    await sql(url, "DROP TABLE sinopia_users; DELETE FROM sinopia_versions WHERE name = 'users'; UPDATE sinopia_schema SET version = 1")
+    const again = await open()
+    expect((await sql(url, 'SELECT version FROM sinopia_schema')).rows).toEqual([{ version: 2 }])
+    expect([...(await again.tokens.read()).values()]).toEqual([record])
+    expect(await again.users.add({ name: 'alice', hash: 'h' })).toBe('added')
+    expect((await again.users.read()).get('alice')).toEqual({ name: 'alice', hash: 'h' })
   })
 
   it('says which database it cannot reach with ESTORAGE, without the password', async () => {
