@@ -3,6 +3,7 @@ import path from 'node:path'
 import { SinopiaError, errnoCode } from '../../errors.js'
 import { writeFileAtomic } from '../../fs/atomic.js'
 import { KeyedLock } from '../../fs/lock.js'
+import { FsTotals } from './totals.js'
 import type { Store } from '../types.js'
 import { BlobStore } from './blobs.js'
 import { STORE_FORMAT, blobsDir, formatFile, packagesDir, quarantineDir, tokensFile } from './layout.js'
@@ -47,16 +48,17 @@ export async function openFsStore(root: string): Promise<FsStore> {
   await removeStaleTemp(path.join(blobsDir(absolute), 'tmp'))
   const lock = new KeyedLock()
   const quarantine = new FsQuarantine(absolute, quarantineDir(absolute))
+  const blobs = new BlobStore(blobsDir(absolute), quarantine, new FsTotals(blobsDir(absolute), lock))
   return {
     root: absolute,
-    blobs: new BlobStore(blobsDir(absolute), quarantine),
+    blobs,
     packages: new PackageStore(absolute, lock),
     tokens: new FsTokens(tokensFile(absolute), lock),
     usage: new FsUsage(absolute, lock),
     quarantine,
     probe: () => probeWritable(absolute),
-    // Nothing is held open between calls.
-    close: () => Promise.resolve(),
+    // Nothing is held open between calls; this process's changes of the blob totals go to their file.
+    close: () => blobs.close(),
     lock,
   }
 }
