@@ -35,17 +35,16 @@ interface IndexLine {
  * a deletion (all as cacache itself reads them).
  */
 export async function* eachIndexEntry(blobsDir: string): AsyncGenerator<BlobEntry> {
-  for await (const bucket of eachFile(path.join(blobsDir, 'index-v5'))) {
-    let text: string
+  const texts = readAhead(eachFile(path.join(blobsDir, 'index-v5')), async (bucket) => {
     try {
-      text = await readFile(bucket.path, 'utf8')
+      return await readFile(bucket.path, 'utf8')
     } catch (error) {
       // Removed while we walked (the last entry of its key went).
-      if (errnoCode(error) === 'ENOENT') continue
+      if (errnoCode(error) === 'ENOENT') return ''
       throw error
     }
-    for (const entry of bucketEntries(text)) yield entry
-  }
+  })
+  for await (const text of texts) yield* bucketEntries(text)
 }
 
 /** The live entries of one bucket file's text: the last line of each key, unless it is a deletion. */
@@ -89,20 +88,42 @@ export async function removeEntry(blobsDir: string, key: string): Promise<void> 
  * "abcd<rest>". Anything else found there (temp names, other algorithms) is skipped.
  */
 export async function* listContent(blobsDir: string): AsyncGenerator<ContentFile> {
-  for await (const found of eachFile(path.join(blobsDir, 'content-v2', 'sha512'))) {
-    const hex = found.name
-    if (!/^[0-9a-f]{128}$/.test(hex)) continue
-    let info
+  const files = (async function* () {
+    for await (const found of eachFile(path.join(blobsDir, 'content-v2', 'sha512'))) if (/^[0-9a-f]{128}$/.test(found.name)) yield found
+  })()
+  const stated = readAhead(files, async (found) => {
     try {
-      info = await stat(found.path)
+      return { found, info: await stat(found.path) }
     } catch (error) {
       // Removed while we walked (a prune, an unpublish): not there any more.
-      if (errnoCode(error) === 'ENOENT') continue
+      if (errnoCode(error) === 'ENOENT') return null
       throw error
     }
-    if (!info.isFile()) continue
-    yield { integrity: ssri.fromHex(hex, 'sha512').toString(), hex, path: found.path, size: info.size, mtimeMs: info.mtimeMs }
+  })
+  for await (const item of stated) {
+    if (!item?.info.isFile()) continue
+    const { found, info } = item
+    yield { integrity: ssri.fromHex(found.name, 'sha512').toString(), hex: found.name, path: found.path, size: info.size, mtimeMs: info.mtimeMs }
   }
+}
+
+/**
+ * Reads (stats, bucket files) of a walk kept in flight at once. One at a time, each waits its turn
+ * on the thread pool: 109,000 index buckets took 42 s on a loaded 2-core machine.
+ */
+const READ_AHEAD = 16
+
+/** `read` of each item, up to READ_AHEAD of them at once, yielded in the items' order: what is held is that window. */
+async function* readAhead<T, R>(items: AsyncIterable<T>, read: (item: T) => Promise<R>): AsyncGenerator<R> {
+  const window: Array<Promise<R>> = []
+  for await (const item of items) {
+    const pending = read(item)
+    // Observed when its turn comes; an early failure must not go unhandled meanwhile.
+    pending.catch(() => undefined)
+    window.push(pending)
+    if (window.length >= READ_AHEAD) yield await (window.shift() as Promise<R>)
+  }
+  while (window.length > 0) yield await (window.shift() as Promise<R>)
 }
 
 /**
