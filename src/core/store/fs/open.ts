@@ -48,7 +48,9 @@ export async function openFsStore(root: string): Promise<FsStore> {
   await removeStaleTemp(path.join(blobsDir(absolute), 'tmp'))
   const lock = new KeyedLock()
   const quarantine = new FsQuarantine(absolute, quarantineDir(absolute))
-  const blobs = new BlobStore(blobsDir(absolute), quarantine, new FsTotals(blobsDir(absolute), lock))
+  const totals = new FsTotals(blobsDir(absolute), lock)
+  await totals.startIfEmpty()
+  const blobs = new BlobStore(blobsDir(absolute), quarantine, totals)
   return {
     root: absolute,
     blobs,

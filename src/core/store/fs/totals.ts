@@ -3,6 +3,7 @@ import path from 'node:path'
 import { errnoCode } from '../../errors.js'
 import { writeFileAtomic } from '../../fs/atomic.js'
 import type { KeyedLock } from '../../fs/lock.js'
+import { statOrNull } from '../../fs/stat.js'
 import { listContent } from './listing.js'
 
 export interface Totals {
@@ -17,8 +18,8 @@ export interface Totals {
  * content removed or quarantined) in memory and merges them into the file under
  * `blobs/totals.lock`, one merge at a time: a burst of writes costs one read-modify-write.
  *
- * A missing (or unreadable) file is counted once by walking the content, at the first totals()
- * (a store written by an older version); changes merged while it is missing are dropped, since
+ * A new store starts at zero. A missing (or unreadable) file is counted once by walking the
+ * content, at the first totals() (a store written by an older version); changes merged while it is missing are dropped, since
  * that walk sees them on disk. Drift: a process killed before its merge, or a change racing a
  * walk, leaves the file off by those changes; `verify --fix` counts again (recount).
  */
@@ -37,6 +38,17 @@ export class FsTotals {
 
   private get lockPath(): string {
     return path.join(this.dir, 'totals.lock')
+  }
+
+  /**
+   * Starts the count at zero for a folder that holds no content yet (a new store), so no walk
+   * is ever needed there; a folder with content and no file is counted at the first read.
+   */
+  async startIfEmpty(): Promise<void> {
+    if ((await statOrNull(path.join(this.dir, 'content-v2'))) !== null) return
+    await this.lock.withLock(this.lockPath, async () => {
+      if ((await this.readFile()) === null) await this.writeFile({ blobs: 0, bytes: 0 })
+    })
   }
 
   /** Records a change made by this process; merged into the file in the background. */
