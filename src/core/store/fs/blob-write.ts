@@ -24,8 +24,8 @@ export function writeBlobFile(
   target: (sha512: string) => string,
   expected: string,
   size: number | undefined,
-  /** Told, just after the rename, the size of the file the blob replaced (null: none was there). */
-  placed?: (size: number, replaced: number | null) => void,
+  /** Told, just after the rename, the size of the file the blob replaced (null: none was there); awaited before `done`. */
+  placed?: (size: number, replaced: number | null) => Promise<void>,
 ): { stream: Writable; done: Promise<{ integrity: string; size: number }> } {
   const tmp = path.join(tmpDir, `${process.pid}-${randomUUID()}`)
   const wanted = ssri.parse(expected)
@@ -69,8 +69,9 @@ export function writeBlobFile(
     await ensureDir(path.dirname(destination))
     const before = placed ? await statOrNull(destination) : null
     await rename(tmp, destination)
-    placed?.(written, before ? before.size : null)
+    const told = placed?.(written, before ? before.size : null)
     await syncDir(path.dirname(destination))
+    await told
     return { integrity: sha512, size: written }
   }
 

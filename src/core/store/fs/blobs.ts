@@ -125,7 +125,7 @@ export class BlobStore implements Blobs {
     this.forgetIntegrity(sha512Integrity)
     const before = await statOrNull(this.contentPath(sha512Integrity))
     const where = await this.quarantined.blob(sha512Integrity, this.contentPath(sha512Integrity))
-    if (where && before) this.counted.change(-1, -before.size)
+    if (where && before) await this.counted.change(-1, -before.size)
     return where
   }
 
@@ -171,7 +171,7 @@ export class BlobStore implements Blobs {
     this.forgetIntegrity(sha512Integrity)
     const before = await statOrNull(this.contentPath(sha512Integrity))
     await rm(this.contentPath(sha512Integrity), { force: true })
-    if (before) this.counted.change(-1, -before.size)
+    if (before) await this.counted.change(-1, -before.size)
   }
 
   where(sha512Integrity: string): string {

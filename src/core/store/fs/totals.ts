@@ -15,8 +15,8 @@ export interface Totals {
  * The running count of stored contents and their bytes, kept in `blobs/totals.json` so that
  * `storage info` and the server's metrics read one small file instead of stat-ing every content
  * file. Each process adds up its own changes (content renamed into place where there was none,
- * content removed or quarantined) in memory and merges them into the file under
- * `blobs/totals.lock`, one merge at a time: a burst of writes costs one read-modify-write.
+ * content removed or quarantined) and merges them into the file under `blobs/totals.lock`, one
+ * merge at a time: changes made while one runs go in together in the next.
  *
  * A new store starts at zero. A missing (or unreadable) file is counted once by walking the
  * content, at the first totals() (a store written by an older version); changes merged while it is missing are dropped, since
@@ -51,12 +51,16 @@ export class FsTotals {
     })
   }
 
-  /** Records a change made by this process; merged into the file in the background. */
-  change(blobs: number, bytes: number): void {
+  /**
+   * Records a change made by this process and merges it; changes made meanwhile share the merge.
+   * Awaited by the write or removal that made it, so nothing of it runs on after that resolves
+   * (a store folder deleted right after would otherwise get its lock folder back). Never fails:
+   * a failed merge (a full or read-only disk) keeps the change pending for the next one.
+   */
+  async change(blobs: number, bytes: number): Promise<void> {
     this.pending.blobs += blobs
     this.pending.bytes += bytes
-    // A failed merge keeps the change pending for the next one (a full or read-only disk).
-    this.flush().catch(() => undefined)
+    await this.flush().catch(() => undefined)
   }
 
   /** Resolves once every change recorded before the call is in the file (or dropped: see above). */
