@@ -19,3 +19,22 @@ export async function eachLimited<T>(items: readonly T[], limit: number, fn: (it
   await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker))
   if (failure) throw (failure as { error: unknown }).error
 }
+
+/**
+ * eachLimited over items that arrive one by one (a store listing): the next is taken only when
+ * fewer than `limit` run, so what is held is `limit` items, whatever the listing yields.
+ */
+export async function eachLimitedOf<T>(items: AsyncIterable<T>, limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let failure: { error: unknown } | null = null
+  const running = new Set<Promise<void>>()
+  for await (const item of items) {
+    if (failure) break
+    const job: Promise<void> = fn(item)
+      .catch((error: unknown) => void (failure ??= { error }))
+      .finally(() => running.delete(job))
+    running.add(job)
+    if (running.size >= Math.max(1, limit)) await Promise.race(running)
+  }
+  await Promise.all(running)
+  if (failure) throw (failure as { error: unknown }).error
+}

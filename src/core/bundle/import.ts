@@ -190,10 +190,12 @@ async function takeBack(store: Store, written: Written[]): Promise<void> {
     const entry = await store.blobs.entry(w.key)
     if (entry && entry.integrity === w.integrity && entry.time === w.time) await store.blobs.dropEntry(w.key)
   }
-  const indexed = new Set((await store.blobs.entries()).map((e) => e.integrity))
-  for (const integrity of new Set(written.filter((w) => !w.contentBefore).map((w) => w.integrity))) {
-    if (!indexed.has(integrity)) await store.blobs.removeContent(integrity)
-  }
+  // Only the import's own new contents are looked for in the listing: what is held is bounded by
+  // the bundle, not by the store.
+  const unreferenced = new Set(written.filter((w) => !w.contentBefore).map((w) => w.integrity))
+  if (unreferenced.size === 0) return
+  for await (const entry of store.blobs.eachEntry()) unreferenced.delete(entry.integrity)
+  for (const integrity of unreferenced) await store.blobs.removeContent(integrity)
 }
 
 interface MergeContext {

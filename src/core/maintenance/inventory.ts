@@ -23,8 +23,8 @@ export interface PackageScan {
   broken: Array<{ document: DocumentKind; file: string; message: string }>
 }
 
+/** What maintenance holds of a store: per package, never per blob (the blob index is streamed: Blobs.eachEntry). */
 export interface Inventory {
-  entries: BlobEntry[]
   packages: Map<string, PackageScan>
   usage: Usage
   /** Why the usage records could not be read (then only index times count as uses). */
@@ -38,9 +38,8 @@ export function lastUseOf(entry: BlobEntry, usage: Usage): number {
   return Math.max(entry.time, usage.get(entry.key) ?? 0)
 }
 
-/** Reads the blob index, the usage records and every package's documents. Broken files are recorded, not thrown. */
+/** Reads the usage records and every package's documents. Broken files are recorded, not thrown. */
 export async function scanStore(store: Store): Promise<Inventory> {
-  const entries = await store.blobs.entries()
   let usage: Usage = new Map()
   let usageProblem: string | null = null
   try {
@@ -60,7 +59,7 @@ export async function scanStore(store: Store): Promise<Inventory> {
     for (const integrity of scan.local?.values() ?? []) if (integrity) localIntegrities.add(integrity)
     packages.set(scan.name, scan)
   }
-  return { entries, packages, usage, usageProblem, localIntegrities }
+  return { packages, usage, usageProblem, localIntegrities }
 }
 
 /**

@@ -1,5 +1,5 @@
 import { SinopiaError } from '../errors.js'
-import { parseTarballKey, sha512Of, type BlobEntry, type Store } from '../store/index.js'
+import { parseTarballKey, sha512Of, type Store } from '../store/index.js'
 import { lastUseOf, scanStore, type Inventory } from './inventory.js'
 import { emptyKeepList, type KeepList } from './keep.js'
 import { selectForPrune, type Candidate, type KeepReason, type PruneReason } from './select.js'
@@ -106,9 +106,14 @@ export async function planPrune(store: Store, options: PruneOptions): Promise<Pr
     }
   }
   const kept: Record<KeepReason, number> = { local: 0, lockfile: 0, recent: 0 }
-  const candidates: Array<Candidate & { entry: BlobEntry; name: string; version: string }> = []
+  // One candidate per tarball entry: the selection weighs them all against each other (least
+  // recently used first), so these are held, reduced to what it needs; the listing is not.
+  const candidates: Array<Candidate & { name: string; version: string; time: number }> = []
   const refs = new Map<string, number>()
-  for (const entry of inventory.entries) {
+  // Usage records whose key the index lacks: bounded by the usage records already in memory.
+  const unindexedUsage = new Set(inventory.usage.keys())
+  for await (const entry of store.blobs.eachEntry()) {
+    unindexedUsage.delete(entry.key)
     refs.set(entry.integrity, (refs.get(entry.integrity) ?? 0) + 1)
     const parsed = parseTarballKey(entry.key)
     // Keys of another shape are not ours to judge.
@@ -121,7 +126,7 @@ export async function planPrune(store: Store, options: PruneOptions): Promise<Pr
     else if (keep.specs.has(`${parsed.name}@${parsed.version}`) || keep.integrities.has(entry.integrity)) reason = 'lockfile'
     else if (entry.time > startedAt - grace) reason = 'recent'
     if (reason) kept[reason]++
-    candidates.push({ key: entry.key, integrity: entry.integrity, size: entry.size, lastUse: lastUseOf(entry, inventory.usage), keep: reason, entry, ...parsed })
+    candidates.push({ key: entry.key, integrity: entry.integrity, size: entry.size, lastUse: lastUseOf(entry, inventory.usage), keep: reason, time: entry.time, ...parsed })
   }
   const selection = selectForPrune(candidates, {
     ...(options.olderThanMs === undefined ? {} : { olderThan: startedAt - options.olderThanMs }),
@@ -130,7 +135,7 @@ export async function planPrune(store: Store, options: PruneOptions): Promise<Pr
   const remove: PruneItem[] = []
   for (const c of candidates) {
     const reason = selection.chosen.get(c.key)
-    if (reason) remove.push({ key: c.key, name: c.name, version: c.version, integrity: c.integrity, size: c.size, lastUse: c.lastUse, reason, time: c.entry.time })
+    if (reason) remove.push({ key: c.key, name: c.name, version: c.version, integrity: c.integrity, size: c.size, lastUse: c.lastUse, reason, time: c.time })
   }
   remove.sort((a, b) => a.lastUse - b.lastUse || (a.key < b.key ? -1 : 1))
   const orphans: OrphanBlob[] = []
@@ -139,9 +144,8 @@ export async function planPrune(store: Store, options: PruneOptions): Promise<Pr
     if (content.mtimeMs > startedAt - ORPHAN_GRACE_MS) continue
     orphans.push({ integrity: content.integrity, path: content.location, size: content.size })
   }
-  const packuments = options.olderThanMs === undefined ? [] : stalePackuments(inventory, remove, keep, startedAt - options.olderThanMs, startedAt - grace)
-  const indexed = new Set(inventory.entries.map((e) => e.key))
-  const staleUsage = new Map([...inventory.usage].filter(([key, at]) => !indexed.has(key) && at < startedAt - ORPHAN_GRACE_MS))
+  const packuments = options.olderThanMs === undefined ? [] : stalePackuments(inventory, candidates, remove, keep, startedAt - options.olderThanMs, startedAt - grace)
+  const staleUsage = new Map([...unindexedUsage].map((key) => [key, inventory.usage.get(key) as number] as const).filter(([, at]) => at < startedAt - ORPHAN_GRACE_MS))
   const remaining = new Map(refs)
   let freedBytes = orphans.reduce((sum, o) => sum + o.size, 0) + packuments.reduce((sum, p) => sum + p.bytes, 0)
   for (const item of remove) {
@@ -225,7 +229,10 @@ export async function applyPrune(store: Store, plan: PrunePlan, onRemoved?: (ite
   }
   if (plan.orphans.length > 0) {
     // Indexed meanwhile (a download that reused bytes already on disk): not an orphan any more.
-    const indexed = new Set((await store.blobs.entries()).map((e) => e.integrity))
+    // Only the plan's orphans are looked for in the listing, so what is held is the plan.
+    const indexed = new Set<string>()
+    const orphaned = new Set(plan.orphans.map((o) => o.integrity))
+    for await (const entry of store.blobs.eachEntry()) if (orphaned.has(entry.integrity)) indexed.add(entry.integrity)
     for (const orphan of plan.orphans) {
       if (indexed.has(orphan.integrity)) continue
       await store.blobs.removeContent(orphan.integrity)
@@ -245,13 +252,17 @@ export async function applyPrune(store: Store, plan: PrunePlan, onRemoved?: (ite
 }
 
 /** See PrunePlan.packuments. A name a lockfile lists keeps its packument (lock-sync reads it). */
-function stalePackuments(inventory: Inventory, remove: PruneItem[], keep: KeepList, cutoff: number, recent: number): StalePackument[] {
+function stalePackuments(
+  inventory: Inventory,
+  tarballs: ReadonlyArray<{ key: string; name: string }>,
+  remove: PruneItem[],
+  keep: KeepList,
+  cutoff: number,
+  recent: number,
+): StalePackument[] {
   const removing = new Set(remove.map((item) => item.key))
   const withTarballs = new Set<string>()
-  for (const entry of inventory.entries) {
-    const parsed = parseTarballKey(entry.key)
-    if (parsed && !removing.has(entry.key)) withTarballs.add(parsed.name)
-  }
+  for (const tarball of tarballs) if (!removing.has(tarball.key)) withTarballs.add(tarball.name)
   const locked = new Set([...keep.specs].map((spec) => spec.slice(0, spec.lastIndexOf('@'))))
   const out: StalePackument[] = []
   for (const scan of inventory.packages.values()) {
@@ -272,7 +283,13 @@ function stalePackuments(inventory: Inventory, remove: PruneItem[], keep: KeepLi
  * in full when it next asks the uplink.
  */
 async function removePackuments(store: Store, packuments: StalePackument[], result: PruneResult): Promise<void> {
-  const withTarballs = new Set((await store.blobs.entries()).map((e) => parseTarballKey(e.key)?.name))
+  // Only the planned names are looked for in the listing: what is held is bounded by the plan.
+  const planned = new Set(packuments.map((p) => p.name))
+  const withTarballs = new Set<string>()
+  for await (const entry of store.blobs.eachEntry()) {
+    const name = parseTarballKey(entry.key)?.name
+    if (name !== undefined && planned.has(name)) withTarballs.add(name)
+  }
   for (const item of packuments) {
     const key = `packument:${item.name}`
     if (withTarballs.has(item.name)) {

@@ -51,11 +51,15 @@ export async function verifyStore(store: Store, options: { fix?: boolean; onProg
     problems: 0,
   }
   // The index first: content written after this is then never mistaken for missing.
-  const entries = await store.blobs.entries()
-  // Each indexed digest -> whether its content was found intact. Keyed by the entries' own
-  // strings, so it costs a table slot per digest, not a copy of it.
+  // Each indexed digest -> whether its content was found intact: one slot per distinct content
+  // (a digest string and a flag, ~150 bytes), the least that tells orphans from referenced
+  // content while the content streams past. The entries themselves are streamed, twice.
   const found = new Map<string, boolean>()
-  for (const entry of entries) found.set(entry.integrity, false)
+  let indexed = 0
+  for await (const entry of store.blobs.eachEntry()) {
+    indexed++
+    found.set(entry.integrity, false)
+  }
 
   // The metadata before the content: what was published here is then known while the content
   // streams past, so nothing of the content listing has to be kept (a million blobs' paths and
@@ -131,8 +135,10 @@ export async function verifyStore(store: Store, options: { fix?: boolean; onProg
   if (failure) throw (failure as { error: unknown }).error
   progress({ phase: 'blobs', done: listed, total: listed })
 
-  for (const [i, entry] of entries.entries()) {
-    progress({ phase: 'index', done: i, total: entries.length })
+  let i = 0
+  for await (const entry of store.blobs.eachEntry()) {
+    progress({ phase: 'index', done: i, total: Math.max(indexed, i) })
+    i++
     report.entries.checked++
     let why: 'missing' | 'corrupt' | null = corrupt.has(entry.integrity) ? 'corrupt' : null
     if (!why && found.get(entry.integrity) !== true && !(await store.blobs.hasContent(entry.integrity))) why = 'missing'
@@ -143,16 +149,19 @@ export async function verifyStore(store: Store, options: { fix?: boolean; onProg
     if (fix) await store.blobs.dropEntry(entry.key)
     report.entries.dangling.push({ key: entry.key, integrity: entry.integrity, why, dropped: fix })
   }
-  progress({ phase: 'index', done: entries.length, total: entries.length })
+  progress({ phase: 'index', done: i, total: i })
 
-  const byKey = new Map(entries.map((e) => [e.key, e.integrity]))
   for (const [name, versions] of localVersions) {
     for (const [version, sha512] of versions) {
-      const integrity = sha512 ?? byKey.get(tarballKey(name, version)) ?? null
+      // A version with only a sha1 in its manifest: the index entry names its sha512.
+      const integrity = sha512 ?? (await store.blobs.entry(tarballKey(name, version)))?.integrity ?? null
       const intact = integrity !== null && !corrupt.has(integrity) && (found.get(integrity) === true || (await store.blobs.hasContent(integrity)))
       if (!intact) report.missingLocal.push({ name, version })
     }
   }
+
+  // The walk above went over every content file: with --fix, its count becomes the totals.
+  if (fix) await store.blobs.recount()
 
   report.problems =
     report.blobs.corrupt.filter((b) => !b.quarantined).length +

@@ -1,40 +1,33 @@
-import { eachLimited } from '../each-limited.js'
-import { decodeUpstream, parseTarballKey, type BlobEntry, type Store } from '../store/index.js'
+import { eachLimited, eachLimitedOf } from '../each-limited.js'
+import { decodeUpstream, type BlobEntry, type Store } from '../store/index.js'
 import { copyBlob, copyFetched, copyLocal, copyUpstreamBytes } from './copy.js'
 import { DEFAULT_MIGRATE_CONCURRENCY, Tally, type MigrateOptions, type MigrateReport } from './report.js'
 
 /**
  * Copies everything `source` keeps into `dest`, through the Store interface only, so any pair of
- * backends works: per package its tarballs (re-hashed by the destination's write), then its
- * documents (each decoded first) under the package's destination lock; then blobs of no listed
- * package, tokens and usage. The source is only read and no source lock is taken, so a server
- * may keep serving from it. What the destination already holds identical is skipped: rerunning
- * after an interruption copies only the rest. The quarantine (kept for inspection) is not copied.
+ * backends works: first every blob, streamed from the source's listing (re-hashed by the
+ * destination's write), then per package its documents (each decoded first) under the package's
+ * destination lock, so a version is never visible before its tarball; then tokens and usage.
+ * Nothing is held per blob: the listing is consumed as it comes, a few copies at once. The
+ * source is only read and no source lock is taken, so a server may keep serving from it. What
+ * the destination already holds identical is skipped: rerunning after an interruption copies
+ * only the rest. The quarantine (kept for inspection) is not copied.
  */
 export async function migrateStore(source: Store, dest: Store, options: MigrateOptions = {}): Promise<MigrateReport> {
   const tally = new Tally(source.root, dest.root, options.onProgress)
   const names = await source.packages.list()
-  const entries = await source.blobs.entries()
-  const byName = new Map<string, BlobEntry[]>()
-  const loose: BlobEntry[] = []
-  const listed = new Set(names)
-  for (const entry of entries) {
-    const name = parseTarballKey(entry.key)?.name
-    if (name !== undefined && listed.has(name)) byName.set(name, [...(byName.get(name) ?? []), entry])
-    else loose.push(entry)
-  }
-  tally.expect(names.length + entries.length)
+  tally.expect(names.length)
   const concurrency = options.concurrency ?? DEFAULT_MIGRATE_CONCURRENCY
 
+  // The total grows as the listing goes: counting it first would read the whole index twice.
+  await eachLimitedOf(source.blobs.eachEntry(), concurrency, async (entry) => {
+    tally.expect(1)
+    await copyEntry(source, dest, entry, tally)
+  })
   await eachLimited(names, concurrency, async (name) => {
-    await dest.packages.withLock(name, async () => {
-      // Bytes first, then the documents that name them: a version is never visible before its tarball.
-      for (const entry of byName.get(name) ?? []) await copyEntry(source, dest, entry, tally)
-      await copyDocuments(source, dest, name, tally)
-    })
+    await dest.packages.withLock(name, () => copyDocuments(source, dest, name, tally))
     tally.step()
   })
-  await eachLimited(loose, concurrency, (entry) => copyEntry(source, dest, entry, tally))
   await copyTokens(source, dest, tally)
   const users = await copyUsers(source, dest, tally)
   await copyUsage(source, dest, tally)

@@ -74,7 +74,8 @@ export async function startServer(config: Config, listen: ListenAddress, log: Lo
     () => ({ maxBytes: ctx.config.limits.readmeSize, timeoutMs: ctx.config.limits.readmeRenderTime, maxQueued: ctx.config.limits.readmeQueue }),
     (reason) => log.log('warn', `a README is shown as plain text: ${reason}`),
   )
-  // The store's size for metrics: counted by a walk in the background, at most every
+  // The store's size for metrics: the store's maintained count (a small file, or one query; a
+  // store written by an older version is walked once), read in the background at most every
   // STORE_COUNT_MS and only when scraped, never by the scrape itself.
   let storeTotals: { blobs: number; bytes: number } | null = null
   let countedAt = 0

@@ -84,8 +84,12 @@ export interface Blobs {
   remove(key: string, inUse: (integrity: string) => boolean | Promise<boolean>): Promise<{ contentRemoved: boolean }>
   /** Moves bad content aside (see Quarantine); it then counts as absent. */
   quarantine(sha512Integrity: string): Promise<string | null>
-  /** Every live entry, sorted by key. */
-  entries(): Promise<BlobEntry[]>
+  /**
+   * Every live entry, streamed: in no promised order, and never held as a list, so a caller that
+   * keeps only what it needs stays bounded whatever the store holds. An entry written or removed
+   * during the walk may or may not be seen; every entry present throughout is seen exactly once.
+   */
+  eachEntry(): AsyncIterable<BlobEntry>
   entry(key: string): Promise<BlobEntry | null>
   /** Drops an entry whose content is gone, so the tarball is fetched again; the content is not touched. */
   dropEntry(key: string): Promise<void>
@@ -96,7 +100,13 @@ export interface Blobs {
   removeContent(sha512Integrity: string): Promise<void>
   /** Where content is kept (a file path): for messages. */
   where(sha512Integrity: string): string
+  /**
+   * How many contents are stored and their total size, without walking them (a maintained count:
+   * fs keeps it in a file, see fs/totals.ts, which a crash can leave off by the writes in flight).
+   */
   totals(): Promise<{ blobs: number; bytes: number }>
+  /** Counts every stored content again and keeps that as the totals (verify --fix: corrects drift). */
+  recount(): Promise<{ blobs: number; bytes: number }>
 }
 
 /** Per-package documents (see DocumentKind). Writes happen only inside `withLock(name)`. */

@@ -17,6 +17,7 @@ import { startFakeUpstream, type FakeUpstream } from '../../helpers/fake-upstrea
 import { buildPackage, type BuiltPackage } from '../../helpers/packages.js'
 import { publishBody } from '../../helpers/publish.js'
 import { tempConfig } from '../sync/harness.js'
+import { sortedEntries } from '../../helpers/blobs.js'
 
 const TOOL = { name: 'sinopia-cli', version: '0.0.0-test' }
 const sha256 = async (file: string) => createHash('sha256').update(await readFile(file)).digest('hex')
@@ -209,7 +210,7 @@ describe('bundles: create, verify, import', () => {
     // ...and were taken back: only what the store held before is left, its document untouched.
     expect(await gapped.store.packages.list()).toEqual([kept.name])
     expect((await gapped.store.packages.readUpstream(kept.name))?.rev).toBe(before?.rev)
-    expect((await gapped.store.blobs.entries()).map((e) => e.key)).toEqual([tarballKey(kept.name, kept.version)])
+    expect((await sortedEntries(gapped.store.blobs)).map((e) => e.key)).toEqual([tarballKey(kept.name, kept.version)])
     const content: string[] = []
     for await (const c of gapped.store.blobs.content()) content.push(c.integrity)
     expect(content).toEqual([kept.manifest.dist.integrity])
@@ -224,7 +225,7 @@ describe('bundles: create, verify, import', () => {
     expect(result).toMatchObject({ ok: false, added: [] })
     expect(result.verify.problems.map((p) => p.message)).toContainEqual(expect.stringMatching(/truncated/))
     expect(await gapped.store.packages.list()).toEqual([])
-    expect(await gapped.store.blobs.entries()).toEqual([])
+    expect(await sortedEntries(gapped.store.blobs)).toEqual([])
     expect(await gapped.store.blobs.totals()).toEqual({ blobs: 0, bytes: 0 })
   })
 

@@ -58,6 +58,8 @@ export async function addUpstream(store: FsStore, name: string, versions: Record
 /** A tarball in the blob store as if fetched at `time`. */
 export async function cacheTarball(store: FsStore, name: string, version: string, bytes: Buffer, time = Date.now()): Promise<void> {
   await cacache.put(store.blobs.dir, tarballKey(name, version), bytes, { time, algorithms: ['sha512'] } as cacache.put.Options)
+  // Written behind the store's back (to set the time), so its running totals are told by a count.
+  await store.blobs.recount()
 }
 
 /** Versions published here: their tarballs and local.json. */

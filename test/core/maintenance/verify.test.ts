@@ -61,8 +61,19 @@ describe('verifyStore', () => {
     const found = await verifyStore(t.store)
     expect(found.entries.dangling).toEqual([{ key: tarballKey('c', '1.0.0'), integrity: integrityOf(b.c), why: 'missing', dropped: false }])
     expect(found.problems).toBe(1)
+    // The fixture's blobs went in through cacache and this one out by rm, both behind the store's
+    // back: its totals are off until --fix counts again.
+    const before = await t.store.blobs.totals()
     expect((await verifyStore(t.store, { fix: true })).problems).toBe(0)
     expect(await storedVersions(t.store)).not.toContain('c@1.0.0')
+    const counted = { blobs: 0, bytes: 0 }
+    for await (const c of t.store.blobs.content()) {
+      counted.blobs++
+      counted.bytes += c.size
+    }
+    expect(await t.store.blobs.totals()).toEqual(counted)
+    expect(counted.blobs).toBeGreaterThan(0)
+    expect(before).not.toEqual(counted)
   })
 
   it('finds metadata that does not parse; --fix quarantines uplink copies and usage, never local.json', async () => {

@@ -4,9 +4,10 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { migrateStore, type MigrateReport } from '../../../src/core/migrate/index.js'
-import { openStore, tarballKey, type LocalDoc, type Store, type TokenRecord } from '../../../src/core/store/index.js'
+import { openStore, tarballKey, type BlobEntry, type LocalDoc, type Store, type TokenRecord } from '../../../src/core/store/index.js'
 import { freshDatabase } from '../../helpers/postgres.js'
 import { blobBytes } from './harness.js'
+import { sortedEntries } from '../../helpers/blobs.js'
 
 /**
  * migrate from a storage folder into another folder, and into a PostgreSQL database (then back out
@@ -105,9 +106,9 @@ describe.each(destinations)('migrateStore (folder to %s)', (_kind, openDest) => 
 
     expect(await dest.packages.list()).toEqual(await source.packages.list())
     for (const name of ['alpha', '@s/local']) await expectSameDocuments(name)
-    const entries = (list: Awaited<ReturnType<Store['blobs']['entries']>>) => list.map(({ key, integrity, size }) => ({ key, integrity, size }))
-    expect(entries(await dest.blobs.entries())).toEqual(entries(await source.blobs.entries()))
-    for (const entry of await source.blobs.entries()) expect((await blobBytes(dest, entry.key))?.equals((await blobBytes(source, entry.key)) as Buffer)).toBe(true)
+    const entries = (list: BlobEntry[]) => list.map(({ key, integrity, size }) => ({ key, integrity, size }))
+    expect(entries(await sortedEntries(dest.blobs))).toEqual(entries(await sortedEntries(source.blobs)))
+    for (const entry of await sortedEntries(source.blobs)) expect((await blobBytes(dest, entry.key))?.equals((await blobBytes(source, entry.key)) as Buffer)).toBe(true)
     expect([...(await dest.tokens.read()).values()]).toEqual([...(await source.tokens.read()).values()])
     expect(await dest.usage.read()).toEqual(await source.usage.read())
 
@@ -115,8 +116,8 @@ describe.each(destinations)('migrateStore (folder to %s)', (_kind, openDest) => 
     const back = await openStore(path.join(work, 'back'))
     expect(await migrateStore(dest, back)).toMatchObject({ ok: true, failed: [], skipped: 0 })
     expect(await back.packages.list()).toEqual(await source.packages.list())
-    expect(entries(await back.blobs.entries())).toEqual(entries(await source.blobs.entries()))
-    for (const entry of await source.blobs.entries()) expect((await blobBytes(back, entry.key))?.equals((await blobBytes(source, entry.key)) as Buffer)).toBe(true)
+    expect(entries(await sortedEntries(back.blobs))).toEqual(entries(await sortedEntries(source.blobs)))
+    for (const entry of await sortedEntries(source.blobs)) expect((await blobBytes(back, entry.key))?.equals((await blobBytes(source, entry.key)) as Buffer)).toBe(true)
     expect((await back.packages.readUpstreamBytes('alpha'))?.raw.equals((await source.packages.readUpstreamBytes('alpha'))?.raw as Buffer)).toBe(true)
     expect((await back.packages.readLocal('@s/local'))?.doc).toEqual((await source.packages.readLocal('@s/local'))?.doc)
     expect([...(await back.tokens.read()).values()]).toEqual([...(await source.tokens.read()).values()])

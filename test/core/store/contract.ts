@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { decodeUpstream, encodeUpstream, tarballKey, type LocalDoc, type Store, type UpstreamRecord } from '../../../src/core/store/index.js'
+import { sortedEntries } from '../../helpers/blobs.js'
 
 /**
  * What every Store implementation must do, run against each one (fs.contract.test.ts today).
@@ -82,7 +83,7 @@ export function describeStore(name: string, open: () => Promise<StoreUnderTest>)
         write.stream.end(data)
         await expect(write.done).rejects.toMatchObject({ code: 'EINTEGRITY' })
         expect(await store.blobs.has(sri(data), tarballKey('a', '1.0.0'))).toBe(false)
-        expect(await store.blobs.entries()).toEqual([])
+        expect(await sortedEntries(store.blobs)).toEqual([])
         expect(await collect(store.blobs.content())).toEqual([])
       })
 
@@ -93,7 +94,7 @@ export function describeStore(name: string, open: () => Promise<StoreUnderTest>)
         await put(store, tarballKey('b', '1.0.0'), shared)
         await put(store, tarballKey('a', '1.0.0'), shared)
         await put(store, tarballKey('@s/c', '2.0.0'), other)
-        const entries = await store.blobs.entries()
+        const entries = await sortedEntries(store.blobs)
         expect(entries.map((e) => [e.key, e.integrity, e.size])).toEqual([
           [tarballKey('@s/c', '2.0.0'), sri(other), other.length],
           [tarballKey('a', '1.0.0'), sri(shared), shared.length],
@@ -136,7 +137,7 @@ export function describeStore(name: string, open: () => Promise<StoreUnderTest>)
         expect(removed).toEqual({ contentRemoved: true })
         expect(asked).toEqual([sri(shared)])
         expect(await store.blobs.hasContent(sri(shared))).toBe(false)
-        expect(await store.blobs.entries()).toEqual([])
+        expect(await sortedEntries(store.blobs)).toEqual([])
         expect(await store.blobs.remove(tarballKey('a', '1.0.1'), () => false)).toEqual({ contentRemoved: false })
       })
 
@@ -161,6 +162,65 @@ export function describeStore(name: string, open: () => Promise<StoreUnderTest>)
         expect(await store.blobs.hasContent(integrity)).toBe(false)
         expect(await store.quarantine.list()).toEqual([where])
         expect(await store.blobs.quarantine(integrity)).toBeNull()
+      })
+
+      it('streams every entry once, and the ones there throughout while entries are written and dropped meanwhile', async () => {
+        const keys = [...Array.from({ length: 40 }, (_, i) => tarballKey(`p${i % 7}`, `1.0.${i}`)), tarballKey('gone', '1.0.0')]
+        for (const [i, key] of keys.entries()) await put(store, key, Buffer.from(`bytes ${i % 25}`))
+        const listed = await sortedEntries(store.blobs)
+        expect(listed.map((e) => e.key)).toEqual([...keys].sort())
+        expect(listed.map((e) => e.integrity)).toEqual([...keys].sort().map((key) => sri(Buffer.from(`bytes ${keys.indexOf(key) % 25}`))))
+
+        const seen: string[] = []
+        let n = 0
+        for await (const entry of store.blobs.eachEntry()) {
+          seen.push(entry.key)
+          // Written and dropped while the listing goes: each may show or not, never twice.
+          if (n < 5) await put(store, tarballKey('during', `1.0.${n}`), Buffer.from(`during ${n}`))
+          if (n === 5) await store.blobs.dropEntry(tarballKey('gone', '1.0.0'))
+          n++
+        }
+        const throughout = keys.filter((key) => key !== tarballKey('gone', '1.0.0'))
+        for (const key of throughout) expect(seen.filter((k) => k === key)).toEqual([key])
+        expect(new Set(seen).size).toBe(seen.length)
+        expect(seen.every((key) => keys.includes(key) || key.startsWith(tarballKey('during', '')))).toBe(true)
+      })
+
+      it('keeps totals equal to a count of the content through writes, rewrites, removals and quarantine, from two handles', async () => {
+        const count = async (s: Store) => {
+          const all = await collect(s.blobs.content())
+          return { blobs: all.length, bytes: all.reduce((sum, c) => sum + c.size, 0) }
+        }
+        expect(await store.blobs.totals()).toEqual({ blobs: 0, bytes: 0 })
+        const a = Buffer.from('a'.repeat(100))
+        const b = Buffer.from('b'.repeat(250))
+        const c = Buffer.from('c'.repeat(40))
+        await put(store, tarballKey('a', '1.0.0'), a)
+        // The same bytes again, under another key and under the same one: one content still.
+        await put(store, tarballKey('a', '1.0.1'), a)
+        await put(store, tarballKey('a', '1.0.0'), a)
+        await put(store, tarballKey('b', '1.0.0'), b)
+        expect(await store.blobs.totals()).toEqual({ blobs: 2, bytes: 350 })
+
+        const other = await t.reopen()
+        try {
+          await put(other, tarballKey('c', '1.0.0'), c)
+          await other.blobs.remove(tarballKey('b', '1.0.0'), () => false)
+        } finally {
+          await other.close()
+        }
+        expect(await store.blobs.totals()).toEqual({ blobs: 2, bytes: 140 })
+        expect(await store.blobs.totals()).toEqual(await count(store))
+
+        await store.blobs.remove(tarballKey('a', '1.0.0'), () => true)
+        expect(await store.blobs.totals()).toEqual({ blobs: 2, bytes: 140 })
+        await store.blobs.quarantine(sri(c))
+        await store.blobs.removeContent(sri(Buffer.from('never stored')))
+        expect(await store.blobs.totals()).toEqual({ blobs: 1, bytes: 100 })
+        expect(await store.blobs.totals()).toEqual(await count(store))
+        expect(await store.blobs.recount()).toEqual({ blobs: 1, bytes: 100 })
+        await store.blobs.remove(tarballKey('a', '1.0.1'), () => false)
+        expect(await store.blobs.totals()).toEqual({ blobs: 0, bytes: 0 })
       })
     })
 

@@ -6,6 +6,8 @@ import pg from 'pg'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { openStore, tarballKey, type LocalDoc, type Store } from '../../../src/core/store/index.js'
 import { freshDatabase } from '../../helpers/postgres.js'
+import { sortedEntries } from '../../helpers/blobs.js'
+import { LIST_PAGE_ROWS } from '../../../src/core/store/pg/blobs.js'
 
 /** What only the PostgreSQL store has to show: its schema, and several instances on one database. */
 
@@ -174,11 +176,37 @@ describe('PostgreSQL store', () => {
     write.stream.write(data.subarray(0, 1024 * 1024))
     write.stream.destroy()
     await expect(write.done).rejects.toBeDefined()
-    expect(await store.blobs.entries()).toEqual([])
+    expect(await sortedEntries(store.blobs)).toEqual([])
     expect(await store.blobs.hasContent(sri(data))).toBe(false)
     expect((await sql(url, 'SELECT count(*)::int AS n FROM sinopia_blob_chunks')).rows).toEqual([{ n: 0 }])
     const left = await readdir(path.join(dir, 'cache-destroyed'), { recursive: true }).catch(() => [])
     expect(left.filter((name) => !['tmp', 'sha512'].includes(name))).toEqual([])
+  })
+
+  it('lists entries and content across several pages, each row once, in key order', async () => {
+    const store = await open()
+    const rows = LIST_PAGE_ROWS * 2 + 345
+    // Rows straight into the tables: thousands of writes through the store would only be slower.
+    await sql(
+      url,
+      `INSERT INTO sinopia_blob_entries (key, integrity, size, time_ms)
+       SELECT 'tarball:p' || i || '@1.0.0', 'sha512-' || lpad(i::text, 6, '0'), i, 0 FROM generate_series(1, $1) AS i`,
+      [rows],
+    )
+    await sql(
+      url,
+      `INSERT INTO sinopia_blob_content (integrity, id, size, stored_ms)
+       SELECT 'sha512-' || lpad(i::text, 6, '0'), i, i, 0 FROM generate_series(1, $1) AS i`,
+      [rows],
+    )
+    const keys: string[] = []
+    for await (const entry of store.blobs.eachEntry()) keys.push(entry.key)
+    const expected = Array.from({ length: rows }, (_, i) => `tarball:p${i + 1}@1.0.0`).sort()
+    expect(keys).toEqual(expected)
+    const content: string[] = []
+    for await (const c of store.blobs.content()) content.push(c.integrity)
+    expect(content).toEqual(Array.from({ length: rows }, (_, i) => `sha512-${String(i + 1).padStart(6, '0')}`))
+    expect(await store.blobs.totals()).toEqual({ blobs: rows, bytes: (rows * (rows + 1)) / 2 })
   })
 
   it('serves a multi-chunk blob written by one handle from the database to another, through its own cache', async () => {

@@ -88,6 +88,33 @@ describe('store', () => {
     expect(info?.metadata).toEqual({ verified: 1 })
   })
 
+  it('blob totals: counted once from the content when totals.json is missing, then kept; a drifted file is put right by recount', async () => {
+    const put = async (key: string, data: Buffer) => {
+      const write = store.blobs.write(key, sri(data), data.length)
+      write.stream.end(data)
+      await write.done
+    }
+    await put('tarball:a@1.0.0', Buffer.alloc(300, 1))
+    await put('tarball:b@1.0.0', Buffer.alloc(200, 2))
+    const file = path.join(root, 'blobs', 'totals.json')
+    // Merged in the background; closing waits for it.
+    await store.blobs.close()
+    expect(JSON.parse(await readFile(file, 'utf8'))).toEqual({ blobs: 2, bytes: 500 })
+    // A store written by an older version has no file: the first answer walks the content.
+    await rm(file)
+    await put('tarball:c@1.0.0', Buffer.alloc(50, 3))
+    expect(await store.blobs.totals()).toEqual({ blobs: 3, bytes: 550 })
+    expect(JSON.parse(await readFile(file, 'utf8'))).toEqual({ blobs: 3, bytes: 550 })
+    // Drift (a process killed before it merged its changes): answered as kept until counted again.
+    await writeFile(file, JSON.stringify({ blobs: 7, bytes: 9 }))
+    expect(await store.blobs.totals()).toEqual({ blobs: 7, bytes: 9 })
+    expect(await store.blobs.recount()).toEqual({ blobs: 3, bytes: 550 })
+    expect(await store.blobs.totals()).toEqual({ blobs: 3, bytes: 550 })
+    // A file that does not parse is counted again rather than trusted.
+    await writeFile(file, '{"blobs": -1')
+    expect(await store.blobs.totals()).toEqual({ blobs: 3, bytes: 550 })
+  })
+
   it('writes metadata atomically and reads a missing file as null', async () => {
     expect(await store.packages.readUpstream('@acme/x')).toBeNull()
     await store.packages.withLock('@acme/x', () =>

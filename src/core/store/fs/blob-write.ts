@@ -7,6 +7,7 @@ import { SinopiaError } from '../../errors.js'
 import { hashFile } from './blob-hash.js'
 import { sha512Of } from '../integrity.js'
 import { ensureDir } from '../../fs/dirs.js'
+import { statOrNull } from '../../fs/stat.js'
 
 /**
  * Writes one blob: into `<blobs>/tmp/` (same filesystem as the content, so the final rename is
@@ -23,6 +24,8 @@ export function writeBlobFile(
   target: (sha512: string) => string,
   expected: string,
   size: number | undefined,
+  /** Told, just after the rename, the size of the file the blob replaced (null: none was there); awaited before `done`. */
+  placed?: (size: number, replaced: number | null) => Promise<void>,
 ): { stream: Writable; done: Promise<{ integrity: string; size: number }> } {
   const tmp = path.join(tmpDir, `${process.pid}-${randomUUID()}`)
   const wanted = ssri.parse(expected)
@@ -64,8 +67,11 @@ export function writeBlobFile(
     }
     const destination = target(sha512)
     await ensureDir(path.dirname(destination))
+    const before = placed ? await statOrNull(destination) : null
     await rename(tmp, destination)
+    const told = placed?.(written, before ? before.size : null)
     await syncDir(path.dirname(destination))
+    await told
     return { integrity: sha512, size: written }
   }
 

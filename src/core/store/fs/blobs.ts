@@ -11,7 +11,8 @@ import { sha512Of } from '../integrity.js'
 import type { BlobContent, BlobEntry, BlobWrite, Blobs, OpenBlob } from '../types.js'
 import { hashHandle } from './blob-hash.js'
 import { writeBlobFile } from './blob-write.js'
-import { listContent, listEntries, readEntry, removeEntry } from './listing.js'
+import { eachIndexEntry, listContent, readEntry, removeEntry } from './listing.js'
+import type { FsTotals } from './totals.js'
 import type { FsQuarantine } from './quarantine.js'
 
 /** What the index records for a key, once the blob's bytes were hashed as they lie on disk. */
@@ -42,6 +43,7 @@ export class BlobStore implements Blobs {
   constructor(
     readonly dir: string,
     private readonly quarantined: FsQuarantine,
+    private readonly counted: FsTotals,
   ) {}
 
   /** cacache content path: sha512-<base64> -> content-v2/sha512/ab/cd/<rest of hex digest>. */
@@ -121,7 +123,10 @@ export class BlobStore implements Blobs {
    */
   async quarantine(sha512Integrity: string): Promise<string | null> {
     this.forgetIntegrity(sha512Integrity)
-    return this.quarantined.blob(sha512Integrity, this.contentPath(sha512Integrity))
+    const before = await statOrNull(this.contentPath(sha512Integrity))
+    const where = await this.quarantined.blob(sha512Integrity, this.contentPath(sha512Integrity))
+    if (where && before) await this.counted.change(-1, -before.size)
+    return where
   }
 
   /**
@@ -141,8 +146,8 @@ export class BlobStore implements Blobs {
     return { contentRemoved: true }
   }
 
-  entries(): Promise<BlobEntry[]> {
-    return listEntries(this.dir)
+  eachEntry(): AsyncIterable<BlobEntry> {
+    return eachIndexEntry(this.dir)
   }
 
   entry(key: string): Promise<BlobEntry | null> {
@@ -164,27 +169,34 @@ export class BlobStore implements Blobs {
 
   async removeContent(sha512Integrity: string): Promise<void> {
     this.forgetIntegrity(sha512Integrity)
+    const before = await statOrNull(this.contentPath(sha512Integrity))
     await rm(this.contentPath(sha512Integrity), { force: true })
+    if (before) await this.counted.change(-1, -before.size)
   }
 
   where(sha512Integrity: string): string {
     return this.contentPath(sha512Integrity)
   }
 
-  /** How many blobs are stored and their bytes: one walk of the content (for metrics, in the background). */
-  async totals(): Promise<{ blobs: number; bytes: number }> {
-    let blobs = 0
-    let bytes = 0
-    for await (const file of listContent(this.dir)) {
-      blobs++
-      bytes += file.size
-    }
-    return { blobs, bytes }
+  /** Read from the maintained count (see totals.ts), not by walking the content. */
+  totals(): Promise<{ blobs: number; bytes: number }> {
+    return this.counted.read()
+  }
+
+  recount(): Promise<{ blobs: number; bytes: number }> {
+    return this.counted.recount()
+  }
+
+  /** Merges this process's changes of the totals (the store is closing). */
+  close(): Promise<void> {
+    return this.counted.flush()
   }
 
   /** Starts storing a blob that must hash to `expected` (and be `size` bytes, when known). */
   write(key: string, expected: string, size?: number): BlobWrite {
-    const { stream, done } = writeBlobFile(path.join(this.dir, 'tmp'), (sha512) => this.contentPath(sha512), expected, size)
+    const { stream, done } = writeBlobFile(path.join(this.dir, 'tmp'), (sha512) => this.contentPath(sha512), expected, size, (written, replaced) =>
+      this.counted.change(replaced === null ? 1 : 0, written - (replaced ?? 0)),
+    )
     const indexed = done.then(async (stored) => {
       const entry = { integrity: stored.integrity, size: stored.size }
       // The entry is the record that the bytes were checked on disk: it is written last.

@@ -12,6 +12,10 @@
  *                                       renamed into place; one without `verified` (written by older versions)
  *                                       is hashed on its first open, then appended again with it (same time)
  *       tmp/<pid>-<uuid>                blob writes in progress (downloads, publishes); never read as content
+ *       totals.json                     {"blobs": n, "bytes": n}: the content's running count, merged in by each
+ *                                       process after its writes and removals (see totals.ts); counted again by
+ *                                       `verify --fix`, or at the first read when it is missing
+ *       totals.lock                     cross-process lock (proper-lockfile) held while totals.json is merged
  *     packages/<encodeURIComponent(name)>/
  *       upstream.json                   cached upstream packument: {etag, lastModified, uplink, upstreamUrl, doc}
  *       fetched.json                    {fetchedAt, uplink}: rewritten on every revalidation (a 304 included),

@@ -4,6 +4,7 @@ import { SinopiaError, errnoCode } from '../../errors.js'
 import { writeFileAtomic } from '../../fs/atomic.js'
 import { KeyedLock } from '../../fs/lock.js'
 import type { UserRecord } from '../documents.js'
+import { FsTotals } from './totals.js'
 import type { Store } from '../types.js'
 import { BlobStore } from './blobs.js'
 import { STORE_FORMAT, blobsDir, formatFile, packagesDir, quarantineDir, tokensFile, usersFile } from './layout.js'
@@ -50,17 +51,20 @@ export async function openFsStore(root: string): Promise<FsStore> {
   await removeStaleTemp(path.join(blobsDir(absolute), 'tmp'))
   const lock = new KeyedLock()
   const quarantine = new FsQuarantine(absolute, quarantineDir(absolute))
+  const totals = new FsTotals(blobsDir(absolute), lock)
+  await totals.startIfEmpty()
+  const blobs = new BlobStore(blobsDir(absolute), quarantine, totals)
   return {
     root: absolute,
-    blobs: new BlobStore(blobsDir(absolute), quarantine),
+    blobs,
     packages: new PackageStore(absolute, lock),
     tokens: new FsTokens(tokensFile(absolute), lock),
     users: new FileUserRecords(usersFile(absolute), jsonUsers(usersFile(absolute)), lock),
     usage: new FsUsage(absolute, lock),
     quarantine,
     probe: () => probeWritable(absolute),
-    // Nothing is held open between calls.
-    close: () => Promise.resolve(),
+    // Nothing is held open between calls; this process's changes of the blob totals go to their file.
+    close: () => blobs.close(),
     lock,
   }
 }

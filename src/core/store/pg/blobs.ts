@@ -117,9 +117,9 @@ export class PgBlobs implements Blobs {
     return where
   }
 
-  async entries(): Promise<BlobEntry[]> {
-    const { rows } = await this.pool.query<BlobEntry>('SELECT key, integrity, size::float8 AS size, time_ms AS time FROM sinopia_blob_entries ORDER BY key')
-    return rows
+  /** In key order (keyset pages: see byPages), though the interface promises none. */
+  eachEntry(): AsyncIterable<BlobEntry> {
+    return byPages<BlobEntry>(this.pool, 'SELECT key, integrity, size::float8 AS size, time_ms AS time FROM sinopia_blob_entries', 'key', (row) => row.key)
   }
 
   async entry(key: string): Promise<BlobEntry | null> {
@@ -132,10 +132,13 @@ export class PgBlobs implements Blobs {
   }
 
   async *content(): AsyncGenerator<BlobContent> {
-    const { rows } = await this.pool.query<{ integrity: string; size: number; stored_ms: number }>(
-      'SELECT integrity, size::float8 AS size, stored_ms FROM sinopia_blob_content ORDER BY integrity',
+    const rows = byPages<{ integrity: string; size: number; stored_ms: number }>(
+      this.pool,
+      'SELECT integrity, size::float8 AS size, stored_ms FROM sinopia_blob_content',
+      'integrity',
+      (row) => row.integrity,
     )
-    for (const row of rows) yield { integrity: row.integrity, size: row.size, mtimeMs: row.stored_ms, location: this.where(row.integrity) }
+    for await (const row of rows) yield { integrity: row.integrity, size: row.size, mtimeMs: row.stored_ms, location: this.where(row.integrity) }
   }
 
   async hasContent(sha512Integrity: string): Promise<boolean> {
@@ -159,6 +162,11 @@ export class PgBlobs implements Blobs {
       'SELECT count(*)::float8 AS blobs, coalesce(sum(size), 0)::float8 AS bytes FROM sinopia_blob_content',
     )
     return rows[0] as { blobs: number; bytes: number }
+  }
+
+  /** totals() already counts the rows: there is nothing kept that could drift. */
+  recount(): Promise<{ blobs: number; bytes: number }> {
+    return this.totals()
   }
 
   private async contentRow(sha512Integrity: string): Promise<{ id: string; size: number } | null> {
@@ -212,5 +220,28 @@ export class PgBlobs implements Blobs {
       }
       throw error
     }
+  }
+}
+
+/** Rows a listing asks for at once: its memory is one page, whatever the table holds. */
+export const LIST_PAGE_ROWS = 1000
+
+/**
+ * Every row of `select` (a SELECT without WHERE or ORDER BY), a page at a time in `column`
+ * order, each page starting after the last value of the one before (keyset paging, on the
+ * table's primary key): no transaction or cursor is held open between pages, and rows written
+ * or removed meanwhile are seen or not, never twice.
+ */
+async function* byPages<Row extends object>(pool: pg.Pool, select: string, column: string, keyOf: (row: Row) => string): AsyncGenerator<Row> {
+  let after: string | null = null
+  for (;;) {
+    const page: pg.QueryResult<Row> =
+      after === null
+        ? await pool.query<Row>(`${select} ORDER BY ${column} LIMIT ${LIST_PAGE_ROWS}`)
+        : await pool.query<Row>(`${select} WHERE ${column} > $1 ORDER BY ${column} LIMIT ${LIST_PAGE_ROWS}`, [after])
+    yield* page.rows
+    const last = page.rows[page.rows.length - 1]
+    if (!last || page.rows.length < LIST_PAGE_ROWS) return
+    after = keyOf(last)
   }
 }
