@@ -5,8 +5,8 @@ import { BaseCommand } from '../cli/base-command.js'
 import { Users } from '../core/auth/index.js'
 import { SinopiaError } from '../core/errors.js'
 import { formatBytes, plural } from '../core/maintenance/index.js'
-import { DEFAULT_MIGRATE_CONCURRENCY, assertSource, isUrl, migrateHtpasswd, migrateStore, migrateVerdaccio, type MigrateProgress, type MigrateReport } from '../core/migrate/index.js'
-import { openStore, redactLocation } from '../core/store/index.js'
+import { DEFAULT_MIGRATE_CONCURRENCY, assertSource, migrateHtpasswd, migrateStore, migrateVerdaccio, type MigrateProgress, type MigrateReport } from '../core/migrate/index.js'
+import { isDatabaseUrl, openStore, redactLocation } from '../core/store/index.js'
 
 export default class Migrate extends BaseCommand {
   static override summary = 'Copy a store to another backend (a folder, a database), or read a Verdaccio/Sinopia storage folder into one.'
@@ -44,7 +44,7 @@ Verdaccio's tokens cannot be carried over: its users log in again.`
     if (flags.to === undefined) throw new SinopiaError('EUSAGE', 'migrate needs --to STORE: the store to copy into')
     if (flags.htpasswd !== undefined && flags['from-verdaccio'] === undefined) throw new SinopiaError('EUSAGE', '--htpasswd goes with --from-verdaccio')
     const source = await assertSource(from, flags.from === undefined ? '--from-verdaccio' : '--from')
-    const to = isUrl(flags.to) ? flags.to : path.resolve(flags.to)
+    const to = isDatabaseUrl(flags.to) ? flags.to : path.resolve(flags.to)
     if (to === source) throw new SinopiaError('EUSAGE', `--to is the store --from names (${redactLocation(to)}): nothing to copy`)
 
     // A terminal that reports no width (some pseudo-terminals) would make ora redraw forever.

@@ -103,7 +103,7 @@ export class Packuments extends EventEmitter {
 
   /** The (first) uplink that serves `name`, or null when its rule proxies nowhere. */
   uplinkFor(name: string): string | null {
-    return this.rules.match(name)?.proxy[0] ?? null
+    return this.uplinksFor(name)[0] ?? null
   }
 
   /** Every uplink that serves `name`, in the rule's order (the first wins a version several have). */
