@@ -284,7 +284,7 @@ export class Packuments extends EventEmitter {
 
   private async fromUplink(name: string, uplink: string, fresh: boolean): Promise<UpstreamAnswer> {
     const cached = await this.cached(name)
-    if (cached && !fresh && this.now() - cached.fetchedAt < this.upstream.config(uplink).maxage && this.upstream.available(uplink)) {
+    if (cached && !fresh && this.freshFrom(uplink, cached.fetchedAt)) {
       return { entry: cached, cache: 'hit', offline: false }
     }
     if (!this.upstream.available(uplink)) return { entry: await this.reloadIfChanged(name, cached), cache: 'offline', offline: true }
@@ -314,10 +314,12 @@ export class Packuments extends EventEmitter {
   /** The uplinks to ask: all of them when `fresh` or nothing is cached, else those past their maxage or whose breaker is open. */
   private due(cached: CachedUpstream | null, uplinks: string[], fresh: boolean): string[] {
     if (fresh || !cached) return uplinks
-    return uplinks.filter((uplink) => {
-      const at = cached.fetchedBy?.[uplink] ?? 0
-      return !(this.now() - at < this.upstream.config(uplink).maxage && this.upstream.available(uplink))
-    })
+    return uplinks.filter((uplink) => !this.freshFrom(uplink, cached.fetchedBy?.[uplink] ?? 0))
+  }
+
+  /** A copy `uplink` gave at `at` is served as it is: within the uplink's maxage, and its breaker closed. */
+  private freshFrom(uplink: string, at: number): boolean {
+    return this.now() - at < this.upstream.config(uplink).maxage && this.upstream.available(uplink)
   }
 
   private async revalidateSeveral(name: string, uplinks: string[], cached: CachedUpstream | null, fresh: boolean): Promise<UpstreamAnswer> {
