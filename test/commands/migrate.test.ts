@@ -49,6 +49,11 @@ describe('sinopia-cli migrate', () => {
     const absent = await cli('--from', 'no-such-storage', '--to', 'dest')
     expect(absent.code).not.toBe(0)
     expect(absent.stderr.trim()).toBe('Error: --from no-such-storage: no such folder (it names the storage to copy from)')
+    // Only postgres:// names a database; any other URL-looking source is a folder that must exist,
+    // never an empty store opened from a typo and "migrated" with success.
+    const notDatabase = await cli('--from', 'http://db.invalid/registry', '--to', 'dest')
+    expect(notDatabase.code).not.toBe(0)
+    expect(notDatabase.stderr.trim()).toBe('Error: --from http://db.invalid/registry: no such folder (it names the storage to copy from)')
     const noTarget = await cli('--from', FIXTURE)
     expect(noTarget.code).not.toBe(0)
     expect(noTarget.stderr.trim()).toBe('Error: migrate needs --to STORE: the store to copy into')
