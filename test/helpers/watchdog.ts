@@ -1,4 +1,6 @@
+import { spawn } from 'node:child_process'
 import { request } from 'node:http'
+import { createInterface } from 'node:readline'
 
 /**
  * An event-loop watchdog for a running server: it sends `GET /-/ping` one after another
@@ -59,6 +61,58 @@ export function startWatchdog(baseUrl: string, opts: { intervalMs?: number; maxM
       stopped = true
       await loop
       return { ...report }
+    },
+  }
+}
+
+/**
+ * A canary: a Node process that records its own event-loop delay and, every 50 ms, how much
+ * longer than its CPU time a short busy loop takes in wall time. Nothing else runs in it, so
+ * the delay is the machine's scheduling (other processes), and the ratio is how many times
+ * slower any CPU-bound stretch runs right now: what a stall bound on a shared machine is relative to.
+ */
+export interface Canary {
+  /** Since the last call (or the start): the longest delay seen, in ms, and the mean wall/CPU ratio (>= 1). */
+  sample(): Promise<{ stallMs: number; slowdown: number }>
+  stop(): void
+}
+
+const CANARY = `
+const { monitorEventLoopDelay } = require('node:perf_hooks')
+const h = monitorEventLoopDelay({ resolution: 10 })
+h.enable()
+let wall = 0, cpu = 0
+const probe = setInterval(() => {
+  const t = process.hrtime.bigint(), c = process.cpuUsage()
+  let x = 0
+  for (let i = 0; i < 2e6; i++) x += i % 7
+  const u = process.cpuUsage(c)
+  wall += Number(process.hrtime.bigint() - t) / 1000
+  cpu += u.user + u.system + (x < 0 ? 1 : 0)
+}, 50)
+process.stdin.on('data', () => {
+  const slowdown = cpu > 0 ? Math.max(1, wall / cpu) : 1
+  process.stdout.write(JSON.stringify({ stallMs: h.max / 1e6, slowdown }) + '\\n')
+  h.reset(); wall = 0; cpu = 0
+})
+process.stdin.on('end', () => { clearInterval(probe); process.exit(0) })
+`
+
+export function startCanary(): Canary {
+  const child = spawn(process.execPath, ['-e', CANARY], { stdio: ['pipe', 'pipe', 'inherit'] })
+  const lines = createInterface({ input: child.stdout })
+  const waiting: ((line: string) => void)[] = []
+  lines.on('line', (line) => waiting.shift()?.(line))
+  return {
+    sample() {
+      return new Promise((resolve) => {
+        waiting.push((line) => resolve(JSON.parse(line) as { stallMs: number; slowdown: number }))
+        child.stdin.write('?\n')
+      })
+    },
+    stop() {
+      child.stdin.end()
+      child.kill()
     },
   }
 }
