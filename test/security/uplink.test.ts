@@ -185,8 +185,8 @@ describe('a hostile uplink', () => {
       expect(body.error, name).toMatch(new RegExp(`larger than ${LIMIT_MB * 1024 * 1024} bytes`))
     }
   })
-  // Seven reads of a 100,000-version document: seconds on a quiet 2-core machine, over a minute on a crowded one.
 
+  // Seven reads of a 100,000-version document: seconds on a quiet 2-core machine, over a minute on a crowded one.
   it('serves a packument of 100,000 versions, built off the event loop', async () => {
     const full = await fetch(`${registry.url}many`)
     expect(full.status).toBe(200)
