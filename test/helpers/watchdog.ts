@@ -116,3 +116,65 @@ export function startCanary(): Canary {
     },
   }
 }
+
+/** Pings, the server's own worst event-loop delay, and the machine's load, over one window. */
+export interface StallReport extends WatchdogReport {
+  /** The longest event-loop delay the server itself saw (prom-client's monitor, read from `/-/metrics`). */
+  serverStallMs: number
+  /** What the machine's load alone caused over the same window (see Canary). */
+  machine: { stallMs: number; slowdown: number }
+}
+
+/**
+ * How long the server blocked its own event loop beyond what the machine's load explains, in
+ * quiet-machine terms: its worst delay less the canary's, divided by how many times slower CPU
+ * work ran meanwhile. A synchronous stretch of work shows up here whatever else the machine runs.
+ */
+export function excessStallMs(report: StallReport): number {
+  return Math.max(0, report.serverStallMs - report.machine.stallMs) / report.machine.slowdown
+}
+
+/** The worst event-loop delay the server saw since the previous read (each scrape resets prom-client's monitor). */
+async function serverStallMs(baseUrl: string): Promise<number> {
+  const text = await (await fetch(new URL('-/metrics', baseUrl))).text()
+  const line = /^nodejs_eventloop_lag_max_seconds\s+(\S+)$/m.exec(text)
+  if (!line) throw new Error('the server reports no nodejs_eventloop_lag_max_seconds')
+  return Number(line[1]) * 1000
+}
+
+/** Starts a window: pings (failures show a server that stopped answering), the server's loop monitor, a canary. */
+export async function startStallWatch(baseUrl: string, opts: { intervalMs?: number; maxMs?: number } = {}): Promise<{ stop(): Promise<StallReport> }> {
+  const canary = startCanary()
+  await canary.sample()
+  await serverStallMs(baseUrl)
+  const dog = startWatchdog(baseUrl, opts)
+  return {
+    async stop() {
+      try {
+        const pings = await dog.stop()
+        const machine = await canary.sample()
+        return { ...pings, serverStallMs: await serverStallMs(baseUrl), machine }
+      } finally {
+        canary.stop()
+      }
+    },
+  }
+}
+
+/** Runs `attack` inside one stall window. */
+export async function watchStall<T>(baseUrl: string, attack: () => Promise<T>, opts: { intervalMs?: number; maxMs?: number } = {}): Promise<{ result: T; report: StallReport }> {
+  const watch = await startStallWatch(baseUrl, opts)
+  let result: T
+  try {
+    result = await attack()
+  } catch (error) {
+    await watch.stop()
+    throw error
+  }
+  return { result, report: await watch.stop() }
+}
+
+/** One line that says what the stall figures were, for an assertion's message. */
+export function describeStall(report: StallReport): string {
+  return `server stall ${report.serverStallMs.toFixed(0)} ms, canary stall ${report.machine.stallMs.toFixed(0)} ms, slowdown ${report.machine.slowdown.toFixed(1)}x, worst ping ${report.worstMs.toFixed(0)} ms`
+}
