@@ -133,7 +133,15 @@ export async function runBackend({ root, dir, log, cleanups, stopped, onServer, 
     if (stopped()) break
     log(`backend: ${PUBLISHERS * PUBLISHES_PER_PUBLISHER} publishes by ${PUBLISHERS} concurrent publishers on ${label}`)
     const prefix = `bench-pub-${label.replace(/\W+/g, '-')}`
+    // CPU per publish (servers, and PostgreSQL's): steadier than latency on a shared machine.
+    const usesPg = label !== 'fs x1'
+    const serversBefore = instances.map((i) => readCpuSeconds(i.pid) ?? 0)
+    const pgBefore = usesPg ? clusterCpuSeconds(postmaster) : null
     const row = await publishLoad(instances, prefix, token, agent, stopped)
+    const serverCpuS = instances.reduce((sum, i, at) => sum + (readCpuSeconds(i.pid) ?? 0) - (serversBefore[at] ?? 0), 0)
+    const all = row.publishes + PUBLISHED_PACKAGES + SERIAL_PUBLISHES
+    row.serverCpuMsPerPublish = round2((serverCpuS * 1000) / all)
+    row.postgresCpuMsPerPublish = pgBefore === null ? null : round2(((clusterCpuSeconds(postmaster) - pgBefore) * 1000) / all)
     results.publish.push({ setup: label, ...row })
     results.problems.push(...row.problems.map((p) => `publish ${label}: ${p}`))
   }
@@ -329,11 +337,12 @@ export function renderBackend(results) {
     lines.push(`  ${''.padEnd(28)}${cpu.join('')}`)
   }
   if (!mode.publishOnly) lines.push(`  (ratio to fs x1 in parentheses; target >= ${READ_RATIO_TARGET})`)
-  lines.push(`publish: ${mode.publishers} concurrent publishers x ${mode.publishesPerPublisher} versions of ${PUBLISHED_PACKAGES} packages (target p99 <= ${PUBLISH_P99_TARGET_MS} ms)`)
+  lines.push(`publish: ${mode.publishers} concurrent publishers x ${mode.publishesPerPublisher} versions of ${PUBLISHED_PACKAGES} packages (target p99 <= ${PUBLISH_P99_TARGET_MS} ms); cpu = server CPU ms per publish (+ PostgreSQL's), the row's unmeasured and one-at-a-time publishes included`)
   for (const row of results.publish) {
     lines.push(
       `  ${row.setup.padEnd(8)} p50 ${cell(row.p50Ms, 6)} ms  p99 ${cell(row.p99Ms, 6)} ms  max ${cell(row.maxMs, 6)} ms  ${cell(row.perSec, 5)}/s  failed ${row.failed}/${row.publishes}` +
-        `   one at a time: p50 ${cell(row.alone.p50Ms, 5)} ms, max ${cell(row.alone.maxMs, 5)} ms`,
+        `   one at a time: p50 ${cell(row.alone.p50Ms, 5)} ms, max ${cell(row.alone.maxMs, 5)} ms` +
+        `   cpu ${row.serverCpuMsPerPublish ?? '-'}${row.postgresCpuMsPerPublish == null ? '' : ` + ${row.postgresCpuMsPerPublish}`} ms/publish`,
     )
   }
   const v = results.visibility
