@@ -40,14 +40,15 @@
 // (cold, then from the warm store), `bundle verify` and `bundle import` (into an empty store with no
 // uplink, then again) for the bench project's lockfile of N packages (default 615), as the built CLI,
 // three rounds. About a minute on 2 loaded cores (each command is stopped after 5 minutes).
-//   node scripts/bench.js --backend postgres [--duration S] [--profile DIR] [--json FILE]
+//   node scripts/bench.js --backend postgres [--duration S] [--profile DIR] [--json FILE] [--publish-only]
 // --backend runs only the backend mode (scripts/bench/backend.js): a throwaway PostgreSQL cluster
 // on 127.0.0.1 (scripts/bench/postgres.js, as the tests start it), one `serve` on a folder and two
 // on one database; warm req/s of the main bench's packument and tarball rows for fs x1, pg x1
 // and pg x2 (S s per cell, default 5) with their ratio to fs x1 (target >= 0.8);
 // publish p50/p99 of 10 concurrent publishers (target p99 <= 200 ms); and the delay until a
 // version published on one PostgreSQL instance is listed by the other. --profile DIR profiles
-// the first PostgreSQL instance. About 2.5 minutes.
+// the first PostgreSQL instance. About 2.5 minutes; --publish-only runs the publish rows alone
+// (no reads, no visibility), to compare changes to the publish path in well under a minute.
 // Exit status: 1 on errors (failed requests, wrong bytes, a crash), 0 otherwise, whether or not
 // the ratio targets are met (they are reported, not enforced).
 import { existsSync } from 'node:fs'
@@ -94,8 +95,9 @@ const USAGE = [
   '                                                           req/s and the maintenance commands; one table with the growth factor',
   '       node scripts/bench.js --bundle [--packages N] [--json FILE]   bundle create (cold, warm), verify and import of the bench',
   '                                                           project\'s lockfile of N packages (default 615): sizes and times',
-  '       node scripts/bench.js --backend postgres [--duration S] [--profile DIR] [--json FILE]   folder vs PostgreSQL (1 and 2',
-  '                                                           instances): warm req/s, publish p50/p99, cross-instance visibility',
+  '       node scripts/bench.js --backend postgres [--duration S] [--profile DIR] [--json FILE] [--publish-only]   folder vs',
+  '                                                           PostgreSQL (1 and 2 instances): warm req/s, publish p50/p99,',
+  '                                                           cross-instance visibility (--publish-only: the publish rows alone)',
 ].join('\n')
 const STARTUP_TIMEOUT_MS = 20_000
 const COLD_CLIENTS = 50
@@ -123,6 +125,7 @@ const options = parseOptions(
     keep: { type: 'string' },
     'tarballs-per-package': { type: 'string', default: '10' },
     backend: { type: 'string' },
+    'publish-only': { type: 'boolean', default: false },
   },
   USAGE,
 )
@@ -216,7 +219,7 @@ async function main() {
   if (soakSeconds !== null) return alone('sinopia-soak-', runSoak, renderSoak, { seconds: soakSeconds })
   if (options.outage) return alone('sinopia-outage-', runOutage, renderOutage, { packages: packageCount })
   if (scaleSizes) return alone('sinopia-scale-', runScale, renderScale, { sizes: scaleSizes, perPackage, keep: options.keep })
-  if (options.backend) return alone('sinopia-backend-', runBackend, renderBackend, { duration: durationOverride ?? 5, profileDir })
+  if (options.backend) return alone('sinopia-backend-', runBackend, renderBackend, { duration: durationOverride ?? 5, profileDir, publishOnly: options['publish-only'] })
   if (options.keepalive) return alone('sinopia-keepalive-', runKeepalive, renderKeepalive, { packages: packageCount, shortTimeoutS })
   if (options.bundle) return alone('sinopia-bundle-', runBundle, renderBundle, { packages: packageCount })
   const results = {

@@ -37,14 +37,16 @@ const PUBLISH_P99_TARGET_MS = 200
  * latency of 100 publishes by 10 concurrent publishers (distinct versions of 3 packages); and how
  * long a version published on one instance takes to show in the other's abbreviated packument
  * (polled in a tight loop, bounded). `profileDir` runs the first PostgreSQL instance under
- * `--cpu-prof` and summarizes its profile. Returns the results object (see renderBackend).
+ * `--cpu-prof` and summarizes its profile. `publishOnly` skips the read rows and the visibility
+ * delay (and the warm-up they need): the publish rows alone, in well under a minute, to compare
+ * a change to the publish path. Returns the results object (see renderBackend).
  */
-export async function runBackend({ root, dir, log, cleanups, stopped, onServer, duration = 5, profileDir = null, startupTimeoutMs = 20_000 }) {
+export async function runBackend({ root, dir, log, cleanups, stopped, onServer, duration = 5, profileDir = null, publishOnly = false, startupTimeoutMs = 20_000 }) {
   const began = performance.now()
   const results = {
     date: new Date().toISOString(),
     environment: { node: process.version, platform: `${process.platform} ${os.release()}`, cpus: os.cpus().length, loadAverageAtStart: loadAverage() },
-    mode: { backend: 'postgres', duration, connections: CONNECTIONS, publishers: PUBLISHERS, publishesPerPublisher: PUBLISHES_PER_PUBLISHER, visibilityPublishes: VISIBILITY_PUBLISHES },
+    mode: { backend: 'postgres', publishOnly, duration, connections: CONNECTIONS, publishers: PUBLISHERS, publishesPerPublisher: PUBLISHES_PER_PUBLISHER, visibilityPublishes: VISIBILITY_PUBLISHES },
     servers: {},
     reads: [],
     publish: [],
@@ -89,8 +91,8 @@ export async function runBackend({ root, dir, log, cleanups, stopped, onServer, 
   const pgB = await start('pg-b', database)
 
   // The main bench's rows: full and abbreviated packuments, plain and gzip, and the 300 KiB and 1 MiB tarballs.
-  const list = scenarios({ packageName: fixtures.info.packument.name, tarballs: fixtures.info.tarballs })
-  for (const instance of [fs, pgA, pgB]) {
+  const list = publishOnly ? [] : scenarios({ packageName: fixtures.info.packument.name, tarballs: fixtures.info.tarballs })
+  for (const instance of list.length > 0 ? [fs, pgA, pgB] : []) {
     const warmed = await warm(instance.url, list)
     results.problems.push(...warmed.problems.map((p) => `warm-up on ${instance.name}: ${p}`))
   }
@@ -131,12 +133,20 @@ export async function runBackend({ root, dir, log, cleanups, stopped, onServer, 
     if (stopped()) break
     log(`backend: ${PUBLISHERS * PUBLISHES_PER_PUBLISHER} publishes by ${PUBLISHERS} concurrent publishers on ${label}`)
     const prefix = `bench-pub-${label.replace(/\W+/g, '-')}`
+    // CPU per publish (servers, and PostgreSQL's): steadier than latency on a shared machine.
+    const usesPg = label !== 'fs x1'
+    const serversBefore = instances.map((i) => readCpuSeconds(i.pid) ?? 0)
+    const pgBefore = usesPg ? clusterCpuSeconds(postmaster) : null
     const row = await publishLoad(instances, prefix, token, agent, stopped)
+    const serverCpuS = instances.reduce((sum, i, at) => sum + (readCpuSeconds(i.pid) ?? 0) - (serversBefore[at] ?? 0), 0)
+    const all = row.publishes + PUBLISHED_PACKAGES + SERIAL_PUBLISHES
+    row.serverCpuMsPerPublish = round2((serverCpuS * 1000) / all)
+    row.postgresCpuMsPerPublish = pgBefore === null ? null : round2(((clusterCpuSeconds(postmaster) - pgBefore) * 1000) / all)
     results.publish.push({ setup: label, ...row })
     results.problems.push(...row.problems.map((p) => `publish ${label}: ${p}`))
   }
 
-  if (!stopped()) {
+  if (!stopped() && !publishOnly) {
     log(`backend: ${VISIBILITY_PUBLISHES} publishes on pg-a, each polled for on pg-b`)
     results.visibility = await visibility(pgA.url, pgB.url, tokens.pg, agent, stopped)
     results.problems.push(...results.visibility.problems)
@@ -307,7 +317,7 @@ export function renderBackend(results) {
   const { mode, environment } = results
   const setups = ['fs x1', 'pg x1', 'pg x2']
   const cell = (text, width) => String(text ?? '-').padStart(width)
-  const lines = [
+  const lines = mode.publishOnly ? ['backend (--publish-only): publish rows only'] : [
     `backend: storage folder (fs) vs PostgreSQL (pg), warm reads of the quick fixtures, ${mode.duration} s per cell, ${mode.connections} autocannon`,
     '  connections (x2: half on each instance at once, req/s summed, worst p99); cpu = server CPU ms per response (+ PostgreSQL\'s)',
     `  ${'row'.padEnd(28)}${setups.map((s) => cell(s, 26)).join('')}`,
@@ -326,12 +336,13 @@ export function renderBackend(results) {
     })
     lines.push(`  ${''.padEnd(28)}${cpu.join('')}`)
   }
-  lines.push(`  (ratio to fs x1 in parentheses; target >= ${READ_RATIO_TARGET})`)
-  lines.push(`publish: ${mode.publishers} concurrent publishers x ${mode.publishesPerPublisher} versions of ${PUBLISHED_PACKAGES} packages (target p99 <= ${PUBLISH_P99_TARGET_MS} ms)`)
+  if (!mode.publishOnly) lines.push(`  (ratio to fs x1 in parentheses; target >= ${READ_RATIO_TARGET})`)
+  lines.push(`publish: ${mode.publishers} concurrent publishers x ${mode.publishesPerPublisher} versions of ${PUBLISHED_PACKAGES} packages (target p99 <= ${PUBLISH_P99_TARGET_MS} ms); cpu = server CPU ms per publish (+ PostgreSQL's), the row's unmeasured and one-at-a-time publishes included`)
   for (const row of results.publish) {
     lines.push(
       `  ${row.setup.padEnd(8)} p50 ${cell(row.p50Ms, 6)} ms  p99 ${cell(row.p99Ms, 6)} ms  max ${cell(row.maxMs, 6)} ms  ${cell(row.perSec, 5)}/s  failed ${row.failed}/${row.publishes}` +
-        `   one at a time: p50 ${cell(row.alone.p50Ms, 5)} ms, max ${cell(row.alone.maxMs, 5)} ms`,
+        `   one at a time: p50 ${cell(row.alone.p50Ms, 5)} ms, max ${cell(row.alone.maxMs, 5)} ms` +
+        `   cpu ${row.serverCpuMsPerPublish ?? '-'}${row.postgresCpuMsPerPublish == null ? '' : ` + ${row.postgresCpuMsPerPublish}`} ms/publish`,
     )
   }
   const v = results.visibility

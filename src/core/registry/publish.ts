@@ -40,12 +40,13 @@ export class Publisher {
    */
   async publish(name: string, command: PublishCommand, actor: Actor): Promise<string[]> {
     const { versions: attachments, tags } = command
-    const upstreamKnown = await this.knownUpstream(name)
     const publisher = actor.user?.name ?? 'anonymous'
     const stored: string[] = []
     try {
       await this.change(name, async (current) => {
-        const fromUplink = current ? current.origin === 'override' : upstreamKnown
+        // Asked only for a first publish here: once a local document exists its origin says it,
+        // so a publish of the next version reads no uplink copy.
+        const fromUplink = current ? current.origin === 'override' : await this.knownUpstream(name)
         if (current === null && !fromUplink) assertNewPackageName(name)
         assertMayChange(name, actor, current, 'publish')
         if (fromUplink && Object.keys(current?.versions ?? {}).length === 0) assertMayOverride(name, actor, 'publishing it here')

@@ -125,9 +125,9 @@ export interface Packages {
   removeUpstream(name: string): Promise<void>
   readFetched(name: string): Promise<FetchedRecord | null>
   writeFetched(name: string, record: FetchedRecord): Promise<void>
-  /** The document and the stamp of the very version read. */
+  /** The document and the stamp of the very version read; the document may be shared with other readers: never change it. */
   readLocal(name: string): Promise<{ doc: LocalDoc; mtimeMs: number; stamp: string } | null>
-  /** `null` removes what was published here. */
+  /** `null` removes what was published here. The store may keep `doc` (as the next read's answer): never change it afterwards. */
   writeLocal(name: string, doc: LocalDoc | null): Promise<void>
   localMtime(name: string): Promise<number | null>
   /** Changes on every write of the local document by any process; null when there is none. Synchronous: it runs on every request. */

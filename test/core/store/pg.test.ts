@@ -227,6 +227,74 @@ describe('PostgreSQL store', () => {
     expect(await b.blobs.open(sri(data), tarballKey('big', '1.0.0'))).toBeNull()
   })
 
+  it('stores a one-chunk blob from memory: one content row for many concurrent writers of it, served to the writer and to another handle', async () => {
+    const [a, b] = [await open(), await open()]
+    const data = randomBytes(64 * 1024)
+    const writes = Array.from({ length: 20 }, (_, i) => {
+      const write = (i % 2 === 0 ? a : b).blobs.write(tarballKey(`p${i}`, '1.0.0'), sri(data), data.length)
+      write.stream.end(data)
+      return write.done
+    })
+    expect(await Promise.all(writes)).toEqual(Array.from({ length: 20 }, () => ({ integrity: sri(data), size: data.length })))
+    expect((await sql(url, 'SELECT count(*)::int AS n FROM sinopia_blob_content')).rows).toEqual([{ n: 1 }])
+    expect((await sql(url, 'SELECT count(*)::int AS n FROM sinopia_blob_chunks')).rows).toEqual([{ n: 1 }])
+    expect((await sortedEntries(a.blobs)).length).toBe(20)
+    for (const store of [a, b, a]) {
+      const blob = await store.blobs.open(sri(data), tarballKey('p3', '1.0.0'))
+      expect((await blob?.handle.readFile())?.equals(data)).toBe(true)
+      await blob?.handle.close()
+    }
+    // Content removed, then written again: in again under a new id, with its chunk.
+    await a.blobs.remove(tarballKey('p0', '1.0.0'), () => false)
+    const again = b.blobs.write(tarballKey('p0', '1.0.0'), sri(data), data.length)
+    again.stream.end(data)
+    await again.done
+    expect(await b.blobs.verify(sri(data), sri(data))).toBe('ok')
+  })
+
+  it('keeps nothing of a one-chunk write that is destroyed, too short, too long or of other bytes', async () => {
+    const store = await open()
+    const data = randomBytes(1000)
+    const destroyed = store.blobs.write(tarballKey('a', '1.0.0'), sri(data), data.length)
+    destroyed.stream.write(data.subarray(0, 10))
+    destroyed.stream.destroy()
+    await expect(destroyed.done).rejects.toMatchObject({ code: 'EABORTED' })
+    const short = store.blobs.write(tarballKey('a', '1.0.1'), sri(data), data.length + 1)
+    short.stream.end(data)
+    await expect(short.done).rejects.toMatchObject({ code: 'EBADSIZE' })
+    const long = store.blobs.write(tarballKey('a', '1.0.2'), sri(data), data.length - 1)
+    long.stream.on('error', () => undefined)
+    long.stream.end(data)
+    await expect(long.done).rejects.toMatchObject({ code: 'EBADSIZE' })
+    const other = store.blobs.write(tarballKey('a', '1.0.3'), sri(data), data.length)
+    other.stream.end(randomBytes(1000))
+    await expect(other.done).rejects.toMatchObject({ code: 'EINTEGRITY' })
+    expect(await sortedEntries(store.blobs)).toEqual([])
+    expect((await sql(url, 'SELECT count(*)::int AS n FROM sinopia_blob_chunks')).rows).toEqual([{ n: 0 }])
+  })
+
+  it('reads the local document as the database has it now, whatever this handle read or wrote before', async () => {
+    const [a, b] = [await open(), await open()]
+    await a.packages.writeLocal('p', local(1))
+    expect((await a.packages.readLocal('p'))?.doc.revision).toBe(1)
+    // Written elsewhere after this handle wrote and read it: the new one, before any announcement arrives too.
+    await b.packages.writeLocal('p', local(2))
+    const read = await a.packages.readLocal('p')
+    expect(read?.doc.revision).toBe(2)
+    expect(read?.stamp).toBe((await b.packages.readLocal('p'))?.stamp)
+    // The same stamp twice: the same document.
+    expect((await a.packages.readLocal('p'))?.doc).toEqual(local(2))
+    // Rewritten in the database behind every handle's back (a restore): a new stamp, so read anew.
+    await sql(url, "UPDATE sinopia_documents SET body = $1, stamp = nextval('sinopia_stamps') WHERE name = 'p' AND kind = 'local'", [Buffer.from(JSON.stringify(local(7)))])
+    expect((await a.packages.readLocal('p'))?.doc.revision).toBe(7)
+    await b.quarantine.document('p', 'local')
+    expect(await a.packages.readLocal('p')).toBeNull()
+    await b.packages.writeLocal('p', local(3))
+    expect((await a.packages.readLocal('p'))?.doc.revision).toBe(3)
+    await a.packages.writeLocal('p', null)
+    expect(await b.packages.readLocal('p')).toBeNull()
+  })
+
   it('probe() throws once the database takes no writes', async () => {
     const store = await open()
     await store.probe()

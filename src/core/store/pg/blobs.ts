@@ -8,7 +8,8 @@ import { SingleFlight } from '../../upstream/single-flight.js'
 import { sha512Of } from '../integrity.js'
 import type { BlobContent, BlobEntry, BlobWrite, Blobs, OpenBlob } from '../types.js'
 import type { BlobCache } from './blob-cache.js'
-import { ContentGone, readChunks, uploadChunks } from './chunks.js'
+import { CHUNK_BYTES, ContentGone, readChunks, uploadChunks } from './chunks.js'
+import { memoryWrite } from './memory-write.js'
 import type { PgQuarantine } from './quarantine.js'
 import { NOW_MS, transaction } from './transaction.js'
 
@@ -20,10 +21,11 @@ interface StoredEntry {
 
 /**
  * Tarballs in the database (schema.ts: content, chunks, entries), served from this instance's
- * disk copy (blob-cache.ts). A write streams into the verified cache writer first (hashed as it
- * arrives, checked against `expected` and `size`, read back from disk), then goes into the
- * database in one transaction that hashes the rows it sends again before it commits: nothing
- * of a failed or abandoned write is ever visible, and nothing is kept of it.
+ * disk copy (blob-cache.ts). A small write goes from memory into the database (see write); a
+ * larger one streams into the verified cache writer first (hashed as it arrives, checked
+ * against `expected` and `size`, read back from disk), then goes into the database in one
+ * transaction that hashes the rows it sends again before it commits: nothing of a failed or
+ * abandoned write is ever visible, and nothing is kept of it.
  * A read asks the database for the key's entry and content (so a removal by any instance
  * counts at once), then serves the disk copy, filling it from the chunks when missing.
  */
@@ -62,7 +64,22 @@ export class PgBlobs implements Blobs {
     return true
   }
 
+  /**
+   * A blob of known size that fits in one chunk (a published tarball, most fetched ones) is
+   * hashed in memory and goes into the database in one statement (commitOne): no disk copy, no
+   * transaction of several round trips, which a publish would wait for under its package's
+   * lock. Its disk copy is made by the first read, as on any instance that did not write it.
+   */
   write(key: string, expected: string, size?: number): BlobWrite {
+    if (size !== undefined && size <= CHUNK_BYTES) {
+      const inMemory = memoryWrite(expected, size)
+      const done = inMemory.done.then(async ({ bytes, ...stored }) => {
+        await this.commitOne(key, stored, bytes)
+        return stored
+      })
+      done.catch(() => undefined)
+      return { stream: inMemory.stream, done }
+    }
     const cached = this.cache.write(expected, size)
     const done = cached.done.then(async (stored) => {
       try {
@@ -198,6 +215,28 @@ export class PgBlobs implements Blobs {
         [key, stored.integrity, stored.size],
       )
     })
+  }
+
+  /**
+   * commit() for content of one chunk, as one statement (atomic by itself): the content row
+   * unless that content is there already (kept, as in commit), its chunk with it, and the entry.
+   * A concurrent writer of the same content waits on the primary key and then inserts nothing;
+   * a removal or quarantine that commits first leaves no row to conflict with, so the content
+   * goes in again under a new id.
+   */
+  private async commitOne(key: string, stored: { integrity: string; size: number }, bytes: Buffer): Promise<void> {
+    await this.pool.query(
+      `WITH content AS (
+         INSERT INTO sinopia_blob_content (integrity, id, size, stored_ms) VALUES ($1, nextval('sinopia_content_ids'), $3, ${NOW_MS})
+         ON CONFLICT (integrity) DO NOTHING
+         RETURNING id
+       ), chunk AS (
+         INSERT INTO sinopia_blob_chunks (content_id, seq, data) SELECT id, 0, $4 FROM content
+       )
+       INSERT INTO sinopia_blob_entries (key, integrity, size, time_ms) VALUES ($2, $1, $3, ${NOW_MS})
+       ON CONFLICT (key) DO UPDATE SET integrity = excluded.integrity, size = excluded.size, time_ms = excluded.time_ms`,
+      [stored.integrity, key, stored.size, bytes],
+    )
   }
 
   /**

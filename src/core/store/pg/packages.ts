@@ -3,6 +3,7 @@ import type { DocumentKind, FetchedRecord, LoadedUpstream, LocalDoc, StoredBytes
 import { decodeFetched, decodeUpstream, encodeUpstream, parseJson, revOf } from '../records.js'
 import type { Packages } from '../types.js'
 import type { AdvisoryLocks } from './advisory.js'
+import { LocalDocs } from './local-docs.js'
 import type { LocalStamps } from './local-stamps.js'
 import type { ChangeFeed } from './notify.js'
 import { NOW_MS } from './transaction.js'
@@ -16,6 +17,8 @@ const ANNOUNCED = "kind IN ('upstream', 'local')"
  * Every write and removal is one statement that also announces itself (notify.ts).
  */
 export class PgPackages implements Packages {
+  private readonly localDocs = new LocalDocs()
+
   constructor(
     private readonly pool: pg.Pool,
     private readonly root: string,
@@ -71,18 +74,44 @@ export class PgPackages implements Packages {
     await this.write(name, 'fetched', Buffer.from(JSON.stringify(record)))
   }
 
+  /**
+   * One query either way: the body comes back only when the stamp differs from the one of the
+   * document kept in memory (local-docs.ts), so a publish after a publish (the read under the
+   * lock, and the search index's read after it) neither moves nor parses the whole document.
+   */
   async readLocal(name: string): Promise<{ doc: LocalDoc; mtimeMs: number; stamp: string } | null> {
-    const row = await this.read(name, 'local')
-    return row && { doc: parseJson<LocalDoc>(row.body, this.where(name, 'local')), mtimeMs: row.mtime_ms, stamp: row.stamp }
+    const known = this.localDocs.stampOf(name)
+    const { rows } = await this.pool.query<{ body: Buffer | null; mtime_ms: number; stamp: string }>(
+      `SELECT CASE WHEN stamp = $2::bigint THEN NULL ELSE body END AS body, mtime_ms, stamp
+       FROM sinopia_documents WHERE name = $1 AND kind = 'local'`,
+      [name, known],
+    )
+    const row = rows[0]
+    if (!row) {
+      this.localDocs.delete(name)
+      return null
+    }
+    if (row.body !== null) return this.keep(name, { ...row, body: row.body })
+    const doc = this.localDocs.get(name, row.stamp)
+    if (doc) return { doc, mtimeMs: row.mtime_ms, stamp: row.stamp }
+    // Evicted between the question and the answer: read it whole.
+    const whole = await this.read(name, 'local')
+    if (!whole) return null
+    return this.keep(name, whole)
   }
 
+  /** Keeps `doc` as the document of the stamp written (local-docs.ts): the caller must not change it afterwards. */
   async writeLocal(name: string, doc: LocalDoc | null): Promise<void> {
     if (doc === null) {
+      this.localDocs.delete(name)
       await this.remove(name, ['local'])
       this.localStamps.set(name, null)
       return
     }
-    const written = await this.write(name, 'local', Buffer.from(JSON.stringify(doc)))
+    const body = Buffer.from(JSON.stringify(doc))
+    this.localDocs.delete(name)
+    const written = await this.write(name, 'local', body)
+    this.localDocs.set(name, written.stamp, doc, body.length)
     this.localStamps.set(name, written.stamp)
   }
 
@@ -136,6 +165,12 @@ export class PgPackages implements Packages {
       [name, kind],
     )
     return rows[0] ?? null
+  }
+
+  private keep(name: string, row: { body: Buffer; mtime_ms: number; stamp: string }): { doc: LocalDoc; mtimeMs: number; stamp: string } {
+    const doc = parseJson<LocalDoc>(row.body, this.where(name, 'local'))
+    this.localDocs.set(name, row.stamp, doc, row.body.length)
+    return { doc, mtimeMs: row.mtime_ms, stamp: row.stamp }
   }
 
   private async meta(name: string, kind: DocumentKind): Promise<{ mtime_ms: number } | null> {
