@@ -27,6 +27,8 @@ export interface PgStoreOptions {
    * restarts, on a local disk, and free to be cleaned by the system (it is only a copy).
    */
   blobCache?: string
+  /** What the disk copy of blobs may take before the least recently used go (default BLOB_DISK_CACHE_BYTES, cache-bounds.ts). */
+  blobCacheBytes?: number
   /** What goes wrong in the background (the change listener's session breaking); ignored when not given. */
   onWarning?: (message: string) => void
 }
@@ -100,9 +102,10 @@ export async function openPgStore(url: string, options: PgStoreOptions = {}): Pr
       cause: error,
     })
   }
-  const cache = new BlobCache(options.blobCache ?? defaultBlobCache(root))
+  const cache = new BlobCache(options.blobCache ?? defaultBlobCache(root), options.blobCacheBytes)
   await mkdir(cache.dir, { recursive: true })
   await removeStaleTemp(cache.tmpDir)
+  await cache.load()
   const locks = new AdvisoryLocks(lockPool)
   const quarantine = new PgQuarantine(pool, root, stamps, feed)
   let closed: Promise<void> | null = null
