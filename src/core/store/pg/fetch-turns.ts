@@ -127,7 +127,8 @@ export class FetchTurns {
       this.session = session
       session.ready.then(
         () => unref(client),
-        (error: unknown) => this.drop(session, error as Error),
+        // run() reports it: the turn that was waiting for this session goes without.
+        () => this.drop(session, null),
       )
     }
     const session = this.session
@@ -140,18 +141,22 @@ export class FetchTurns {
     try {
       return await session.client.query<R>(text, values)
     } catch (error) {
-      this.drop(session, error as Error)
+      // Reported by the caller.
+      this.drop(session, null)
       throw error
     } finally {
       if (--session.busy === 0) unref(session.client)
     }
   }
 
-  /** A session that failed once is not trusted again: ended (the server drops its locks), and the next turn connects anew. */
-  private drop(session: Session, error: Error): void {
+  /**
+   * A session that failed once is not trusted again: ended (the server drops its locks), and the
+   * next turn connects anew. `error`: what broke an idle session, which no caller reports.
+   */
+  private drop(session: Session, error: Error | null): void {
     if (this.session !== session) return
     this.session = null
-    if (!this.closed) this.onError(error)
+    if (error && !this.closed) this.onError(error)
     void session.client.end().catch(() => undefined)
   }
 }
