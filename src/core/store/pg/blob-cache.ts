@@ -16,7 +16,7 @@ import { CacheRecency } from './cache-recency.js'
  * database still has. Nothing here is ever the only copy, so the folder may be deleted any time.
  *
  * Bounded by `maxBytes` (CacheRecency): a copy counts once a reader has it open (open()) or its
- * write reached the database (stored()), and the least recently used copies are removed past
+ * write reached the database (sending()), and the least recently used copies are removed past
  * the bound; a reader holding one open keeps reading it, and the next reader fills it again from
  * the database through the verified writer. The count is this process's: instances sharing the
  * folder (one host, one database) each keep theirs, so together they may hold up to their number
@@ -35,11 +35,6 @@ export class BlobCache {
   ) {
     this.tmpDir = path.join(dir, 'tmp')
     this.recency = new CacheRecency(maxBytes)
-  }
-
-  /** What the copies counted take (tests, metrics). */
-  get bytes(): number {
-    return this.recency.bytes
   }
 
   /** Counts the copies already on disk (a restart keeps the folder), oldest first, removing what is past the bound. */
