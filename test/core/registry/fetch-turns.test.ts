@@ -105,7 +105,13 @@ describe('fetch turns across instances on one database', () => {
   it('a turn held past the wait is not waited for any longer: the waiter runs all the same', async () => {
     const [a, b] = [await instance(), await instance()]
     let release = () => undefined as void
-    const holding = a.store.packages.withFetchTurn('pkg', 0, () => new Promise<void>((resolve) => (release = resolve)))
+    let started = () => undefined as void
+    const holds = new Promise<void>((resolve) => (started = resolve))
+    const holding = a.store.packages.withFetchTurn('pkg', 0, () => {
+      started()
+      return new Promise<void>((resolve) => (release = resolve))
+    })
+    await holds
     let ran = false
     await b.store.packages.withFetchTurn('pkg', 200, () => Promise.resolve((ran = true)))
     expect(ran).toBe(true)
