@@ -38,6 +38,14 @@ export const CACHE_BOUNDS = {
   verifiedPasswords: 10_000,
 } as const
 
+/**
+ * Disk, not memory (no part of rssBound): what a PostgreSQL store's local copy of tarballs
+ * (store/pg/blob-cache.ts, `$TMPDIR/sinopia-blob-cache-*`) keeps per instance before it removes the least
+ * recently used copies. Sized for the hot set of many projects' installs, and small enough for a
+ * /tmp that is a tmpfs (memory). PgStoreOptions.blobCacheBytes sets another.
+ */
+export const BLOB_DISK_CACHE_BYTES = 1024 * MB
+
 /** What the byte-budgeted caches above may hold together: the part of the process that grows with the packages served. */
 export const CACHED_BYTES_BOUND =
   CACHE_BOUNDS.upstreamViewBytes + CACHE_BOUNDS.derivedViewBytes + CACHE_BOUNDS.responseBodyBytes + CACHE_BOUNDS.hotTarballBytes

@@ -289,7 +289,7 @@ export class Packuments extends EventEmitter {
     }
     if (!this.upstream.available(uplink)) return { entry: await this.reloadIfChanged(name, cached), cache: 'offline', offline: true }
     try {
-      const answer = await this.revalidations.run(name, () => this.revalidate(name, uplink, cached, fresh))
+      const answer = await this.revalidations.run(name, () => this.inTurn(name, [uplink], () => this.revalidate(name, uplink, cached, fresh)))
       return { ...answer, offline: false }
     } catch (error) {
       if (isUplinkFailure(error)) return { entry: cached, cache: 'offline', offline: true, cause: error }
@@ -308,7 +308,18 @@ export class Packuments extends EventEmitter {
     if (due.every((uplink) => !this.upstream.available(uplink))) {
       return { entry: await this.reloadIfChanged(name, cached), cache: 'offline', offline: true, down: due }
     }
-    return this.severalRevalidations.run(name, () => this.revalidateSeveral(name, uplinks, cached, fresh))
+    return this.severalRevalidations.run(name, () => this.inTurn(name, due, () => this.revalidateSeveral(name, uplinks, cached, fresh)))
+  }
+
+  /**
+   * Runs a revalidation as the only one of `name` across processes where the store can arrange
+   * it (Packages.withFetchTurn): another instance fetching the same package first stores its
+   * copy, which the revalidation then finds fresh in the store. It waits at most the slowest
+   * asked uplink's `timeout`, then asks the uplink itself.
+   */
+  private inTurn<T>(name: string, uplinks: string[], fn: () => Promise<T>): Promise<T> {
+    const waitMs = Math.max(0, ...uplinks.map((uplink) => this.upstream.config(uplink).timeout))
+    return this.store.packages.withFetchTurn(name, waitMs, fn)
   }
 
   /** The uplinks to ask: all of them when `fresh` or nothing is cached, else those past their maxage or whose breaker is open. */

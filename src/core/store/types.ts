@@ -143,6 +143,15 @@ export interface Packages {
   watch(listener: (name: string | null) => void): () => void
   /** Runs `fn` holding this package's lock, in this process and across processes. */
   withLock<T>(name: string, fn: () => Promise<T>): Promise<T>
+  /**
+   * Runs `fn` (an uplink fetch of `name` that stores what it gets) as the only one across
+   * processes when the store can arrange that cheaply: it first waits, up to `waitMs`, for such a
+   * run elsewhere to end, so `fn` finds that run's copy in the store instead of asking the uplink.
+   * Past `waitMs`, or when the store cannot tell, `fn` runs all the same: this saves uplink
+   * requests and guards nothing (writes still take `withLock`). A run in this process never waits for
+   * another in this process (callers join those in memory). A folder runs `fn` at once.
+   */
+  withFetchTurn<T>(name: string, waitMs: number, fn: () => Promise<T>): Promise<T>
   /** Drops what is left of a package with no documents (call after its lock is released). */
   removeIfEmpty(name: string): Promise<void>
   /** Names of every package with anything stored, sorted. */

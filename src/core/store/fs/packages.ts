@@ -139,6 +139,15 @@ export class PackageStore implements Packages {
     return this.lock.withLock(lockFile(this.root, name), fn)
   }
 
+  /**
+   * No turn across processes: each process fetches a cold package once (its callers join in
+   * memory). The folder's lock files would do it, but a holder killed mid-fetch leaves its lock
+   * to go stale (5 s), and every name asked for would leave a package folder behind.
+   */
+  withFetchTurn<T>(_name: string, _waitMs: number, fn: () => Promise<T>): Promise<T> {
+    return fn()
+  }
+
   async sizes(name: string): Promise<Record<DocumentKind, number>> {
     const sizeOf = async (kind: DocumentKind) => (await statOrNull(this.where(name, kind)))?.size ?? 0
     const [upstream, fetched, local] = await Promise.all([sizeOf('upstream'), sizeOf('fetched'), sizeOf('local')])

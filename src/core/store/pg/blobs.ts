@@ -83,7 +83,7 @@ export class PgBlobs implements Blobs {
     const cached = this.cache.write(expected, size)
     const done = cached.done.then(async (stored) => {
       try {
-        await this.commit(key, stored)
+        await this.cache.sending(stored.integrity, stored.size, () => this.commit(key, stored))
       } catch (error) {
         // The copy on disk is fine, but it stands for nothing the database holds.
         await this.cache.remove(stored.integrity).catch(() => undefined)

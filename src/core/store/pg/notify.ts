@@ -38,9 +38,9 @@ export function parseChange(payload: string | undefined): Change | null {
 const RECONNECT_MS = 1_000
 
 /**
- * One session that LISTENs on the channel for the life of the store. When it breaks it
- * connects again, and then calls `resync`: changes sent while it was away were lost, so what
- * they would have updated must be read again. The session does not keep the process alive
+ * One session that LISTENs on the channel (and on those of `others`, each with its handler of
+ * the payload) for the life of the store. When it breaks it connects again, and then calls
+ * `resync`: changes sent while it was away were lost, so what they would have updated must be read again. The session does not keep the process alive
  * (unref): a command that forgets to close the store still exits.
  */
 export class ChangeListener {
@@ -53,6 +53,7 @@ export class ChangeListener {
     private readonly onChange: (change: Change) => void,
     private readonly resync: () => Promise<void>,
     private readonly onError: (error: Error) => void,
+    private readonly others: Record<string, (payload: string) => void> = {},
   ) {}
 
   async start(): Promise<void> {
@@ -60,11 +61,13 @@ export class ChangeListener {
     client.on('notification', (message) => {
       const change = message.channel === CHANNEL ? parseChange(message.payload) : null
       if (change) this.onChange(change)
+      else if (message.channel !== CHANNEL) this.others[message.channel]?.(message.payload ?? '')
     })
     client.on('error', (error) => this.broken(client, error))
     client.on('end', () => this.broken(client, new Error('the listening session ended')))
     await client.connect()
     await client.query(`LISTEN ${CHANNEL}`)
+    for (const channel of Object.keys(this.others)) await client.query(`LISTEN ${channel}`)
     ;(client as pg.Client & { unref(): void }).unref()
     if (this.closed) {
       await client.end()

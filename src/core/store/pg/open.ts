@@ -11,6 +11,7 @@ import { AdvisoryLocks } from './advisory.js'
 import { BlobCache } from './blob-cache.js'
 import { PgBlobs } from './blobs.js'
 import { LocalStamps } from './local-stamps.js'
+import { FETCH_CHANNEL, FetchTurns } from './fetch-turns.js'
 import { ChangeFeed, ChangeListener } from './notify.js'
 import { PgPackages } from './packages.js'
 import { PgQuarantine } from './quarantine.js'
@@ -26,6 +27,8 @@ export interface PgStoreOptions {
    * restarts, on a local disk, and free to be cleaned by the system (it is only a copy).
    */
   blobCache?: string
+  /** What the disk copy of blobs may take before the least recently used go (default BLOB_DISK_CACHE_BYTES, cache-bounds.ts). */
+  blobCacheBytes?: number
   /** What goes wrong in the background (the change listener's session breaking); ignored when not given. */
   onWarning?: (message: string) => void
 }
@@ -55,12 +58,17 @@ export async function openPgStore(url: string, options: PgStoreOptions = {}): Pr
   // A lock held by a host that died goes when the server notices the session is gone: ask it to
   // probe idle lock sessions (10 s, then 3 probes 5 s apart) rather than wait for the system's
   // TCP timeout (hours). Options given in the URL win.
-  const lockPool = new pg.Pool({ ...config, max: LOCK_SESSIONS, options: '-c tcp_keepalives_idle=10 -c tcp_keepalives_interval=5 -c tcp_keepalives_count=3' })
+  const keepalives = '-c tcp_keepalives_idle=10 -c tcp_keepalives_interval=5 -c tcp_keepalives_count=3'
+  const lockPool = new pg.Pool({ ...config, max: LOCK_SESSIONS, options: keepalives })
   const warn = options.onWarning ?? (() => undefined)
   // An idle session that breaks (the server restarts) is dropped by the pool; without a listener it would crash the process.
   pool.on('error', (error) => warn(`database session broke: ${error.message}`))
   lockPool.on('error', (error) => warn(`database lock session broke: ${error.message}`))
   const stamps = new LocalStamps()
+  // Fetch turns are held across uplink requests: the same keepalives as the lock holders.
+  const turns = new FetchTurns({ connectionString: url, connectionTimeoutMillis: 10_000, keepAlive: true, options: keepalives }, (error) =>
+    warn(`fetch turns on ${root}: ${error.message}; fetching without one`),
+  )
   const feed = new ChangeFeed()
   const listener = new ChangeListener(
     { connectionString: url, connectionTimeoutMillis: 10_000 },
@@ -71,8 +79,10 @@ export async function openPgStore(url: string, options: PgStoreOptions = {}): Pr
     async () => {
       await stamps.load(pool)
       feed.heard(null)
+      turns.ended(null)
     },
     (error) => warn(`listening for changes on ${root}: ${error.message}; connecting again`),
+    { [FETCH_CHANNEL]: (name) => turns.ended(name) },
   )
   try {
     const client = await pool.connect()
@@ -92,23 +102,24 @@ export async function openPgStore(url: string, options: PgStoreOptions = {}): Pr
       cause: error,
     })
   }
-  const cache = new BlobCache(options.blobCache ?? defaultBlobCache(root))
+  const cache = new BlobCache(options.blobCache ?? defaultBlobCache(root), options.blobCacheBytes)
   await mkdir(cache.dir, { recursive: true })
   await removeStaleTemp(cache.tmpDir)
+  await cache.load()
   const locks = new AdvisoryLocks(lockPool)
   const quarantine = new PgQuarantine(pool, root, stamps, feed)
   let closed: Promise<void> | null = null
   return {
     root,
     blobs: new PgBlobs(pool, root, cache, quarantine),
-    packages: new PgPackages(pool, root, locks, stamps, feed),
+    packages: new PgPackages(pool, root, locks, stamps, feed, turns),
     tokens: new PgTokens(pool),
     users: new PgUsers(pool, root),
     usage: new PgUsage(pool, root),
     quarantine,
     probe: () => probe(pool),
     // Once: a second call waits for the first (pg's Pool.end refuses to run twice).
-    close: () => (closed ??= listener.close().then(async () => void (await Promise.all([pool.end(), lockPool.end()])))),
+    close: () => (closed ??= Promise.all([listener.close(), turns.close()]).then(async () => void (await Promise.all([pool.end(), lockPool.end()])))),
   }
 }
 

@@ -3,6 +3,7 @@ import type { DocumentKind, FetchedRecord, LoadedUpstream, LocalDoc, StoredBytes
 import { decodeFetched, decodeUpstream, encodeUpstream, parseJson, revOf } from '../records.js'
 import type { Packages } from '../types.js'
 import type { AdvisoryLocks } from './advisory.js'
+import type { FetchTurns } from './fetch-turns.js'
 import { LocalDocs } from './local-docs.js'
 import type { LocalStamps } from './local-stamps.js'
 import type { ChangeFeed } from './notify.js'
@@ -25,6 +26,7 @@ export class PgPackages implements Packages {
     private readonly locks: AdvisoryLocks,
     private readonly localStamps: LocalStamps,
     private readonly feed: ChangeFeed,
+    private readonly turns: FetchTurns,
   ) {}
 
   watch(listener: (name: string | null) => void): () => void {
@@ -135,6 +137,11 @@ export class PgPackages implements Packages {
 
   withLock<T>(name: string, fn: () => Promise<T>): Promise<T> {
     return this.locks.withLock(`package:${name}`, fn)
+  }
+
+  /** See fetch-turns.ts. */
+  withFetchTurn<T>(name: string, waitMs: number, fn: () => Promise<T>): Promise<T> {
+    return this.turns.run(name, waitMs, fn)
   }
 
   /** A package is its rows: with none left there is nothing more to remove. */
