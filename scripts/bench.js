@@ -40,7 +40,7 @@
 // (cold, then from the warm store), `bundle verify` and `bundle import` (into an empty store with no
 // uplink, then again) for the bench project's lockfile of N packages (default 615), as the built CLI,
 // three rounds. About a minute on 2 loaded cores (each command is stopped after 5 minutes).
-//   node scripts/bench.js --client [--duration S] [--json FILE]
+//   node scripts/bench.js --client [--duration S] [--only PHASES] [--json FILE]
 // --client runs only the client mode (scripts/bench/client.js; issue 13's table of the client's
 // view of the registry): cold `npm ci` of a ~700-package project through an empty server against
 // the same `npm ci` straight from the fake uplink; warm `npm ci` through the server against nginx
@@ -48,7 +48,8 @@
 // 11 MB and a types-node-like 4.5 MB document, a 316 kB tarball) against nginx, two rounds;
 // publish p50/p99 of 10 concurrent publishers; the server's VmHWM over all of it; then the full
 // packument of a 40 MB document at 10 connections against nginx. One table, target and
-// met/missed per row. About 8 minutes on 2 loaded cores (each npm run is stopped after 3 min).
+// met/missed per row. --only cold-ci|warm-ci|hot|publish|huge (a regex) runs only those phases. About 12
+// minutes on 2 loaded cores, 8 of them npm (each npm run is stopped after 3 min).
 //   node scripts/bench.js --backend postgres [--duration S] [--profile DIR] [--json FILE]
 // --backend runs only the backend mode (scripts/bench/backend.js): a throwaway PostgreSQL cluster
 // on 127.0.0.1 (scripts/bench/postgres.js, as the tests start it), one `serve` on a folder and two
@@ -104,7 +105,7 @@ const USAGE = [
   '                                                           req/s and the maintenance commands; one table with the growth factor',
   '       node scripts/bench.js --bundle [--packages N] [--json FILE]   bundle create (cold, warm), verify and import of the bench',
   '                                                           project\'s lockfile of N packages (default 615): sizes and times',
-  '       node scripts/bench.js --client [--duration S] [--json FILE]   issue 13\'s client table: cold and warm npm ci (vs the',
+  '       node scripts/bench.js --client [--duration S] [--only PHASES] [--json FILE]   issue 13\'s client table: cold and warm npm ci (vs the',
   '                                                           uplink, vs nginx), hot rows and a 40 MB document vs nginx, publish',
   '                                                           p50/p99, server VmHWM; target and met/missed per row. About 8 min',
   '       node scripts/bench.js --backend postgres [--duration S] [--profile DIR] [--json FILE]   folder vs PostgreSQL (1 and 2',
@@ -230,7 +231,11 @@ async function main() {
   if (soakSeconds !== null) return alone('sinopia-soak-', runSoak, renderSoak, { seconds: soakSeconds })
   if (options.outage) return alone('sinopia-outage-', runOutage, renderOutage, { packages: packageCount })
   if (scaleSizes) return alone('sinopia-scale-', runScale, renderScale, { sizes: scaleSizes, perPackage, keep: options.keep })
-  if (options.client) return alone('sinopia-client-', runClient, renderClient, { duration: durationOverride ?? 5, track: (stop) => (stopLoad = stop) })
+  if (options.client) return alone('sinopia-client-', runClient, renderClient, {
+      duration: durationOverride ?? 7,
+      track: (stop) => (stopLoad = stop),
+      only: options.only ? new RegExp(options.only, 'i') : null,
+    })
   if (options.backend) return alone('sinopia-backend-', runBackend, renderBackend, { duration: durationOverride ?? 5, profileDir })
   if (options.keepalive) return alone('sinopia-keepalive-', runKeepalive, renderKeepalive, { packages: packageCount, shortTimeoutS })
   if (options.bundle) return alone('sinopia-bundle-', runBundle, renderBundle, { packages: packageCount })

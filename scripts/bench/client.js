@@ -5,7 +5,7 @@ import path from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { documentFixture, prng, tarballFixture } from './fixtures.js'
 import { get } from './http.js'
-import { bytesForNginx, checkNginx, measure, warm } from './load.js'
+import { bytesForNginx, checkNginx, discardResponseBodies, measure, warm } from './load.js'
 import { ensureNginx, startNginx } from './nginx.js'
 import { isolatedNpm, runNpm } from './npmci.js'
 import { buildProject } from './project.js'
@@ -64,7 +64,7 @@ export const TARGETS = {
  * 6. the 40 MB document (cold fill, then 10 connections, server then nginx), and VmHWM again.
  * Returns the results object (see renderClient).
  */
-export async function runClient({ root, dir, log, cleanups, stopped, onServer, track, duration = 5, startupTimeoutMs = 20_000 }) {
+export async function runClient({ root, dir, log, cleanups, stopped, onServer, track, only = null, duration = 7, startupTimeoutMs = 20_000 }) {
   const began = performance.now()
   const results = {
     date: new Date().toISOString(),
@@ -77,20 +77,28 @@ export async function runClient({ root, dir, log, cleanups, stopped, onServer, t
     publish: null,
     huge: null,
     hwmKb: {},
+    coldFillMs: {},
     targets: [],
     problems: [],
     elapsedS: null,
   }
 
+  // As in the main bench: autocannon builds a string of every body unless told not to, which
+  // caps it far below either server on documents of megabytes.
+  results.mode.bodiesDiscarded = discardResponseBodies()
   log('client: building the fixtures (project, hot documents, 40 MB document)')
   const upstream = await startUpstream()
   cleanups.push(() => upstream.close())
-  const project = buildProject(upstream.url, { count: PROJECT_PACKAGES })
+  // Only what the phases to run need: the 40 MB document alone takes ~30 s to build on a loaded machine.
+  const wanted = (name) => !only || only.test(name)
+  const project = buildProject(upstream.url, { count: wanted('cold-ci') || wanted('warm-ci') ? PROJECT_PACKAGES : 1 })
   upstream.serve(project.routes)
   const rand = prng(0xc11e)
   const routes = new Map()
   const docs = {}
-  for (const [key, spec] of Object.entries(DOCUMENTS)) docs[key] = documentFixture(upstream.url, spec.name, { ...spec, rand, routes })
+  for (const [key, spec] of Object.entries(DOCUMENTS)) {
+    if (wanted(key === 'huge' ? 'huge' : 'hot')) docs[key] = documentFixture(upstream.url, spec.name, { ...spec, rand, routes })
+  }
   const tarball = tarballFixture(upstream.url, HOT_TARBALL.name, HOT_TARBALL.bytes, { rand, routes })
   upstream.serve(routes)
   routes.clear()
@@ -116,8 +124,32 @@ export async function runClient({ root, dir, log, cleanups, stopped, onServer, t
     return started
   }
 
-  if (!stopped()) results.npm = await npmRows({ dir, project, upstream, url, nginxFor, log, track, stopped, problems: results.problems })
-  hwm('after npm ci')
+  // A phase that fails is reported as a problem and the others still run: the table shows what was measured.
+  const phase = async (name, fn, run = wanted(name)) => {
+    if (stopped() || !run) return
+    try {
+      await fn()
+    } catch (error) {
+      results.problems.push(`${name}: ${error?.message ?? error}`)
+    }
+  }
+  /** The first GET of a document: its cold fill (slow on a loaded machine: bounded by 3 minutes, not the 20 s of a warm GET). */
+  const coldFill = async (name, headers) => {
+    const t = performance.now()
+    const first = await get(`${url}${name}`, { headers, timeoutMs: 180_000 })
+    results.coldFillMs[name] = Math.round(performance.now() - t)
+    if (first.status !== 200) results.problems.push(`cold fill of ${name}: answered ${first.status}`)
+  }
+
+  // The cold run fills the store the warm runs read: it runs whenever either is asked for.
+  await phase(
+    'cold-ci',
+    async () => {
+      results.npm = await npmRows({ dir, project, upstream, url, nginxFor, log, track, stopped, warmRounds: wanted('warm-ci') ? WARM_ROUNDS : 0, problems: results.problems })
+      hwm('after npm ci')
+    },
+    wanted('cold-ci') || wanted('warm-ci'),
+  )
 
   // The hot rows: the first GET of each document (warm()) is its cold fill.
   const hot = [
@@ -127,7 +159,8 @@ export async function runClient({ root, dir, log, cleanups, stopped, onServer, t
     ]),
     { name: `tarball ${Math.round(tarball.bytes / 1000)} kB`, kind: 'tarball', path: `/${tarball.name}/-/${tarball.file}`, nginxPath: `/${tarball.file}`, headers: { accept: 'application/octet-stream' } },
   ]
-  if (!stopped()) {
+  await phase('hot', async () => {
+    for (const doc of [docs.typescript, docs.typesNode]) await coldFill(doc.name, { accept: 'application/json' })
     const warmed = await warm(url, hot)
     results.problems.push(...warmed.problems.map((p) => `warm-up ${p}`))
     hwm('after cold fills')
@@ -144,9 +177,9 @@ export async function runClient({ root, dir, log, cleanups, stopped, onServer, t
     }
     await nginx.stop()
     hwm('after hot rows')
-  }
+  })
 
-  if (!stopped()) {
+  await phase('publish', async () => {
     log('client: 100 publishes by 10 concurrent publishers')
     const agent = new http.Agent({ keepAlive: true, maxSockets: 20 })
     cleanups.push(async () => agent.destroy())
@@ -154,26 +187,23 @@ export async function runClient({ root, dir, log, cleanups, stopped, onServer, t
     results.publish = await publishLoad([{ url }], 'bench-client-pub', token, agent, stopped)
     results.problems.push(...results.publish.problems.map((p) => `publish: ${p}`))
     hwm('after publish')
-  }
+  })
   // The lifetime row: everything but the 40 MB document, which is measured last and reported apart.
   hwm('before 40 MB')
 
-  if (!stopped()) {
+  await phase('huge', async () => {
     const scenario = { name: `${docs.huge.name} full`, path: `/${docs.huge.name}`, nginxPath: '/huge/full', headers: { accept: 'application/json' } }
     log(`client: cold fill of the ${(docs.huge.bytes / 1e6).toFixed(1)} MB document`)
-    const t = performance.now()
-    const first = await get(url + scenario.path.slice(1), { headers: scenario.headers, timeoutMs: 120_000 })
-    const coldMs = Math.round(performance.now() - t)
-    if (first.status !== 200) results.problems.push(`40 MB document: cold GET answered ${first.status}`)
+    await coldFill(docs.huge.name, scenario.headers)
     hwm('after 40 MB cold fill')
     const copies = await bytesForNginx(url, [scenario])
     const nginx = await nginxFor('huge', copies.files)
     results.problems.push(...(await checkNginx(nginx.url, [scenario], copies.expected)))
     const pair = await sideBySide({ url, nginxUrl: nginx.url, scenario, connections: HUGE_CONNECTIONS, duration, log, problems: results.problems })
     await nginx.stop()
-    results.huge = { name: scenario.name, bytes: copies.expected[scenario.name].body.length, coldMs, ...pair }
+    results.huge = { name: scenario.name, bytes: copies.expected[scenario.name].body.length, coldMs: results.coldFillMs[docs.huge.name], ...pair }
     hwm('after 40 MB')
-  }
+  })
   if (!server.alive()) results.problems.push(`the server exited during the run: ${JSON.stringify(await server.exited)}`)
 
   results.targets = clientTargets(results)
@@ -203,7 +233,7 @@ async function sideBySide({ url, nginxUrl, scenario, connections, duration, log,
  * fake uplink, so nothing reaches the server before its cold run; each project folder has the
  * lockfile with its own host. Every run has a fresh npm cache.
  */
-async function npmRows({ dir, project, upstream, url, nginxFor, log, track, stopped, problems }) {
+async function npmRows({ dir, project, upstream, url, nginxFor, log, track, stopped, warmRounds, problems }) {
   const out = { installed: null, cold: { upstream: [], sinopia: null }, warm: { sinopia: [], nginx: [] } }
   const folder = async (label, registryUrl) => {
     const cwd = path.join(dir, `project-${label}`)
@@ -250,13 +280,13 @@ async function npmRows({ dir, project, upstream, url, nginxFor, log, track, stop
 
   // Warm: nginx with the project's tarballs at the server's paths. `npm ci` of a lockfile with
   // `resolved` and `integrity` asks for no packument (the server's counts show none either).
-  if (!stopped()) {
+  if (!stopped() && warmRounds > 0) {
     const tarballs = [...project.routes].filter(([urlPath]) => urlPath.includes('/-/'))
     const nginx = await nginxFor('ci', tarballs.map(([urlPath, { body }]) => ({ urlPath, body })))
     const fromNginx = await folder('nginx', nginx.url)
     await writeFile(path.join(fromNginx.cwd, 'package-lock.json'), lockText.replaceAll(upstream.url, nginx.url))
     const uplinkWarm = upstream.counts()
-    for (let round = 0; round < WARM_ROUNDS && !stopped(); round++) {
+    for (let round = 0; round < warmRounds && !stopped(); round++) {
       out.warm.sinopia.push(await ci(through, `through the server, warm (round ${round + 1})`))
       out.warm.nginx.push(await ci(fromNginx, `from nginx (round ${round + 1})`))
     }
@@ -317,6 +347,7 @@ export function renderClient(results) {
     const p = results.publish
     lines.push(`publish: ${p.publishes} by 10 publishers, ${p.failed} failed, ${p.perSec}/s, p50 ${p.p50Ms} p99 ${p.p99Ms} max ${p.maxMs} ms (alone: p50 ${p.alone.p50Ms} p99 ${p.alone.p99Ms} ms)`)
   }
+  lines.push(`cold fills, ms: ${Object.entries(results.coldFillMs).map(([name, ms]) => `${name} ${ms}`).join(', ') || '-'}`)
   lines.push(`server VmHWM, MiB: ${Object.entries(results.hwmKb).map(([phase, kb]) => `${phase} ${kb === null ? '-' : round1(kb / 1024)}`).join(', ')}`)
   lines.push('')
   const width = Math.max(...results.targets.map((t) => t.what.length))
