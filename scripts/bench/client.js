@@ -7,7 +7,7 @@ import { documentFixture, prng, tarballFixture } from './fixtures.js'
 import { get } from './http.js'
 import { bytesForNginx, checkNginx, discardResponseBodies, measure, warm } from './load.js'
 import { ensureNginx, startNginx } from './nginx.js'
-import { isolatedNpm, runNpm } from './npmci.js'
+import { isolatedNpm, median, runNpm } from './npmci.js'
 import { buildProject } from './project.js'
 import { addUser, publishLoad } from './publish.js'
 import { launchServer, readMemory } from './server.js'
@@ -297,7 +297,7 @@ async function npmRows({ dir, project, upstream, url, nginxFor, log, track, stop
   out.warm.nginx = out.warm.nginx.filter((ms) => ms !== null)
   const upstreamMean = out.cold.upstream.length ? out.cold.upstream.reduce((a, b) => a + b, 0) / out.cold.upstream.length : null
   out.cold.ratio = out.cold.sinopia !== null && upstreamMean ? round2(out.cold.sinopia / upstreamMean) : null
-  out.warm.medians = { sinopia: median(out.warm.sinopia), nginx: median(out.warm.nginx) }
+  out.warm.medians = { sinopia: out.warm.sinopia.length ? median(out.warm.sinopia) : null, nginx: out.warm.nginx.length ? median(out.warm.nginx) : null }
   out.warm.ratio = out.warm.medians.sinopia && out.warm.medians.nginx ? round2(out.warm.medians.sinopia / out.warm.medians.nginx) : null
   return out
 }
@@ -362,13 +362,6 @@ export function renderClient(results) {
 
 function sum(counts) {
   return Object.values(counts).reduce((a, b) => a + b, 0)
-}
-
-function median(values) {
-  if (values.length === 0) return null
-  const sorted = [...values].sort((a, b) => a - b)
-  const mid = Math.floor(sorted.length / 2)
-  return sorted.length % 2 ? sorted[mid] : Math.round((sorted[mid - 1] + sorted[mid]) / 2)
 }
 
 function loadAverage() {
