@@ -48,8 +48,9 @@
 // 11 MB and a types-node-like 4.5 MB document, a 316 kB tarball) against nginx, two rounds;
 // publish p50/p99 of 10 concurrent publishers; the server's VmHWM over all of it; then the full
 // packument of a 40 MB document at 10 connections against nginx. One table, target and
-// met/missed per row. --only cold-ci|warm-ci|hot|publish|huge (a regex) runs only those phases. About 12
-// minutes on 2 loaded cores, 8 of them npm (each npm run is stopped after 3 min).
+// met/missed per row. --only cold-ci|warm-ci|hot|publish|huge (a regex) runs only those phases.
+// 12-20 minutes on 2 cores at load 20 (9 npm runs of 30-70 s each, each stopped after 3 min;
+// cold fills of 30-60 s; every load row 7 s).
 //   node scripts/bench.js --backend postgres [--duration S] [--profile DIR] [--json FILE]
 // --backend runs only the backend mode (scripts/bench/backend.js): a throwaway PostgreSQL cluster
 // on 127.0.0.1 (scripts/bench/postgres.js, as the tests start it), one `serve` on a folder and two
@@ -107,7 +108,8 @@ const USAGE = [
   '                                                           project\'s lockfile of N packages (default 615): sizes and times',
   '       node scripts/bench.js --client [--duration S] [--only PHASES] [--json FILE]   issue 13\'s client table: cold and warm npm ci (vs the',
   '                                                           uplink, vs nginx), hot rows and a 40 MB document vs nginx, publish',
-  '                                                           p50/p99, server VmHWM; target and met/missed per row. About 8 min',
+  '                                                           p50/p99, server VmHWM; target and met/missed per row. --only cold-ci,',
+  '                                                           warm-ci, hot, publish, huge (a regex). About 12-20 min on 2 loaded cores',
   '       node scripts/bench.js --backend postgres [--duration S] [--profile DIR] [--json FILE]   folder vs PostgreSQL (1 and 2',
   '                                                           instances): warm req/s, publish p50/p99, cross-instance visibility',
 ].join('\n')
