@@ -40,6 +40,17 @@
 // (cold, then from the warm store), `bundle verify` and `bundle import` (into an empty store with no
 // uplink, then again) for the bench project's lockfile of N packages (default 615), as the built CLI,
 // three rounds. About a minute on 2 loaded cores (each command is stopped after 5 minutes).
+//   node scripts/bench.js --client [--duration S] [--only PHASES] [--json FILE]
+// --client runs only the client mode (scripts/bench/client.js; issue 13's table of the client's
+// view of the registry): cold `npm ci` of a ~700-package project through an empty server against
+// the same `npm ci` straight from the fake uplink; warm `npm ci` through the server against nginx
+// serving the same tarballs; the hot rows (full and abbreviated packuments of a typescript-like
+// 11 MB and a types-node-like 4.5 MB document, a 316 kB tarball) against nginx, two rounds;
+// publish p50/p99 of 10 concurrent publishers; the server's VmHWM over all of it; then the full
+// packument of a 40 MB document at 10 connections against nginx. One table, target and
+// met/missed per row. --only cold-ci|warm-ci|hot|publish|huge (a regex) runs only those phases.
+// 12-20 minutes on 2 cores at load 20 (9 npm runs of 30-70 s each, each stopped after 3 min;
+// cold fills of 30-60 s; every load row 7 s).
 //   node scripts/bench.js --backend postgres [--duration S] [--profile DIR] [--json FILE] [--publish-only]
 // --backend runs only the backend mode (scripts/bench/backend.js): a throwaway PostgreSQL cluster
 // on 127.0.0.1 (scripts/bench/postgres.js, as the tests start it), one `serve` on a folder and two
@@ -74,6 +85,7 @@ import { renderBundle, runBundle } from './bench/bundle.js'
 import { renderOutage, runOutage } from './bench/outage.js'
 import { parseSizes, renderScale, runScale } from './bench/scale.js'
 import { renderBackend, runBackend } from './bench/backend.js'
+import { renderClient, runClient } from './bench/client.js'
 import { runSoak } from './bench/soak.js'
 import { renderSoak } from './bench/soak-stats.js'
 import { stopList } from './bench/stops.js'
@@ -95,6 +107,10 @@ const USAGE = [
   '                                                           req/s and the maintenance commands; one table with the growth factor',
   '       node scripts/bench.js --bundle [--packages N] [--json FILE]   bundle create (cold, warm), verify and import of the bench',
   '                                                           project\'s lockfile of N packages (default 615): sizes and times',
+  '       node scripts/bench.js --client [--duration S] [--only PHASES] [--json FILE]   issue 13\'s client table: cold and warm npm ci (vs the',
+  '                                                           uplink, vs nginx), hot rows and a 40 MB document vs nginx, publish',
+  '                                                           p50/p99, server VmHWM; target and met/missed per row. --only cold-ci,',
+  '                                                           warm-ci, hot, publish, huge (a regex). About 12-20 min on 2 loaded cores',
   '       node scripts/bench.js --backend postgres [--duration S] [--profile DIR] [--json FILE] [--publish-only]   folder vs',
   '                                                           PostgreSQL (1 and 2 instances): warm req/s, publish p50/p99,',
   '                                                           cross-instance visibility (--publish-only: the publish rows alone)',
@@ -126,6 +142,7 @@ const options = parseOptions(
     'tarballs-per-package': { type: 'string', default: '10' },
     backend: { type: 'string' },
     'publish-only': { type: 'boolean', default: false },
+    client: { type: 'boolean', default: false },
   },
   USAGE,
 )
@@ -169,7 +186,7 @@ const mode = {
   npmCiRounds: 3,
   npmCiBudgetMs: 150_000,
 }
-const modeName = scaleSizes ? 'scale' : options.backend ? 'backend' : options.bundle ? 'bundle' : options.keepalive ? 'keepalive' : options.outage ? 'outage' : soakSeconds === null ? 'bench' : 'soak'
+const modeName = options.client ? 'client' : scaleSizes ? 'scale' : options.backend ? 'backend' : options.bundle ? 'bundle' : options.keepalive ? 'keepalive' : options.outage ? 'outage' : soakSeconds === null ? 'bench' : 'soak'
 const jsonFile = path.resolve(options.json ?? path.join(ROOT, `bench-results/${modeName}.json`))
 const profileDir = options.profile ? path.resolve(options.profile) : null
 const npmProfileDir = options['npm-profile'] ? path.resolve(options['npm-profile']) : null
@@ -219,6 +236,11 @@ async function main() {
   if (soakSeconds !== null) return alone('sinopia-soak-', runSoak, renderSoak, { seconds: soakSeconds })
   if (options.outage) return alone('sinopia-outage-', runOutage, renderOutage, { packages: packageCount })
   if (scaleSizes) return alone('sinopia-scale-', runScale, renderScale, { sizes: scaleSizes, perPackage, keep: options.keep })
+  if (options.client) return alone('sinopia-client-', runClient, renderClient, {
+      duration: durationOverride ?? 7,
+      track: (stop) => (stopLoad = stop),
+      only: options.only ? new RegExp(options.only, 'i') : null,
+    })
   if (options.backend) return alone('sinopia-backend-', runBackend, renderBackend, { duration: durationOverride ?? 5, profileDir, publishOnly: options['publish-only'] })
   if (options.keepalive) return alone('sinopia-keepalive-', runKeepalive, renderKeepalive, { packages: packageCount, shortTimeoutS })
   if (options.bundle) return alone('sinopia-bundle-', runBundle, renderBundle, { packages: packageCount })

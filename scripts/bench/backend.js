@@ -8,7 +8,7 @@ import { request } from './http.js'
 import { measure, scenarios, warm } from './load.js'
 import { createDatabase, startCluster, stopCluster } from './postgres.js'
 import { profileFiles, renderProfile, summarizeProfile } from './profile.js'
-import { addUser, publishBody } from './publish.js'
+import { addUser, percentiles, publishBody, publishLoad } from './publish.js'
 import { launchServer, readCpuSeconds, readProc } from './server.js'
 import { startUpstream } from './upstream.js'
 
@@ -137,7 +137,7 @@ export async function runBackend({ root, dir, log, cleanups, stopped, onServer, 
     const usesPg = label !== 'fs x1'
     const serversBefore = instances.map((i) => readCpuSeconds(i.pid) ?? 0)
     const pgBefore = usesPg ? clusterCpuSeconds(postmaster) : null
-    const row = await publishLoad(instances, prefix, token, agent, stopped)
+    const row = await publishLoad(instances, prefix, token, agent, stopped, { publishers: PUBLISHERS, perPublisher: PUBLISHES_PER_PUBLISHER, packages: PUBLISHED_PACKAGES, serial: SERIAL_PUBLISHES })
     const serverCpuS = instances.reduce((sum, i, at) => sum + (readCpuSeconds(i.pid) ?? 0) - (serversBefore[at] ?? 0), 0)
     const all = row.publishes + PUBLISHED_PACKAGES + SERIAL_PUBLISHES
     row.serverCpuMsPerPublish = round2((serverCpuS * 1000) / all)
@@ -215,47 +215,6 @@ function clusterCpuSeconds(postmaster) {
 }
 
 /**
- * `PUBLISHERS` concurrent publishers, each publishing `PUBLISHES_PER_PUBLISHER` versions in turn
- * (publisher k on instance k mod n, package k mod `PUBLISHED_PACKAGES`): the latency of each.
- * Every package is published once first, unmeasured: the rows measure adding a version. Before
- * them, `SERIAL_PUBLISHES` versions one at a time (`alone`): the cost without lock waits.
- */
-async function publishLoad(instances, prefix, token, agent, stopped) {
-  const problems = []
-  const headers = { 'content-type': 'application/json', authorization: `Bearer ${token}` }
-  const put = async (url, name, version) => {
-    const { body } = publishBody(url, name, version)
-    const t = performance.now()
-    const r = await request(`${url}${name}`, { method: 'PUT', headers, body, agent, timeoutMs: 30_000 }).catch((error) => ({ status: 0, body: Buffer.from(error.message) }))
-    const ms = performance.now() - t
-    if (r.status !== 201 && problems.length < 10) problems.push(`${name}@${version} on ${url}: status ${r.status}: ${r.body.toString('utf8').slice(0, 200)}`)
-    return { ms, ok: r.status === 201 }
-  }
-  for (let p = 0; p < PUBLISHED_PACKAGES; p++) await put(instances[0].url, `${prefix}-${p}`, '0.0.0')
-  // One at a time first: what a publish costs without waiting for another's lock.
-  const alone = []
-  for (let n = 0; n < SERIAL_PUBLISHES && !stopped(); n++) {
-    const { ms, ok } = await put(instances[0].url, `${prefix}-0`, `0.1.${n}`)
-    if (ok) alone.push(ms)
-  }
-  const latencies = []
-  let failed = 0
-  const began = performance.now()
-  await Promise.all(
-    Array.from({ length: PUBLISHERS }, async (_, k) => {
-      const { url } = instances[k % instances.length]
-      for (let n = 0; n < PUBLISHES_PER_PUBLISHER && !stopped(); n++) {
-        const { ms, ok } = await put(url, `${prefix}-${k % PUBLISHED_PACKAGES}`, `1.${k}.${n}`)
-        if (ok) latencies.push(ms)
-        else failed++
-      }
-    }),
-  )
-  const seconds = (performance.now() - began) / 1000
-  return { publishes: latencies.length + failed, failed, perSec: round1(latencies.length / seconds), ...percentiles(latencies), alone: percentiles(alone), problems }
-}
-
-/**
  * Publishes on `a`, then reads `b`'s abbreviated packument in a tight loop until the version is
  * listed (at most `VISIBILITY_LIMIT_MS`): the delay from `a`'s 201 to the first read that lists it.
  * A first publish, unmeasured, gets the package into `b`'s caches.
@@ -289,14 +248,6 @@ async function visibility(a, b, token, agent, stopped) {
     }
   }
   return { publishes: delays.length, ...percentiles(delays), readsUntilSeen: { min: Math.min(...polls), max: Math.max(...polls) }, problems }
-}
-
-/** p50, p99 and max in ms (nearest rank); nulls without samples. */
-function percentiles(samples) {
-  if (samples.length === 0) return { p50Ms: null, p99Ms: null, maxMs: null }
-  const sorted = [...samples].sort((x, y) => x - y)
-  const at = (q) => round1(sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)])
-  return { p50Ms: at(0.5), p99Ms: at(0.99), maxMs: round1(sorted.at(-1)) }
 }
 
 function targets(results) {

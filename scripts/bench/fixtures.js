@@ -77,9 +77,9 @@ function dependencies(rand, count) {
   return out
 }
 
-function readme(rand) {
+function readme(rand, name = BIG_PACKAGE) {
   const sections = ['Install', 'Usage', 'Options', 'API', 'Recipes', 'Migrating', 'FAQ', 'License']
-  const parts = [`# ${BIG_PACKAGE}\n\n${sentence(rand, 30)}\n`]
+  const parts = [`# ${name}\n\n${sentence(rand, 30)}\n`]
   for (const title of sections) {
     parts.push(`## ${title}\n`)
     for (let p = 0; p < 12; p++) parts.push(`${sentence(rand, 40 + rand.int(40))}\n`)
@@ -208,42 +208,49 @@ function seededBytes(seed, length) {
 export function buildFixtures(upstreamUrl, { quick = false } = {}) {
   const size = quick ? SIZES.quick : SIZES.full
   const rand = prng(0x5eed)
-  const base = upstreamUrl.replace(/\/$/, '')
   const routes = new Map()
+  const big = documentFixture(upstreamUrl, BIG_PACKAGE, { versions: size.versions, rand, routes })
+  if (big.bytes < size.minPackumentBytes) {
+    throw new Error(`fixture too small: ${big.bytes} bytes of JSON for ${BIG_PACKAGE}, want >= ${size.minPackumentBytes}`)
+  }
+  const tarballs = Object.entries(size.tarballs).map(([name, bytes]) => tarballFixture(upstreamUrl, name, bytes, { rand, routes }))
+  return { routes, info: { packument: big, tarballs } }
+}
 
-  const versions = versionList(size.versions)
+/**
+ * A package of `versions` realistic manifests (each with a per-version changelog when `notes`,
+ * as older packuments carry) and a README, each version with its own small tarball so every
+ * `dist` digest is a real one; its routes go into `routes`. Returns `{ name, versions, bytes, readmeBytes }`.
+ */
+export function documentFixture(upstreamUrl, name, { versions: count, notes = true, rand, routes }) {
+  const base = upstreamUrl.replace(/\/$/, '')
+  const versions = versionList(count)
   const manifests = {}
   for (const version of versions) {
-    const path = tarballPath(BIG_PACKAGE, version)
-    const bytes = gzipSync(`${BIG_PACKAGE}@${version} ${rand.hex(64)}`)
+    const path = tarballPath(name, version)
+    const bytes = gzipSync(`${name}@${version} ${rand.hex(64)}`)
     routes.set(path, { body: bytes, type: 'application/octet-stream' })
-    manifests[version] = manifest(rand, BIG_PACKAGE, version, { ...digests(bytes), tarball: base + path }, { notes: true })
+    manifests[version] = manifest(rand, name, version, { ...digests(bytes), tarball: base + path }, { notes })
   }
-  const big = packument(rand, BIG_PACKAGE, manifests, timeline(versions.length))
-  big.readme = readme(rand)
-  const bigJson = Buffer.from(JSON.stringify(big))
-  if (bigJson.length < size.minPackumentBytes) {
-    throw new Error(`fixture too small: ${bigJson.length} bytes of JSON for ${BIG_PACKAGE}, want >= ${size.minPackumentBytes}`)
-  }
-  routes.set(`/${BIG_PACKAGE}`, { body: bigJson, type: 'application/json' })
+  const doc = packument(rand, name, manifests, timeline(versions.length))
+  doc.readme = readme(rand, name)
+  const json = Buffer.from(JSON.stringify(doc))
+  routes.set(`/${name}`, { body: json, type: 'application/json' })
+  return { name, versions: versions.length, bytes: json.length, readmeBytes: doc.readme.length }
+}
 
-  const tarballs = []
-  for (const [name, bytes] of Object.entries(size.tarballs)) {
-    const tarball = seededBytes(name, bytes)
-    const tarballUrlPath = tarballPath(name, '1.0.0')
-    const tarballDigests = digests(tarball)
-    routes.set(tarballUrlPath, { body: tarball, type: 'application/octet-stream' })
-    const doc = packument(rand, name, { '1.0.0': manifest(rand, name, '1.0.0', { ...tarballDigests, tarball: base + tarballUrlPath }) }, timeline(1))
-    doc.readme = `# ${name}\n\n${sentence(rand, 20)}\n`
-    routes.set(`/${name}`, { body: Buffer.from(JSON.stringify(doc)), type: 'application/json' })
-    tarballs.push({ name, version: '1.0.0', file: tarballUrlPath.split('/').pop(), bytes: tarball.length, ...tarballDigests })
-  }
-
-  return {
-    routes,
-    info: {
-      packument: { name: BIG_PACKAGE, versions: versions.length, bytes: bigJson.length, readmeBytes: big.readme.length },
-      tarballs,
-    },
-  }
+/**
+ * A package with one version whose tarball is `size` incompressible bytes; its routes go into
+ * `routes`. Returns `{ name, version, file, bytes, integrity, shasum }`.
+ */
+export function tarballFixture(upstreamUrl, name, size, { rand, routes }) {
+  const base = upstreamUrl.replace(/\/$/, '')
+  const tarball = seededBytes(name, size)
+  const tarballUrlPath = tarballPath(name, '1.0.0')
+  const tarballDigests = digests(tarball)
+  routes.set(tarballUrlPath, { body: tarball, type: 'application/octet-stream' })
+  const doc = packument(rand, name, { '1.0.0': manifest(rand, name, '1.0.0', { ...tarballDigests, tarball: base + tarballUrlPath }) }, timeline(1))
+  doc.readme = `# ${name}\n\n${sentence(rand, 20)}\n`
+  routes.set(`/${name}`, { body: Buffer.from(JSON.stringify(doc)), type: 'application/json' })
+  return { name, version: '1.0.0', file: tarballUrlPath.split('/').pop(), bytes: tarball.length, ...tarballDigests }
 }

@@ -102,7 +102,8 @@ export async function isolatedNpm(dir, registryUrl, { loglevel = 'error' } = {})
   return { home, args }
 }
 
-function median(values) {
+/** The middle value (the mean of the two middle ones, rounded); `values` not empty. */
+export function median(values) {
   const sorted = [...values].sort((a, b) => a - b)
   const mid = Math.floor(sorted.length / 2)
   return sorted.length % 2 ? sorted[mid] : Math.round((sorted[mid - 1] + sorted[mid]) / 2)
