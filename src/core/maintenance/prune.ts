@@ -1,6 +1,7 @@
 import { SinopiaError } from '../errors.js'
 import { parseTarballKey, sha512Of, type BlobEntry, type Store } from '../store/index.js'
 import { lastUseOf, scanStore, type Inventory } from './inventory.js'
+import { contentId } from './content-id.js'
 import { emptyKeepList, type KeepList } from './keep.js'
 import { PruneSelector, type Candidate, type KeepReason, type PruneReason } from './select.js'
 
@@ -21,16 +22,6 @@ interface PruneCandidate extends Candidate {
   version: string
   time: number
   sha512: string
-}
-
-/**
- * Tells contents apart by 12 base64 characters of their digest (72 bits): V8 copies a slice that
- * short instead of pointing into the entry's string, so a count per content costs ~60 bytes
- * rather than the whole digest's; two contents sharing those 72 bits is a chance below 1e-8
- * even among ten million.
- */
-function contentId(integrity: string): string {
-  return integrity.slice('sha512-'.length, 'sha512-'.length + 12)
 }
 
 export interface PruneOptions {
