@@ -1,11 +1,21 @@
 import type { Stats } from 'node:fs'
-import { stat } from 'node:fs/promises'
+import { open, stat, type FileHandle } from 'node:fs/promises'
 import { errnoCode } from '../errors.js'
 
 /** A file's stats, or null when it does not exist (any other error is thrown). */
 export async function statOrNull(file: string): Promise<Stats | null> {
   try {
     return await stat(file)
+  } catch (error) {
+    if (errnoCode(error) === 'ENOENT') return null
+    throw error
+  }
+}
+
+/** A file opened for reading, or null when it does not exist (any other error is thrown). */
+export async function openOrNull(file: string): Promise<FileHandle | null> {
+  try {
+    return await open(file, 'r')
   } catch (error) {
     if (errnoCode(error) === 'ENOENT') return null
     throw error

@@ -1,7 +1,7 @@
 /** Keeping a storage folder healthy: usage tracking, prune, verify and storage info. */
 export { UsageTracker, USAGE_FLUSH_MS, type Usage } from './usage.js'
 export { applyPrune, planPrune, PRUNE_GRACE_MS, type OrphanBlob, type PruneItem, type PruneOptions, type PrunePlan, type PruneResult, type StalePackument } from './prune.js'
-export { selectForPrune, type Candidate, type KeepReason, type PruneReason, type Selection } from './select.js'
+export { PruneSelector, selectForPrune, type Candidate, type KeepReason, type PruneReason, type Selection } from './select.js'
 export { emptyKeepList, readKeepList, type KeepList } from './keep.js'
 export { verifyStore, type VerifyProgress, type VerifyReport } from './verify.js'
 export { storageInfo, type StorageInfo } from './info.js'

@@ -1,5 +1,6 @@
-import { parseTarballKey, type Store } from '../store/index.js'
-import { lastUseOf, scanStore } from './inventory.js'
+import { parseTarballKey, tarballKey, type Store } from '../store/index.js'
+import { contentId } from './content-id.js'
+import { lastUseOf, readUsage, scanStore } from './inventory.js'
 
 export interface StorageInfo {
   storage: string
@@ -18,13 +19,41 @@ export interface StorageInfo {
 
 /** Sizes and counts of a storage folder; `top` is how many of the largest packages to list. */
 export async function storageInfo(store: Store, options: { top?: number } = {}): Promise<StorageInfo> {
-  // The documents' scan and the totals (one small read) side by side; the index is streamed after.
-  const [inventory, { blobs: blobCount, bytes: blobBytes }] = await Promise.all([scanStore(store), store.blobs.totals()])
+  // The documents' scan, the totals (one small read) and the walk of the index side by side: the
+  // walk needs only the usage records, read first. What it counts per package is settled against
+  // what was published here once both are done.
+  const records = await readUsage(store)
+  let tarballs = 0
+  let oldest = Infinity
+  let newest = -Infinity
+  const perPackage = new Map<string, { bytes: number; versions: number; seen: Set<string> }>()
+  const walk = async () => {
+    for await (const entry of store.blobs.eachEntry()) {
+      const parsed = parseTarballKey(entry.key)
+      if (!parsed) continue
+      tarballs++
+      const used = lastUseOf(entry, records.usage)
+      oldest = Math.min(oldest, used)
+      newest = Math.max(newest, used)
+      const row = perPackage.get(parsed.name) ?? { bytes: 0, versions: 0, seen: new Set<string>() }
+      row.versions++
+      // Versions with identical bytes share one file, told apart by contentId: its short slice
+      // costs ~40 bytes per tarball in these sets rather than the whole digest.
+      const short = contentId(entry.integrity)
+      if (!row.seen.has(short)) row.bytes += entry.size
+      row.seen.add(short)
+      perPackage.set(parsed.name, row)
+    }
+  }
+  const [inventory, { blobs: blobCount, bytes: blobBytes }] = await Promise.all([scanStore(store, records), store.blobs.totals(), walk()])
   let metadataBytes = 0
   let total = 0
   let local = 0
   let cached = 0
   let localVersions = 0
+  // Tarballs of versions published here are not cached ones: those with an entry are looked up,
+  // one read each (a store publishes few versions beside the many it caches).
+  let localTarballs = 0
   for (const scan of inventory.packages.values()) {
     metadataBytes += scan.metadataBytes
     // A folder holding only a lock directory is not a package, nor is an unpublished name's tombstone.
@@ -32,29 +61,10 @@ export async function storageInfo(store: Store, options: { top?: number } = {}):
     if (scan.local && scan.local.size > 0) local++
     if (scan.upstream !== null) cached++
     localVersions += scan.local?.size ?? 0
+    if (!scan.local || !perPackage.has(scan.name)) continue
+    for (const version of scan.local.keys()) if (await store.blobs.entry(tarballKey(scan.name, version))) localTarballs++
   }
-  let cachedVersions = 0
-  let oldest = Infinity
-  let newest = -Infinity
-  const perPackage = new Map<string, { bytes: number; versions: number; seen: Set<string> }>()
-  for await (const entry of store.blobs.eachEntry()) {
-    const parsed = parseTarballKey(entry.key)
-    if (!parsed) continue
-    if (!inventory.packages.get(parsed.name)?.local?.has(parsed.version)) cachedVersions++
-    const used = lastUseOf(entry, inventory.usage)
-    oldest = Math.min(oldest, used)
-    newest = Math.max(newest, used)
-    const row = perPackage.get(parsed.name) ?? { bytes: 0, versions: 0, seen: new Set<string>() }
-    row.versions++
-    // Versions with identical bytes share one file. Told apart by 12 base64 characters of the
-    // digest (72 bits): V8 copies a slice that short instead of pointing into the entry's string,
-    // so the sets cost ~40 bytes per tarball rather than the whole digest; two tarballs of one
-    // package sharing those 72 bits is a chance below 1e-14 even at 5,000 versions.
-    const short = entry.integrity.slice('sha512-'.length, 'sha512-'.length + 12)
-    if (!row.seen.has(short)) row.bytes += entry.size
-    row.seen.add(short)
-    perPackage.set(parsed.name, row)
-  }
+  const cachedVersions = tarballs - localTarballs
   const largest = [...perPackage]
     .map(([name, row]) => ({ name, bytes: row.bytes, versions: row.versions }))
     .sort((a, b) => b.bytes - a.bytes || (a.name < b.name ? -1 : 1))

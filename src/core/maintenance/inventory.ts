@@ -38,16 +38,19 @@ export function lastUseOf(entry: BlobEntry, usage: Usage): number {
   return Math.max(entry.time, usage.get(entry.key) ?? 0)
 }
 
-/** Reads the usage records and every package's documents. Broken files are recorded, not thrown. */
-export async function scanStore(store: Store): Promise<Inventory> {
-  let usage: Usage = new Map()
-  let usageProblem: string | null = null
+/** The usage records, or why they could not be read (then only index times count as uses). */
+export async function readUsage(store: Store): Promise<Pick<Inventory, 'usage' | 'usageProblem'>> {
   try {
-    usage = await store.usage.read()
+    return { usage: await store.usage.read(), usageProblem: null }
   } catch (error) {
     if (!(error instanceof SinopiaError)) throw error
-    usageProblem = error.message
+    return { usage: new Map(), usageProblem: error.message }
   }
+}
+
+/** Reads the usage records (unless given) and every package's documents. Broken files are recorded, not thrown. */
+export async function scanStore(store: Store, records?: Pick<Inventory, 'usage' | 'usageProblem'>): Promise<Inventory> {
+  const { usage, usageProblem } = records ?? (await readUsage(store))
   const names = await store.packages.list()
   const scans = new Array<PackageScan>(names.length)
   await eachLimited([...names.keys()], SCAN_CONCURRENCY, async (at) => {

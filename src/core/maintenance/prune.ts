@@ -1,8 +1,9 @@
 import { SinopiaError } from '../errors.js'
-import { parseTarballKey, sha512Of, type Store } from '../store/index.js'
+import { parseTarballKey, sha512Of, type BlobEntry, type Store } from '../store/index.js'
 import { lastUseOf, scanStore, type Inventory } from './inventory.js'
+import { contentId } from './content-id.js'
 import { emptyKeepList, type KeepList } from './keep.js'
-import { selectForPrune, type Candidate, type KeepReason, type PruneReason } from './select.js'
+import { PruneSelector, type Candidate, type KeepReason, type PruneReason } from './select.js'
 
 /**
  * A blob stored less than this long before the prune started is never pruned: between a
@@ -14,6 +15,14 @@ export const PRUNE_GRACE_MS = 2 * 60_000
  * just before it writes the index entry, and the rename keeps the temp file's fresh mtime.
  */
 const ORPHAN_GRACE_MS = 2 * 60_000
+
+/** A tarball entry as the selection weighs it; `integrity` is its contentId, `sha512` the whole digest. */
+interface PruneCandidate extends Candidate {
+  name: string
+  version: string
+  time: number
+  sha512: string
+}
 
 export interface PruneOptions {
   /** Prune blobs last used more than this many ms ago. */
@@ -72,7 +81,7 @@ export interface PrunePlan {
   cachedBytesAfter: number
   fits: boolean | null
   warnings: string[]
-  /** Index references per content digest when planned, for deciding when content may go. */
+  /** Index references when planned of each content the plan removes (by its digest), for deciding when it may go. */
   refs: Map<string, number>
   localIntegrities: Set<string>
   /** Usage records of keys no longer in the index (unpublished, dropped by verify): key -> time. */
@@ -106,18 +115,19 @@ export async function planPrune(store: Store, options: PruneOptions): Promise<Pr
     }
   }
   const kept: Record<KeepReason, number> = { local: 0, lockfile: 0, recent: 0 }
-  // One candidate per tarball entry: the selection weighs them all against each other (least
-  // recently used first), so these are held, reduced to what it needs; the listing is not.
-  const candidates: Array<Candidate & { name: string; version: string; time: number }> = []
-  const refs = new Map<string, number>()
+  const olderThan = options.olderThanMs === undefined ? undefined : startedAt - options.olderThanMs
+  // Held while the index streams past: per content, how many entries refer to it (keyed by a
+  // short id, see contentId: the selector counts the cached ones, `otherRefs` the rest, mostly
+  // published tarballs); per package, how many tarballs it has. The selection holds only what it
+  // may pick (see PruneSelector): nothing here is one object per tarball.
+  const otherRefs = new Map<string, number>()
+  const tarballsOf = new Map<string, number>()
+  // The heap of size candidates is bounded by the bytes to free, guessed from the maintained totals.
+  const holdBytes = options.maxBytes === undefined ? 0 : Math.max(0, (await store.blobs.totals()).bytes - options.maxBytes)
+  const selector = new PruneSelector<PruneCandidate>({ ...(olderThan === undefined ? {} : { olderThan }), ...(options.maxBytes === undefined ? {} : { maxBytes: options.maxBytes }) }, holdBytes)
   // Usage records whose key the index lacks: bounded by the usage records already in memory.
   const unindexedUsage = new Set(inventory.usage.keys())
-  for await (const entry of store.blobs.eachEntry()) {
-    unindexedUsage.delete(entry.key)
-    refs.set(entry.integrity, (refs.get(entry.integrity) ?? 0) + 1)
-    const parsed = parseTarballKey(entry.key)
-    // Keys of another shape are not ours to judge.
-    if (!parsed) continue
+  const candidateOf = (entry: BlobEntry, parsed: { name: string; version: string }): PruneCandidate => {
     const scan = inventory.packages.get(parsed.name)
     let reason: KeepReason | null = null
     // A package whose local.json does not parse may have published anything: keep it all.
@@ -125,28 +135,49 @@ export async function planPrune(store: Store, options: PruneOptions): Promise<Pr
     if (localUnknown || scan?.local?.has(parsed.version) || inventory.localIntegrities.has(entry.integrity)) reason = 'local'
     else if (keep.specs.has(`${parsed.name}@${parsed.version}`) || keep.integrities.has(entry.integrity)) reason = 'lockfile'
     else if (entry.time > startedAt - grace) reason = 'recent'
-    if (reason) kept[reason]++
-    candidates.push({ key: entry.key, integrity: entry.integrity, size: entry.size, lastUse: lastUseOf(entry, inventory.usage), keep: reason, time: entry.time, ...parsed })
+    const lastUse = lastUseOf(entry, inventory.usage)
+    return { key: entry.key, integrity: contentId(entry.integrity), size: entry.size, lastUse, keep: reason, time: entry.time, sha512: entry.integrity, ...parsed }
   }
-  const selection = selectForPrune(candidates, {
-    ...(options.olderThanMs === undefined ? {} : { olderThan: startedAt - options.olderThanMs }),
-    ...(options.maxBytes === undefined ? {} : { maxBytes: options.maxBytes }),
-  })
-  const remove: PruneItem[] = []
-  for (const c of candidates) {
-    const reason = selection.chosen.get(c.key)
-    if (reason) remove.push({ key: c.key, name: c.name, version: c.version, integrity: c.integrity, size: c.size, lastUse: c.lastUse, reason, time: c.time })
+  for await (const entry of store.blobs.eachEntry()) {
+    unindexedUsage.delete(entry.key)
+    const parsed = parseTarballKey(entry.key)
+    const candidate = parsed && candidateOf(entry, parsed)
+    // Keys of another shape are not ours to judge; like published ones, they only hold content.
+    if (!candidate || candidate.keep === 'local') {
+      const id = contentId(entry.integrity)
+      otherRefs.set(id, (otherRefs.get(id) ?? 0) + 1)
+    }
+    if (!parsed || !candidate) continue
+    tarballsOf.set(parsed.name, (tarballsOf.get(parsed.name) ?? 0) + 1)
+    if (candidate.keep) kept[candidate.keep]++
+    selector.count(candidate)
   }
+  // Rarely: the held candidates did not free enough (see PruneSelector); the index is walked again.
+  while (selector.needsPass()) {
+    for await (const entry of store.blobs.eachEntry()) {
+      const parsed = parseTarballKey(entry.key)
+      if (parsed) selector.offer(candidateOf(entry, parsed))
+    }
+  }
+  const selection = selector.selection()
+  const remove: PruneItem[] = selector
+    .choices()
+    .map(({ candidate: c, reason }) => ({ key: c.key, name: c.name, version: c.version, integrity: c.sha512, size: c.size, lastUse: c.lastUse, reason, time: c.time }))
   remove.sort((a, b) => a.lastUse - b.lastUse || (a.key < b.key ? -1 : 1))
+  const removedOf = new Map<string, number>()
+  for (const item of remove) removedOf.set(contentId(item.integrity), (removedOf.get(contentId(item.integrity)) ?? 0) + 1)
+  const references = (id: string) => selector.references(id) + (otherRefs.get(id) ?? 0) + (removedOf.get(id) ?? 0)
   const orphans: OrphanBlob[] = []
   for await (const content of store.blobs.content()) {
-    if (refs.has(content.integrity) || inventory.localIntegrities.has(content.integrity)) continue
+    if (references(contentId(content.integrity)) > 0 || inventory.localIntegrities.has(content.integrity)) continue
     if (content.mtimeMs > startedAt - ORPHAN_GRACE_MS) continue
     orphans.push({ integrity: content.integrity, path: content.location, size: content.size })
   }
-  const packuments = options.olderThanMs === undefined ? [] : stalePackuments(inventory, candidates, remove, keep, startedAt - options.olderThanMs, startedAt - grace)
+  const packuments = olderThan === undefined ? [] : stalePackuments(inventory, tarballsOf, remove, keep, olderThan, startedAt - grace)
   const staleUsage = new Map([...unindexedUsage].map((key) => [key, inventory.usage.get(key) as number] as const).filter(([, at]) => at < startedAt - ORPHAN_GRACE_MS))
-  const remaining = new Map(refs)
+  // What applyPrune needs of the counts: those of the contents it removes, by their integrity.
+  const removedRefs = new Map(remove.map((item) => [item.integrity, references(contentId(item.integrity))]))
+  const remaining = new Map(removedRefs)
   let freedBytes = orphans.reduce((sum, o) => sum + o.size, 0) + packuments.reduce((sum, p) => sum + p.bytes, 0)
   for (const item of remove) {
     const left = (remaining.get(item.integrity) ?? 1) - 1
@@ -164,7 +195,7 @@ export async function planPrune(store: Store, options: PruneOptions): Promise<Pr
     cachedBytesAfter: selection.cachedAfter,
     fits: selection.fits,
     warnings,
-    refs,
+    refs: removedRefs,
     localIntegrities: inventory.localIntegrities,
     staleUsage,
   }
@@ -254,20 +285,19 @@ export async function applyPrune(store: Store, plan: PrunePlan, onRemoved?: (ite
 /** See PrunePlan.packuments. A name a lockfile lists keeps its packument (lock-sync reads it). */
 function stalePackuments(
   inventory: Inventory,
-  tarballs: ReadonlyArray<{ key: string; name: string }>,
+  tarballsOf: ReadonlyMap<string, number>,
   remove: PruneItem[],
   keep: KeepList,
   cutoff: number,
   recent: number,
 ): StalePackument[] {
-  const removing = new Set(remove.map((item) => item.key))
-  const withTarballs = new Set<string>()
-  for (const tarball of tarballs) if (!removing.has(tarball.key)) withTarballs.add(tarball.name)
+  const left = new Map(tarballsOf)
+  for (const item of remove) left.set(item.name, (left.get(item.name) ?? 0) - 1)
   const locked = new Set([...keep.specs].map((spec) => spec.slice(0, spec.lastIndexOf('@'))))
   const out: StalePackument[] = []
   for (const scan of inventory.packages.values()) {
     if (scan.upstream === null || scan.local !== null || scan.broken.length > 0) continue
-    if (withTarballs.has(scan.name) || locked.has(scan.name)) continue
+    if ((left.get(scan.name) ?? 0) > 0 || locked.has(scan.name)) continue
     const fetchedAt = scan.fetchedAt ?? 0
     if (fetchedAt >= cutoff || fetchedAt > recent) continue
     out.push({ name: scan.name, bytes: scan.upstreamBytes, fetchedAt })

@@ -4,7 +4,7 @@ export type PruneReason = 'older-than' | 'max-size'
 
 export interface Candidate {
   key: string
-  /** sha512 of its content: entries with the same bytes share one file. */
+  /** Names its content: entries with the same bytes share one file (any string that tells contents apart). */
   integrity: string
   size: number
   lastUse: number
@@ -20,42 +20,172 @@ export interface Selection {
   fits: boolean | null
 }
 
+export interface SelectOptions {
+  olderThan?: number
+  maxBytes?: number
+}
+
+/** Least recently used first; ties by key, so the same candidates always give the same order. */
+export function byRecency(a: Candidate, b: Candidate): number {
+  return a.lastUse - b.lastUse || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)
+}
+
 /**
  * Picks what to prune. `olderThan` (a time): every entry last used before it. `maxBytes`:
  * then least recently used first until the cached content fits. An entry with a keep reason
  * is never picked; content that is also published here does not count as cached.
  * Pure: the same candidates always give the same answer (ties go by key).
  */
-export function selectForPrune(candidates: readonly Candidate[], options: { olderThan?: number; maxBytes?: number }): Selection {
-  const refs = new Map<string, { count: number; size: number }>()
-  let total = 0
-  for (const c of candidates) {
-    if (c.keep === 'local') continue
-    const ref = refs.get(c.integrity)
-    if (ref) ref.count++
+export function selectForPrune(candidates: readonly Candidate[], options: SelectOptions): Selection {
+  const selector = new PruneSelector(options)
+  for (const c of candidates) selector.count(c)
+  while (selector.needsPass()) for (const c of candidates) selector.offer(c)
+  return selector.selection()
+}
+
+/**
+ * selectForPrune over candidates streamed past it, holding only what it may pick: for
+ * `maxBytes`, a max-heap of the least recently used candidates whose sizes add up to
+ * `holdBytes` (the newest one is let go while the others still add up to it), never one object
+ * per candidate. What a store holds is known only at the end of a walk, so `holdBytes` is a
+ * guess (the store's total bytes less the limit); when the held candidates do not free enough
+ * (the guess was low, or they share content with entries that stay), needsPass() asks for
+ * another walk, which offers only candidates after the last one held. The answer is the same
+ * as selectForPrune's whatever `holdBytes` is; only the number of walks changes.
+ *
+ * Use: count() every candidate of one walk, then while needsPass(), offer() every candidate of
+ * another walk; then selection(). What is held per content is one count, keyed by `integrity`.
+ */
+export class PruneSelector<C extends Candidate = Candidate> {
+  /** Cached (not published here) references per content. */
+  private readonly refs = new Map<string, number>()
+  private total = 0
+  private before = 0
+  private readonly chosen = new Map<string, PruneReason>()
+  private readonly picked: Array<{ candidate: C; reason: PruneReason }> = []
+  private heap: C[] = []
+  private heldBytes = 0
+  private hold: number
+  /** Whether a candidate was let go from the heap (then a further walk may be needed). */
+  private dropped = false
+  /** The last candidate considered by a finished round: later walks offer only what comes after it. */
+  private after: C | null = null
+  private counting = true
+
+  constructor(
+    private readonly options: SelectOptions,
+    holdBytes = Infinity,
+  ) {
+    this.hold = holdBytes
+  }
+
+  /** First walk: every candidate, once. */
+  count(c: C): void {
+    if (c.keep !== 'local') {
+      const n = this.refs.get(c.integrity)
+      this.refs.set(c.integrity, (n ?? 0) + 1)
+      if (n === undefined) this.total += c.size
+    }
+    if (c.keep !== null) return
+    if (this.olderThanPicks(c)) this.picked.push({ candidate: c, reason: 'older-than' })
+    else this.offer(c)
+  }
+
+  /** Whether another walk must offer() its candidates; ends the round of the walk before. */
+  needsPass(): boolean {
+    if (this.counting) {
+      this.counting = false
+      this.before = this.total
+      for (const { candidate } of this.picked) this.choose(candidate, 'older-than')
+    }
+    if (this.options.maxBytes === undefined) return false
+    const held = this.heap.sort(byRecency)
+    this.heap = []
+    this.heldBytes = 0
+    for (const c of held) {
+      if (this.total <= this.options.maxBytes) return false
+      this.choose(c, 'max-size')
+      this.after = c
+    }
+    if (this.total <= this.options.maxBytes || !this.dropped) return false
+    // Another walk: what it offers need only free what is still missing.
+    this.dropped = false
+    this.hold = this.total - this.options.maxBytes
+    return true
+  }
+
+  /** A candidate for the size limit (the first walk's count() offers them itself). */
+  offer(c: C): void {
+    if (this.options.maxBytes === undefined || c.keep !== null || this.olderThanPicks(c)) return
+    if (this.after !== null && byRecency(c, this.after) <= 0) return
+    heapPush(this.heap, c)
+    this.heldBytes += c.size
+    // Let the newest go while the older ones alone still hold enough.
+    while (this.heap.length > 1 && this.heldBytes - (this.heap[0] as C).size >= this.hold) {
+      this.heldBytes -= heapPop(this.heap).size
+      this.dropped = true
+    }
+  }
+
+  selection(): Selection {
+    const maxBytes = this.options.maxBytes
+    return { chosen: this.chosen, cachedBefore: this.before, cachedAfter: this.total, fits: maxBytes === undefined ? null : this.total <= maxBytes }
+  }
+
+  /** Cached references to a content not chosen (so left after the prune). */
+  references(integrity: string): number {
+    return this.refs.get(integrity) ?? 0
+  }
+
+  /** What was chosen, in the order it was: the age limit's first, then by recency. */
+  choices(): ReadonlyArray<{ candidate: C; reason: PruneReason }> {
+    return this.picked
+  }
+
+  private olderThanPicks(c: C): boolean {
+    return this.options.olderThan !== undefined && c.lastUse < this.options.olderThan
+  }
+
+  private choose(c: C, reason: PruneReason): void {
+    this.chosen.set(c.key, reason)
+    if (reason === 'max-size') this.picked.push({ candidate: c, reason })
+    const n = this.refs.get(c.integrity)
+    if (n === undefined) return
+    if (n > 1) this.refs.set(c.integrity, n - 1)
     else {
-      refs.set(c.integrity, { count: 1, size: c.size })
-      total += c.size
+      this.refs.delete(c.integrity)
+      this.total -= c.size
     }
   }
-  const cachedBefore = total
-  const chosen = new Map<string, PruneReason>()
-  const choose = (c: Candidate, reason: PruneReason) => {
-    chosen.set(c.key, reason)
-    const ref = refs.get(c.integrity)
-    if (ref && --ref.count === 0) total -= ref.size
+}
+
+/** Max-heap by recency (the most recently used on top), in an array. */
+function heapPush<C extends Candidate>(heap: C[], c: C): void {
+  heap.push(c)
+  let at = heap.length - 1
+  while (at > 0) {
+    const parent = (at - 1) >> 1
+    if (byRecency(heap[parent] as C, c) >= 0) break
+    heap[at] = heap[parent] as C
+    at = parent
   }
-  if (options.olderThan !== undefined) {
-    for (const c of candidates) if (c.keep === null && c.lastUse < options.olderThan) choose(c, 'older-than')
+  heap[at] = c
+}
+
+function heapPop<C extends Candidate>(heap: C[]): C {
+  const top = heap[0] as C
+  const last = heap.pop() as C
+  if (heap.length === 0) return top
+  let at = 0
+  for (;;) {
+    const left = 2 * at + 1
+    if (left >= heap.length) break
+    const right = left + 1
+    const bigger = right < heap.length && byRecency(heap[right] as C, heap[left] as C) > 0 ? right : left
+    if (byRecency(heap[bigger] as C, last) <= 0) break
+    heap[at] = heap[bigger] as C
+    at = bigger
   }
-  if (options.maxBytes !== undefined) {
-    const order = candidates
-      .filter((c) => c.keep === null && !chosen.has(c.key))
-      .sort((a, b) => a.lastUse - b.lastUse || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
-    for (const c of order) {
-      if (total <= options.maxBytes) break
-      choose(c, 'max-size')
-    }
-  }
-  return { chosen, cachedBefore, cachedAfter: total, fits: options.maxBytes === undefined ? null : total <= options.maxBytes }
+  heap[at] = last
+  return top
 }

@@ -1,12 +1,18 @@
+import { eachLimited } from '../each-limited.js'
 import { SinopiaError, errnoCode } from '../errors.js'
 import { parseTarballKey, tarballKey, type BlobContent, type Store } from '../store/index.js'
+import { contentId } from './content-id.js'
 import { scanPackage } from './inventory.js'
 
 /**
  * Blobs re-hashed at once. One at a time, each small blob's open, read and close wait in turn
- * on the thread pool: 10,000 packages' 109,000 small tarballs took 245 s where sha512sum took 16 s.
+ * on the thread pool: 10,000 packages' 109,000 small tarballs took 245 s where sha512sum took 16 s;
+ * 4 at once still left the pool idle between one blob's steps. Each holds one 64 KiB buffer.
  */
-export const VERIFY_CONCURRENCY = 4
+export const VERIFY_CONCURRENCY = 16
+
+/** Packages whose documents are read at once (see SCAN_CONCURRENCY in inventory.ts). */
+const METADATA_CONCURRENCY = 8
 
 export interface VerifyProgress {
   phase: 'blobs' | 'index' | 'metadata'
@@ -51,31 +57,42 @@ export async function verifyStore(store: Store, options: { fix?: boolean; onProg
     problems: 0,
   }
   // The index first: content written after this is then never mistaken for missing.
-  // Each indexed digest -> whether its content was found intact: one slot per distinct content
-  // (a digest string and a flag, ~150 bytes), the least that tells orphans from referenced
-  // content while the content streams past. The entries themselves are streamed, twice.
+  // Each indexed content (by contentId) -> whether it was found intact: one slot per distinct
+  // content (~60 bytes), the least that tells orphans from referenced content while the content
+  // streams past. The entries themselves are streamed, a second time only when something is amiss.
   const found = new Map<string, boolean>()
   let indexed = 0
-  for await (const entry of store.blobs.eachEntry()) {
-    indexed++
-    found.set(entry.integrity, false)
+  const walkIndex = async () => {
+    for await (const entry of store.blobs.eachEntry()) {
+      indexed++
+      found.set(contentId(entry.integrity), false)
+    }
   }
 
   // The metadata before the content: what was published here is then known while the content
   // streams past, so nothing of the content listing has to be kept (a million blobs' paths and
-  // digests would be hundreds of MB).
+  // digests would be hundreds of MB). Read beside the index walk (neither needs the other), a
+  // few packages at once; the broken ones are handled after, in name order.
   const names = await store.packages.list()
   const localVersions = new Map<string, Map<string, string | null>>()
   const localIntegrities = new Set<string>()
-  for (const [i, name] of names.entries()) {
-    progress({ phase: 'metadata', done: i, total: names.length })
-    const scan = await scanPackage(store, name)
-    report.metadata.packages++
-    if (scan.local) {
-      localVersions.set(name, scan.local)
-      for (const sha512 of scan.local.values()) if (sha512) localIntegrities.add(sha512)
-    }
-    for (const broken of scan.broken) {
+  const brokenScans: Array<{ name: string; broken: Awaited<ReturnType<typeof scanPackage>>['broken'] }> = []
+  let read = 0
+  const readMetadata = () =>
+    eachLimited(names, METADATA_CONCURRENCY, async (name) => {
+      const scan = await scanPackage(store, name)
+      progress({ phase: 'metadata', done: read++, total: names.length })
+      if (scan.local) {
+        localVersions.set(name, scan.local)
+        for (const sha512 of scan.local.values()) if (sha512) localIntegrities.add(sha512)
+      }
+      if (scan.broken.length > 0) brokenScans.push({ name, broken: scan.broken })
+    })
+  await Promise.all([walkIndex(), readMetadata()])
+  report.metadata.packages = names.length
+  brokenScans.sort((a, b) => (a.name < b.name ? -1 : 1))
+  for (const { name, broken: documents } of brokenScans) {
+    for (const broken of documents) {
       // local.json is what was published here: there is no other copy to fall back to.
       const movable = fix && broken.document !== 'local'
       const quarantined = movable ? await store.packages.withLock(name, () => store.quarantine.document(name, broken.document)) : null
@@ -110,7 +127,7 @@ export async function verifyStore(store: Store, options: { fix?: boolean; onProg
     report.blobs.checked++
     report.blobs.bytes += file.size
     if (result === 'ok') {
-      if (found.has(file.integrity)) found.set(file.integrity, true)
+      if (found.has(contentId(file.integrity))) found.set(contentId(file.integrity), true)
       else if (!localIntegrities.has(file.integrity)) report.orphans++
       return
     }
@@ -135,19 +152,29 @@ export async function verifyStore(store: Store, options: { fix?: boolean; onProg
   if (failure) throw (failure as { error: unknown }).error
   progress({ phase: 'blobs', done: listed, total: listed })
 
+  // Only content found missing or corrupt makes an entry dangle: when every indexed content was
+  // found intact, a second walk of the index has nothing to find (entries written since the first
+  // walk are new, and their content was checked as it was stored).
+  let allFound = corrupt.size === 0
+  for (const ok of found.values()) if (!ok) allFound = false
   let i = 0
-  for await (const entry of store.blobs.eachEntry()) {
-    progress({ phase: 'index', done: i, total: Math.max(indexed, i) })
-    i++
-    report.entries.checked++
-    let why: 'missing' | 'corrupt' | null = corrupt.has(entry.integrity) ? 'corrupt' : null
-    if (!why && found.get(entry.integrity) !== true && !(await store.blobs.hasContent(entry.integrity))) why = 'missing'
-    if (!why) continue
-    const parsed = parseTarballKey(entry.key)
-    // A published version's entry stays: it is reported under missingLocal, and no uplink can fill it in.
-    if (parsed && localVersions.get(parsed.name)?.has(parsed.version)) continue
-    if (fix) await store.blobs.dropEntry(entry.key)
-    report.entries.dangling.push({ key: entry.key, integrity: entry.integrity, why, dropped: fix })
+  if (allFound) {
+    report.entries.checked = indexed
+    i = indexed
+  } else {
+    for await (const entry of store.blobs.eachEntry()) {
+      progress({ phase: 'index', done: i, total: Math.max(indexed, i) })
+      i++
+      report.entries.checked++
+      let why: 'missing' | 'corrupt' | null = corrupt.has(entry.integrity) ? 'corrupt' : null
+      if (!why && found.get(contentId(entry.integrity)) !== true && !(await store.blobs.hasContent(entry.integrity))) why = 'missing'
+      if (!why) continue
+      const parsed = parseTarballKey(entry.key)
+      // A published version's entry stays: it is reported under missingLocal, and no uplink can fill it in.
+      if (parsed && localVersions.get(parsed.name)?.has(parsed.version)) continue
+      if (fix) await store.blobs.dropEntry(entry.key)
+      report.entries.dangling.push({ key: entry.key, integrity: entry.integrity, why, dropped: fix })
+    }
   }
   progress({ phase: 'index', done: i, total: i })
 
@@ -155,7 +182,7 @@ export async function verifyStore(store: Store, options: { fix?: boolean; onProg
     for (const [version, sha512] of versions) {
       // A version with only a sha1 in its manifest: the index entry names its sha512.
       const integrity = sha512 ?? (await store.blobs.entry(tarballKey(name, version)))?.integrity ?? null
-      const intact = integrity !== null && !corrupt.has(integrity) && (found.get(integrity) === true || (await store.blobs.hasContent(integrity)))
+      const intact = integrity !== null && !corrupt.has(integrity) && (found.get(contentId(integrity)) === true || (await store.blobs.hasContent(integrity)))
       if (!intact) report.missingLocal.push({ name, version })
     }
   }

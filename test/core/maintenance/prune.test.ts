@@ -87,6 +87,16 @@ describe('prune', () => {
     expect(plan.fits).toBe(true)
   })
 
+  it('--max-size plans the same when the maintained totals under-count, walking the index again', async () => {
+    const right = await planPrune(t.store, { now, maxBytes: 1000 })
+    // Totals far below what is stored: the held candidates cannot free enough on the first walk.
+    await writeFile(path.join(t.root, 'blobs', 'totals.json'), JSON.stringify({ blobs: 1, bytes: 1 }))
+    expect((await t.store.blobs.totals()).bytes).toBe(1)
+    const low = await planPrune(t.store, { now, maxBytes: 1000 })
+    expect(low.remove.map((i) => i.key)).toEqual([tarballKey('locked', '1.0.0'), tarballKey('over', '1.0.0'), tarballKey('old', '1.0.0')])
+    expect({ ...low, startedAt: 0 }).toEqual({ ...right, startedAt: 0 })
+  })
+
   it('local versions and keep-lockfile entries survive --max-size 0; everything else goes', async () => {
     const { plan, result } = await prune({ maxBytes: 0, keep: await lockfile() })
     expect(await storedVersions(t.store)).toEqual(['locked@1.0.0', ...LOCAL])

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { selectForPrune, type Candidate } from '../../../src/core/maintenance/index.js'
+import { PruneSelector, selectForPrune, type Candidate } from '../../../src/core/maintenance/index.js'
 
 const c = (key: string, lastUse: number, size = 100, extra: Partial<Candidate> = {}): Candidate => ({ key, integrity: `sha512-${key}`, size, lastUse, keep: null, ...extra })
 
@@ -47,5 +47,59 @@ describe('selectForPrune', () => {
   it('is deterministic on ties (by key)', () => {
     const tie = [c('b', 1), c('a', 1), c('c', 1)]
     expect([...selectForPrune(tie, { maxBytes: 100 }).chosen.keys()]).toEqual(['a', 'b'])
+  })
+})
+
+describe('PruneSelector', () => {
+  /** A store's worth of candidates: some share content, some are kept, use times collide. */
+  function store(count: number, seed: number): Candidate[] {
+    let x = seed
+    const next = () => (x = (x * 1103515245 + 12345) % 2 ** 31) / 2 ** 31
+    const keeps = [null, null, null, null, 'local', 'lockfile', 'recent'] as const
+    return Array.from({ length: count }, (_, i) => {
+      const content = next() < 0.2 ? `shared${Math.floor(next() * 5)}` : `own${i}`
+      return c(`k${i}`, Math.floor(next() * 50), content.startsWith('shared') ? 70 : 10 + Math.floor(next() * 200), {
+        integrity: `sha512-${content}`,
+        keep: keeps[Math.floor(next() * keeps.length)] as Candidate['keep'],
+      })
+    })
+  }
+
+  function bounded(candidates: Candidate[], options: { olderThan?: number; maxBytes?: number }, holdBytes: number) {
+    const selector = new PruneSelector(options, holdBytes)
+    for (const one of candidates) selector.count(one)
+    let walks = 1
+    while (selector.needsPass()) {
+      walks++
+      for (const one of candidates) selector.offer(one)
+    }
+    return { selection: selector.selection(), walks, order: selector.choices().map((choice) => choice.candidate.key) }
+  }
+
+  it('gives the answer of selectForPrune whatever it holds, walking again when what it held does not free enough', () => {
+    let rewalked = 0
+    for (const seed of [1, 2, 3, 4, 5]) {
+      const candidates = store(300, seed)
+      for (const options of [{ maxBytes: 20_000 }, { maxBytes: 0 }, { olderThan: 10, maxBytes: 15_000 }, { olderThan: 25 }]) {
+        const whole = selectForPrune(candidates, options)
+        for (const holdBytes of [Infinity, 5000, 100, 0]) {
+          const { selection, walks, order } = bounded(candidates, options, holdBytes)
+          expect(selection).toEqual(whole)
+          expect(order).toEqual([...whole.chosen.keys()])
+          if (walks > 1) rewalked++
+          if (holdBytes === Infinity) expect(walks).toBe(1)
+        }
+      }
+    }
+    // The small holds did need further walks: that path was taken, not only the one-walk one.
+    expect(rewalked).toBeGreaterThan(0)
+  })
+
+  it('needs one walk when its guess of the bytes to free is right', () => {
+    const candidates = [c('a', 10), c('b', 50), c('c', 30), c('d', 40)]
+    // 400 cached, limit 250: 150 to free, so the two oldest (a, c) are all it must hold.
+    const { selection, walks } = bounded(candidates, { maxBytes: 250 }, 150)
+    expect(walks).toBe(1)
+    expect([...selection.chosen.keys()]).toEqual(['a', 'c'])
   })
 })

@@ -1,7 +1,9 @@
+import { createHash } from 'node:crypto'
 import { createReadStream } from 'node:fs'
 import type { FileHandle } from 'node:fs/promises'
 import { pipeline } from 'node:stream/promises'
 import ssri from 'ssri'
+import { openOrNull } from '../../fs/stat.js'
 
 /** The sha512 integrity and size of a file as read from disk now. Read errors (EIO, ...) are thrown. */
 export async function hashFile(file: string): Promise<{ integrity: string; size: number }> {
@@ -19,13 +21,40 @@ export async function hashFile(file: string): Promise<{ integrity: string; size:
 /** The same, through a handle that stays open (the blob is served from it next). */
 export async function hashHandle(handle: FileHandle): Promise<{ integrity: string; size: number }> {
   const hasher = ssri.create({ algorithms: ['sha512'] })
-  const buffer = Buffer.allocUnsafe(1024 * 1024)
+  const size = await eachChunk(handle, Buffer.allocUnsafe(1024 * 1024), false, (chunk) => hasher.update(chunk))
+  return { integrity: hasher.digest().toString(), size }
+}
+
+/** Bytes read at once by sha512OfFile: a whole small tarball in one read. */
+const SMALL_READ = 64 * 1024
+
+/**
+ * The sha512 digest (base64) and size of a file as read from disk now; null when it is missing.
+ * For the many tiny tarballs of a store: an open, usually one read and a close, each a single
+ * trip to the thread pool, where a read stream costs several and its machinery besides.
+ */
+export async function sha512OfFile(file: string): Promise<{ digest: string; size: number } | null> {
+  const handle = await openOrNull(file)
+  if (!handle) return null
+  try {
+    const hash = createHash('sha512')
+    // A short read of a regular file is its end: no second read to learn it.
+    const size = await eachChunk(handle, Buffer.allocUnsafe(SMALL_READ), true, (chunk) => hash.update(chunk))
+    return { digest: hash.digest('base64'), size }
+  } finally {
+    await handle.close()
+  }
+}
+
+/** Reads `handle` from its start through `buffer`, each chunk to `fn`; returns the bytes read. */
+async function eachChunk(handle: FileHandle, buffer: Buffer, shortReadEnds: boolean, fn: (chunk: Buffer) => void): Promise<number> {
   let size = 0
   for (;;) {
     const { bytesRead } = await handle.read(buffer, 0, buffer.length, size)
     if (bytesRead === 0) break
-    hasher.update(buffer.subarray(0, bytesRead))
+    fn(buffer.subarray(0, bytesRead))
     size += bytesRead
+    if (shortReadEnds && bytesRead < buffer.length) break
   }
-  return { integrity: hasher.digest().toString(), size }
+  return size
 }

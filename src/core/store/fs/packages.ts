@@ -1,11 +1,11 @@
 import { statSync, type Stats } from 'node:fs'
-import { open, readFile, readdir, rm, rmdir, stat, utimes, type FileHandle } from 'node:fs/promises'
+import { readFile, readdir, rm, rmdir, stat, utimes } from 'node:fs/promises'
 import { errnoCode } from '../../errors.js'
 import { writeFileAtomic } from '../../fs/atomic.js'
 import { ensureDir } from '../../fs/dirs.js'
 import { documentFile, fetchedFile, localFile, lockFile, packageDir, packagesDir, upstreamFile } from './layout.js'
 import type { KeyedLock } from '../../fs/lock.js'
-import { fileStamp, mtimeOrNull, stampOf, statOrNull } from '../../fs/stat.js'
+import { fileStamp, mtimeOrNull, openOrNull, stampOf, statOrNull } from '../../fs/stat.js'
 import type { DocumentKind, FetchedRecord, LoadedUpstream, LocalDoc, StoredBytes, UpstreamRecord } from '../documents.js'
 import { decodeFetched, decodeUpstream, encodeUpstream, parseJson, revOf } from '../records.js'
 import type { Packages } from '../types.js'
@@ -175,13 +175,8 @@ export class PackageStore implements Packages {
  * agree even when a rename replaces it meanwhile); null when it does not exist.
  */
 async function readStamped(file: string): Promise<{ raw: Buffer; info: Stats } | null> {
-  let handle: FileHandle
-  try {
-    handle = await open(file, 'r')
-  } catch (error) {
-    if (errnoCode(error) === 'ENOENT') return null
-    throw error
-  }
+  const handle = await openOrNull(file)
+  if (!handle) return null
   try {
     const info = await handle.stat()
     return { raw: await handle.readFile(), info }
