@@ -118,7 +118,7 @@ export class ChangeJournal {
       if (tail.length > 0) await handle.read(tail, 0, tail.length, start)
       // A line still being written (never seen on a local disk, but cheap to allow) is left for the next read.
       const whole = tail.lastIndexOf(10) + 1
-      const names = whole > 0 ? tail.subarray(0, whole - 1).toString().split('\n').filter((line) => line !== '').map(decodeURIComponent) : []
+      const names = whole > 0 ? tail.subarray(0, whole - 1).toString().split('\n').flatMap(nameOf) : []
       return { id, end: start + whole, names }
     } finally {
       await handle.close()
@@ -158,5 +158,15 @@ export class ChangeJournal {
       await rename(this.file, this.previous)
       await this.start()
     })
+  }
+}
+
+/** A line's name; a line no name encodes to (a write cut by a crash, joined to the next) is skipped rather than stop the feed there. */
+function nameOf(line: string): string[] {
+  if (line === '') return []
+  try {
+    return [decodeURIComponent(line)]
+  } catch {
+    return []
   }
 }
