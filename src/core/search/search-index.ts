@@ -1,7 +1,10 @@
 import type { EventEmitter } from 'node:events'
+import { SinopiaError } from '../errors.js'
+import type { Changes, Packages } from '../store/index.js'
 import { Corpus } from './corpus.js'
 import { hasQualifiers, passesQualifiers, relevance } from './match.js'
 import { hasTerms, type Query } from './query.js'
+import { readSnapshotLines, snapshotLines } from './snapshot.js'
 import type { PackageSummary } from './summary.js'
 import { TopK } from './top-k.js'
 
@@ -14,7 +17,15 @@ export interface SummarySource {
   names(): Promise<string[]>
   load(name: string): Promise<PackageSummary | null>
   stamp(name: string): Promise<string>
+  /**
+   * The store's change feed and snapshot slot (see Packages). With it the index starts from its
+   * last snapshot and reads only what changed; without it, it reads every package at start and
+   * compares every package's stamp on each sync.
+   */
+  feed?: SummaryFeed
 }
+
+export type SummaryFeed = Pick<Packages, 'changeCursor' | 'changesSince' | 'readSnapshot' | 'writeSnapshot'>
 
 export interface SearchOptions {
   from: number
@@ -40,14 +51,20 @@ export type IndexState = 'idle' | 'building' | 'ready'
 const BUILD_CONCURRENCY = 8
 /** How often the store is compared with the index for changes made by other processes. */
 export const SYNC_INTERVAL_MS = 30_000
+/** A snapshot is written after a build, then at most this often while changes come in. */
+export const SNAPSHOT_INTERVAL_MS = 10 * 60_000
 
 /**
  * Summaries of every package in the store, in memory, searched by a scan (10,000 summaries
  * take well under a millisecond). Built once at start while the server already answers,
  * then kept current from the registry's 'changed' events: never a storage scan per request.
  * Other processes on the same storage (a second `serve`, `mirror`, `lock-sync`, `prune`)
- * emit no events here: `sync` finds their changes by the stamps of the stored files, and
- * `watch` runs it every SYNC_INTERVAL_MS.
+ * emit no events here: `sync` reads the store's change feed for them (without a feed: compares
+ * every package's stamp), and `watch` runs it every SYNC_INTERVAL_MS.
+ *
+ * With a feed, start-up reads the snapshot the store keeps (one streamed read of compact
+ * summaries) and applies the feed since its cursor, instead of reading every document; a store
+ * without a snapshot is read once in full, then one is written.
  *
  * Refreshes of one name run one at a time and a refresh asked for while another runs reads
  * the store again afterwards, so the last read always starts after the last change.
@@ -64,6 +81,11 @@ export class SearchIndex {
   /** Each stored package's stamp when it was last read (also when it had nothing to show, or failed). */
   private readonly stamps = new Map<string, string>()
   private syncing: Promise<void> | null = null
+  /** Where the change feed was when the entries last caught up with it (with a feed only). */
+  private cursor: string | null = null
+  /** Changes applied since the snapshot was last written, and when that was. */
+  private unsaved = 0
+  private savedAt = 0
   private timer: NodeJS.Timeout | null = null
   private closed = false
   state: IndexState = 'idle'
@@ -106,6 +128,20 @@ export class SearchIndex {
   /** Reads every package of the store once, `concurrency` at a time. Resolves when done (or closed). */
   async build(concurrency = BUILD_CONCURRENCY): Promise<void> {
     this.state = 'building'
+    const feed = this.source.feed
+    if (feed) {
+      if (await this.fromSnapshot(feed, concurrency)) {
+        this.state = 'ready'
+        // A long feed since the snapshot is read again at every start until the next one is written.
+        if (this.unsaved > 0) await this.save(feed)
+        return
+      }
+      // Taken before the first read: whatever changes during the build is fed afterwards.
+      this.cursor = await feed.changeCursor().catch((error: unknown) => {
+        this.onError(null, error)
+        return null
+      })
+    }
     let names: string[]
     try {
       names = await this.source.names()
@@ -116,6 +152,68 @@ export class SearchIndex {
     }
     await this.each(names, concurrency, (name) => this.refresh(name))
     this.state = 'ready'
+    if (feed && !this.closed) await this.save(feed)
+  }
+
+  /** Loads the snapshot and what the feed says changed since; false (and nothing loaded) when there is none to use. */
+  private async fromSnapshot(feed: SummaryFeed, concurrency: number): Promise<boolean> {
+    try {
+      const chunks = await feed.readSnapshot()
+      if (!chunks) return false
+      const cursor = await readSnapshotLines(chunks, (summary) => this.put(summary))
+      const changes = await feed.changesSince(cursor)
+      if (changes.names === null) throw new SinopiaError('ESTALE', 'the search snapshot is older than the change feed keeps')
+      this.cursor = changes.cursor
+      this.unsaved = changes.names.length
+      await this.each(changes.names, concurrency, (name) => this.refresh(name))
+      return true
+    } catch (error) {
+      this.onError(null, error)
+      for (const name of [...this.entries.keys()]) this.remove(name)
+      return false
+    }
+  }
+
+  /** Writes the entries as the snapshot of the feed's cursor; a failure is reported and the next save tries again. */
+  private async save(feed: SummaryFeed): Promise<void> {
+    const cursor = this.cursor
+    if (cursor === null) return
+    const unsaved = this.unsaved
+    try {
+      await feed.writeSnapshot(snapshotLines(cursor, this.entries.values()))
+      this.unsaved -= unsaved
+      this.savedAt = Date.now()
+    } catch (error) {
+      this.onError(null, error)
+    }
+  }
+
+  /** Reads what the feed says changed since the last pass (everything, when it cannot tell). */
+  private async feedPass(feed: SummaryFeed, concurrency: number): Promise<void> {
+    // The build reads the feed itself once done.
+    if (this.state !== 'ready') return
+    let changes: Changes
+    try {
+      changes = this.cursor === null ? { names: null, cursor: await feed.changeCursor() } : await feed.changesSince(this.cursor)
+    } catch (error) {
+      this.onError(null, error)
+      return
+    }
+    this.cursor = changes.cursor
+    const names = changes.names ?? (await this.everyName())
+    await this.each(names, concurrency, (name) => this.refresh(name))
+    this.unsaved += names.length
+    if (this.unsaved > 0 && Date.now() - this.savedAt >= SNAPSHOT_INTERVAL_MS && !this.closed) await this.save(feed)
+  }
+
+  /** Every listed name and every one held (a package gone from the listing is read to drop it). */
+  private async everyName(): Promise<string[]> {
+    try {
+      return [...new Set([...(await this.source.names()), ...this.entries.keys()])]
+    } catch (error) {
+      this.onError(null, error)
+      return []
+    }
   }
 
   /**
@@ -135,6 +233,7 @@ export class SearchIndex {
   }
 
   private async syncPass(concurrency: number): Promise<void> {
+    if (this.source.feed) return this.feedPass(this.source.feed, concurrency)
     let names: string[]
     try {
       names = await this.source.names()
@@ -192,12 +291,13 @@ export class SearchIndex {
       this.active.set(name, run)
       let stamp: string | undefined
       try {
-        // The stamp first: a change landing during the read makes the next sync read again.
-        stamp = await this.source.stamp(name)
+        // The stamp first: a change landing during the read makes the next sync read again. The
+        // feed, when there is one, tells of changes instead: no stamp to read for each package.
+        if (!this.source.feed) stamp = await this.source.stamp(name)
         const summary = await this.source.load(name)
         if (summary) this.put(summary)
         else this.remove(name)
-        this.stamps.set(name, stamp)
+        if (stamp !== undefined) this.stamps.set(name, stamp)
       } catch (error) {
         // Reported once per change of the files, not on every sync.
         if (stamp !== undefined) this.stamps.set(name, stamp)

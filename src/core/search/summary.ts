@@ -88,8 +88,7 @@ export function summarize(name: string, doc: Packument, origin: Origin, stars?: 
   const publisher = person(latest._npmUser) ?? maintainers[0] ?? null
   const time = doc.time ?? {}
   const date = validDate(time[latest.version]) ?? validDate(time.modified)
-  const everyone = [author, publisher, ...maintainers].filter((p): p is Person => p !== null).map((p) => p.name.toLowerCase())
-  return {
+  return withText({
     name,
     version: latest.version,
     description,
@@ -102,8 +101,14 @@ export function summarize(name: string, doc: Packument, origin: Origin, stars?: 
     origin,
     deprecated: typeof latest.deprecated === 'string' && latest.deprecated !== '',
     starredBy: starredBy(stars),
-    text: searchText(name, keywords, description, everyone),
-  }
+  })
+}
+
+/** A summary with its search text, which follows from the other fields (so a snapshot need not keep it). */
+export function withText(fields: Omit<PackageSummary, 'text'>): PackageSummary {
+  const { name, keywords, description, author, publisher, maintainers } = fields
+  const everyone = [author, publisher, ...maintainers].filter((p): p is Person => p !== null).map((p) => p.name.toLowerCase())
+  return { ...fields, text: searchText(name, keywords, description, everyone) }
 }
 
 function searchText(name: string, keywords: string[], description: string, people: string[]): SummaryText {

@@ -109,6 +109,13 @@ export interface Blobs {
   recount(): Promise<{ blobs: number; bytes: number }>
 }
 
+/** What Packages.changesSince found. */
+export interface Changes {
+  /** Each changed package once; null: anything may have changed. */
+  names: string[] | null
+  cursor: string
+}
+
 /** Per-package documents (see DocumentKind). Writes happen only inside `withLock(name)`. */
 export interface Packages {
   readUpstream(name: string): Promise<LoadedUpstream | null>
@@ -141,6 +148,27 @@ export interface Packages {
    * readers check stamps instead) never calls it. Returns the function that stops the calls.
    */
   watch(listener: (name: string | null) => void): () => void
+  /**
+   * Where the change feed is now: changesSince(it) later names every package whose served
+   * documents (upstream, local) were written or removed after this call, by any process.
+   */
+  changeCursor(): Promise<string>
+  /**
+   * The packages changed since `cursor` (from changeCursor or an earlier call), each once, and
+   * the cursor to ask from next. A name may come again for a write already reported (one that
+   * was in flight at the last call), never be left out. `names: null` when the feed cannot tell
+   * (a cursor from before the feed was compacted past it, or of another store): anything may
+   * have changed.
+   */
+  changesSince(cursor: string): Promise<Changes>
+  /**
+   * The snapshot a reader of every package keeps to start quickly (the search index's summaries
+   * and the feed cursor they reflect): derived data, rebuilt when lost, streamed because it
+   * grows with the store. null when none was written.
+   */
+  readSnapshot(): Promise<AsyncIterable<Buffer> | null>
+  /** Replaces the snapshot; readers see the old one or the new one whole. */
+  writeSnapshot(chunks: Iterable<string>): Promise<void>
   /** Runs `fn` holding this package's lock, in this process and across processes. */
   withLock<T>(name: string, fn: () => Promise<T>): Promise<T>
   /**

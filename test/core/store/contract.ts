@@ -300,6 +300,63 @@ export function describeStore(name: string, open: () => Promise<StoreUnderTest>)
       })
     })
 
+    describe('change feed', () => {
+      const changed = async (from: Store, cursor: string) => {
+        const changes = await from.packages.changesSince(cursor)
+        return { names: changes.names && [...changes.names].sort(), cursor: changes.cursor }
+      }
+
+      it('names each package whose served documents another handle wrote or removed, once, and nothing else', async () => {
+        const other = await t.reopen()
+        const start = await store.packages.changeCursor()
+        expect(await changed(store, start)).toMatchObject({ names: [] })
+        await other.packages.withLock('a', async () => {
+          await other.packages.writeUpstream('a', upstream('a', ['1.0.0']))
+          await other.packages.writeUpstream('a', upstream('a', ['1.0.0', '1.0.1']))
+        })
+        await other.packages.withLock('@s/b', () => other.packages.writeLocal('@s/b', local('@s/b', 1)))
+        // fetched.json is not served: rewriting it on every revalidation changes nothing a reader shows.
+        await other.packages.withLock('c', () => other.packages.writeFetched('c', { uplink: 'npmjs', fetchedAt: 1 }))
+        const first = await changed(store, start)
+        expect(first.names).toEqual(['@s/b', 'a'])
+        const quiet = await changed(store, first.cursor)
+        expect(quiet.names).toEqual([])
+        await other.packages.withLock('@s/b', () => other.packages.writeLocal('@s/b', null))
+        await other.packages.withLock('a', () => other.packages.dropUpstreamDocument('a'))
+        const removed = await changed(store, quiet.cursor)
+        expect(removed.names).toEqual(['@s/b', 'a'])
+        await other.packages.withLock('d', () => other.packages.writeUpstream('d', upstream('d', ['1.0.0'])))
+        await other.packages.withLock('d', () => other.quarantine.document('d', 'upstream'))
+        expect((await changed(store, removed.cursor)).names).toEqual(['d'])
+      })
+
+      it('a cursor outlives the handle that took it: a restarted reader gets what changed meanwhile', async () => {
+        const cursor = await store.packages.changeCursor()
+        await store.packages.withLock('a', () => store.packages.writeLocal('a', local('a', 1)))
+        await store.close()
+        const restarted = await t.reopen()
+        const after = await changed(restarted, cursor)
+        expect(after.names).toEqual(['a'])
+        await restarted.packages.withLock('e', () => restarted.packages.writeUpstream('e', upstream('e', ['1.0.0'])))
+        expect((await changed(restarted, after.cursor)).names).toEqual(['e'])
+      })
+
+      it('keeps one snapshot, read back whole by any handle, replaced whole', async () => {
+        expect(await store.packages.readSnapshot()).toBeNull()
+        const read = async (from: Store) => {
+          const chunks = await from.packages.readSnapshot()
+          if (!chunks) return null
+          return Buffer.concat(await collect(chunks)).toString()
+        }
+        const lines = Array.from({ length: 2000 }, (_, i) => `{"name":"p${i}","é":"ü"}\n`)
+        await store.packages.writeSnapshot(lines)
+        const other = await t.reopen()
+        expect(await read(other)).toBe(lines.join(''))
+        await other.packages.writeSnapshot(['second\n'])
+        expect(await read(store)).toBe('second\n')
+      })
+    })
+
     describe('locks', () => {
       it('serialize read-modify-write on one package, within a handle and across handles', async () => {
         const other = await t.reopen()

@@ -33,6 +33,9 @@ async function sql(url: string, text: string, values: unknown[] = []): Promise<p
   }
 }
 
+/** Takes away what migration 3 (the change feed) added. */
+const UNDO_3 = 'DROP TRIGGER sinopia_note_change ON sinopia_documents; DROP FUNCTION sinopia_note_change(); DROP TABLE sinopia_package_changes; DROP TABLE sinopia_snapshots'
+
 /** Polls `check` until it holds, up to a bound on attempts (no clock in the assertion). */
 async function eventually(check: () => boolean): Promise<boolean> {
   for (let attempt = 0; attempt < 400; attempt++) {
@@ -63,23 +66,57 @@ describe('PostgreSQL store', () => {
 
   it('creates its schema on open, and refuses a database of a newer schema with ESCHEMA', async () => {
     await (await open()).close()
-    expect((await sql(url, 'SELECT version FROM sinopia_schema')).rows).toEqual([{ version: 2 }])
+    expect((await sql(url, 'SELECT version FROM sinopia_schema')).rows).toEqual([{ version: 3 }])
     await sql(url, 'UPDATE sinopia_schema SET version = 99')
     await expect(openStore(url, { blobCache: path.join(dir, 'x') })).rejects.toMatchObject({ code: 'ESCHEMA', hint: expect.stringContaining('sinopia-cli version') })
   })
 
-  it('brings a database of schema 1 (before users were kept) to 2, keeping its tokens', async () => {
+  it('brings a database of schema 1 (before users were kept) to 3, keeping its tokens', async () => {
     const first = await open()
     const record = { key: 'k1', user: 'alice', prefix: 'snp_abc', readonly: false, cidr: [], created: '2026-01-01T00:00:00.000Z', kind: 'api' as const }
     await first.tokens.modify(() => [record])
     await first.close()
-    // What migration 2 added, taken away again: the layout version 1 left.
-    await sql(url, "DROP TABLE sinopia_users; DELETE FROM sinopia_versions WHERE name = 'users'; UPDATE sinopia_schema SET version = 1")
+    // What migrations 2 and 3 added, taken away again: the layout version 1 left.
+    await sql(url, `${UNDO_3}; DROP TABLE sinopia_users; DELETE FROM sinopia_versions WHERE name = 'users'; UPDATE sinopia_schema SET version = 1`)
     const again = await open()
-    expect((await sql(url, 'SELECT version FROM sinopia_schema')).rows).toEqual([{ version: 2 }])
+    expect((await sql(url, 'SELECT version FROM sinopia_schema')).rows).toEqual([{ version: 3 }])
     expect([...(await again.tokens.read()).values()]).toEqual([record])
     expect(await again.users.add({ name: 'alice', hash: 'h' })).toBe('added')
     expect((await again.users.read()).get('alice')).toEqual({ name: 'alice', hash: 'h' })
+  })
+
+  it('brings a database of schema 2 (before the change feed) to 3: its documents stay, and later writes are fed', async () => {
+    const first = await open()
+    await first.packages.withLock('kept', () => first.packages.writeLocal('kept', local(1)))
+    await first.close()
+    await sql(url, `${UNDO_3}; UPDATE sinopia_schema SET version = 2`)
+    const again = await open()
+    expect((await sql(url, 'SELECT version FROM sinopia_schema')).rows).toEqual([{ version: 3 }])
+    expect((await again.packages.readLocal('kept'))?.doc).toEqual(local(1))
+    const cursor = await again.packages.changeCursor()
+    await again.packages.withLock('new', () => again.packages.writeLocal('new', local(1)))
+    expect((await again.packages.changesSince(cursor)).names).toEqual(['new'])
+  })
+
+  it('feeds a write whose transaction took its id before a reader\'s cursor and committed after it', async () => {
+    const store = await open()
+    const writer = new pg.Client({ connectionString: url })
+    await writer.connect()
+    try {
+      await writer.query('BEGIN')
+      await writer.query(
+        "INSERT INTO sinopia_documents (name, kind, body, mtime_ms) VALUES ('slow', 'local', '\\x7b7d', 0)",
+      )
+      const cursor = await store.packages.changeCursor()
+      await store.packages.withLock('quick', () => store.packages.writeLocal('quick', local(1)))
+      const before = await store.packages.changesSince(cursor)
+      expect(before.names).toEqual(['quick'])
+      await writer.query('COMMIT')
+      // A sequence number taken by 'slow' is below 'quick''s: a reader at 'quick' would skip it.
+      expect((await store.packages.changesSince(before.cursor)).names).toContain('slow')
+    } finally {
+      await writer.end()
+    }
   })
 
   it('says which database it cannot reach with ESTORAGE, without the password', async () => {

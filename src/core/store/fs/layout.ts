@@ -23,6 +23,12 @@
  *       local.json                      what was published here: versions, dist-tags, overlays on uplink versions
  *       .lock                           cross-process lock (a directory, proper-lockfile) held across every
  *                                       read-modify-write of this package's files
+ *     changes.log                       the change feed: "#<id>" then one encodeURIComponent'd package name a line,
+ *                                       appended (O_APPEND) after every write or removal of an upstream.json or
+ *                                       local.json by any process; rotated to changes.1 past 4 MiB (journal.ts)
+ *     changes.log.lock                  cross-process lock (proper-lockfile) held while the journal is rotated
+ *     search-snapshot.ndjson            the search index's summaries and the changes.log cursor they reflect
+ *                                       (search/snapshot.ts): derived, rewritten now and then, rebuilt when lost
  *     auth/tokens.json                  login and API tokens, as sha512 hashes (never the tokens themselves)
  *     auth/users.json                   {"users": [{name, hash}]}: users and their password hashes, when the config
  *                                       keeps them in the store (auth.store) rather than an htpasswd file
@@ -60,4 +66,6 @@ export const usersFile = (root: string) => path.join(root, 'auth', 'users.json')
 export const lockFile = (root: string, name: string) => path.join(packageDir(root, name), '.lock')
 export const usageFile = (root: string) => path.join(root, 'usage.json')
 export const usageLock = (root: string) => path.join(root, 'usage.lock')
+export const journalFile = (root: string) => path.join(root, 'changes.log')
+export const snapshotFile = (root: string) => path.join(root, 'search-snapshot.ndjson')
 export const quarantineDir = (root: string) => path.join(root, 'quarantine')

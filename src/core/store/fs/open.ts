@@ -7,7 +7,8 @@ import type { UserRecord } from '../documents.js'
 import { FsTotals } from './totals.js'
 import type { Store } from '../types.js'
 import { BlobStore } from './blobs.js'
-import { STORE_FORMAT, blobsDir, formatFile, packagesDir, quarantineDir, tokensFile, usersFile } from './layout.js'
+import { ChangeJournal } from './journal.js'
+import { STORE_FORMAT, blobsDir, formatFile, journalFile, packagesDir, quarantineDir, tokensFile, usersFile } from './layout.js'
 import { PackageStore } from './packages.js'
 import { probeWritable } from './probe.js'
 import { FsQuarantine } from './quarantine.js'
@@ -50,14 +51,15 @@ export async function openFsStore(root: string): Promise<FsStore> {
   await mkdir(blobsDir(absolute), { recursive: true })
   await removeStaleTemp(path.join(blobsDir(absolute), 'tmp'))
   const lock = new KeyedLock()
-  const quarantine = new FsQuarantine(absolute, quarantineDir(absolute))
+  const journal = new ChangeJournal(journalFile(absolute), lock)
+  const quarantine = new FsQuarantine(absolute, quarantineDir(absolute), journal)
   const totals = new FsTotals(blobsDir(absolute), lock)
   await totals.startIfEmpty()
   const blobs = new BlobStore(blobsDir(absolute), quarantine, totals)
   return {
     root: absolute,
     blobs,
-    packages: new PackageStore(absolute, lock),
+    packages: new PackageStore(absolute, lock, journal),
     tokens: new FsTokens(tokensFile(absolute), lock),
     users: new FileUserRecords(usersFile(absolute), jsonUsers(usersFile(absolute)), lock),
     usage: new FsUsage(absolute, lock),

@@ -1,20 +1,25 @@
 import { statSync, type Stats } from 'node:fs'
-import { readFile, readdir, rm, rmdir, stat, utimes } from 'node:fs/promises'
+import { open, readFile, readdir, rename, rm, rmdir, stat, utimes } from 'node:fs/promises'
 import { errnoCode } from '../../errors.js'
 import { writeFileAtomic } from '../../fs/atomic.js'
 import { ensureDir } from '../../fs/dirs.js'
-import { documentFile, fetchedFile, localFile, lockFile, packageDir, packagesDir, upstreamFile } from './layout.js'
+import type { ChangeJournal } from './journal.js'
+import { documentFile, fetchedFile, localFile, lockFile, packageDir, packagesDir, snapshotFile, upstreamFile } from './layout.js'
 import type { KeyedLock } from '../../fs/lock.js'
 import { fileStamp, mtimeOrNull, openOrNull, stampOf, statOrNull } from '../../fs/stat.js'
 import type { DocumentKind, FetchedRecord, LoadedUpstream, LocalDoc, StoredBytes, UpstreamRecord } from '../documents.js'
 import { decodeFetched, decodeUpstream, encodeUpstream, parseJson, revOf } from '../records.js'
-import type { Packages } from '../types.js'
+import type { Changes, Packages } from '../types.js'
+
+/** Characters of the snapshot written at once. */
+const SNAPSHOT_BATCH = 256 * 1024
 
 /** Per-package metadata files. A missing file is `null`; a broken one is an ECORRUPT error. */
 export class PackageStore implements Packages {
   constructor(
     private readonly root: string,
     private readonly lock: KeyedLock,
+    private readonly journal: ChangeJournal,
   ) {}
 
   upstreamMtime(name: string): Promise<number | null> {
@@ -55,7 +60,9 @@ export class PackageStore implements Packages {
     await ensureDir(packageDir(this.root, name))
     const file = upstreamFile(this.root, name)
     await writeFileAtomic(file, raw)
-    return { rev: revOf(raw), mtimeMs: (await stat(file)).mtimeMs }
+    const mtimeMs = (await stat(file)).mtimeMs
+    await this.journal.note(name)
+    return { rev: revOf(raw), mtimeMs }
   }
 
   /** Call only inside `withLock(name)`. */
@@ -109,6 +116,7 @@ export class PackageStore implements Packages {
    */
   async dropUpstreamDocument(name: string): Promise<void> {
     await rm(upstreamFile(this.root, name), { force: true })
+    await this.journal.note(name)
   }
 
   /** Call only inside `withLock(name)`. Removes the cached uplink copy. */
@@ -121,6 +129,7 @@ export class PackageStore implements Packages {
   async writeLocal(name: string, doc: LocalDoc | null): Promise<void> {
     if (doc === null) {
       await rm(localFile(this.root, name), { force: true })
+      await this.journal.note(name)
       return
     }
     await ensureDir(packageDir(this.root, name))
@@ -132,6 +141,51 @@ export class PackageStore implements Packages {
     // can be given to the next file.
     const after = await stat(file)
     if (before && after.mtimeMs <= before.mtimeMs) await utimes(file, after.atime, (before.mtimeMs + 1) / 1000)
+    await this.journal.note(name)
+  }
+
+  changeCursor(): Promise<string> {
+    return this.journal.cursor()
+  }
+
+  changesSince(cursor: string): Promise<Changes> {
+    return this.journal.changesSince(cursor)
+  }
+
+  async readSnapshot(): Promise<AsyncIterable<Buffer> | null> {
+    try {
+      const handle = await open(snapshotFile(this.root), 'r')
+      return handle.createReadStream()
+    } catch (error) {
+      if (errnoCode(error) === 'ENOENT') return null
+      throw error
+    }
+  }
+
+  /** Written in pieces to a temp file renamed into place: never held whole in memory. */
+  async writeSnapshot(chunks: Iterable<string>): Promise<void> {
+    const file = snapshotFile(this.root)
+    const tmp = `${file}.${process.pid}.${Date.now()}.tmp`
+    try {
+      const handle = await open(tmp, 'w')
+      try {
+        let batch = ''
+        for (const chunk of chunks) {
+          batch += chunk
+          if (batch.length >= SNAPSHOT_BATCH) {
+            await handle.write(batch)
+            batch = ''
+          }
+        }
+        await handle.write(batch)
+        await handle.sync()
+      } finally {
+        await handle.close()
+      }
+      await rename(tmp, file)
+    } finally {
+      await rm(tmp, { force: true })
+    }
   }
 
   /** Runs `fn` holding this package's lock (in-process and cross-process). */

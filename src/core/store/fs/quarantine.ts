@@ -5,6 +5,7 @@ import { errnoCode } from '../../errors.js'
 import { ensureDir } from '../../fs/dirs.js'
 import type { DocumentKind } from '../documents.js'
 import type { Quarantine } from '../types.js'
+import type { ChangeJournal } from './journal.js'
 import { documentFile, packageDir } from './layout.js'
 
 /** The quarantine folder (see layout.ts): blobs/<sha512 hex>.<ms> and packages/<folder>/<file>.<ms>. */
@@ -12,6 +13,7 @@ export class FsQuarantine implements Quarantine {
   constructor(
     private readonly root: string,
     readonly dir: string,
+    private readonly journal: ChangeJournal,
   ) {}
 
   /** Moves a content file aside; null when it was already gone. */
@@ -20,9 +22,12 @@ export class FsQuarantine implements Quarantine {
     return moveAside(file, path.join(this.dir, 'blobs', `${hex}.${Date.now()}`))
   }
 
-  document(name: string, kind: DocumentKind): Promise<string | null> {
+  async document(name: string, kind: DocumentKind): Promise<string | null> {
     const file = documentFile(this.root, name, kind)
-    return moveAside(file, path.join(this.dir, 'packages', path.basename(packageDir(this.root, name)), `${path.basename(file)}.${Date.now()}`))
+    const moved = await moveAside(file, path.join(this.dir, 'packages', path.basename(packageDir(this.root, name)), `${path.basename(file)}.${Date.now()}`))
+    // A served document gone is a change readers of the feed must see.
+    if (moved && kind !== 'fetched') await this.journal.note(name)
+    return moved
   }
 
   async list(): Promise<string[]> {

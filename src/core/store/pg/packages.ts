@@ -1,8 +1,9 @@
 import type pg from 'pg'
 import type { DocumentKind, FetchedRecord, LoadedUpstream, LocalDoc, StoredBytes, UpstreamRecord } from '../documents.js'
 import { decodeFetched, decodeUpstream, encodeUpstream, parseJson, revOf } from '../records.js'
-import type { Packages } from '../types.js'
+import type { Changes, Packages } from '../types.js'
 import type { AdvisoryLocks } from './advisory.js'
+import { changeCursor, changesSince, readSnapshot, writeSnapshot } from './changes.js'
 import type { FetchTurns } from './fetch-turns.js'
 import { LocalDocs } from './local-docs.js'
 import type { LocalStamps } from './local-stamps.js'
@@ -133,6 +134,22 @@ export class PgPackages implements Packages {
     )
     const of = (kind: DocumentKind) => rows.find((row) => row.kind === kind)?.stamp ?? '-'
     return `${of('upstream')}/${of('local')}`
+  }
+
+  changeCursor(): Promise<string> {
+    return changeCursor(this.pool)
+  }
+
+  changesSince(cursor: string): Promise<Changes> {
+    return changesSince(this.pool, cursor)
+  }
+
+  readSnapshot(): Promise<AsyncIterable<Buffer> | null> {
+    return readSnapshot(this.pool)
+  }
+
+  writeSnapshot(chunks: Iterable<string>): Promise<void> {
+    return writeSnapshot(this.pool, chunks)
   }
 
   withLock<T>(name: string, fn: () => Promise<T>): Promise<T> {

@@ -73,6 +73,28 @@ const MIGRATIONS: readonly string[] = [
   CREATE TABLE sinopia_users (name text COLLATE "C" PRIMARY KEY, hash text NOT NULL, created_ms double precision NOT NULL);
   INSERT INTO sinopia_versions VALUES ('users', 0);
   `,
+  `
+  -- The change feed (changes.ts): per package, the id of the last transaction that wrote or
+  -- removed one of its served documents (upstream, local), set by a trigger so that no write
+  -- path can forget it. One row per package, so it grows with the store, not with its history.
+  CREATE TABLE sinopia_package_changes (name text COLLATE "C" PRIMARY KEY, xid xid8 NOT NULL);
+  CREATE INDEX ON sinopia_package_changes (xid);
+  CREATE FUNCTION sinopia_note_change() RETURNS trigger LANGUAGE plpgsql AS $$
+  DECLARE
+    changed sinopia_documents%ROWTYPE;
+  BEGIN
+    IF TG_OP = 'DELETE' THEN changed := OLD; ELSE changed := NEW; END IF;
+    IF changed.kind IN ('upstream', 'local') THEN
+      INSERT INTO sinopia_package_changes (name, xid) VALUES (changed.name, pg_current_xact_id())
+      ON CONFLICT (name) DO UPDATE SET xid = excluded.xid;
+    END IF;
+    RETURN NULL;
+  END $$;
+  CREATE TRIGGER sinopia_note_change AFTER INSERT OR UPDATE OR DELETE ON sinopia_documents
+    FOR EACH ROW EXECUTE FUNCTION sinopia_note_change();
+  -- Derived data a reader keeps to start quickly (the search index's summaries): rebuilt when lost.
+  CREATE TABLE sinopia_snapshots (name text PRIMARY KEY, body bytea NOT NULL);
+  `,
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS.length
