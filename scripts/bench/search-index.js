@@ -9,7 +9,7 @@ import { performance } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
 import { parseOptions } from './args.js'
 import { packument, prng } from './fixtures.js'
-import { isLocal, nameOf, packageOf } from './scale-store.js'
+import { isLocal, packageOf } from './scale-store.js'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const USAGE = 'usage: node --expose-gc scripts/bench/search-index.js [--packages N] [--runs N] [--churn N]'
