@@ -15,10 +15,10 @@ import { byListOrder, type WordIndex } from './word-index.js'
 export function searchWords(index: WordIndex, query: Query, page: { from: number; size: number }, visible: (id: number) => boolean): SearchAnswer {
   const qualified = hasQualifiers(query)
   if (query.terms.length === 0) return qualified ? qualifiersOnly(index, query, page, visible) : everything(index, page, visible)
-  const { ids, scores } = termMatches(index, query.terms)
+  const { ids, count, scores } = termMatches(index, query.terms)
   const kept: number[] = []
   const keptScores: number[] = []
-  for (let i = 0; i < ids.length; i++) {
+  for (let i = 0; i < count; i++) {
     const id = ids[i] as number
     if (qualified && !passesQualifiers(index.at(id) as PackageSummary, query)) continue
     if (!visible(id)) continue
@@ -28,29 +28,31 @@ export function searchWords(index: WordIndex, query: Query, page: { from: number
   return { total: kept.length, results: best(index, kept, keptScores, page.from + page.size).slice(page.from) }
 }
 
-/** The ids matching every word, with the sum of each word's best score (indexed by id). */
-function termMatches(index: WordIndex, terms: string[]): { ids: number[]; scores: Uint32Array } {
+/** The ids matching every word (the first `count` of `ids`), with the sum of each word's best score (indexed by id). */
+function termMatches(index: WordIndex, terms: string[]): { ids: Int32Array; count: number; scores: Uint32Array } {
   const scores = new Uint32Array(index.capacity)
   /** How many words each id matched so far: a word counts only for ids that matched all before it. */
   const matched = new Uint8Array(index.capacity)
   const wordBest = new Uint16Array(index.capacity)
-  let ids: number[] = []
+  const hits = new Int32Array(index.capacity)
+  let count = 0
   for (let word = 0; word < terms.length; word++) {
-    const hits: number[] = []
+    count = 0
     index.match(terms[word] as string, (id, score) => {
       if (matched[id] !== word) return
-      if (wordBest[id] === 0) hits.push(id)
-      if (score > (wordBest[id] as number)) wordBest[id] = score
+      const before = wordBest[id] as number
+      if (before === 0) hits[count++] = id
+      if (score > before) wordBest[id] = score
     })
-    for (const id of hits) {
+    for (let i = 0; i < count; i++) {
+      const id = hits[i] as number
       scores[id] = (scores[id] as number) + (wordBest[id] as number)
       matched[id] = word + 1
       wordBest[id] = 0
     }
-    ids = hits
-    if (ids.length === 0) break
+    if (count === 0) break
   }
-  return { ids, scores }
+  return { ids: hits, count, scores }
 }
 
 /**
