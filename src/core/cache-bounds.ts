@@ -32,6 +32,10 @@ export const CACHE_BOUNDS = {
   validNames: 50_000,
   /** Access rules already matched to a name (uplink search hits bring names from anywhere). */
   ruleMatches: 100_000,
+  /** Per-user name filters the search index remembers answers for (one byte per package each). */
+  searchReaders: 64,
+  /** People and maintainer lists shared between search summaries (a person is a few dozen bytes). */
+  sharedPeople: 20_000,
   /** Blob index entries remembered by the store (a tarball hit then costs no index read; ~200 bytes each). */
   knownBlobEntries: 50_000,
   /** Passwords already checked against their hash (only right ones are kept: one or a few per user). */

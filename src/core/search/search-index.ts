@@ -1,12 +1,12 @@
 import type { EventEmitter } from 'node:events'
 import { SinopiaError } from '../errors.js'
 import type { Changes, Packages } from '../store/index.js'
-import { Corpus } from './corpus.js'
-import { hasQualifiers, passesQualifiers, relevance } from './match.js'
-import { hasTerms, type Query } from './query.js'
+import type { Query } from './query.js'
 import { readSnapshotLines, snapshotLines } from './snapshot.js'
 import type { PackageSummary } from './summary.js'
-import { TopK } from './top-k.js'
+import { VisibleIds } from './visible-ids.js'
+import { WordIndex } from './word-index.js'
+import { searchWords } from './word-search.js'
 
 /**
  * Where summaries come from: the store's package names, one package's summary now (null:
@@ -30,7 +30,11 @@ export type SummaryFeed = Pick<Packages, 'changeCursor' | 'changesSince' | 'read
 export interface SearchOptions {
   from: number
   size: number
-  /** Names the caller may read; the others are never counted nor returned. */
+  /**
+   * Names the caller may read; the others are never counted nor returned. Asked once per name
+   * and function: the index remembers the answers of a function it was given before, so pass
+   * the same function again only while its answers hold (the route keeps one per user and rules).
+   */
   visible: (name: string) => boolean
 }
 
@@ -55,8 +59,8 @@ export const SYNC_INTERVAL_MS = 30_000
 export const SNAPSHOT_INTERVAL_MS = 10 * 60_000
 
 /**
- * Summaries of every package in the store, in memory, searched by a scan (10,000 summaries
- * take well under a millisecond). Built once at start while the server already answers,
+ * Summaries of every package in the store, in memory, searched through an inverted index of
+ * their words (word-index.ts) kept on every change, never rebuilt per search. Built once at start while the server already answers,
  * then kept current from the registry's 'changed' events: never a storage scan per request.
  * Other processes on the same storage (a second `serve`, `mirror`, `lock-sync`, `prune`)
  * emit no events here: `sync` reads the store's change feed for them (without a feed: compares
@@ -70,10 +74,8 @@ export const SNAPSHOT_INTERVAL_MS = 10 * 60_000
  * the store again afterwards, so the last read always starts after the last change.
  */
 export class SearchIndex {
-  private readonly entries = new Map<string, PackageSummary>()
-  /** Local first, then by name; rebuilt lazily after a change, like the corpus. */
-  private ordered: PackageSummary[] | null = null
-  private corpus: Corpus | null = null
+  private readonly entries = new WordIndex()
+  private readonly visibleIds = new VisibleIds()
   private readonly queued = new Map<string, Promise<void>>()
   private readonly active = new Map<string, Promise<void>>()
   /** Refreshes caused by changes: a search waits for them, so a publish is findable as soon as it is answered. */
@@ -114,15 +116,11 @@ export class SearchIndex {
 
   /** Adds or replaces one summary directly (tests, benchmarks). */
   put(summary: PackageSummary): void {
-    this.entries.set(summary.name, summary)
-    this.ordered = null
-    this.corpus = null
+    this.entries.put(summary)
   }
 
   remove(name: string): void {
-    if (!this.entries.delete(name)) return
-    this.ordered = null
-    this.corpus = null
+    this.entries.remove(name)
   }
 
   /** Reads every package of the store once, `concurrency` at a time. Resolves when done (or closed). */
@@ -325,64 +323,11 @@ export class SearchIndex {
   /** Matches, most relevant first (then local before cached, then by name), and the one page asked for. */
   search(query: Query, options: SearchOptions): SearchAnswer {
     const { from, size, visible } = options
-    const terms = hasTerms(query)
-    const qualified = hasQualifiers(query)
-    if (!terms && !qualified) {
-      let total = 0
-      const results: Scored[] = []
-      for (const summary of this.list()) {
-        if (!visible(summary.name)) continue
-        if (total >= from && results.length < size) results.push({ summary, score: 1 })
-        total++
-      }
-      return { total, results }
-    }
-    // Only packages whose text holds one of the query's words are looked at, in insertion
-    // order (roughly how they sit in memory: scoring thousands in name order costs several
-    // times more in cache misses), and only the best `from + size` are kept in order.
-    this.corpus ??= new Corpus([...this.entries.values()])
-    const top = new TopK<Scored>(from + size, byRank)
-    let total = 0
-    const word = filterWord(query)
-    const candidates = terms && word.length === 1 ? this.corpus.nameStartCandidates(word) : this.corpus.candidates(word)
-    for (const summary of candidates) {
-      if (qualified && !passesQualifiers(summary, query)) continue
-      const score = terms ? relevance(summary, query) : 1
-      if (score > 0 && visible(summary.name)) {
-        total++
-        top.offer({ summary, score })
-      }
-    }
-    return { total, results: top.sorted().slice(from) }
+    return searchWords(this.entries, query, { from, size }, this.visibleIds.of(this.entries, visible))
   }
 
   /** Every summary, local packages first, each group by name. */
   list(): PackageSummary[] {
-    this.ordered ??= [...this.entries.values()].sort(byListOrder)
-    return this.ordered
+    return this.entries.listOrder().map((id) => this.entries.at(id) as PackageSummary)
   }
-}
-
-/**
- * A word every match contains in its searchable text (summary.ts `text.all`), to narrow the
- * scan: the longest word, else a lone keyword, author, maintainer or scope; '' for none. A
- * one-letter longest word matches name parts it starts only (see match.ts).
- */
-function filterWord(query: Query): string {
-  if (query.terms.length > 0) return query.terms.reduce((a, b) => (b.length > a.length ? b : a))
-  if (query.keywords.any.length === 1) return query.keywords.any[0] as string
-  if (query.authors.length === 1) return query.authors[0] as string
-  if (query.maintainers.length === 1) return query.maintainers[0] as string
-  if (query.scopes.length === 1) return `@${query.scopes[0]}/`
-  return ''
-}
-
-/** Most relevant first; equal scores in list order. */
-function byRank(a: Scored, b: Scored): number {
-  return b.score - a.score || byListOrder(a.summary, b.summary)
-}
-
-function byListOrder(a: PackageSummary, b: PackageSummary): number {
-  if (a.origin !== b.origin) return a.origin === 'local' ? -1 : 1
-  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0
 }

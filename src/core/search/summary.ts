@@ -1,3 +1,5 @@
+import { LRUCache } from 'lru-cache'
+import { CACHE_BOUNDS } from '../cache-bounds.js'
 import type { LocalDoc, Manifest, Packument } from '../store/index.js'
 
 /** Where a package's versions come from: published here, or a copy of an uplink's. */
@@ -104,35 +106,101 @@ export function summarize(name: string, doc: Packument, origin: Origin, stars?: 
   })
 }
 
-/** A summary with its search text, which follows from the other fields (so a snapshot need not keep it). */
+/**
+ * A summary with its search text, which follows from the other fields (so a snapshot need not
+ * keep it). People go through the shared pool here, so summaries read from a snapshot share too.
+ */
 export function withText(fields: Omit<PackageSummary, 'text'>): PackageSummary {
-  const { name, keywords, description, author, publisher, maintainers } = fields
-  const everyone = [author, publisher, ...maintainers].filter((p): p is Person => p !== null).map((p) => p.name.toLowerCase())
-  return { ...fields, text: searchText(name, keywords, description, everyone) }
+  const summary: PackageSummary = {
+    ...fields,
+    author: shared(fields.author),
+    publisher: shared(fields.publisher),
+    maintainers: sharedList(fields.maintainers),
+    text: null as unknown as SummaryText,
+  }
+  summary.text = new SearchText(summary)
+  return summary
 }
 
-function searchText(name: string, keywords: string[], description: string, people: string[]): SummaryText {
-  const lowName = name.toLowerCase()
-  const lowKeywords = keywords.map((k) => k.toLowerCase())
-  const lowDescription = description.toLowerCase()
-  const uniquePeople = [...new Set(people)]
-  const flat = (value: string) => value.replace(/\n/g, ' ')
-  const head = [lowName, ...lowKeywords.map(flat)].join('\n')
-  const descStart = head.length + 1
-  return {
-    name: lowName,
-    keywords: lowKeywords,
-    description: lowDescription,
-    people: uniquePeople,
-    all: [head, lowDescription, ...uniquePeople.map(flat)].join('\n'),
-    nameEnd: lowName.length,
-    descStart,
-    descEnd: descStart + lowDescription.length,
+/**
+ * The lowercased text of a summary. Only the name and keywords are kept (qualifiers and
+ * one-letter words read them per search; both are usually the summary's own strings, as
+ * lowercasing a lowercase string gives it back); the rest is derived when read, as only the
+ * index reads it (once per put) and `relevance`: at 100,000 packages the copies would hold
+ * tens of MB.
+ */
+class SearchText implements SummaryText {
+  readonly name: string
+  readonly keywords: string[]
+  readonly #of: PackageSummary
+
+  constructor(of: PackageSummary) {
+    this.#of = of
+    this.name = of.name.toLowerCase()
+    const keywords = of.keywords.map((k) => k.toLowerCase())
+    this.keywords = keywords.every((k, i) => k === of.keywords[i]) ? of.keywords : keywords
+  }
+
+  get description(): string {
+    return this.#of.description.toLowerCase()
+  }
+
+  get people(): string[] {
+    const { author, publisher, maintainers } = this.#of
+    return [...new Set([author, publisher, ...maintainers].filter((p): p is Person => p !== null).map((p) => p.name.toLowerCase()))]
+  }
+
+  get all(): string {
+    const flat = (value: string) => value.replace(/\n/g, ' ')
+    return [[this.name, ...this.keywords.map(flat)].join('\n'), this.description, ...this.people.map(flat)].join('\n')
+  }
+
+  get nameEnd(): number {
+    return this.name.length
+  }
+
+  get descStart(): number {
+    return this.keywords.reduce((length, k) => length + k.length + 1, this.name.length) + 1
+  }
+
+  get descEnd(): number {
+    return this.descStart + this.description.length
   }
 }
 
+/**
+ * People and maintainer lists seen in other summaries, shared rather than copied: the same
+ * few people maintain most packages of a registry. Frozen, as every summary holding one reads
+ * it. Bounded; past the bound a person is merely not shared.
+ */
+const sharedPeople = new LRUCache<string, Person | readonly Person[]>({ max: CACHE_BOUNDS.sharedPeople })
+
+function shared(value: Person | null): Person | null {
+  if (!value) return null
+  const key = JSON.stringify([value.name, value.email])
+  const known = sharedPeople.get(key) as Person | undefined
+  if (known) return known
+  const frozen = Object.freeze(value)
+  sharedPeople.set(key, frozen)
+  return frozen
+}
+
+function sharedList(list: Person[]): Person[] {
+  if (list.length === 0) return NOBODY
+  const members = list.map((p) => shared(p) as Person)
+  const key = JSON.stringify(members.map((p) => [p.name, p.email]))
+  const known = sharedPeople.get(key) as Person[] | undefined
+  if (known) return known
+  const frozen = Object.freeze(members) as Person[]
+  sharedPeople.set(key, frozen)
+  return frozen
+}
+
+const NOBODY = Object.freeze([]) as unknown as Person[]
+const NO_STARS = Object.freeze([]) as unknown as string[]
+
 function starredBy(users: unknown): string[] {
-  if (!users || typeof users !== 'object') return []
+  if (!users || typeof users !== 'object') return NO_STARS
   return Object.entries(users as Record<string, unknown>)
     .filter(([, starred]) => starred === true)
     .map(([user]) => user)

@@ -101,14 +101,32 @@ function first(value: string | string[] | undefined): string | undefined {
  * and a new memo). Bounded: uplink search hits bring names from anywhere.
  */
 const rulesByName = new WeakMap<PackageRule[], LRUCache<string, PackageRule | false>>()
+/** The readers made per rule list, by user and groups: the search index remembers each one's answers. */
+const readersByRules = new WeakMap<PackageRule[], LRUCache<string, (name: string) => boolean>>()
 
 /**
  * Whether `user` may read a name, for filtering thousands of names per request: the rule of
- * each name is looked up once per config, the verdict once per rule and request. Lists and
- * searches use it, so nobody sees a name they could not read.
+ * each name is looked up once per config, the verdict once per rule. Lists and searches use
+ * it, so nobody sees a name they could not read. The same user with the same groups under the
+ * same rules gets the same function back, which the search index asks once per package.
  */
 export function readableBy(ctx: ServerContext, user: User | null): (name: string) => boolean {
   const packages = ctx.config.packages
+  let readers = readersByRules.get(packages)
+  if (!readers) {
+    readers = new LRUCache({ max: CACHE_BOUNDS.searchReaders })
+    readersByRules.set(packages, readers)
+  }
+  const key = user ? JSON.stringify([user.name, user.groups]) : ''
+  let reader = readers.get(key)
+  if (!reader) {
+    reader = newReader(ctx, packages, user)
+    readers.set(key, reader)
+  }
+  return reader
+}
+
+function newReader(ctx: ServerContext, packages: PackageRule[], user: User | null): (name: string) => boolean {
   let memo = rulesByName.get(packages)
   if (!memo) {
     memo = new LRUCache({ max: CACHE_BOUNDS.ruleMatches })
