@@ -37,16 +37,18 @@ describe('the PostgreSQL blob cache bound', () => {
       () => true,
       () => false,
     )
-  const put = async (store: Store, i: number) => {
-    const write = store.blobs.write(keys[i] as string, sri(blobs[i] as Buffer), SIZE)
-    write.stream.end(blobs[i])
-    await write.done
-  }
   const read = async (store: Store, i: number) => {
     const blob = await store.blobs.open(sri(blobs[i] as Buffer), keys[i] as string)
     const bytes = await blob?.handle.readFile()
     await blob?.handle.close()
     return bytes
+  }
+  /** Stores blob i, then reads it: a small write goes to the database in one statement, and the first read makes the disk copy. */
+  const put = async (store: Store, i: number) => {
+    const write = store.blobs.write(keys[i] as string, sri(blobs[i] as Buffer), SIZE)
+    write.stream.end(blobs[i])
+    await write.done
+    expect((await read(store, i))?.equals(blobs[i] as Buffer)).toBe(true)
   }
 
   beforeEach(async () => {
