@@ -5,7 +5,7 @@ import { stringify } from 'yaml'
 import { parseConfig } from '../../../src/core/config/index.js'
 import { silentLogger } from '../../../src/core/log.js'
 import { startServer, type RunningServer } from '../../../src/core/server/index.js'
-import { redactLocation } from '../../../src/core/store/index.js'
+import { openStore, redactLocation } from '../../../src/core/store/index.js'
 import { defaultBlobCache } from '../../../src/core/store/pg/open.js'
 import { buildPackage, type BuiltPackage } from '../../helpers/packages.js'
 import { freshDatabase } from '../../helpers/postgres.js'
@@ -21,6 +21,27 @@ export interface Harness {
   close(): Promise<void>
 }
 
+/** SINOPIA_TEST_STORE=postgres: the harness (and every test file run through it) uses a fresh PostgreSQL database. */
+export const onPostgres = process.env.SINOPIA_TEST_STORE === 'postgres'
+
+/**
+ * A test about the folder layout itself (it writes or reads the storage folder's files), run
+ * with `it.skipIf(onPostgres)`: on PostgreSQL its name says why it is skipped.
+ */
+export const folderLayout = (name: string, why: string): string => (onPostgres ? `${name} [skipped on PostgreSQL: ${why}]` : name)
+
+/** What a harness's store holds, read through the store's own interface (another store opened on the same location), so one assertion checks the folder and the database alike. */
+export async function storedNow(h: Harness): Promise<{ packages: string[]; contents: string[] }> {
+  const store = await openStore(h.storage, { blobCache: path.join(h.dir, 'reader-blob-cache') })
+  try {
+    const contents: string[] = []
+    for await (const content of store.blobs.content()) contents.push(content.integrity)
+    return { packages: await store.packages.list(), contents }
+  } finally {
+    await store.close()
+  }
+}
+
 /** An in-process server (the real app, store and upstream client) in front of a fake upstream. */
 export async function startHarness(options: { uplink?: Record<string, unknown>; extra?: Record<string, unknown> } = {}): Promise<Harness> {
   const packages = {
@@ -32,9 +53,6 @@ export async function startHarness(options: { uplink?: Record<string, unknown>; 
   }
   const upstream = await startFakeUpstream({ packages: Object.values(packages) })
   const dir = await mkdtemp(path.join(tmpdir(), 'sinopia-harness-'))
-  // SINOPIA_TEST_STORE=postgres runs the same tests on a fresh PostgreSQL database (read-api passes
-  // whole; tests that read the storage folder itself, 5 in publish and 2 in cache, apply to the folder store only).
-  const onPostgres = process.env.SINOPIA_TEST_STORE === 'postgres'
   const storage = onPostgres ? await freshDatabase() : path.join(dir, 'storage')
   const text = stringify({
     storage,
