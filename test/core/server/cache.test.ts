@@ -1,12 +1,13 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { startHarness, storedNow, type Harness } from './harness.js'
+import { startHarness, type Harness } from './harness.js'
+import { storedNow } from '../../helpers/stored.js'
 import { docOf, errorOf } from '../../helpers/answers.js'
 
 const isPackument = (name: string) => (r: { method: string; url: string }) => r.method === 'GET' && r.url.split('?')[0] === `/${name}`
 const isTarball = (r: { url: string }) => r.url.endsWith('.tgz')
 
 /** The contents stored, read through the store (folder or database). */
-const storedContents = async (h: Harness) => (await storedNow(h)).contents
+const storedContents = async (h: Harness) => (await storedNow(h.storage)).contents
 
 describe('caching', () => {
   let h: Harness

@@ -5,7 +5,7 @@ import { stringify } from 'yaml'
 import { parseConfig } from '../../../src/core/config/index.js'
 import { silentLogger } from '../../../src/core/log.js'
 import { startServer, type RunningServer } from '../../../src/core/server/index.js'
-import { openStore, redactLocation } from '../../../src/core/store/index.js'
+import { redactLocation } from '../../../src/core/store/index.js'
 import { defaultBlobCache } from '../../../src/core/store/pg/open.js'
 import { buildPackage, type BuiltPackage } from '../../helpers/packages.js'
 import { freshDatabase } from '../../helpers/postgres.js'
@@ -30,27 +30,30 @@ export const onPostgres = process.env.SINOPIA_TEST_STORE === 'postgres'
  */
 export const folderLayout = (name: string, why: string): string => (onPostgres ? `${name} [skipped on PostgreSQL: ${why}]` : name)
 
-/** What a harness's store holds, read through the store's own interface (another store opened on the same location), so one assertion checks the folder and the database alike. */
-export async function storedNow(h: Harness): Promise<{ packages: string[]; contents: string[] }> {
-  const store = await openStore(h.storage, { blobCache: path.join(h.dir, 'reader-blob-cache') })
-  try {
-    const contents: string[] = []
-    for await (const content of store.blobs.content()) contents.push(content.integrity)
-    return { packages: await store.packages.list(), contents }
-  } finally {
-    await store.close()
-  }
-}
+type HarnessPackages = Harness['packages']
+let built: Promise<HarnessPackages> | undefined
 
-/** An in-process server (the real app, store and upstream client) in front of a fake upstream. */
-export async function startHarness(options: { uplink?: Record<string, unknown>; extra?: Record<string, unknown> } = {}): Promise<Harness> {
-  const packages = {
+/**
+ * The upstream's packages, built once per test process: a spec always gives the same bytes, and
+ * building them (the 2 MB one above all) took longer than many a test using them. Each harness
+ * gets its own copy of the manifests.
+ */
+async function harnessPackages(): Promise<HarnessPackages> {
+  built ??= (async () => ({
     a1: await buildPackage({ name: 'alpha', version: '1.0.0' }),
     a2: await buildPackage({ name: 'alpha', version: '1.1.0' }),
     a3: await buildPackage({ name: 'alpha', version: '2.0.0' }),
     scoped: await buildPackage({ name: '@acme/widget', version: '1.0.0' }),
     big: await buildPackage({ name: 'big', version: '1.0.0', padding: 2 * 1024 * 1024 }),
-  }
+  }))()
+  const once = await built
+  const copy = (pkg: BuiltPackage): BuiltPackage => ({ ...pkg, manifest: structuredClone(pkg.manifest) })
+  return { a1: copy(once.a1), a2: copy(once.a2), a3: copy(once.a3), scoped: copy(once.scoped), big: copy(once.big) }
+}
+
+/** An in-process server (the real app, store and upstream client) in front of a fake upstream. */
+export async function startHarness(options: { uplink?: Record<string, unknown>; extra?: Record<string, unknown> } = {}): Promise<Harness> {
+  const packages = await harnessPackages()
   const upstream = await startFakeUpstream({ packages: Object.values(packages) })
   const dir = await mkdtemp(path.join(tmpdir(), 'sinopia-harness-'))
   const storage = onPostgres ? await freshDatabase() : path.join(dir, 'storage')

@@ -5,7 +5,8 @@ import { Users } from '../../../src/core/auth/index.js'
 import { KeyedLock } from '../../../src/core/fs/lock.js'
 import { buildPackage } from '../../helpers/packages.js'
 import { publishBody } from '../../helpers/publish.js'
-import { folderLayout, onPostgres, startHarness, storedNow, type Harness } from './harness.js'
+import { folderLayout, onPostgres, startHarness, type Harness } from './harness.js'
+import { storedNow } from '../../helpers/stored.js'
 import { docOf, errorOf, versionIn } from '../../helpers/answers.js'
 
 const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`
@@ -91,7 +92,7 @@ describe('publishing', () => {
     const res = await put('bad-bytes', body)
     expect(res.status).toBe(400)
     expect((await errorOf(res))).toMatch(/integrity/)
-    const stored = await storedNow(h)
+    const stored = await storedNow(h.storage)
     expect(stored.packages).not.toContain('bad-bytes')
     expect(stored.contents).toHaveLength(0)
   })
@@ -109,7 +110,7 @@ describe('publishing', () => {
     const res = await put('too-big', publishBody(pkg)).catch((e: unknown) => e)
     if (res instanceof Response) expect(res.status).toBe(413)
     else expect(res).toBeInstanceOf(Error)
-    expect((await storedNow(h)).packages).not.toContain('too-big')
+    expect((await storedNow(h.storage)).packages).not.toContain('too-big')
   })
 
   it('overrides an uplink package: local versions and tags win, the others stay visible', async () => {
@@ -248,7 +249,7 @@ describe('publishing', () => {
     expect((await del(`gone/-rev/${after._rev}`, null)).status).toBe(401)
     expect((await del(`gone/-rev/${after._rev}`)).status).toBe(200)
     expect((await fetch(`${h.url}gone`)).status).toBe(404)
-    expect((await storedNow(h)).contents).toHaveLength(0)
+    expect((await storedNow(h.storage)).contents).toHaveLength(0)
   })
 
   it('refuses (409) a deprecate based on a read from before another publish, and changes nothing', async () => {
