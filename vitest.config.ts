@@ -1,8 +1,29 @@
 import { defineConfig } from 'vitest/config'
 
+/**
+ * Every test file that exercises the store through the in-process harness
+ * (test/core/server/harness.ts). The `postgres` project runs them a second time on a fresh
+ * PostgreSQL database each (SINOPIA_TEST_STORE=postgres), so both backends pass one suite.
+ */
+const STORE_SUITE = [
+  'test/core/maintenance/server.test.ts',
+  'test/core/search/search-route.test.ts',
+  'test/core/server/bad-input.test.ts',
+  'test/core/server/cache.test.ts',
+  'test/core/server/htpasswd-login.test.ts',
+  'test/core/server/publish.test.ts',
+  'test/core/server/read-api.test.ts',
+  'test/core/server/users.test.ts',
+  'test/core/web/web-routes.test.ts',
+  'test/security/audit.test.ts',
+  'test/security/auth.test.ts',
+  'test/security/blobs.test.ts',
+  'test/security/headers.test.ts',
+  'test/security/publish.test.ts',
+]
+
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
@@ -11,5 +32,9 @@ export default defineConfig({
     // The JSON report lets .ci/run print a plain "N passed, N failed" closing line.
     reporters: ['default', 'json'],
     outputFile: { json: 'test-artifacts/vitest.json' },
+    projects: [
+      { extends: true, test: { name: 'folder', include: ['test/**/*.test.ts'] } },
+      { extends: true, test: { name: 'postgres', include: STORE_SUITE, env: { SINOPIA_TEST_STORE: 'postgres' } } },
+    ],
   },
 })

@@ -11,15 +11,24 @@ declare module 'vitest' {
   }
 }
 
+/** Shared by the projects' setups (each project runs its own; they run in this one process). */
+const shared = globalThis as typeof globalThis & { sinopiaPgRun?: { dir: Promise<string>; users: number } }
+
 /**
  * vitest globalSetup: gives the whole run one folder for a throwaway PostgreSQL cluster, and
  * stops and removes it afterwards. The cluster itself is started lazily by the first test
- * file that asks for a database (postgres.ts), so a run without such tests starts none.
+ * file that asks for a database (postgres.ts), so a run without such tests starts none. Every
+ * project of the run (the folder and the postgres one, see vitest.config.ts) gets the same
+ * folder, so one cluster serves them all.
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  const runDir = await mkdtemp(path.join(tmpdir(), 'sinopia-pg-run-'))
+  const run = (shared.sinopiaPgRun ??= { dir: mkdtemp(path.join(tmpdir(), 'sinopia-pg-run-')), users: 0 })
+  run.users++
+  const runDir = await run.dir
   project.provide('postgresRunDir', runDir)
   return async () => {
+    if (--run.users > 0) return
+    shared.sinopiaPgRun = undefined
     await stopCluster(runDir)
     await rm(runDir, { recursive: true, force: true })
   }

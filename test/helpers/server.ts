@@ -5,11 +5,15 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { stringify } from 'yaml'
 import { isolatedBaseEnv, REPO_ROOT } from './clients.js'
+import { freshDatabase } from './postgres.js'
 
 export interface StartRegistryOptions {
   /** Becomes uplink `npmjs`, proxied by both package rules. Without it nothing is proxied. */
   upstreamUrl?: string
-  /** Default: `storage/` in the temp folder (removed by `cleanup`); a given folder is left alone. */
+  /**
+   * Default: `storage/` in the temp folder (removed by `cleanup`), or a fresh PostgreSQL database
+   * under SINOPIA_TEST_STORE=postgres (the postgres project of vitest.config.ts); a given one is left alone.
+   */
   storage?: string
   /** Deep-merged into the generated YAML (plain objects merge, anything else replaces, undefined deletes). */
   config?: Record<string, unknown>
@@ -87,11 +91,14 @@ export async function startRegistry(opts: StartRegistryOptions = {}): Promise<Ru
     throw new Error('startRegistry: dist/commands is missing; run `npm run build` first')
   }
   const dir = await mkdtemp(path.join(tmpdir(), 'sinopia-registry-'))
-  const storage = opts.storage ?? path.join(dir, 'storage')
+  const onPostgres = opts.storage === undefined && process.env.SINOPIA_TEST_STORE === 'postgres'
+  const storage = opts.storage ?? (onPostgres ? await freshDatabase() : path.join(dir, 'storage'))
   const configFile = path.join(dir, 'config.yaml')
   await writeFile(configFile, stringify(registryConfig({ storage, upstreamUrl: opts.upstreamUrl, config: opts.config })))
 
   const env: Record<string, string> = isolatedBaseEnv()
+  // The server's local blob cache goes under its TMPDIR: in the temp folder, removed with it.
+  if (onPostgres) env.TMPDIR = dir
   for (const [key, value] of Object.entries(opts.env ?? {})) {
     if (value === undefined) delete env[key]
     else env[key] = value

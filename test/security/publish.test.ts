@@ -1,5 +1,4 @@
 import { request } from 'node:http'
-import { readdir } from 'node:fs/promises'
 import path from 'node:path'
 import zlib from 'node:zlib'
 import { mkdtemp, rm } from 'node:fs/promises'
@@ -12,9 +11,11 @@ import { PackageRules, Registry, parsePublish } from '../../src/core/registry/in
 import { KeyedLock } from '../../src/core/fs/lock.js'
 import { openStore } from '../../src/core/store/index.js'
 import { UpstreamClient } from '../../src/core/upstream/client.js'
-import { startHarness, type Harness } from '../core/server/harness.js'
+import { onPostgres, startHarness, type Harness } from '../core/server/harness.js'
 import { buildPackage, integrityOf, shasumOf, type BuiltPackage } from '../helpers/packages.js'
 import { publishBody } from '../helpers/publish.js'
+import { freshDatabase } from '../helpers/postgres.js'
+import { storedNow } from '../helpers/stored.js'
 import { cleanupRegistries, startRegistry, type RunningRegistry } from '../helpers/server.js'
 import { describeStall, excessStallMs, watchStall, type StallReport } from '../helpers/watchdog.js'
 import { docOf, errorOf, versionIn } from '../helpers/answers.js'
@@ -80,11 +81,8 @@ async function underWatch<T>(registry: RunningRegistry, attack: () => Promise<T>
   return { result, watch: report }
 }
 
-async function blobFiles(registry: RunningRegistry): Promise<string[]> {
-  const dir = path.join(registry.storage, 'blobs', 'content-v2')
-  const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => [])
-  return entries.filter((e) => e.isFile()).map((e) => e.name)
-}
+/** The contents the registry's store holds, read through the store (folder or database). */
+const blobFiles = async (registry: RunningRegistry) => (await storedNow(registry.storage)).contents
 
 /** `depth` nested arrays: `[[[...]]]`. */
 const nestedArray = (depth: number) => `${'['.repeat(depth)}${']'.repeat(depth)}`
@@ -377,8 +375,9 @@ describe('what a publish may claim', () => {
 describe('a publish that fails after its tarball is stored', () => {
   it('passes the write error on as it is, and leaves no blob behind', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'sinopia-orphan-'))
-    const { config } = parseConfig(stringify({ storage: path.join(dir, 'storage') }), path.join(dir, 'config.yaml'))
-    const store = await openStore(config.storage)
+    const storage = onPostgres ? await freshDatabase() : path.join(dir, 'storage')
+    const { config } = parseConfig(stringify({ storage }), path.join(dir, 'config.yaml'))
+    const store = await openStore(config.storage, { blobCache: path.join(dir, 'blob-cache') })
     const upstream = new UpstreamClient(config.uplinks)
     try {
       const registry = new Registry(config, store, upstream)
@@ -388,13 +387,13 @@ describe('a publish that fails after its tarball is stored', () => {
       const actor = { user: { name: 'alice', groups: [] }, rule: new PackageRules(config.packages).match('orphan-pkg')! }
       const limits = { maxUnpackedSize: config.maxUnpackedSize, maxManifestSize: config.maxBodySize, maxJsonDepth: config.maxJsonDepth }
       await expect(registry.publisher.publish('orphan-pkg', await parsePublish('orphan-pkg', publishBody(pkg), limits), actor)).rejects.toBe(full)
-      const blobs = await readdir(path.join(config.storage, 'blobs'), { recursive: true, withFileTypes: true }).catch(() => [])
-      expect(blobs.filter((e) => e.isFile() && e.parentPath.includes('content-v2'))).toEqual([])
+      expect((await storedNow(config.storage)).contents).toEqual([])
       // The next publish of the same version works: nothing half-written is in its way.
       await registry.publisher.publish('orphan-pkg', await parsePublish('orphan-pkg', publishBody(pkg), limits), actor)
       expect(Object.keys((await registry.packuments.document('orphan-pkg'))?.versions ?? {})).toEqual(['1.0.0'])
     } finally {
       await upstream.close()
+      await store.close()
       await rm(dir, { recursive: true, force: true })
     }
   })

@@ -10,7 +10,7 @@ import { openStore, tarballKey, type Store } from '../../../src/core/store/index
 import { cleanupTempDirs, makeProject, runNpm } from '../../helpers/clients.js'
 import { buildPackage, integrityOf, type BuiltPackage } from '../../helpers/packages.js'
 import { generateProjectPackages } from '../../helpers/project.js'
-import { startHarness, type Harness } from '../server/harness.js'
+import { folderLayout, onPostgres, startHarness, type Harness } from '../server/harness.js'
 
 /**
  * prune and verify against a running server (in-process, on the real store and a fake uplink):
@@ -236,7 +236,7 @@ describe('after a prune or a verify --fix', () => {
     expect((await download(`${h.url}${tarballPath(h.packages.a2)}`)).equals(h.packages.a2.tarball)).toBe(true)
   })
 
-  it('verify finds a flipped byte and a truncated blob; the server never serves them and fetches both again by itself', async () => {
+  it.skipIf(onPostgres)(folderLayout('verify finds a flipped byte and a truncated blob; the server never serves them and fetches both again by itself', 'it damages blob files of the folder'), async () => {
     h = await startHarness()
     store = await openStore(h.storage)
     const [flipped, cut] = [h.packages.a1, h.packages.a2]

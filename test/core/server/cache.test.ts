@@ -1,20 +1,13 @@
-import { readdir } from 'node:fs/promises'
-import path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { startHarness, type Harness } from './harness.js'
+import { storedNow } from '../../helpers/stored.js'
 import { docOf, errorOf } from '../../helpers/answers.js'
 
 const isPackument = (name: string) => (r: { method: string; url: string }) => r.method === 'GET' && r.url.split('?')[0] === `/${name}`
 const isTarball = (r: { url: string }) => r.url.endsWith('.tgz')
 
-async function contentFiles(storage: string): Promise<string[]> {
-  try {
-    const entries = await readdir(path.join(storage, 'blobs', 'content-v2'), { recursive: true, withFileTypes: true })
-    return entries.filter((e) => e.isFile()).map((e) => e.name)
-  } catch {
-    return []
-  }
-}
+/** The contents stored, read through the store (folder or database). */
+const storedContents = async (h: Harness) => (await storedNow(h.storage)).contents
 
 describe('caching', () => {
   let h: Harness
@@ -51,10 +44,10 @@ describe('caching', () => {
     const first = await reader.read()
     expect(first.done).toBe(false)
     // The upstream needs ~32 chunks x 20 ms: the first bytes arrived long before the end.
-    expect(await contentFiles(h.storage)).toEqual([])
+    expect(await storedContents(h)).toEqual([])
     await reader.cancel()
     // The download goes on without its client and ends up in the store.
-    await expect.poll(() => contentFiles(h.storage), { timeout: 10_000, interval: 50 }).toHaveLength(1)
+    await expect.poll(() => storedContents(h), { timeout: 10_000, interval: 50 }).toHaveLength(1)
   })
 
   it('does not store a tarball whose bytes do not match the integrity, and the client gets an error', async () => {
@@ -68,11 +61,11 @@ describe('caching', () => {
     } else {
       expect(res).toBeInstanceOf(Error)
     }
-    expect(await contentFiles(h.storage)).toEqual([])
+    expect(await storedContents(h)).toEqual([])
     h.upstream.corruptTarballs(false)
     const good = await fetch(`${h.url}alpha/-/alpha-1.0.0.tgz`)
     expect(Buffer.from(await good.arrayBuffer()).equals(h.packages.a1.tarball)).toBe(true)
-    expect((await contentFiles(h.storage)).length).toBe(1)
+    expect((await storedContents(h)).length).toBe(1)
   })
 
   it('cuts a large corrupt tarball before its last bytes', async () => {
@@ -84,7 +77,7 @@ describe('caching', () => {
       .then(async (r) => (r.status === 200 ? Buffer.from(await r.arrayBuffer()) : r.status))
       .catch((error: unknown) => error)
     expect(Buffer.isBuffer(outcome)).toBe(false)
-    expect(await contentFiles(h.storage)).toEqual([])
+    expect(await storedContents(h)).toEqual([])
   })
 
   it('serves a fresh packument without asking the upstream (maxage)', async () => {

@@ -21,20 +21,41 @@ export interface Harness {
   close(): Promise<void>
 }
 
-/** An in-process server (the real app, store and upstream client) in front of a fake upstream. */
-export async function startHarness(options: { uplink?: Record<string, unknown>; extra?: Record<string, unknown> } = {}): Promise<Harness> {
-  const packages = {
+/** SINOPIA_TEST_STORE=postgres: the harness (and every test file run through it) uses a fresh PostgreSQL database. */
+export const onPostgres = process.env.SINOPIA_TEST_STORE === 'postgres'
+
+/**
+ * A test about the folder layout itself (it writes or reads the storage folder's files), run
+ * with `it.skipIf(onPostgres)`: on PostgreSQL its name says why it is skipped.
+ */
+export const folderLayout = (name: string, why: string): string => (onPostgres ? `${name} [skipped on PostgreSQL: ${why}]` : name)
+
+type HarnessPackages = Harness['packages']
+let built: Promise<HarnessPackages> | undefined
+
+/**
+ * The upstream's packages, built once per test process: a spec always gives the same bytes, and
+ * building them (the 2 MB one above all) took longer than many a test using them. Each harness
+ * gets its own copy of the manifests.
+ */
+async function harnessPackages(): Promise<HarnessPackages> {
+  built ??= (async () => ({
     a1: await buildPackage({ name: 'alpha', version: '1.0.0' }),
     a2: await buildPackage({ name: 'alpha', version: '1.1.0' }),
     a3: await buildPackage({ name: 'alpha', version: '2.0.0' }),
     scoped: await buildPackage({ name: '@acme/widget', version: '1.0.0' }),
     big: await buildPackage({ name: 'big', version: '1.0.0', padding: 2 * 1024 * 1024 }),
-  }
+  }))()
+  const once = await built
+  const copy = (pkg: BuiltPackage): BuiltPackage => ({ ...pkg, manifest: structuredClone(pkg.manifest) })
+  return { a1: copy(once.a1), a2: copy(once.a2), a3: copy(once.a3), scoped: copy(once.scoped), big: copy(once.big) }
+}
+
+/** An in-process server (the real app, store and upstream client) in front of a fake upstream. */
+export async function startHarness(options: { uplink?: Record<string, unknown>; extra?: Record<string, unknown> } = {}): Promise<Harness> {
+  const packages = await harnessPackages()
   const upstream = await startFakeUpstream({ packages: Object.values(packages) })
   const dir = await mkdtemp(path.join(tmpdir(), 'sinopia-harness-'))
-  // SINOPIA_TEST_STORE=postgres runs the same tests on a fresh PostgreSQL database (read-api passes
-  // whole; tests that read the storage folder itself, 5 in publish and 2 in cache, apply to the folder store only).
-  const onPostgres = process.env.SINOPIA_TEST_STORE === 'postgres'
   const storage = onPostgres ? await freshDatabase() : path.join(dir, 'storage')
   const text = stringify({
     storage,
