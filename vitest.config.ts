@@ -27,6 +27,10 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // Two files at once on this 2-core machine (vitest's default is cores - 1): most files wait on
+    // child processes, sockets and PostgreSQL, not on CPU. Stall bounds are measured against a
+    // canary of the machine's load (test/helpers/watchdog.ts), so they hold with a neighbour running.
+    maxWorkers: 2,
     // One throwaway PostgreSQL cluster for the run, started only when a test asks for a database (test/helpers/postgres.ts).
     globalSetup: ['test/helpers/postgres-global.ts'],
     // The JSON report lets .ci/run print a plain "N passed, N failed" closing line.

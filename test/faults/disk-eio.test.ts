@@ -11,7 +11,7 @@ import { buildPackage, type BuiltPackage } from '../helpers/packages.js'
 import { publishBody } from '../helpers/publish.js'
 import { open, recorder, tempConfig } from '../core/sync/harness.js'
 
-/** Files whose reads fail with EIO, as a disk with a bad sector answers. */
+/** Files whose reads fail with EIO, as a disk with a bad sector answers, through a stream or a handle. */
 const faults = vi.hoisted(() => ({ eio: new Set<string>() }))
 vi.mock('node:fs', async (importOriginal) => {
   const actual = await importOriginal<typeof import('node:fs')>()
@@ -22,6 +22,18 @@ vi.mock('node:fs', async (importOriginal) => {
     return failing
   }) as typeof actual.createReadStream
   return { ...actual, createReadStream, default: { ...actual, createReadStream } }
+})
+// The same disk seen through a file handle (verify hashes small blobs with one open and read).
+vi.mock('node:fs/promises', async (importOriginal) => {
+  const actual = await importOriginal<typeof import('node:fs/promises')>()
+  const open = (async (file: string, ...rest: unknown[]) => {
+    const handle = await (actual.open as (...args: unknown[]) => ReturnType<typeof actual.open>)(file, ...rest)
+    if (faults.eio.has(String(file))) {
+      handle.read = (() => Promise.reject(Object.assign(new Error('EIO: i/o error, read'), { code: 'EIO', errno: -5, syscall: 'read' })))
+    }
+    return handle
+  }) as typeof actual.open
+  return { ...actual, open, default: { ...actual, open } }
 })
 
 describe('lock-sync --verify on a disk that fails reads', () => {

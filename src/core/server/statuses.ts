@@ -86,6 +86,8 @@ export const STATUSES: Readonly<Record<string, number>> = {
   ENOSOURCE: 500,
   ENOHTPASSWD: 500,
   ENOINTEGRITY: 500,
+  /** The search snapshot is older than the store's change feed reaches: the index rebuilds, nothing is answered. */
+  ESTALE: 500,
 }
 
 /** The status for a code; an unknown code is the server's own failure. */
