@@ -2,8 +2,10 @@ import { defineConfig } from 'vitest/config'
 
 /**
  * Every test file that exercises the store through the in-process harness
- * (test/core/server/harness.ts). The `postgres` project runs them a second time on a fresh
- * PostgreSQL database each (SINOPIA_TEST_STORE=postgres), so both backends pass one suite.
+ * (test/core/server/harness.ts), and the end-to-end files where real npm installs, publishes,
+ * logs in and searches against a `serve` started by test/helpers/server.ts. The `postgres`
+ * project runs them a second time on a fresh PostgreSQL database each
+ * (SINOPIA_TEST_STORE=postgres), so both backends pass one suite.
  */
 const STORE_SUITE = [
   'test/core/maintenance/server.test.ts',
@@ -20,6 +22,13 @@ const STORE_SUITE = [
   'test/security/blobs.test.ts',
   'test/security/headers.test.ts',
   'test/security/publish.test.ts',
+  'test/commands/acl.test.ts',
+  'test/e2e/install.test.ts',
+  'test/e2e/lockfile-repoint.test.ts',
+  'test/e2e/login.test.ts',
+  'test/e2e/publish.test.ts',
+  'test/e2e/search-uplink.test.ts',
+  'test/e2e/web-search.test.ts',
 ]
 
 export default defineConfig({
