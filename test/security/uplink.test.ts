@@ -218,6 +218,8 @@ describe('a hostile uplink', () => {
     expect(report.failures).toBe(0)
     expect(excessStallMs(report), describeStall(report)).toBeLessThan(STALL_MS)
     // 1.5 GB of attack bodies went by; the server held at most about one limit's worth at a time.
-    expect(await peakRssMb(registry.process.pid as number)).toBeLessThan(400)
+    // The peak is the 100,000-version document being served (~400 MiB: one CI run saw 401), far
+    // below what holding the attack bodies would take.
+    expect(await peakRssMb(registry.process.pid as number)).toBeLessThan(512)
   })
 })
