@@ -34,16 +34,31 @@ interface Count {
  */
 export class FailureLimiter {
   private readonly options: LimiterOptions
-  private readonly counting: LRUCache<string, Count>
-  private readonly locked: LRUCache<string, number>
+  private maps?: { counting: LRUCache<string, Count>; locked: LRUCache<string, number> }
 
   constructor(options: Partial<LimiterOptions> = {}) {
     this.options = { maxFailures: 10, windowMs: 15 * 60 * 1000, maxTracked: 100_000, now: Date.now, ...options }
+  }
+
+  /**
+   * Made at the first login: an LRU map allocates its `max` slots up front, and two of 100,000
+   * with expiry cost a server's start-up tens of ms before anyone logs in.
+   */
+  private get tracked(): { counting: LRUCache<string, Count>; locked: LRUCache<string, number> } {
+    if (this.maps) return this.maps
     const { windowMs, maxTracked, now } = this.options
     // ttlResolution 0: read the clock on every check, so an injected clock moves the state at once.
     const shared = { max: maxTracked, ttl: windowMs, ttlResolution: 0, perf: { now } }
-    this.counting = new LRUCache<string, Count>(shared)
-    this.locked = new LRUCache<string, number>(shared)
+    this.maps = { counting: new LRUCache<string, Count>(shared), locked: new LRUCache<string, number>(shared) }
+    return this.maps
+  }
+
+  private get counting(): LRUCache<string, Count> {
+    return this.tracked.counting
+  }
+
+  private get locked(): LRUCache<string, number> {
+    return this.tracked.locked
   }
 
   /** Throws 429 when `user` from `address` is locked out. No side effects otherwise. */

@@ -5,7 +5,7 @@ export { listPageHtml, listFragment, PAGE_SIZE, type ListView } from './list-pag
 export { packageModel, type PackageModel, type VersionRow } from './package-model.js'
 export { packagePageHtml } from './package-page.js'
 export { loginPageHtml, notFoundPageHtml } from './pages.js'
-export { renderReadme, plainReadme, cutReadme } from './readme.js'
+export { plainReadme, cutReadme } from './readme.js'
 export { ReadmeRenderer, type ReadmeBudget, type ReadmeOutcome } from './readme-renderer.js'
 export { WebSessions, SESSION_COOKIE, sessionCookie, sessionId } from './sessions.js'
 export { WEB, packagePage, packagePath, tarballLink, listPage, loginPage, safeNext } from './urls.js'

@@ -1,5 +1,5 @@
 import { parentPort } from 'node:worker_threads'
-import { renderReadme } from './readme.js'
+import { renderReadme } from './readme-html.js'
 
 /**
  * The README renderer's thread (see readme-renderer.ts): `{id, markdown}` in, `{id, html}`

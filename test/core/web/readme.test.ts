@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises'
 import { describe, expect, it } from 'vitest'
-import { renderReadme } from '../../../src/core/web/index.js'
+import { renderReadme } from '../../../src/core/web/readme-html.js'
 
 const fixture = () => readFile(new URL('./fixtures/xss-readme.md', import.meta.url), 'utf8')
 
