@@ -74,13 +74,19 @@ export interface FromUplinkInput {
  * once parsed, so the document is only ever held as bytes and as one parsed tree.
  */
 export function fromUplink(input: FromUplinkInput): { record: Uint8Array; data: UpstreamData } {
+  const size = input.body.length
   const { part, asSent } = checkedPart(input)
-  phaseDone(input.body.length)
+  phaseDone(size)
   const { doc: _doc, ...fields } = part
-  const raw = asSent ? encodeUpstreamAround(fields, input.body) : encodeUpstream(part, input.body.length)
-  phaseDone(input.body.length)
-  return { record: raw, data: upstreamData(input.name, revOf(raw), part, input.uplinks, input.body.length) }
+  const raw = asSent ? encodeUpstreamAround(fields, input.body) : encodeUpstream(part, size)
+  // The body is in the record now: the input lets go of it (the caller handed it over), so
+  // the views below are made without the sent bytes held besides the record's.
+  input.body = EMPTY
+  phaseDone(size)
+  return { record: raw, data: upstreamData(input.name, revOf(raw), part, input.uplinks, size) }
 }
+
+const EMPTY = new Uint8Array(0)
 
 /** One uplink's answer when the rule lists several, checked: its part of the record, encoded (see fromUplinks). */
 export function checkUplink(input: Omit<FromUplinkInput, 'uplinks'>): Uint8Array {
