@@ -10,9 +10,17 @@
 /** Unused room kept rather than copied away: at most 1/16 of the bytes. */
 const SPARE_FRACTION = 16
 
-export function jsonBytes(value: unknown, { sizeHint = 64 * 1024, depth = 2 }: { sizeHint?: number; depth?: number } = {}): Buffer {
-  if (!opened(value, 0, depth)) return Buffer.from(JSON.stringify(value))
-  const out = new ByteSink(sizeHint)
+/**
+ * `depth`: levels of objects written entry by entry. `shared`: the bytes in shared memory, which
+ * other threads read where it is (a copy posted to the view worker would be one more document).
+ */
+export function jsonBytes(value: unknown, { sizeHint = 64 * 1024, depth = 2, shared = false }: { sizeHint?: number; depth?: number; shared?: boolean } = {}): Buffer {
+  if (!opened(value, 0, depth) && !shared) return Buffer.from(JSON.stringify(value))
+  const out = new ByteSink(sizeHint, shared)
+  if (!opened(value, 0, depth)) {
+    out.write(JSON.stringify(value))
+    return out.done()
+  }
   writeObject(out, value as Record<string, unknown>, 0, depth)
   return out.done()
 }
@@ -56,8 +64,15 @@ class ByteSink {
   private buffer: Buffer
   private used = 0
 
-  constructor(hint: number) {
-    this.buffer = Buffer.allocUnsafeSlow(Math.max(1024, hint))
+  constructor(
+    hint: number,
+    private readonly shared: boolean,
+  ) {
+    this.buffer = this.alloc(Math.max(1024, hint))
+  }
+
+  private alloc(size: number): Buffer {
+    return this.shared ? Buffer.from(new SharedArrayBuffer(size)) : Buffer.allocUnsafeSlow(size)
   }
 
   write(text: string): void {
@@ -69,7 +84,7 @@ class ByteSink {
 
   private grow(bytes: number): void {
     if (this.used + bytes <= this.buffer.length) return
-    const next = Buffer.allocUnsafeSlow(Math.max(this.used + bytes, Math.ceil(this.buffer.length * 1.5)))
+    const next = this.alloc(Math.max(this.used + bytes, Math.ceil(this.buffer.length * 1.5)))
     this.buffer.copy(next, 0, 0, this.used)
     this.buffer = next
   }
@@ -81,10 +96,10 @@ class ByteSink {
    */
   done(): Buffer {
     if (this.buffer.length - this.used <= this.used / SPARE_FRACTION) {
-      roomy.add(this.buffer.buffer as ArrayBuffer)
+      if (!this.shared) roomy.add(this.buffer.buffer as ArrayBuffer)
       return this.buffer.subarray(0, this.used)
     }
-    const exact = Buffer.allocUnsafeSlow(this.used)
+    const exact = this.alloc(this.used)
     this.buffer.copy(exact, 0, 0, this.used)
     return exact
   }

@@ -28,6 +28,15 @@ describe('jsonBytes', () => {
     }
   })
 
+  it('writes into shared memory when asked, which is shared with the view worker rather than moved', () => {
+    for (const value of [doc, 'text', [1, 2]]) {
+      const bytes = jsonBytes(value, { shared: true, sizeHint: 10 })
+      expect(bytes.buffer).toBeInstanceOf(SharedArrayBuffer)
+      expect(bytes.toString()).toBe(JSON.stringify(value))
+      expect(ownedMemory([bytes])).toEqual([])
+    }
+  })
+
   it('serializes what is not an object to open as JSON.stringify does', () => {
     for (const value of ['text', 12, null, [1, { a: 2 }], { toJSON: () => ({ b: 1 }) }, true]) {
       expect(jsonBytes(value).toString()).toBe(JSON.stringify(value))

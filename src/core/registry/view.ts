@@ -98,9 +98,10 @@ export function buildView(
     table: rows.join('\n'),
     ...(origins ? { uplinks: origins.names } : {}),
     distTags: doc['dist-tags'] ?? {},
-    // Serialized to bytes without a string of the whole: at most one document's bytes more at any time.
-    full: jsonBytes(fullDoc, { sizeHint: Math.ceil(sizeHint * FULL_ROOM) }),
-    abbreviated: jsonBytes(abbreviate(fullDoc), { sizeHint: Math.ceil(sizeHint / 4) }),
+    // Serialized to bytes without a string of the whole, in shared memory: the response bodies
+    // are made from them in the view worker, which then reads them where they are.
+    full: jsonBytes(fullDoc, { sizeHint: Math.ceil(sizeHint * FULL_ROOM), shared: true }),
+    abbreviated: jsonBytes(abbreviate(fullDoc), { sizeHint: Math.ceil(sizeHint / 4), shared: true }),
   }
 }
 
