@@ -67,6 +67,19 @@ export function checkUpstreamPackument(doc: unknown, name: string, uplink: strin
   return packument
 }
 
+/**
+ * True when checkUpstreamPackument returned `sent` as it was (same fields, same order, same
+ * values): `checked` then serializes to the JSON of `sent`, so the uplink's bytes can be kept.
+ */
+export function unchangedByCheck(sent: unknown, checked: Packument): boolean {
+  const doc = sent as Record<string, unknown>
+  const isMap = (value: unknown) => Boolean(value) && typeof value === 'object' && !Array.isArray(value)
+  if (doc.name !== checked.name || Object.hasOwn(doc, '_attachments')) return false
+  if (!isMap(doc.versions) || !isMap(doc['dist-tags'])) return false
+  const count = (map: unknown) => Object.keys(map as object).length
+  return count(doc.versions) === count(checked.versions) && count(doc['dist-tags']) === count(checked['dist-tags'])
+}
+
 function abbreviateManifest(manifest: Manifest): Record<string, unknown> {
   const out: Record<string, unknown> = {}
   for (const field of ABBREVIATED_FIELDS) {

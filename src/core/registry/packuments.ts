@@ -58,6 +58,9 @@ interface UpstreamAnswer {
   down?: string[]
 }
 
+/** Bytes let go of (see revalidate). */
+const EMPTY = new Uint8Array(0)
+
 /** Derived views (merged with local versions, or offline) are rebuilt at most this often. */
 const DERIVED_TTL = 5_000
 
@@ -460,6 +463,9 @@ export class Packuments extends EventEmitter {
       throw new SinopiaError('EUPLINK', `uplink ${uplink} answered 304 to an unconditional request for ${printable(name)}`)
     }
     const { record, data } = result.value
+    // Let go of the record's bytes once written (`result` lives on while the view is made): a
+    // 10 MB document's record would otherwise stay in memory beside its view until then.
+    result.value.record = EMPTY
     const written = await this.store.packages.withLock(name, async () => {
       const done = await this.store.packages.writeUpstreamBytes(name, Buffer.from(record.buffer, record.byteOffset, record.byteLength))
       await this.store.packages.writeFetched(name, { uplink, fetchedAt })

@@ -2,14 +2,14 @@ import { createHash } from 'node:crypto'
 import { SinopiaError } from '../errors.js'
 import { packageOrigin, summarize, type Origin, type PackageSummary } from '../search/summary.js'
 import { packageModel, type PackageModel } from '../web/package-model.js'
-import { decodeUpstream, encodeUpstream, parseJson, revOf, type LocalDoc, type Manifest, type Packument, type UplinkPart, type UpstreamRecord } from '../store/index.js'
+import { decodeUpstream, encodeUpstream, encodeUpstreamAround, parseJson, revOf, type LocalDoc, type Manifest, type Packument, type UplinkPart, type UpstreamRecord } from '../store/index.js'
 import { originOf } from '../upstream/response.js'
 import { mergePackument } from './merge.js'
 import { mergedRecord, originsOf, partsOf } from './merge-uplinks.js'
 import { printable, tarballPath } from './names.js'
-import { checkUpstreamPackument, offlinePackument } from './packument.js'
+import { checkUpstreamPackument, offlinePackument, unchangedByCheck } from './packument.js'
 import { pickVersion, versionIndex } from './pick.js'
-import { asBuffer, buildView, instantiate, servedManifest, type VersionOrigins, type ViewData } from './view.js'
+import { asBuffer, buildView, instantiateBytes, servedManifest, type VersionOrigins, type ViewData } from './view.js'
 
 /**
  * The work on a whole packument that costs time in proportion to its size: parsing, checking,
@@ -17,6 +17,16 @@ import { asBuffer, buildView, instantiate, servedManifest, type VersionOrigins, 
  * the event loop for small documents and in its worker thread for big ones, with one result.
  * (Search's summary and the web page's model are pure functions of a document too: they run here.)
  */
+
+/**
+ * Called between the phases of a task on a big document, with its size: the view worker frees
+ * there what the phase left behind (see view-worker.ts); inline, nothing is done.
+ */
+let phaseDone: (size: number) => void = () => undefined
+
+export function onPhaseDone(fn: (size: number) => void): void {
+  phaseDone = fn
+}
 
 /** What of each uplink's config decides where its tarballs are fetched from. */
 export interface UplinkUrls {
@@ -58,32 +68,47 @@ export interface FromUplinkInput {
   uplinks: Record<string, UplinkUrls>
 }
 
-/** An uplink's answer, checked: the record to store (encoded) and its view. */
+/**
+ * An uplink's answer, checked: the record to store (encoded) and its view. A document the check
+ * leaves as it came is stored as the uplink's bytes, not serialized again; its text is dropped
+ * once parsed, so the document is only ever held as bytes and as one parsed tree.
+ */
 export function fromUplink(input: FromUplinkInput): { record: Uint8Array; data: UpstreamData } {
-  const record: UpstreamRecord = checkedPart(input)
-  const raw = encodeUpstream(record)
-  return { record: raw, data: upstreamData(input.name, revOf(raw), record, input.uplinks) }
+  const size = input.body.length
+  const { part, asSent } = checkedPart(input)
+  phaseDone(size)
+  const { doc: _doc, ...fields } = part
+  const raw = asSent ? encodeUpstreamAround(fields, input.body) : encodeUpstream(part, size)
+  // The body is in the record now: the input lets go of it (the caller handed it over), so
+  // the views below are made without the sent bytes held besides the record's.
+  input.body = EMPTY
+  phaseDone(size)
+  return { record: raw, data: upstreamData(input.name, revOf(raw), part, input.uplinks, size) }
 }
+
+const EMPTY = new Uint8Array(0)
 
 /** One uplink's answer when the rule lists several, checked: its part of the record, encoded (see fromUplinks). */
 export function checkUplink(input: Omit<FromUplinkInput, 'uplinks'>): Uint8Array {
-  return Buffer.from(JSON.stringify(checkedPart(input)))
+  return Buffer.from(JSON.stringify(checkedPart(input).part))
 }
 
-function checkedPart(input: Omit<FromUplinkInput, 'uplinks'>): UplinkPart {
-  let doc: unknown
+function checkedPart(input: Omit<FromUplinkInput, 'uplinks'>): { part: UplinkPart; asSent: boolean } {
+  let sent: unknown
   try {
-    doc = JSON.parse(Buffer.from(input.body.buffer, input.body.byteOffset, input.body.byteLength).toString('utf8'))
+    sent = JSON.parse(Buffer.from(input.body.buffer, input.body.byteOffset, input.body.byteLength).toString('utf8'))
   } catch (error) {
     throw new SinopiaError('EUPLINK', `uplink ${input.uplink} sent invalid JSON for ${printable(input.name)}`, { cause: error })
   }
-  return {
+  const doc = checkUpstreamPackument(sent, input.name, input.uplink)
+  const part = {
     uplink: input.uplink,
     upstreamUrl: input.upstreamUrl,
     ...(input.etag ? { etag: input.etag } : {}),
     ...(input.lastModified ? { lastModified: input.lastModified } : {}),
-    doc: checkUpstreamPackument(doc, input.name, input.uplink),
+    doc,
   }
+  return { part, asSent: unchangedByCheck(sent, doc) }
 }
 
 export interface FromUplinksInput {
@@ -111,7 +136,7 @@ export function fromUplinks(input: FromUplinksInput): { record: Uint8Array; data
   }
   const record = mergedRecord(input.name, parts)
   const raw = encodeUpstream(record)
-  return { record: raw, data: upstreamData(input.name, revOf(raw), record, input.uplinks) }
+  return { record: raw, data: upstreamData(input.name, revOf(raw), record, input.uplinks, raw.length) }
 }
 
 export interface FromStoredInput {
@@ -124,7 +149,7 @@ export interface FromStoredInput {
 
 /** A stored record's view. */
 export function fromStored(input: FromStoredInput): UpstreamData {
-  return upstreamData(input.name, input.rev, decodeUpstream(input.raw, input.where), input.uplinks)
+  return upstreamData(input.name, input.rev, decodeUpstream(input.raw, input.where), input.uplinks, input.raw.length)
 }
 
 export interface DerivedInput {
@@ -151,6 +176,7 @@ export function derived(input: DerivedInput): ViewData {
       return sources.rebase(url, version)
     },
     sources?.origins,
+    input.upstream?.raw.length,
   )
 }
 
@@ -180,7 +206,7 @@ export interface BodyInput {
 
 /** A response body: the template with the base URL in place, as bytes, and its content hash (the ETag). */
 export function body(input: BodyInput): { raw: Uint8Array; sha1: string } {
-  const raw = Buffer.from(instantiate(asBuffer(input.template).toString('utf8'), input.base))
+  const raw = instantiateBytes(input.template, input.base)
   return { raw, sha1: createHash('sha1').update(raw).digest('base64url') }
 }
 
@@ -221,7 +247,8 @@ function served(input: { name: string; upstream: StoredInput | null; local: Loca
   return { record, doc: input.available ? offlinePackument(doc, new Set(input.available)) : doc }
 }
 
-function upstreamData(name: string, rev: string, record: UpstreamRecord, uplinks: Record<string, UplinkUrls>): UpstreamData {
+/** `size`: about the bytes of the document serialized (see buildView). */
+function upstreamData(name: string, rev: string, record: UpstreamRecord, uplinks: Record<string, UplinkUrls>, size: number): UpstreamData {
   const { rebase, origins } = tarballSources(name, record, uplinks)
   return {
     uplink: record.uplink,
@@ -229,7 +256,7 @@ function upstreamData(name: string, rev: string, record: UpstreamRecord, uplinks
     ...(record.etag ? { etag: record.etag } : {}),
     ...(record.lastModified ? { lastModified: record.lastModified } : {}),
     ...(record.parts ? { parts: record.parts.map(({ uplink, etag, lastModified }) => ({ uplink, ...(etag ? { etag } : {}), ...(lastModified ? { lastModified } : {}) })) } : {}),
-    view: buildView(name, rev, record.doc, rebase, origins),
+    view: buildView(name, rev, record.doc, rebase, origins, size),
   }
 }
 

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { isMainThread, workerData } from 'node:worker_threads'
 import { expectedIntegrity, type Manifest, type Packument } from '../store/index.js'
+import { jsonBytes } from '../json-bytes.js'
 import { tarballFile, tarballPath } from './names.js'
 import { abbreviate } from './packument.js'
 
@@ -76,6 +77,8 @@ export function buildView(
   doc: Packument,
   rebase: (url: string | undefined, version: string) => string | null,
   origins?: VersionOrigins,
+  /** About how many bytes the document has serialized (the stored or sent form): the full form is about as big. */
+  sizeHint = 0,
 ): ViewData {
   const rows: string[] = []
   const served: Record<string, Manifest> = {}
@@ -95,12 +98,17 @@ export function buildView(
     table: rows.join('\n'),
     ...(origins ? { uplinks: origins.names } : {}),
     distTags: doc['dist-tags'] ?? {},
-    full: Buffer.from(JSON.stringify(fullDoc)),
-    abbreviated: Buffer.from(JSON.stringify(abbreviate(fullDoc))),
+    // Serialized to bytes without a string of the whole, in shared memory: the response bodies
+    // are made from them in the view worker, which then reads them where they are.
+    full: jsonBytes(fullDoc, { sizeHint: Math.ceil(sizeHint * FULL_ROOM), shared: true }),
+    abbreviated: jsonBytes(abbreviate(fullDoc), { sizeHint: Math.ceil(sizeHint / 4), shared: true }),
   }
 }
 
 const UNSAFE_IN_ROW = /[\t\n]/
+
+/** The full form is the stored document with tarball URLs of about the same length: a little room for the difference. */
+const FULL_ROOM = 1.03
 
 /** Rows added to a view's maps between two turns of the event loop (see viewOf). */
 const ROWS_PER_TURN = 1024
@@ -203,6 +211,28 @@ export function servedManifest(manifest: Manifest, name: string, version: string
 export function instantiate(template: string, baseUrl: string): string {
   // The base goes inside JSON strings: escape it as JSON would.
   return template.replaceAll(BASE_TOKEN, JSON.stringify(baseUrl).slice(1, -1))
+}
+
+/**
+ * instantiate on bytes: the serialized template never becomes a string (an 11 MB document would be
+ * two 11 MB strings besides its bytes). One exact-size Buffer, the slices between tokens copied in.
+ */
+export function instantiateBytes(template: Uint8Array, baseUrl: string): Buffer {
+  const source = asBuffer(template)
+  const token = Buffer.from(BASE_TOKEN)
+  const base = Buffer.from(JSON.stringify(baseUrl).slice(1, -1))
+  const at: number[] = []
+  for (let i = source.indexOf(token); i !== -1; i = source.indexOf(token, i + token.length)) at.push(i)
+  const out = Buffer.allocUnsafeSlow(source.length + at.length * (base.length - token.length))
+  let from = 0
+  let to = 0
+  for (const i of at) {
+    to += source.copy(out, to, from, i)
+    to += base.copy(out, to)
+    from = i + token.length
+  }
+  source.copy(out, to, from)
+  return out
 }
 
 /** The file name at the end of a tarball URL, when it is one. */

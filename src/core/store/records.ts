@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
 import { SinopiaError } from '../errors.js'
+import { jsonBytes } from '../json-bytes.js'
 import type { FetchedRecord, UpstreamRecord } from './documents.js'
 
 /**
@@ -8,8 +9,23 @@ import type { FetchedRecord, UpstreamRecord } from './documents.js'
  * same code the store uses.
  */
 
-export function encodeUpstream(record: UpstreamRecord): Buffer {
-  return Buffer.from(JSON.stringify(record))
+export function encodeUpstream(record: UpstreamRecord, sizeHint?: number): Buffer {
+  // The record, its document, and the document's maps opened: never the whole as one string.
+  return jsonBytes(record, { depth: 3, ...(sizeHint ? { sizeHint } : {}) })
+}
+
+/**
+ * A record of one uplink's document, around `doc`: the document's JSON as the uplink sent it
+ * (checked, and found to need no change). Decodes to what encodeUpstream's record would; saves
+ * serializing the document again, and holding it as text besides its bytes.
+ */
+export function encodeUpstreamAround(fields: Omit<UpstreamRecord, 'doc' | 'parts'>, doc: Uint8Array): Buffer {
+  const head = Buffer.from(`${JSON.stringify(fields).slice(0, -1)}${Object.keys(fields).length ? ',' : ''}"doc":`)
+  const out = Buffer.allocUnsafeSlow(head.length + doc.length + 1)
+  head.copy(out, 0)
+  out.set(doc, head.length)
+  out[out.length - 1] = 0x7d // '}'
+  return out
 }
 
 /** Throws ECORRUPT when `raw` is not a stored record; `where` names it in the message. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { abbreviate, checkUpstreamPackument, offlinePackument } from '../../../src/core/registry/packument.js'
+import { abbreviate, checkUpstreamPackument, offlinePackument, unchangedByCheck } from '../../../src/core/registry/packument.js'
 import type { Packument } from '../../../src/core/store/index.js'
 
 function doc(versions: string[], tags: Record<string, string>): Packument {
@@ -27,6 +27,28 @@ describe('checkUpstreamPackument', () => {
   it('refuses a document for another package', () => {
     expect(() => checkUpstreamPackument({ name: 'other', versions: {} }, 'pkg', 'npmjs')).toThrow(/other/)
     expect(() => checkUpstreamPackument('x', 'pkg', 'npmjs')).toThrow()
+  })
+
+  it('tells when it left the document as sent (its bytes can then be stored as they came)', () => {
+    const sent = (extra: Record<string, unknown> = {}) => JSON.parse(JSON.stringify({ ...doc(['1.0.0', '2.0.0'], { latest: '2.0.0' }), ...extra })) as Record<string, unknown>
+    const same = sent()
+    const checked = checkUpstreamPackument(same, 'pkg', 'npmjs')
+    expect(unchangedByCheck(same, checked)).toBe(true)
+    expect(JSON.stringify(checked)).toBe(JSON.stringify(same))
+    const changed = [
+      sent({ _attachments: {} }),
+      sent({ 'dist-tags': { latest: '2.0.0', next: '9.9.9' } }),
+      sent({ 'dist-tags': [] }),
+      sent({ versions: { ...doc(['1.0.0'], {}).versions, 'not-semver': { version: 'x' } }, 'dist-tags': {} }),
+      sent({ versions: [] }),
+    ]
+    const nameless = sent()
+    delete nameless.name
+    changed.push(nameless)
+    for (const raw of changed) {
+      const result = checkUpstreamPackument(raw, 'pkg', 'npmjs')
+      expect(unchangedByCheck(raw, result)).toBe(false)
+    }
   })
 })
 
