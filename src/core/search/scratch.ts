@@ -51,6 +51,14 @@ export class MatchScratch {
   /** Zeroes what the last search wrote. */
   clear(): void {
     const { touched, scores, matched, wordBest } = this
+    // Many ids: one memset of each array beats a scattered write per id.
+    if (this.touchedCount * 8 > scores.length) {
+      scores.fill(0)
+      matched.fill(0)
+      wordBest.fill(0)
+      this.touchedCount = 0
+      return
+    }
     for (let i = 0; i < this.touchedCount; i++) {
       const id = touched[i] as number
       scores[id] = 0
