@@ -34,7 +34,7 @@ export const CACHE_BOUNDS = {
   ruleMatches: 100_000,
   /** Ranked matches of recent searches, per query and reader (4 bytes a match: ~300 kB for a word in 3 of 4 of 100,000 packages). */
   searchAnswerBytes: 16 * MB,
-  /** Per-user name filters the search index remembers answers for (one byte per package each). */
+  /** Name filters, one per set of read rights, the search index remembers answers for (one byte per package each). */
   searchReaders: 64,
   /** People and maintainer lists shared between search summaries (a person is a few dozen bytes). */
   sharedPeople: 20_000,
