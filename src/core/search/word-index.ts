@@ -1,4 +1,4 @@
-import { IdList } from './id-list.js'
+import { IdList, ScoredIdList } from './id-list.js'
 import type { PackageSummary } from './summary.js'
 import { descriptionScore, isNameSeparator, keywordScore, nameScore, personScore } from './token-scores.js'
 import { Vocabulary } from './vocabulary.js'
@@ -25,7 +25,7 @@ const COMPACT_AFTER = 4096
  *
  *   summaries[id] -> PackageSummary (undefined once replaced or removed)
  *   vocabulary: token -> tid;  places[tid] -> {name, keyword, keywordStart, description, person}: IdList
- *   initials:   a letter -> ids of names with a part starting with it (one-letter words)
+ *   initials:   a letter -> ids of names with a part starting with it, and its score there (one-letter words)
  *
  * A put gives the package a new id and leaves the old one dead in the lists (skipped when
  * read), so no list is ever searched for a removal; once dead ids outnumber live ones the
@@ -36,7 +36,7 @@ export class WordIndex {
   private readonly ids = new Map<string, number>()
   private vocabulary = new Vocabulary()
   private places: Array<Places | undefined> = []
-  private initials = new Map<string, IdList>()
+  private initials = new Map<string, ScoredIdList>()
   private dead = 0
   /** Live ids, local packages first, then by name; built on first use, then kept in place. */
   private ordered: number[] | null = null
@@ -146,10 +146,8 @@ export class WordIndex {
       // One letter counts only where it starts the name or a part of it.
       const list = this.initials.get(word)
       if (!list) return
-      for (let i = 0; i < list.length; i++) {
-        const summary = summaries[list.ids[i] as number]
-        if (summary) visit(list.ids[i] as number, nameScore(summary.text.name, word))
-      }
+      const { ids, scores, length } = list
+      for (let i = 0; i < length; i++) if (summaries[ids[i] as number] !== undefined) visit(ids[i] as number, scores[i] as number)
       return
     }
     this.vocabulary.containing(word, (tid) => {
@@ -210,8 +208,8 @@ export class WordIndex {
     this.post(name, 'name', id)
     for (const initial of initialsOf(name)) {
       let list = this.initials.get(initial)
-      if (!list) this.initials.set(initial, (list = new IdList()))
-      list.push(id)
+      if (!list) this.initials.set(initial, (list = new ScoredIdList()))
+      list.pushScored(id, nameScore(name, initial))
     }
     const seen = new Set<string>()
     const once = (token: string, place: keyof Places) => {

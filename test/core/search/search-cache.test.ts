@@ -50,6 +50,11 @@ describe('remembered search answers', () => {
     index.remove(gone.name)
     expect(page(index, 'parser', 0, 500).results.map((r) => r[0])).not.toContain(gone.name)
     expect(page(index, '', 0, 1).total).toBe(200)
+    // Words new to the index, after a search that found none of them (the tokens a word is in are remembered).
+    expect(page(index, 'zebr').total).toBe(0)
+    index.put(summary('zebra-kit', { description: 'zebras', keywords: ['zebra'] }))
+    expect(page(index, 'zebr')).toEqual({ total: 1, results: [['zebra-kit', 300 + Math.round(400 / 9)]] })
+    expect(page(index, 'z').results).toContainEqual(['zebra-kit', 300 + Math.round(100 / 9)])
   })
 
   it('are kept apart per reader: one reader never gets the answer ranked for another', () => {
