@@ -46,7 +46,8 @@ export function digests(bytes) {
   }
 }
 
-const WORDS = (
+/** The words of every generated description and keyword list (the scale bench searches for them). */
+export const WORDS = (
   'fast small reliable parser stream buffer cache registry module plugin config loader ' +
   'async typed resolver graph tree walker semantic version range lockfile mirror proxy'
 ).split(' ')

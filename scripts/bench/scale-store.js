@@ -3,7 +3,7 @@ import path from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { pathToFileURL } from 'node:url'
 import { gzipSync } from 'node:zlib'
-import { digests, manifest, packument, prng, sentence, timeline } from './fixtures.js'
+import { WORDS, digests, manifest, packument, prng, sentence, timeline } from './fixtures.js'
 
 /**
  * The synthetic store of the scale mode, written through the built store interface
@@ -26,6 +26,21 @@ export const nameOf = (i) => (i % 10 === 1 ? `@scale-${i % 7}/pkg-${i}` : `scale
 export const isLocal = (i) => i % 200 === 3
 export const versionCount = (i, perPackage) => (i % 100 === 7 ? 10 * perPackage : perPackage)
 export const versionOf = (v) => `1.${v}.0`
+/**
+ * The texts of the search row: every word of the store's descriptions and keywords (each in
+ * 3 to 4 of 5 packages, as `parser` the row once asked alone), pairs of them, and parts of
+ * names (a few to all packages), so that remembered answers alone cannot carry the row.
+ */
+export function searchTexts() {
+  const pairs = WORDS.slice(0, 16).map((word, i) => `${word} ${WORDS[(i * 5 + 3) % WORDS.length]}`)
+  return [...WORDS, ...pairs, 'scale-pkg-4242', 'pkg-99', '@scale-3', 'scale', 'pkg-1 parser']
+}
+
+/** The search row's requests, taken in turn by each connection (size 20, as npm asks). */
+export function searchRequests() {
+  return searchTexts().map((text) => ({ method: 'GET', path: `/-/v1/search?text=${encodeURIComponent(text)}&size=20` }))
+}
+
 /** The index of a package from its name (for restoring what prune removed). */
 export const indexOf = (name) => Number(/(\d+)$/.exec(name)?.[1])
 

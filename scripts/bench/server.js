@@ -91,9 +91,10 @@ function statSeconds(pid, at) {
  * waits: `ready` resolves `{ url, startupMs }` once the listening line is printed, and
  * rejects (with the child's output in the message) when it exits first or `timeoutMs` passes.
  */
-export async function launchServer({ root, dir, upstreamUrl, timeoutMs, nodeArgs = [], maxage, extra = [], log, storage = path.join(dir, 'storage'), env = {} }) {
-  const config = path.join(dir, 'config.yaml')
-  await writeFile(config, configYaml(storage, upstreamUrl, extra, { maxage, log }))
+export async function launchServer({ root, dir, upstreamUrl, timeoutMs, nodeArgs = [], maxage, extra = [], log, storage = path.join(dir, 'storage'), env = {}, existingConfig }) {
+  // An existing config (a kept store's) is used as it is.
+  const config = existingConfig ?? path.join(dir, 'config.yaml')
+  if (!existingConfig) await writeFile(config, configYaml(storage, upstreamUrl, extra, { maxage, log }))
   /** Rewrites the config (extra YAML lines) and sends SIGHUP: the server applies what can change live. */
   const reconfigure = async (more) => {
     await writeFile(config, configYaml(storage, upstreamUrl, more, { maxage, log }))

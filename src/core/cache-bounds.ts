@@ -3,7 +3,7 @@ const MB = 1024 * 1024
 /**
  * The bound of every in-memory cache whose entries come from the packages, names or clients a
  * server sees, in one place so the process's worst case can be read off here: the byte budgets
- * add up to 224 MB of cached documents, bodies and tarballs (sizes are approximate: string
+ * add up to 240 MB of cached documents, bodies and tarballs (sizes are approximate: string
  * lengths of JSON, Buffer lengths), plus the counted caches of small entries, plus the replay
  * buffer of each running tarball download (downloadReplayBytes each). A cache past its
  * bound drops its least recently used entries (npm's `lru-cache`), never all of them: a full
@@ -32,7 +32,9 @@ export const CACHE_BOUNDS = {
   validNames: 50_000,
   /** Access rules already matched to a name (uplink search hits bring names from anywhere). */
   ruleMatches: 100_000,
-  /** Per-user name filters the search index remembers answers for (one byte per package each). */
+  /** Ranked matches of recent searches, per query and reader (4 bytes a match: ~300 kB for a word in 3 of 4 of 100,000 packages). */
+  searchAnswerBytes: 16 * MB,
+  /** Name filters, one per set of read rights, the search index remembers answers for (one byte per package each). */
   searchReaders: 64,
   /** People and maintainer lists shared between search summaries (a person is a few dozen bytes). */
   sharedPeople: 20_000,
@@ -52,7 +54,7 @@ export const BLOB_DISK_CACHE_BYTES = 1024 * MB
 
 /** What the byte-budgeted caches above may hold together: the part of the process that grows with the packages served. */
 export const CACHED_BYTES_BOUND =
-  CACHE_BOUNDS.upstreamViewBytes + CACHE_BOUNDS.derivedViewBytes + CACHE_BOUNDS.responseBodyBytes + CACHE_BOUNDS.hotTarballBytes
+  CACHE_BOUNDS.upstreamViewBytes + CACHE_BOUNDS.derivedViewBytes + CACHE_BOUNDS.responseBodyBytes + CACHE_BOUNDS.hotTarballBytes + CACHE_BOUNDS.searchAnswerBytes
 
 /**
  * Over the caches' bytes: the JS heap's garbage not yet collected and the allocator's free lists

@@ -20,3 +20,18 @@ export class IdList {
     this.ids[this.length++] = id
   }
 }
+
+/** An IdList with a score per id, known when the id is added (a one-letter word's score in a name). */
+export class ScoredIdList extends IdList {
+  scores = new Uint16Array(2)
+
+  pushScored(id: number, score: number): void {
+    if (this.length === this.scores.length) {
+      const grown = new Uint16Array(Math.max(4, this.scores.length * 2))
+      grown.set(this.scores)
+      this.scores = grown
+    }
+    this.scores[this.length] = score
+    this.push(id)
+  }
+}

@@ -1,12 +1,15 @@
 import type { EventEmitter } from 'node:events'
+import { CACHE_BOUNDS } from '../cache-bounds.js'
 import { SinopiaError } from '../errors.js'
 import type { Changes, Packages } from '../store/index.js'
 import type { Query } from './query.js'
+import { RankedCache } from './ranked-cache.js'
+import { MatchScratch } from './scratch.js'
 import { readSnapshotLines, snapshotLines } from './snapshot.js'
 import type { PackageSummary } from './summary.js'
 import { VisibleIds } from './visible-ids.js'
 import { WordIndex } from './word-index.js'
-import { searchWords } from './word-search.js'
+import { rankWords } from './word-search.js'
 
 /**
  * Where summaries come from: the store's package names, one package's summary now (null:
@@ -76,6 +79,8 @@ export const SNAPSHOT_INTERVAL_MS = 10 * 60_000
 export class SearchIndex {
   private readonly entries = new WordIndex()
   private readonly visibleIds = new VisibleIds()
+  private readonly scratch = new MatchScratch()
+  private readonly answers: RankedCache
   private readonly queued = new Map<string, Promise<void>>()
   private readonly active = new Map<string, Promise<void>>()
   /** Refreshes caused by changes: a search waits for them, so a publish is findable as soon as it is answered. */
@@ -95,7 +100,10 @@ export class SearchIndex {
   constructor(
     private readonly source: SummarySource,
     private readonly onError: (name: string | null, error: unknown) => void = () => undefined,
-  ) {}
+    answerBytes: number = CACHE_BOUNDS.searchAnswerBytes,
+  ) {
+    this.answers = new RankedCache(answerBytes)
+  }
 
   get size(): number {
     return this.entries.size
@@ -320,10 +328,25 @@ export class SearchIndex {
     this.timer = null
   }
 
-  /** Matches, most relevant first (then local before cached, then by name), and the one page asked for. */
+  /**
+   * Matches, most relevant first (then local before cached, then by name), and the one page
+   * asked for. The whole ranked list is remembered per query and reader until the next change
+   * (ranked-cache.ts): the same search again, or another page of it, is a slice.
+   */
   search(query: Query, options: SearchOptions): SearchAnswer {
     const { from, size, visible } = options
-    return searchWords(this.entries, query, { from, size }, this.visibleIds.of(this.entries, visible))
+    const revision = this.entries.revision
+    let ranked = this.answers.get(revision, visible, query)
+    if (!ranked) {
+      ranked = rankWords(this.entries, query, this.visibleIds.of(this.entries, visible), this.scratch)
+      this.answers.set(revision, visible, query, ranked)
+    }
+    return { total: ranked.total, results: ranked.page(this.entries, from, size) }
+  }
+
+  /** Forgets the remembered answers (benchmarks time the searches they save). */
+  forget(): void {
+    this.answers.clear()
   }
 
   /** Every summary, local packages first, each group by name. */

@@ -1,6 +1,10 @@
+import { LRUCache } from 'lru-cache'
+
 /** Tokens per chunk: a change rebuilds one chunk's text, never the whole vocabulary's. */
 const CHUNK = 4096
 const MARK = '\u0001'
+/** Token numbers remembered for recent words (4 to 8 bytes each): at most this many in all. */
+const REMEMBERED_TIDS = 1_000_000
 
 /**
  * Every distinct token (a whitespace-free run of a package's lowercased searchable text) with
@@ -11,12 +15,16 @@ const MARK = '\u0001'
  *   chunk 0: "left-pad\u0001pads\u0001express\u0001..."   starts: [0, 9, 14, ...]
  *
  * Tokens are only ever added; the chunk that gets one is joined again on its next search.
+ * The tokens found for recent words are remembered with how many tokens there were then: the
+ * same word again (in another query, or after a change made the answers void) reads only the
+ * tokens added since, one by one, instead of the few MB of text.
  */
 export class Vocabulary {
   private readonly tokens: string[] = []
   private readonly numbers = new Map<string, number>()
   private readonly texts: Array<string | null> = []
   private readonly starts: Int32Array[] = []
+  private readonly remembered = new LRUCache<string, { tids: number[]; upTo: number }>({ maxSize: REMEMBERED_TIDS, sizeCalculation: (entry) => entry.tids.length + 1 })
 
   get size(): number {
     return this.tokens.length
@@ -44,6 +52,23 @@ export class Vocabulary {
 
   /** Calls `found` with the number of every token that contains `word`, each once. */
   containing(word: string, found: (tid: number) => void): void {
+    let known = this.remembered.get(word)
+    if (!known) {
+      const tids: number[] = []
+      this.scan(word, (tid) => tids.push(tid))
+      known = { tids, upTo: this.tokens.length }
+      this.remembered.set(word, known)
+    } else if (known.upTo < this.tokens.length) {
+      for (let tid = known.upTo; tid < this.tokens.length; tid++) if ((this.tokens[tid] as string).includes(word)) known.tids.push(tid)
+      known.upTo = this.tokens.length
+      // Set again: its size grew.
+      this.remembered.set(word, known)
+    }
+    for (const tid of known.tids) found(tid)
+  }
+
+  /** Every token containing `word`, from the chunks' texts. */
+  private scan(word: string, found: (tid: number) => void): void {
     for (let chunk = 0; chunk * CHUNK < this.tokens.length; chunk++) {
       const text = this.chunkText(chunk)
       const starts = this.starts[chunk] as Int32Array

@@ -1,4 +1,4 @@
-import { IdList } from './id-list.js'
+import { IdList, ScoredIdList } from './id-list.js'
 import type { PackageSummary } from './summary.js'
 import { descriptionScore, isNameSeparator, keywordScore, nameScore, personScore } from './token-scores.js'
 import { Vocabulary } from './vocabulary.js'
@@ -25,7 +25,7 @@ const COMPACT_AFTER = 4096
  *
  *   summaries[id] -> PackageSummary (undefined once replaced or removed)
  *   vocabulary: token -> tid;  places[tid] -> {name, keyword, keywordStart, description, person}: IdList
- *   initials:   a letter -> ids of names with a part starting with it (one-letter words)
+ *   initials:   a letter -> ids of names with a part starting with it, and its score there (one-letter words)
  *
  * A put gives the package a new id and leaves the old one dead in the lists (skipped when
  * read), so no list is ever searched for a removal; once dead ids outnumber live ones the
@@ -36,12 +36,17 @@ export class WordIndex {
   private readonly ids = new Map<string, number>()
   private vocabulary = new Vocabulary()
   private places: Array<Places | undefined> = []
-  private initials = new Map<string, IdList>()
+  private initials = new Map<string, ScoredIdList>()
   private dead = 0
   /** Live ids, local packages first, then by name; built on first use, then kept in place. */
   private ordered: number[] | null = null
   /** Bumped when ids are renumbered: answers remembered per id are void. */
   generation = 0
+  /** Bumped by every put and remove: answers remembered per query are void. */
+  revision = 0
+  /** Each live id's position in the list order (see ranks), and whether a change made it stale. */
+  private rankOf = new Int32Array(0)
+  private ranksStale = true
 
   get size(): number {
     return this.ids.size
@@ -75,6 +80,8 @@ export class WordIndex {
   }
 
   put(summary: PackageSummary): void {
+    this.revision++
+    this.ranksStale = true
     this.retire(summary.name)
     const id = this.add(summary)
     this.ordered?.splice(this.position(summary), 0, id)
@@ -83,6 +90,8 @@ export class WordIndex {
 
   remove(name: string): boolean {
     if (!this.retire(name)) return false
+    this.revision++
+    this.ranksStale = true
     this.compactIfWasteful()
     return true
   }
@@ -91,6 +100,21 @@ export class WordIndex {
   listOrder(): readonly number[] {
     this.ordered ??= [...this.ids.values()].sort((a, b) => byListOrder(this.summaries[a] as PackageSummary, this.summaries[b] as PackageSummary))
     return this.ordered
+  }
+
+  /**
+   * Each live id's position in the list order, indexed by id (other entries are stale): ranking
+   * a few matches compares two numbers instead of two names. Rebuilt on first use after a change.
+   */
+  ranks(): Int32Array {
+    if (this.ranksStale) {
+      const order = this.listOrder()
+      if (this.rankOf.length < this.capacity) this.rankOf = new Int32Array(this.capacity + (this.capacity >>> 2) + 1024)
+      const ranks = this.rankOf
+      for (let i = 0; i < order.length; i++) ranks[order[i] as number] = i
+      this.ranksStale = false
+    }
+    return this.rankOf
   }
 
   /** Where `summary` sits (or would) in the list order. */
@@ -114,17 +138,16 @@ export class WordIndex {
       const { ids, length } = list
       for (let i = 0; i < length; i++) {
         const id = ids[i] as number
-        if (summaries[id]) visit(id, score)
+        // `!== undefined`, not truthiness: that compares the slot, without reading the summary (a cache miss per posting).
+        if (summaries[id] !== undefined) visit(id, score)
       }
     }
     if (word.length === 1) {
       // One letter counts only where it starts the name or a part of it.
       const list = this.initials.get(word)
       if (!list) return
-      for (let i = 0; i < list.length; i++) {
-        const summary = summaries[list.ids[i] as number]
-        if (summary) visit(list.ids[i] as number, nameScore(summary.text.name, word))
-      }
+      const { ids, scores, length } = list
+      for (let i = 0; i < length; i++) if (summaries[ids[i] as number] !== undefined) visit(ids[i] as number, scores[i] as number)
       return
     }
     this.vocabulary.containing(word, (tid) => {
@@ -154,7 +177,7 @@ export class WordIndex {
     this.vocabulary.containing(prefix, (tid) => {
       const list = this.places[tid]?.name
       if (!list || !this.vocabulary.token(tid).startsWith(prefix)) return
-      for (let i = 0; i < list.length; i++) if (this.summaries[list.ids[i] as number]) visit(list.ids[i] as number)
+      for (let i = 0; i < list.length; i++) if (this.summaries[list.ids[i] as number] !== undefined) visit(list.ids[i] as number)
     })
   }
 
@@ -162,7 +185,7 @@ export class WordIndex {
     const tid = this.vocabulary.find(token)
     const list = tid === undefined ? undefined : this.places[tid]?.[place]
     if (!list) return
-    for (let i = 0; i < list.length; i++) if (this.summaries[list.ids[i] as number]) visit(list.ids[i] as number)
+    for (let i = 0; i < list.length; i++) if (this.summaries[list.ids[i] as number] !== undefined) visit(list.ids[i] as number)
   }
 
   /** Marks the live summary of `name` dead (out of the list order too); returns it. */
@@ -185,8 +208,8 @@ export class WordIndex {
     this.post(name, 'name', id)
     for (const initial of initialsOf(name)) {
       let list = this.initials.get(initial)
-      if (!list) this.initials.set(initial, (list = new IdList()))
-      list.push(id)
+      if (!list) this.initials.set(initial, (list = new ScoredIdList()))
+      list.pushScored(id, nameScore(name, initial))
     }
     const seen = new Set<string>()
     const once = (token: string, place: keyof Places) => {

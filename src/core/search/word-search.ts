@@ -1,139 +1,159 @@
 import { hasQualifiers, passesQualifiers } from './match.js'
 import type { Query } from './query.js'
-import type { SearchAnswer, Scored } from './search-index.js'
+import { Ranked } from './ranked.js'
+import { KEPT, type MatchScratch } from './scratch.js'
 import type { PackageSummary } from './summary.js'
-import { TopK } from './top-k.js'
-import { byListOrder, type WordIndex } from './word-index.js'
+import type { WordIndex } from './word-index.js'
+
+/** Past this share of the index (1 / SORT_BELOW), walking the list order once beats sorting the matches. */
+const SORT_BELOW = 16
+/** Scores fit below this (16 words of at most 1000 each): a sort key is (SCORE_SPAN - score) * 2^32 + rank. */
+const SCORE_SPAN = 1 << 20
+const RANK_SPAN = 2 ** 32
 
 /**
- * Matches, most relevant first (then local before cached, then by name), and the one page
- * asked for: the same answer as scoring every summary with match.ts `relevance` and
- * `passesQualifiers`, read from the index's posting lists. A match's score is integer sums
- * over posting lists; names are compared only among the matches that tie at the page's
- * lowest score.
+ * Every match of `query` that `visible` lets through, most relevant first (then local before
+ * cached, then by name): the same answer as scoring every summary with match.ts `relevance`
+ * and `passesQualifiers`, read from the index's posting lists into `scratch`. A match's score
+ * is integer sums over posting lists; no two names are ever compared: the matches are put in
+ * order by a counting sort over the index's list order (many matches) or by sorting numeric
+ * keys of score and list position (few).
  */
-export function searchWords(index: WordIndex, query: Query, page: { from: number; size: number }, visible: (id: number) => boolean): SearchAnswer {
-  const qualified = hasQualifiers(query)
-  if (query.terms.length === 0) return qualified ? qualifiersOnly(index, query, page, visible) : everything(index, page, visible)
-  const { ids, count, scores } = termMatches(index, query.terms)
-  const kept: number[] = []
-  const keptScores: number[] = []
-  for (let i = 0; i < count; i++) {
-    const id = ids[i] as number
-    if (qualified && !passesQualifiers(index.at(id) as PackageSummary, query)) continue
-    if (!visible(id)) continue
-    kept.push(id)
-    keptScores.push(scores[id] as number)
+export function rankWords(index: WordIndex, query: Query, visible: (id: number) => boolean, scratch: MatchScratch): Ranked {
+  scratch.fit(index.capacity)
+  try {
+    if (query.terms.length === 0 && !hasQualifiers(query)) return everything(index, visible)
+    const kept = query.terms.length > 0 ? scoreTerms(index, query, visible, scratch) : scoreQualifiers(index, query, visible, scratch)
+    return kept === 0 ? new Ranked(new Int32Array(0), [], []) : rank(index, scratch, kept)
+  } finally {
+    scratch.clear()
   }
-  return { total: kept.length, results: best(index, kept, keptScores, page.from + page.size).slice(page.from) }
 }
 
-/** The ids matching every word (the first `count` of `ids`), with the sum of each word's best score (indexed by id). */
-function termMatches(index: WordIndex, terms: string[]): { ids: Int32Array; count: number; scores: Uint32Array } {
-  const scores = new Uint32Array(index.capacity)
-  /** How many words each id matched so far: a word counts only for ids that matched all before it. */
-  const matched = new Uint8Array(index.capacity)
-  const wordBest = new Uint16Array(index.capacity)
-  const hits = new Int32Array(index.capacity)
+/**
+ * Scores the ids matching every word (the sum of each word's best score), marks KEPT those
+ * passing the qualifiers and `visible`, lists them in `scratch.kept`; returns how many.
+ */
+function scoreTerms(index: WordIndex, query: Query, visible: (id: number) => boolean, scratch: MatchScratch): number {
+  const { scores, matched, wordBest, touched, hits, kept } = scratch
+  const { terms } = query
+  let list = touched
   let count = 0
-  for (let word = 0; word < terms.length; word++) {
+  // A word counts only for ids that matched all before it (matched[id] === word).
+  let word = 0
+  const visit = (id: number, score: number) => {
+    if (matched[id] !== word || score === 0) return
+    const before = wordBest[id] as number
+    if (before === 0) list[count++] = id
+    if (score > before) wordBest[id] = score
+  }
+  for (; word < terms.length; word++) {
+    list = word === 0 ? touched : hits
     count = 0
-    index.match(terms[word] as string, (id, score) => {
-      if (matched[id] !== word) return
-      const before = wordBest[id] as number
-      if (before === 0) hits[count++] = id
-      if (score > before) wordBest[id] = score
-    })
+    index.match(terms[word] as string, visit)
+    if (word === 0) scratch.touchedCount = count
     for (let i = 0; i < count; i++) {
-      const id = hits[i] as number
+      const id = list[i] as number
       scores[id] = (scores[id] as number) + (wordBest[id] as number)
       matched[id] = word + 1
       wordBest[id] = 0
     }
-    if (count === 0) break
+    if (count === 0) return 0
   }
-  return { ids: hits, count, scores }
-}
-
-/**
- * The best `k` of `ids` by score, then list order: the scores above the k-th best's are taken
- * whole, and only those tying with it are compared by name.
- */
-function best(index: WordIndex, ids: number[], scores: number[], k: number): Scored[] {
-  const scored = (i: number): Scored => ({ summary: index.at(ids[i] as number) as PackageSummary, score: scores[i] as number })
-  if (ids.length <= k) return ids.map((_, i) => scored(i)).sort(byRank)
-  const counts = new Map<number, number>()
-  for (const score of scores) counts.set(score, (counts.get(score) ?? 0) + 1)
-  let cutoff = 0
-  let above = 0
-  for (const score of [...counts.keys()].sort((a, b) => b - a)) {
-    cutoff = score
-    if (above + (counts.get(score) as number) >= k) break
-    above += counts.get(score) as number
-  }
-  const out: Scored[] = []
-  const tied = new TopK<Scored>(k - above, byRank)
-  for (let i = 0; i < ids.length; i++) {
-    const score = scores[i] as number
-    if (score > cutoff) out.push(scored(i))
-    else if (score === cutoff) tied.offer(scored(i))
-  }
-  return out.sort(byRank).concat(tied.sorted())
-}
-
-/** No words, no qualifiers: everything the caller may see, in list order. */
-function everything(index: WordIndex, { from, size }: { from: number; size: number }, visible: (id: number) => boolean): SearchAnswer {
-  let total = 0
-  const results: Scored[] = []
-  for (const id of index.listOrder()) {
+  const qualified = hasQualifiers(query)
+  let out = 0
+  for (let i = 0; i < count; i++) {
+    const id = list[i] as number
+    if (qualified && !passesQualifiers(index.at(id) as PackageSummary, query)) continue
     if (!visible(id)) continue
-    if (total >= from && results.length < size) results.push({ summary: index.at(id) as PackageSummary, score: 1 })
-    total++
+    matched[id] = KEPT
+    kept[out++] = id
   }
-  return { total, results }
-}
-
-/**
- * Qualifiers only: in list order, each match scoring 1. A keyword, person or scope qualifier
- * narrows the summaries checked to those holding it; others check every summary.
- */
-function qualifiersOnly(index: WordIndex, query: Query, page: { from: number; size: number }, visible: (id: number) => boolean): SearchAnswer {
-  const narrowed = narrow(index, query)
-  if (!narrowed) {
-    let total = 0
-    const results: Scored[] = []
-    for (const id of index.listOrder()) {
-      const summary = index.at(id) as PackageSummary
-      if (!passesQualifiers(summary, query) || !visible(id)) continue
-      if (total >= page.from && results.length < page.size) results.push({ summary, score: 1 })
-      total++
-    }
-    return { total, results }
-  }
-  let total = 0
-  const top = new TopK<Scored>(page.from + page.size, byRank)
-  for (const id of narrowed) {
-    const summary = index.at(id) as PackageSummary
-    if (!passesQualifiers(summary, query) || !visible(id)) continue
-    total++
-    top.offer({ summary, score: 1 })
-  }
-  return { total, results: top.sorted().slice(page.from) }
-}
-
-/** Ids that may pass the qualifiers (a superset), each once; null when no qualifier narrows. */
-function narrow(index: WordIndex, query: Query): Set<number> | null {
-  const out = new Set<number>()
-  const add = (id: number) => void out.add(id)
-  if (query.keywords.any.length > 0) for (const keyword of query.keywords.any) index.withKeyword(keyword, add)
-  else if (query.authors.length > 0) for (const author of query.authors) index.withPerson(author, add)
-  else if (query.maintainers.length > 0) for (const maintainer of query.maintainers) index.withPerson(maintainer, add)
-  else if (query.scopes.length > 0) for (const scope of query.scopes) index.withNamePrefix(`@${scope}/`, add)
-  else return null
   return out
 }
 
-/** Most relevant first; equal scores in list order. */
-export function byRank(a: Scored, b: Scored): number {
-  return b.score - a.score || byListOrder(a.summary, b.summary)
+/**
+ * Qualifiers only: each match scores 1. A keyword or scope qualifier narrows the summaries
+ * checked to exactly those passing it (the index holds single-word keywords and whole names
+ * as tokens), so only the other qualifiers are checked; an author or maintainer one narrows
+ * to a superset (any person of that name); others check every summary.
+ */
+function scoreQualifiers(index: WordIndex, query: Query, visible: (id: number) => boolean, scratch: MatchScratch): number {
+  const { scores, matched, touched, kept } = scratch
+  let out = 0
+  let rest = query
+  if (query.keywords.any.length > 0) rest = { ...query, keywords: { any: [], none: query.keywords.none } }
+  else if (query.authors.length === 0 && query.maintainers.length === 0 && query.scopes.length > 0) rest = { ...query, scopes: [] }
+  const qualified = hasQualifiers(rest)
+  const check = (id: number) => {
+    // Narrowing may name an id twice (two keywords of one package).
+    if (matched[id] === KEPT) return
+    if ((qualified && !passesQualifiers(index.at(id) as PackageSummary, rest)) || !visible(id)) return
+    matched[id] = KEPT
+    scores[id] = 1
+    touched[scratch.touchedCount++] = id
+    kept[out++] = id
+  }
+  if (query.keywords.any.length > 0) for (const keyword of query.keywords.any) index.withKeyword(keyword, check)
+  else if (query.authors.length > 0) for (const author of query.authors) index.withPerson(author, check)
+  else if (query.maintainers.length > 0) for (const maintainer of query.maintainers) index.withPerson(maintainer, check)
+  else if (query.scopes.length > 0) for (const scope of query.scopes) index.withNamePrefix(`@${scope}/`, check)
+  else for (const id of index.listOrder()) check(id)
+  return out
+}
+
+/** No words, no qualifiers: everything the caller may see, in list order. */
+function everything(index: WordIndex, visible: (id: number) => boolean): Ranked {
+  const order = index.listOrder()
+  const ids = new Int32Array(order.length)
+  let count = 0
+  for (const id of order) if (visible(id)) ids[count++] = id
+  return new Ranked(ids.slice(0, count), [count], [1])
+}
+
+/** The `count` KEPT ids of `scratch.kept` in answer order: score down, then list order. */
+function rank(index: WordIndex, scratch: MatchScratch, count: number): Ranked {
+  const { scores, matched, kept } = scratch
+  // The distinct scores, best first, and how many ids have each.
+  let offsets = scratch.offsets
+  const distinct: number[] = []
+  for (let i = 0; i < count; i++) {
+    const score = scores[kept[i] as number] as number
+    if (score >= offsets.length) offsets = scratch.fitScore(score)
+    if (offsets[score] === 0) distinct.push(score)
+    offsets[score] = (offsets[score] as number) + 1
+  }
+  distinct.sort((a, b) => b - a)
+  const runEnds: number[] = []
+  let end = 0
+  for (const score of distinct) {
+    const n = offsets[score] as number
+    offsets[score] = end
+    end += n
+    runEnds.push(end)
+  }
+  const ids = new Int32Array(count)
+  if (count * SORT_BELOW < index.size) {
+    const ranks = index.ranks()
+    const keys = new Float64Array(count)
+    for (let i = 0; i < count; i++) {
+      const id = kept[i] as number
+      keys[i] = (SCORE_SPAN - (scores[id] as number)) * RANK_SPAN + (ranks[id] as number)
+    }
+    keys.sort()
+    const order = index.listOrder()
+    for (let i = 0; i < count; i++) ids[i] = order[(keys[i] as number) % RANK_SPAN] as number
+  } else {
+    // Counting sort: walking the list order puts each score's ids in list order.
+    let placed = 0
+    for (const id of index.listOrder()) {
+      if (matched[id] !== KEPT) continue
+      const score = scores[id] as number
+      ids[offsets[score] as number] = id
+      offsets[score] = (offsets[score] as number) + 1
+      if (++placed === count) break
+    }
+  }
+  for (const score of distinct) offsets[score] = 0
+  return new Ranked(ids, runEnds, distinct)
 }

@@ -101,14 +101,16 @@ function first(value: string | string[] | undefined): string | undefined {
  * and a new memo). Bounded: uplink search hits bring names from anywhere.
  */
 const rulesByName = new WeakMap<PackageRule[], LRUCache<string, PackageRule | false>>()
-/** The readers made per rule list, by user and groups: the search index remembers each one's answers. */
+/** The readers made per rule list, by what they may read: the search index remembers each one's answers. */
 const readersByRules = new WeakMap<PackageRule[], LRUCache<string, (name: string) => boolean>>()
 
 /**
  * Whether `user` may read a name, for filtering thousands of names per request: the rule of
  * each name is looked up once per config, the verdict once per rule. Lists and searches use
- * it, so nobody sees a name they could not read. The same user with the same groups under the
- * same rules gets the same function back, which the search index asks once per package.
+ * it, so nobody sees a name they could not read. Readers are told apart by what they may
+ * read: everyone whom the same rules let read the same (all anonymous readers, and every user
+ * the rules name alike) gets the same function back, which the search index asks once per
+ * package and whose answers it remembers (ranked-cache.ts).
  */
 export function readableBy(ctx: ServerContext, user: User | null): (name: string) => boolean {
   const packages = ctx.config.packages
@@ -117,35 +119,30 @@ export function readableBy(ctx: ServerContext, user: User | null): (name: string
     readers = new LRUCache({ max: CACHE_BOUNDS.searchReaders })
     readersByRules.set(packages, readers)
   }
-  const key = user ? JSON.stringify([user.name, user.groups]) : ''
+  const verdicts = new Map(packages.map((rule) => [rule, allows(rule.access, user)]))
+  const key = [...verdicts.values()].map((verdict) => (verdict ? '1' : '0')).join('')
   let reader = readers.get(key)
   if (!reader) {
-    reader = newReader(ctx, packages, user)
+    reader = newReader(ctx, packages, verdicts)
     readers.set(key, reader)
   }
   return reader
 }
 
-function newReader(ctx: ServerContext, packages: PackageRule[], user: User | null): (name: string) => boolean {
+function newReader(ctx: ServerContext, packages: PackageRule[], verdicts: Map<PackageRule, boolean>): (name: string) => boolean {
   let memo = rulesByName.get(packages)
   if (!memo) {
     memo = new LRUCache({ max: CACHE_BOUNDS.ruleMatches })
     rulesByName.set(packages, memo)
   }
   const rules = memo
-  const verdicts = new Map<PackageRule, boolean>()
   return (name) => {
     let rule = rules.get(name)
     if (rule === undefined) {
       rule = ctx.registry.rules.match(name) ?? false
       rules.set(name, rule)
     }
-    if (!rule) return false
-    let verdict = verdicts.get(rule)
-    if (verdict === undefined) {
-      verdict = allows(rule.access, user)
-      verdicts.set(rule, verdict)
-    }
-    return verdict
+    // A rule of another list (a reload between the two reads): nobody reads through it here.
+    return rule ? (verdicts.get(rule) ?? false) : false
   }
 }
