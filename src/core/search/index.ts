@@ -1,7 +1,6 @@
 export { SearchIndex, type IndexState, type Scored, type SearchAnswer, type SearchOptions, type SummarySource } from './search-index.js'
 export { parseQuery, hasTerms, type Query, type Flag } from './query.js'
 export { hasQualifiers, passesQualifiers, relevance } from './match.js'
-export { TopK } from './top-k.js'
 export { summarize, packageOrigin, latestManifest, httpUrl, repositoryUrl, person, type PackageSummary, type PackageLinks, type Person, type Origin } from './summary.js'
 export { searchResponse, pageOf, DEFAULT_SIZE, MAX_SIZE } from './response.js'
 export { registrySource } from './registry-source.js'
