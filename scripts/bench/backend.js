@@ -4,7 +4,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { buildFixtures } from './fixtures.js'
-import { request } from './http.js'
+import { ABBREVIATED, request } from './http.js'
 import { measure, scenarios, warm } from './load.js'
 import { createDatabase, startCluster, stopCluster } from './postgres.js'
 import { profileFiles, renderProfile, summarizeProfile } from './profile.js'
@@ -12,7 +12,6 @@ import { addUser, percentiles, publishBody, publishLoad } from './publish.js'
 import { launchServer, readCpuSeconds, readProc } from './server.js'
 import { startUpstream } from './upstream.js'
 
-const ABBREVIATED = 'application/vnd.npm.install-v1+json'
 /** autocannon connections per read row; with two instances, half of them on each at once. */
 const CONNECTIONS = 20
 const PUBLISHERS = 10

@@ -4,7 +4,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { documentFixture, prng, tarballFixture } from './fixtures.js'
-import { get } from './http.js'
+import { ABBREVIATED, get } from './http.js'
 import { bytesForNginx, checkNginx, discardResponseBodies, measure, warm } from './load.js'
 import { ensureNginx, startNginx } from './nginx.js'
 import { isolatedNpm, median, runNpm } from './npmci.js'
@@ -13,7 +13,6 @@ import { addUser, publishLoad } from './publish.js'
 import { launchServer, readMemory } from './server.js'
 import { startUpstream } from './upstream.js'
 
-const ABBREVIATED = 'application/vnd.npm.install-v1+json'
 /** Packages of the generated project: with the second majors npm nests, ~700 get installed. */
 const PROJECT_PACKAGES = 660
 const WARM_ROUNDS = 3

@@ -1,5 +1,8 @@
 import http from 'node:http'
 
+/** npm's media type for the abbreviated packument (the install form), asked by every bench row that installs. */
+export const ABBREVIATED = 'application/vnd.npm.install-v1+json'
+
 /**
  * One GET with node:http (no decompression, no added headers): resolves
  * `{ status, headers, body }` for any status, rejects on a network error or after `timeoutMs`.

@@ -3,13 +3,13 @@ import os from 'node:os'
 import path from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { fileURLToPath, pathToFileURL } from 'node:url'
+import { ABBREVIATED } from './http.js'
 import { countNpmLog, countServerLog } from './keepalive-logs.js'
 import { measure } from './load.js'
 import { isolatedNpm, runNpm } from './npmci.js'
 import { flatLockfile, startFlatProject } from './project.js'
 import { launchServer } from './server.js'
 
-const ABBREVIATED = 'application/vnd.npm.install-v1+json'
 /** The extra load during each `npm ci`: this many autocannon connections on one small packument. */
 const LOAD_CONNECTIONS = 4
 /** One `npm ci` is stopped after this long (its load with it): bounds the whole mode. */

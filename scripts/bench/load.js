@@ -1,9 +1,8 @@
 import autocannon from 'autocannon'
 import { createRequire } from 'node:module'
 import { gunzipSync } from 'node:zlib'
-import { get } from './http.js'
+import { ABBREVIATED, get } from './http.js'
 
-const ABBREVIATED = 'application/vnd.npm.install-v1+json'
 const require = createRequire(import.meta.url)
 
 /**

@@ -3,12 +3,11 @@ import os from 'node:os'
 import { performance } from 'node:perf_hooks'
 import { gzipSync } from 'node:zlib'
 import { digests, manifest, packument, prng, sentence, timeline } from './fixtures.js'
-import { get } from './http.js'
+import { ABBREVIATED, get } from './http.js'
 import { launchServer, readMemory, sampleMemory } from './server.js'
 import { startUpstream } from './upstream.js'
 import { CACHED_BYTES_BOUND, rssBound } from '../../dist/core/cache-bounds.js'
 
-const ABBREVIATED = 'application/vnd.npm.install-v1+json'
 /** Per package: versions (each a realistic manifest of ~1.2 kB) and README sentences (~4 kB). */
 const VERSIONS = 20
 const README_SENTENCES = 20

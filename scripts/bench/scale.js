@@ -4,13 +4,12 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { performance } from 'node:perf_hooks'
-import { get } from './http.js'
+import { ABBREVIATED, get } from './http.js'
 import { measure } from './load.js'
 import { configYaml, launchServer, readCpuSeconds, readMemory } from './server.js'
 import { indexOf, isLocal, nameOf, packageOf, restoreTarballs, scaleLockfile, searchRequests, versionCount, versionOf, writeScaleStore } from './scale-store.js'
 import { startUpstream } from './upstream.js'
 
-const ABBREVIATED = 'application/vnd.npm.install-v1+json'
 /** Every load row: 10 connections (the search row; the same for the others so rows compare). */
 const CONNECTIONS = 10
 const LOAD_SECONDS = 5

@@ -5,13 +5,12 @@ import os from 'node:os'
 import { performance } from 'node:perf_hooks'
 import { setTimeout as delay } from 'node:timers/promises'
 import { BIG_PACKAGE, MID_TARBALL, buildFixtures, prng } from './fixtures.js'
-import { request as send } from './http.js'
+import { ABBREVIATED, request as send } from './http.js'
 import { addUser, publishBody } from './publish.js'
 import { launchServer, readMemory } from './server.js'
 import { growth, kindStats } from './soak-stats.js'
 import { startUpstream } from './upstream.js'
 
-const ABBREVIATED = 'application/vnd.npm.install-v1+json'
 export const SOAK_SAMPLE_S = 10
 const PUBLISH_EVERY_MS = 3_000
 const SEARCH_EVERY_MS = 1_000
