@@ -60,6 +60,13 @@ export interface BlobContent {
   location: string
 }
 
+/** What Blobs.checkContent found of one stored content. */
+export type ContentCheck =
+  /** Whether its bytes (`size` of them) hash to the digest it is stored under. */
+  | { integrity: string; location: string; size: number; result: 'ok' | 'mismatch' }
+  /** A read error (EIO, ...): it says nothing about the bytes. */
+  | { integrity: string; location: string; result: 'unreadable'; code: string }
+
 /**
  * Tarballs: content addressed by sha512, served only through the key they were stored for
  * (see keys.ts), so bytes published under one name are never served under another.
@@ -95,6 +102,12 @@ export interface Blobs {
   dropEntry(key: string): Promise<void>
   /** Every stored content, in no promised order. */
   content(): AsyncIterable<BlobContent>
+  /**
+   * Every stored content re-hashed against the digest it is stored under, streamed like
+   * content(): verify's walk, in as few steps per content as the store can take. Content removed
+   * during the walk is left out.
+   */
+  checkContent(): AsyncIterable<ContentCheck>
   hasContent(sha512Integrity: string): Promise<boolean>
   /** Removes content no entry refers to (prune's orphans). */
   removeContent(sha512Integrity: string): Promise<void>
