@@ -11,7 +11,7 @@ export type { BlobContent, BlobEntry, ContentCheck, BlobWrite, Blobs, Changes, O
 export type { DocumentKind, FetchedRecord, LoadedUpstream, LocalDoc, Manifest, Packument, StoredBytes, TokenRecord, UplinkPart, UpstreamRecord, Usage, UserRecord } from './documents.js'
 export { expectedIntegrity, sha512Of } from './integrity.js'
 export { attestationsKey, parseTarballKey, tarballKey, tarballSpec } from './keys.js'
-export { decodeUpstream, encodeUpstream, parseJson, revOf } from './records.js'
+export { decodeFetched, decodeUpstream, encodeUpstream, parseJson, revOf } from './records.js'
 export { isDatabaseUrl, redactLocation } from './location.js'
 export { STORE_FORMAT } from './fs/layout.js'
 // A file of users outside any store (an htpasswd file): kept the way the folder store keeps its own.

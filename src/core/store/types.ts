@@ -199,6 +199,12 @@ export interface Packages {
   list(): Promise<string[]>
   /** Stored bytes of each document (0: none). */
   sizes(name: string): Promise<Record<DocumentKind, number>>
+  /**
+   * Every document of a package undecoded (records.ts decodes them; their lengths are what
+   * sizes() tells), null where there is none: for a scan of every package (maintenance), in as
+   * few steps as the store can take. Not for serving: a folder reads them with blocking calls.
+   */
+  readDocuments(name: string): Promise<Record<DocumentKind, Buffer | null>>
   /** Where a document is kept (a file path): for reports. */
   where(name: string, kind: DocumentKind): string
 }

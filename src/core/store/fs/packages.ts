@@ -1,4 +1,5 @@
-import { statSync, type Stats } from 'node:fs'
+import { closeSync, openSync, readSync, statSync, type Stats } from 'node:fs'
+import { TimeSlice } from '../../fs/time-slice.js'
 import { open, readFile, readdir, rename, rm, rmdir, stat, utimes } from 'node:fs/promises'
 import { errnoCode } from '../../errors.js'
 import { writeFileAtomic } from '../../fs/atomic.js'
@@ -11,11 +12,18 @@ import type { DocumentKind, FetchedRecord, LoadedUpstream, LocalDoc, StoredBytes
 import { decodeFetched, decodeUpstream, encodeUpstream, parseJson, revOf } from '../records.js'
 import type { Changes, Packages } from '../types.js'
 
+/** Bytes readDocuments reads at once: a whole document of most packages in one read. */
+const SCAN_READ = 64 * 1024
+
 /** Characters of the snapshot written at once. */
 const SNAPSHOT_BATCH = 256 * 1024
 
 /** Per-package metadata files. A missing file is `null`; a broken one is an ECORRUPT error. */
 export class PackageStore implements Packages {
+  /** readDocuments' turn-taking, and the buffer it reads through. */
+  private readonly slice = new TimeSlice()
+  private readonly scratch = Buffer.allocUnsafe(SCAN_READ)
+
   constructor(
     private readonly root: string,
     private readonly lock: KeyedLock,
@@ -208,6 +216,20 @@ export class PackageStore implements Packages {
     return { upstream, fetched, local }
   }
 
+  /**
+   * Read with blocking calls (an open, usually one read and a close per document), the event
+   * loop getting a turn every few ms: through the thread pool, storage info of 100,000 packages
+   * spent ~50 s of CPU on the round trips of the reads and stats of their documents.
+   */
+  async readDocuments(name: string): Promise<Record<DocumentKind, Buffer | null>> {
+    await this.slice.pause()
+    return {
+      upstream: readSmallFileSync(upstreamFile(this.root, name), this.scratch),
+      fetched: readSmallFileSync(fetchedFile(this.root, name), this.scratch),
+      local: readSmallFileSync(localFile(this.root, name), this.scratch),
+    }
+  }
+
   where(name: string, kind: DocumentKind): string {
     return documentFile(this.root, name, kind)
   }
@@ -245,5 +267,33 @@ async function readOrNull(file: string): Promise<Buffer | null> {
   } catch (error) {
     if (errnoCode(error) === 'ENOENT') return null
     throw error
+  }
+}
+
+/**
+ * A file's bytes read with blocking calls through `scratch` (a short read of a regular file is
+ * its end, so a small one costs an open, one read and a close); null when it does not exist.
+ */
+function readSmallFileSync(file: string, scratch: Buffer): Buffer | null {
+  let fd: number
+  try {
+    fd = openSync(file, 'r')
+  } catch (error) {
+    if (errnoCode(error) === 'ENOENT') return null
+    throw error
+  }
+  try {
+    const parts: Buffer[] = []
+    let size = 0
+    for (;;) {
+      const bytesRead = readSync(fd, scratch, 0, scratch.length, size)
+      if (bytesRead === 0) break
+      parts.push(Buffer.from(scratch.subarray(0, bytesRead)))
+      size += bytesRead
+      if (bytesRead < scratch.length) break
+    }
+    return parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts, size)
+  } finally {
+    closeSync(fd)
   }
 }

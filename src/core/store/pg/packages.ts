@@ -179,6 +179,14 @@ export class PgPackages implements Packages {
     return sizes
   }
 
+  /** One query for the three. */
+  async readDocuments(name: string): Promise<Record<DocumentKind, Buffer | null>> {
+    const { rows } = await this.pool.query<{ kind: DocumentKind; body: Buffer }>('SELECT kind, body FROM sinopia_documents WHERE name = $1', [name])
+    const documents: Record<DocumentKind, Buffer | null> = { upstream: null, fetched: null, local: null }
+    for (const row of rows) documents[row.kind] = row.body
+    return documents
+  }
+
   where(name: string, kind: DocumentKind): string {
     return `${this.root}#${kind}/${name}`
   }
