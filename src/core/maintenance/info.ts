@@ -26,7 +26,9 @@ export async function storageInfo(store: Store, options: { top?: number } = {}):
   let tarballs = 0
   let oldest = Infinity
   let newest = -Infinity
-  const perPackage = new Map<string, { bytes: number; versions: number; seen: Set<string> }>()
+  // `seen`: the contents counted for the package; one id alone until a second comes (most
+  // packages of a big store have one tarball, and a Set of one costs ~100 bytes more than its id).
+  const perPackage = new Map<string, { bytes: number; versions: number; seen: string | Set<string> }>()
   const walk = async () => {
     for await (const entry of store.blobs.eachEntry()) {
       const parsed = parseTarballKey(entry.key)
@@ -35,14 +37,18 @@ export async function storageInfo(store: Store, options: { top?: number } = {}):
       const used = lastUseOf(entry, records.usage)
       oldest = Math.min(oldest, used)
       newest = Math.max(newest, used)
-      const row = perPackage.get(parsed.name) ?? { bytes: 0, versions: 0, seen: new Set<string>() }
-      row.versions++
       // Versions with identical bytes share one file, told apart by contentId: its short slice
       // costs ~40 bytes per tarball in these sets rather than the whole digest.
       const short = contentId(entry.integrity)
+      const row = perPackage.get(parsed.name)
+      if (!row) {
+        perPackage.set(parsed.name, { bytes: entry.size, versions: 1, seen: short })
+        continue
+      }
+      row.versions++
+      if (typeof row.seen === 'string') row.seen = new Set([row.seen])
       if (!row.seen.has(short)) row.bytes += entry.size
       row.seen.add(short)
-      perPackage.set(parsed.name, row)
     }
   }
   const [inventory, { blobs: blobCount, bytes: blobBytes }] = await Promise.all([scanStore(store, records), store.blobs.totals(), walk()])
