@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto'
-import { closeSync, createReadStream, openSync, readSync } from 'node:fs'
+import { createReadStream } from 'node:fs'
 import type { FileHandle } from 'node:fs/promises'
 import { pipeline } from 'node:stream/promises'
 import ssri from 'ssri'
-import { errnoCode } from '../../errors.js'
+import { readChunksBlocking } from '../../fs/read-blocking.js'
 import type { TimeSlice } from '../../fs/time-slice.js'
 import { openOrNull } from '../../fs/stat.js'
 
@@ -62,32 +62,11 @@ async function eachChunk(handle: FileHandle, buffer: Buffer, shortReadEnds: bool
 }
 
 /**
- * sha512OfFile for a walk over every blob (verify): the open, reads and close are blocking calls,
- * a few µs each where a trip through the thread pool costs tens; between chunks of a big file
- * the event loop gets its turn (`slice`). The digest is hex, as content files are named.
+ * sha512OfFile for a walk over every blob (verify), read with blocking calls (see
+ * readChunksBlocking). The digest is hex, as content files are named.
  */
 export async function sha512HexOfFileSync(file: string, buffer: Buffer, slice: TimeSlice): Promise<{ hex: string; size: number } | null> {
-  let fd: number
-  try {
-    fd = openSync(file, 'r')
-  } catch (error) {
-    if (errnoCode(error) === 'ENOENT') return null
-    throw error
-  }
-  try {
-    const hash = createHash('sha512')
-    let size = 0
-    for (;;) {
-      const bytesRead = readSync(fd, buffer, 0, buffer.length, size)
-      if (bytesRead === 0) break
-      hash.update(buffer.subarray(0, bytesRead))
-      size += bytesRead
-      // A short read of a regular file is its end: no second read to learn it.
-      if (bytesRead < buffer.length) break
-      await slice.pause()
-    }
-    return { hex: hash.digest('hex'), size }
-  } finally {
-    closeSync(fd)
-  }
+  const hash = createHash('sha512')
+  const size = await readChunksBlocking(file, buffer, (chunk) => hash.update(chunk), slice)
+  return size === null ? null : { hex: hash.digest('hex'), size }
 }

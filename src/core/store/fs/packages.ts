@@ -1,4 +1,5 @@
-import { closeSync, openSync, readSync, statSync, type Stats } from 'node:fs'
+import { statSync, type Stats } from 'node:fs'
+import { readChunksBlocking } from '../../fs/read-blocking.js'
 import { TimeSlice } from '../../fs/time-slice.js'
 import { open, readFile, readdir, rename, rm, rmdir, stat, utimes } from 'node:fs/promises'
 import { errnoCode } from '../../errors.js'
@@ -223,11 +224,13 @@ export class PackageStore implements Packages {
    */
   async readDocuments(name: string): Promise<Record<DocumentKind, Buffer | null>> {
     await this.slice.pause()
-    return {
-      upstream: readSmallFileSync(upstreamFile(this.root, name), this.scratch),
-      fetched: readSmallFileSync(fetchedFile(this.root, name), this.scratch),
-      local: readSmallFileSync(localFile(this.root, name), this.scratch),
+    const read = async (file: string): Promise<Buffer | null> => {
+      const parts: Buffer[] = []
+      // Copied out of the scratch buffer, which the next read reuses.
+      const size = await readChunksBlocking(file, this.scratch, (chunk) => parts.push(Buffer.from(chunk)), this.slice)
+      return size === null ? null : parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts, size)
     }
+    return { upstream: await read(upstreamFile(this.root, name)), fetched: await read(fetchedFile(this.root, name)), local: await read(localFile(this.root, name)) }
   }
 
   where(name: string, kind: DocumentKind): string {
@@ -267,33 +270,5 @@ async function readOrNull(file: string): Promise<Buffer | null> {
   } catch (error) {
     if (errnoCode(error) === 'ENOENT') return null
     throw error
-  }
-}
-
-/**
- * A file's bytes read with blocking calls through `scratch` (a short read of a regular file is
- * its end, so a small one costs an open, one read and a close); null when it does not exist.
- */
-function readSmallFileSync(file: string, scratch: Buffer): Buffer | null {
-  let fd: number
-  try {
-    fd = openSync(file, 'r')
-  } catch (error) {
-    if (errnoCode(error) === 'ENOENT') return null
-    throw error
-  }
-  try {
-    const parts: Buffer[] = []
-    let size = 0
-    for (;;) {
-      const bytesRead = readSync(fd, scratch, 0, scratch.length, size)
-      if (bytesRead === 0) break
-      parts.push(Buffer.from(scratch.subarray(0, bytesRead)))
-      size += bytesRead
-      if (bytesRead < scratch.length) break
-    }
-    return parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts, size)
-  } finally {
-    closeSync(fd)
   }
 }
