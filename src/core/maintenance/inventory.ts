@@ -76,19 +76,19 @@ const SCAN_CONCURRENCY = 8
 export async function scanPackage(store: Store, name: string): Promise<PackageScan> {
   const scan: PackageScan = { name, local: null, upstream: null, fetchedAt: null, metadataBytes: 0, upstreamBytes: 0, broken: [] }
   const documents = await store.packages.readDocuments(name)
-  scan.upstreamBytes = documents.upstream?.length ?? 0
-  scan.metadataBytes = scan.upstreamBytes + (documents.fetched?.length ?? 0) + (documents.local?.length ?? 0)
+  scan.upstreamBytes = documents.upstream?.bytes ?? 0
+  scan.metadataBytes = scan.upstreamBytes + (documents.fetched?.bytes ?? 0) + (documents.local?.bytes ?? 0)
   const where = (kind: DocumentKind) => store.packages.where(name, kind)
   attempt(store, scan, 'upstream', () => {
-    if (documents.upstream) scan.upstream = Object.keys(decodeUpstream(documents.upstream, where('upstream')).doc.versions).length
+    if (documents.upstream) scan.upstream = Object.keys(decodeUpstream(documents.upstream.text, where('upstream')).doc.versions).length
   })
   attempt(store, scan, 'fetched', () => {
-    const fetched = documents.fetched && decodeFetched(documents.fetched, where('fetched'))
+    const fetched = documents.fetched && decodeFetched(documents.fetched.text, where('fetched'))
     if (fetched && typeof fetched.fetchedAt !== 'number') throw new SinopiaError('ECORRUPT', `${where('fetched')} has no fetchedAt`)
     scan.fetchedAt = fetched?.fetchedAt ?? null
   })
   attempt(store, scan, 'local', () => {
-    const local = documents.local && parseJson<LocalDoc>(documents.local, where('local'))
+    const local = documents.local && parseJson<LocalDoc>(documents.local.text, where('local'))
     if (local && (!local.versions || typeof local.versions !== 'object')) {
       throw new SinopiaError('ECORRUPT', `${where('local')} has no versions`)
     }

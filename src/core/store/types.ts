@@ -122,6 +122,12 @@ export interface Blobs {
   recount(): Promise<{ blobs: number; bytes: number }>
 }
 
+/** A document read by Packages.readDocuments. */
+export interface StoredText {
+  text: string
+  bytes: number
+}
+
 /** What Packages.changesSince found. */
 export interface Changes {
   /** Each changed package once; null: anything may have changed. */
@@ -200,11 +206,13 @@ export interface Packages {
   /** Stored bytes of each document (0: none). */
   sizes(name: string): Promise<Record<DocumentKind, number>>
   /**
-   * Every document of a package undecoded (records.ts decodes them; their lengths are what
-   * sizes() tells), null where there is none: for a scan of every package (maintenance), in as
-   * few steps as the store can take. Not for serving: a folder reads them with blocking calls.
+   * Every document of a package as text (records.ts decodes it) and its stored size in bytes
+   * (what sizes() tells), null where there is none: for a scan of every package (maintenance),
+   * in as few steps as the store can take. Text, not bytes: it lives in the JS heap, where a scan's
+   * garbage is cheap, rather than 100,000 buffers outside it. Not for serving: a folder reads
+   * them with blocking calls.
    */
-  readDocuments(name: string): Promise<Record<DocumentKind, Buffer | null>>
+  readDocuments(name: string): Promise<Record<DocumentKind, StoredText | null>>
   /** Where a document is kept (a file path): for reports. */
   where(name: string, kind: DocumentKind): string
 }

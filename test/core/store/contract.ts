@@ -309,7 +309,7 @@ export function describeStore(name: string, open: () => Promise<StoreUnderTest>)
         expect(await store.packages.list()).toEqual(['@scope/pkg', 'alpha'])
       })
 
-      it('reads every document of a package at once, undecoded, as big as sizes() says; null where there is none', async () => {
+      it('reads every document of a package at once as text, sized as sizes() says; null where there is none', async () => {
         const record = upstream('both', ['1.0.0', '2.0.0'])
         await store.packages.withLock('both', async () => {
           await store.packages.writeUpstream('both', record)
@@ -318,13 +318,19 @@ export function describeStore(name: string, open: () => Promise<StoreUnderTest>)
         })
         const documents = await store.packages.readDocuments('both')
         const sizes = await store.packages.sizes('both')
-        expect(documents.upstream?.length).toBe(sizes.upstream)
-        expect(documents.fetched?.length).toBe(sizes.fetched)
-        expect(documents.local?.length).toBe(sizes.local)
-        expect(decodeUpstream(documents.upstream as Buffer, 'upstream')).toEqual(record)
-        expect(JSON.parse(String(documents.fetched))).toEqual({ uplink: 'npmjs', fetchedAt: 7 })
-        expect(JSON.parse(String(documents.local))).toEqual(local('both', 1))
+        expect(documents.upstream?.bytes).toBe(sizes.upstream)
+        expect(documents.fetched?.bytes).toBe(sizes.fetched)
+        expect(documents.local?.bytes).toBe(sizes.local)
+        expect(decodeUpstream(documents.upstream?.text as string, 'upstream')).toEqual(record)
+        expect(JSON.parse(documents.fetched?.text as string)).toEqual({ uplink: 'npmjs', fetchedAt: 7 })
+        expect(JSON.parse(documents.local?.text as string)).toEqual(local('both', 1))
         expect(await store.packages.readDocuments('nothing-here')).toEqual({ upstream: null, fetched: null, local: null })
+        // Bigger than one read, with characters of two bytes across the reads' boundaries.
+        const big = { ...record, doc: { ...record.doc, readme: 'é'.repeat(100_000) } }
+        await store.packages.withLock('both', () => store.packages.writeUpstream('both', big))
+        const read = (await store.packages.readDocuments('both')).upstream
+        expect(read?.bytes).toBe((await store.packages.sizes('both')).upstream)
+        expect(decodeUpstream(read?.text as string, 'upstream')).toEqual(big)
       })
 
       it('quarantine moves a document aside: it then reads as absent', async () => {

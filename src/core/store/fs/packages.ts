@@ -11,7 +11,7 @@ import type { KeyedLock } from '../../fs/lock.js'
 import { fileStamp, mtimeOrNull, openOrNull, stampOf, statOrNull } from '../../fs/stat.js'
 import type { DocumentKind, FetchedRecord, LoadedUpstream, LocalDoc, StoredBytes, UpstreamRecord } from '../documents.js'
 import { decodeFetched, decodeUpstream, encodeUpstream, parseJson, revOf } from '../records.js'
-import type { Changes, Packages } from '../types.js'
+import type { Changes, Packages, StoredText } from '../types.js'
 
 /** Bytes readDocuments reads at once: a whole document of most packages in one read. */
 const SCAN_READ = 64 * 1024
@@ -222,13 +222,24 @@ export class PackageStore implements Packages {
    * loop getting a turn every few ms: through the thread pool, storage info of 100,000 packages
    * spent ~50 s of CPU on the round trips of the reads and stats of their documents.
    */
-  async readDocuments(name: string): Promise<Record<DocumentKind, Buffer | null>> {
+  async readDocuments(name: string): Promise<Record<DocumentKind, StoredText | null>> {
     await this.slice.pause()
-    const read = async (file: string): Promise<Buffer | null> => {
+    const read = async (file: string): Promise<StoredText | null> => {
+      // Decoded out of the scratch buffer, which the next read reuses: a document of one chunk
+      // at once, a bigger one once whole (a chunk may end inside a character).
+      let text = ''
       const parts: Buffer[] = []
-      // Copied out of the scratch buffer, which the next read reuses.
-      const size = await readChunksBlocking(file, this.scratch, (chunk) => parts.push(Buffer.from(chunk)), this.slice)
-      return size === null ? null : parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts, size)
+      const bytes = await readChunksBlocking(
+        file,
+        this.scratch,
+        (chunk) => {
+          if (chunk.length < this.scratch.length && parts.length === 0) text = chunk.toString('utf8')
+          else parts.push(Buffer.from(chunk))
+        },
+        this.slice,
+      )
+      if (bytes === null) return null
+      return { text: parts.length > 0 ? Buffer.concat(parts, bytes).toString('utf8') : text, bytes }
     }
     return { upstream: await read(upstreamFile(this.root, name)), fetched: await read(fetchedFile(this.root, name)), local: await read(localFile(this.root, name)) }
   }
