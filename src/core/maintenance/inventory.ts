@@ -51,10 +51,9 @@ export async function readUsage(store: Store): Promise<Pick<Inventory, 'usage' |
 /** Reads the usage records (unless given) and every package's documents. Broken files are recorded, not thrown. */
 export async function scanStore(store: Store, records?: Pick<Inventory, 'usage' | 'usageProblem'>): Promise<Inventory> {
   const { usage, usageProblem } = records ?? (await readUsage(store))
-  const names = await store.packages.list()
-  const scans = new Array<PackageScan>(names.length)
-  await eachLimited([...names.keys()], SCAN_CONCURRENCY, async (at) => {
-    scans[at] = await scanPackage(store, names[at] as string)
+  const scans: PackageScan[] = []
+  await eachScan(store, (scan, at) => {
+    scans[at] = scan
   })
   const packages = new Map<string, PackageScan>()
   const localIntegrities = new Set<string>()
@@ -63,6 +62,15 @@ export async function scanStore(store: Store, records?: Pick<Inventory, 'usage' 
     packages.set(scan.name, scan)
   }
   return { packages, usage, usageProblem, localIntegrities }
+}
+
+/**
+ * Scans every package, `fn` getting each scan (and the package's place in name order) as it
+ * is read, in no promised order: what a caller that keeps only totals holds is a few scans.
+ */
+export async function eachScan(store: Store, fn: (scan: PackageScan, at: number) => void): Promise<void> {
+  const names = await store.packages.list()
+  await eachLimited([...names.keys()], SCAN_CONCURRENCY, async (at) => fn(await scanPackage(store, names[at] as string), at))
 }
 
 /**
