@@ -21,7 +21,20 @@ vi.mock('node:fs', async (importOriginal) => {
     setImmediate(() => failing.destroy(Object.assign(new Error(`EIO: i/o error, read`), { code: 'EIO', errno: -5, syscall: 'read' })))
     return failing
   }) as typeof actual.createReadStream
-  return { ...actual, createReadStream, default: { ...actual, createReadStream } }
+  // The same disk read with blocking calls (verify's walk over every blob): descriptors opened on a bad file fail their reads.
+  const failing = new Set<number>()
+  const openSync = ((file: string, ...rest: unknown[]) => {
+    const fd = (actual.openSync as (...args: unknown[]) => number)(file, ...rest)
+    if (faults.eio.has(String(file))) failing.add(fd)
+    else failing.delete(fd)
+    return fd
+  }) as typeof actual.openSync
+  const readSync = ((fd: number, ...rest: unknown[]) => {
+    if (failing.has(fd)) throw Object.assign(new Error('EIO: i/o error, read'), { code: 'EIO', errno: -5, syscall: 'read' })
+    return (actual.readSync as (...args: unknown[]) => number)(fd, ...rest)
+  }) as typeof actual.readSync
+  const mocked = { createReadStream, openSync, readSync }
+  return { ...actual, ...mocked, default: { ...actual, ...mocked } }
 })
 // The same disk seen through a file handle (verify hashes small blobs with one open and read).
 vi.mock('node:fs/promises', async (importOriginal) => {

@@ -1,6 +1,6 @@
 import { parseTarballKey, tarballKey, type Store } from '../store/index.js'
 import { contentId } from './content-id.js'
-import { lastUseOf, readUsage, scanStore } from './inventory.js'
+import { eachScan, lastUseOf, readUsage } from './inventory.js'
 
 export interface StorageInfo {
   storage: string
@@ -26,7 +26,9 @@ export async function storageInfo(store: Store, options: { top?: number } = {}):
   let tarballs = 0
   let oldest = Infinity
   let newest = -Infinity
-  const perPackage = new Map<string, { bytes: number; versions: number; seen: Set<string> }>()
+  // `seen`: the contents counted for the package; one id alone until a second comes (most
+  // packages of a big store have one tarball, and a Set of one costs ~100 bytes more than its id).
+  const perPackage = new Map<string, { bytes: number; versions: number; seen: string | Set<string> }>()
   const walk = async () => {
     for await (const entry of store.blobs.eachEntry()) {
       const parsed = parseTarballKey(entry.key)
@@ -35,34 +37,44 @@ export async function storageInfo(store: Store, options: { top?: number } = {}):
       const used = lastUseOf(entry, records.usage)
       oldest = Math.min(oldest, used)
       newest = Math.max(newest, used)
-      const row = perPackage.get(parsed.name) ?? { bytes: 0, versions: 0, seen: new Set<string>() }
-      row.versions++
       // Versions with identical bytes share one file, told apart by contentId: its short slice
       // costs ~40 bytes per tarball in these sets rather than the whole digest.
       const short = contentId(entry.integrity)
+      const row = perPackage.get(parsed.name)
+      if (!row) {
+        perPackage.set(parsed.name, { bytes: entry.size, versions: 1, seen: short })
+        continue
+      }
+      row.versions++
+      if (typeof row.seen === 'string') row.seen = new Set([row.seen])
       if (!row.seen.has(short)) row.bytes += entry.size
       row.seen.add(short)
-      perPackage.set(parsed.name, row)
     }
   }
-  const [inventory, { blobs: blobCount, bytes: blobBytes }] = await Promise.all([scanStore(store, records), store.blobs.totals(), walk()])
+  // Totals only, package by package: no scan is kept but the versions of those published here.
   let metadataBytes = 0
   let total = 0
   let local = 0
   let cached = 0
   let localVersions = 0
+  const published: Array<{ name: string; versions: string[] }> = []
+  const scan = () =>
+    eachScan(store, (scan) => {
+      metadataBytes += scan.metadataBytes
+      // A folder holding only a lock directory is not a package, nor is an unpublished name's tombstone.
+      if ((scan.local?.size ?? 0) > 0 || scan.upstream !== null) total++
+      if (scan.local && scan.local.size > 0) local++
+      if (scan.upstream !== null) cached++
+      localVersions += scan.local?.size ?? 0
+      if (scan.local) published.push({ name: scan.name, versions: [...scan.local.keys()] })
+    })
+  const [, { blobs: blobCount, bytes: blobBytes }] = await Promise.all([scan(), store.blobs.totals(), walk()])
   // Tarballs of versions published here are not cached ones: those with an entry are looked up,
   // one read each (a store publishes few versions beside the many it caches).
   let localTarballs = 0
-  for (const scan of inventory.packages.values()) {
-    metadataBytes += scan.metadataBytes
-    // A folder holding only a lock directory is not a package, nor is an unpublished name's tombstone.
-    if ((scan.local?.size ?? 0) > 0 || scan.upstream !== null) total++
-    if (scan.local && scan.local.size > 0) local++
-    if (scan.upstream !== null) cached++
-    localVersions += scan.local?.size ?? 0
-    if (!scan.local || !perPackage.has(scan.name)) continue
-    for (const version of scan.local.keys()) if (await store.blobs.entry(tarballKey(scan.name, version))) localTarballs++
+  for (const { name, versions } of published) {
+    if (!perPackage.has(name)) continue
+    for (const version of versions) if (await store.blobs.entry(tarballKey(name, version))) localTarballs++
   }
   const cachedVersions = tarballs - localTarballs
   const largest = [...perPackage]

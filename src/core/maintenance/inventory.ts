@@ -1,6 +1,6 @@
 import { eachLimited } from '../each-limited.js'
 import { SinopiaError } from '../errors.js'
-import { expectedIntegrity, sha512Of, type BlobEntry, type DocumentKind, type Manifest, type Store, type Usage } from '../store/index.js'
+import { decodeFetched, decodeUpstream, expectedIntegrity, parseJson, sha512Of, type BlobEntry, type DocumentKind, type LocalDoc, type Manifest, type Store, type Usage } from '../store/index.js'
 
 /** What the store says about one package, reduced to what maintenance needs. */
 export interface PackageScan {
@@ -51,10 +51,9 @@ export async function readUsage(store: Store): Promise<Pick<Inventory, 'usage' |
 /** Reads the usage records (unless given) and every package's documents. Broken files are recorded, not thrown. */
 export async function scanStore(store: Store, records?: Pick<Inventory, 'usage' | 'usageProblem'>): Promise<Inventory> {
   const { usage, usageProblem } = records ?? (await readUsage(store))
-  const names = await store.packages.list()
-  const scans = new Array<PackageScan>(names.length)
-  await eachLimited([...names.keys()], SCAN_CONCURRENCY, async (at) => {
-    scans[at] = await scanPackage(store, names[at] as string)
+  const scans: PackageScan[] = []
+  await eachScan(store, (scan, at) => {
+    scans[at] = scan
   })
   const packages = new Map<string, PackageScan>()
   const localIntegrities = new Set<string>()
@@ -66,33 +65,42 @@ export async function scanStore(store: Store, records?: Pick<Inventory, 'usage' 
 }
 
 /**
- * Packages read at once by a scan. One at a time, each package's six reads and stats wait in
- * turn for the disk and the thread pool (storage info of 10,000 packages took 116 s on a loaded
- * 2-core machine, 60 s with this and its content walk beside it); a few in flight keep both
- * busy and hold no more than a few documents at once.
+ * Scans every package, `fn` getting each scan (and the package's place in name order) as it
+ * is read, in no promised order: what a caller that keeps only totals holds is a few scans.
+ */
+export async function eachScan(store: Store, fn: (scan: PackageScan, at: number) => void): Promise<void> {
+  const names = await store.packages.list()
+  await eachLimited([...names.keys()], SCAN_CONCURRENCY, async (at) => fn(await scanPackage(store, names[at] as string), at))
+}
+
+/**
+ * Packages read at once by a scan. A store whose reads are round trips (PostgreSQL: one query
+ * per package) waits for each in turn when one at a time; a few in flight keep it busy and hold
+ * no more than a few documents at once. A folder reads with blocking calls: this changes nothing there.
  */
 const SCAN_CONCURRENCY = 8
 
+/** One package's documents, read at once (Packages.readDocuments) and decoded as their own reads would. */
 export async function scanPackage(store: Store, name: string): Promise<PackageScan> {
   const scan: PackageScan = { name, local: null, upstream: null, fetchedAt: null, metadataBytes: 0, upstreamBytes: 0, broken: [] }
-  const sizes = await store.packages.sizes(name)
-  scan.upstreamBytes = sizes.upstream
-  scan.metadataBytes = sizes.upstream + sizes.fetched + sizes.local
-  await attempt(store, scan, 'upstream', async () => {
-    const loaded = await store.packages.readUpstream(name)
-    if (loaded) scan.upstream = Object.keys(loaded.record.doc.versions).length
+  const documents = await store.packages.readDocuments(name)
+  scan.upstreamBytes = documents.upstream?.bytes ?? 0
+  scan.metadataBytes = scan.upstreamBytes + (documents.fetched?.bytes ?? 0) + (documents.local?.bytes ?? 0)
+  const where = (kind: DocumentKind) => store.packages.where(name, kind)
+  attempt(store, scan, 'upstream', () => {
+    if (documents.upstream) scan.upstream = Object.keys(decodeUpstream(documents.upstream.text, where('upstream')).doc.versions).length
   })
-  await attempt(store, scan, 'fetched', async () => {
-    const fetched = await store.packages.readFetched(name)
-    if (fetched && typeof fetched.fetchedAt !== 'number') throw new SinopiaError('ECORRUPT', `${store.packages.where(name, 'fetched')} has no fetchedAt`)
+  attempt(store, scan, 'fetched', () => {
+    const fetched = documents.fetched && decodeFetched(documents.fetched.text, where('fetched'))
+    if (fetched && typeof fetched.fetchedAt !== 'number') throw new SinopiaError('ECORRUPT', `${where('fetched')} has no fetchedAt`)
     scan.fetchedAt = fetched?.fetchedAt ?? null
   })
-  await attempt(store, scan, 'local', async () => {
-    const local = await store.packages.readLocal(name)
-    if (local && (!local.doc.versions || typeof local.doc.versions !== 'object')) {
-      throw new SinopiaError('ECORRUPT', `${store.packages.where(name, 'local')} has no versions`)
+  attempt(store, scan, 'local', () => {
+    const local = documents.local && parseJson<LocalDoc>(documents.local.text, where('local'))
+    if (local && (!local.versions || typeof local.versions !== 'object')) {
+      throw new SinopiaError('ECORRUPT', `${where('local')} has no versions`)
     }
-    if (local) scan.local = digests(local.doc.versions)
+    if (local) scan.local = digests(local.versions)
   })
   return scan
 }
@@ -105,9 +113,9 @@ function digests(versions: Record<string, Manifest>): Map<string, string | null>
   return out
 }
 
-async function attempt(store: Store, scan: PackageScan, document: DocumentKind, read: () => Promise<void>): Promise<void> {
+function attempt(store: Store, scan: PackageScan, document: DocumentKind, read: () => void): void {
   try {
-    await read()
+    read()
   } catch (error) {
     if (!(error instanceof SinopiaError)) throw error
     scan.broken.push({ document, file: store.packages.where(scan.name, document), message: error.message })

@@ -1,3 +1,4 @@
+import { eachLimited } from '../each-limited.js'
 import { SinopiaError } from '../errors.js'
 import { parseTarballKey, sha512Of, type BlobEntry, type Store } from '../store/index.js'
 import { lastUseOf, scanStore, type Inventory } from './inventory.js'
@@ -15,6 +16,12 @@ export const PRUNE_GRACE_MS = 2 * 60_000
  * just before it writes the index entry, and the rename keeps the temp file's fresh mtime.
  */
 const ORPHAN_GRACE_MS = 2 * 60_000
+/**
+ * Packages pruned at once. One at a time, each removal waits for its own merge of the blob
+ * totals (a locked, fsynced rewrite of one small file): 10,400 removals left a loaded 2-core
+ * machine idle ~230 s of a 400 s prune. Side by side, their changes share a merge.
+ */
+const APPLY_CONCURRENCY = 8
 
 /** A tarball entry as the selection weighs it; `integrity` is its contentId, `sha512` the whole digest. */
 interface PruneCandidate extends Candidate {
@@ -222,7 +229,11 @@ export async function applyPrune(store: Store, plan: PrunePlan, onRemoved?: (ite
     if (list) list.push(item)
     else byName.set(item.name, [item])
   }
-  for (const [name, items] of byName) {
+  // Packages a few at once, each under its lock; what each did is joined in the plan's order.
+  const outcomes = new Map<string, { removed: PruneItem[]; skipped: PruneResult['skipped']; freedBytes: number }>()
+  await eachLimited([...byName], APPLY_CONCURRENCY, async ([name, items]) => {
+    const outcome = { removed: [] as PruneItem[], skipped: [] as PruneResult['skipped'], freedBytes: 0 }
+    outcomes.set(name, outcome)
     await store.packages.withLock(name, async () => {
       let local: Set<string>
       let localIntegrities: Set<string>
@@ -232,31 +243,36 @@ export async function applyPrune(store: Store, plan: PrunePlan, onRemoved?: (ite
         localIntegrities = new Set(Object.values(doc?.versions ?? {}).map((m) => sha512Of(m?.dist?.integrity) ?? ''))
       } catch (error) {
         if (!(error instanceof SinopiaError)) throw error
-        for (const item of items) result.skipped.push({ key: item.key, why: error.message })
+        for (const item of items) outcome.skipped.push({ key: item.key, why: error.message })
         return
       }
       for (const item of items) {
         if (local.has(item.version) || localIntegrities.has(item.integrity)) {
-          result.skipped.push({ key: item.key, why: 'published here since the plan' })
+          outcome.skipped.push({ key: item.key, why: 'published here since the plan' })
           continue
         }
         const now = await store.blobs.entry(item.key)
         if (!now || now.integrity !== item.integrity || now.time !== item.time) {
-          result.skipped.push({ key: item.key, why: now ? 'stored again since the plan' : 'already gone' })
+          outcome.skipped.push({ key: item.key, why: now ? 'stored again since the plan' : 'already gone' })
           continue
         }
+        // Counted down before the removal's first await, so packages removed side by side that
+        // share the bytes agree on which removal is the last reference.
         const left = (refs.get(item.integrity) ?? 1) - 1
         refs.set(item.integrity, left)
         // Other keys the plan saw still point at the bytes, or a published version does.
         const { contentRemoved } = await store.blobs.remove(item.key, (integrity) => left > 0 || plan.localIntegrities.has(integrity))
-        if (contentRemoved) {
-          result.freedBytes += item.size
-          result.cachedBytesAfter -= item.size
-        }
-        result.removed.push(item)
+        if (contentRemoved) outcome.freedBytes += item.size
+        outcome.removed.push(item)
         onRemoved?.(item)
       }
     })
+  })
+  for (const outcome of outcomes.values()) {
+    result.removed.push(...outcome.removed)
+    result.skipped.push(...outcome.skipped)
+    result.freedBytes += outcome.freedBytes
+    result.cachedBytesAfter -= outcome.freedBytes
   }
   if (plan.orphans.length > 0) {
     // Indexed meanwhile (a download that reused bytes already on disk): not an orphan any more.

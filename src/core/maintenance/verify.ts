@@ -1,15 +1,8 @@
 import { eachLimited } from '../each-limited.js'
-import { SinopiaError, errnoCode } from '../errors.js'
-import { parseTarballKey, tarballKey, type BlobContent, type Store } from '../store/index.js'
+import { SinopiaError } from '../errors.js'
+import { parseTarballKey, tarballKey, type Store } from '../store/index.js'
 import { contentId } from './content-id.js'
 import { scanPackage } from './inventory.js'
-
-/**
- * Blobs re-hashed at once. One at a time, each small blob's open, read and close wait in turn
- * on the thread pool: 10,000 packages' 109,000 small tarballs took 245 s where sha512sum took 16 s;
- * 4 at once still left the pool idle between one blob's steps. Each holds one 64 KiB buffer.
- */
-export const VERIFY_CONCURRENCY = 16
 
 /** Packages whose documents are read at once (see SCAN_CONCURRENCY in inventory.ts). */
 const METADATA_CONCURRENCY = 8
@@ -109,47 +102,30 @@ export async function verifyStore(store: Store, options: { fix?: boolean; onProg
   }
   progress({ phase: 'metadata', done: names.length, total: names.length })
 
-  // Each content file is checked as the listing yields it, VERIFY_CONCURRENCY at once. The
-  // total is not known before the walk ends: the indexed digests stand in for it meanwhile.
+  // Each content is checked as the store's walk yields it (checkContent: in as few steps per
+  // content as the store can take). The total is not known before the walk ends: the indexed
+  // digests stand in for it meanwhile.
   const corrupt = new Set<string>()
-  const check = async (file: BlobContent): Promise<void> => {
-    let result: 'ok' | 'mismatch' | 'missing'
-    try {
-      result = await store.blobs.verify(file.integrity, file.integrity)
-    } catch (error) {
-      const code = errnoCode(error)
-      if (!code) throw error
-      report.blobs.unreadable.push({ integrity: file.integrity, path: file.location, code })
-      return
-    }
-    // Gone meanwhile (pruned, unpublished).
-    if (result === 'missing') return
-    report.blobs.checked++
-    report.blobs.bytes += file.size
-    if (result === 'ok') {
-      if (found.has(contentId(file.integrity))) found.set(contentId(file.integrity), true)
-      else if (!localIntegrities.has(file.integrity)) report.orphans++
-      return
-    }
-    corrupt.add(file.integrity)
-    const quarantined = fix ? await store.blobs.quarantine(file.integrity) : null
-    report.blobs.corrupt.push({ integrity: file.integrity, size: file.size, quarantined })
-  }
   let listed = 0
-  let failure: { error: unknown } | null = null
-  const running = new Set<Promise<void>>()
-  for await (const file of store.blobs.content()) {
-    if (failure) break
+  for await (const checked of store.blobs.checkContent()) {
     progress({ phase: 'blobs', done: listed, total: Math.max(found.size, listed) })
     listed++
-    const job: Promise<void> = check(file)
-      .catch((error: unknown) => void (failure ??= { error }))
-      .finally(() => running.delete(job))
-    running.add(job)
-    if (running.size >= VERIFY_CONCURRENCY) await Promise.race(running)
+    if (checked.result === 'unreadable') {
+      report.blobs.unreadable.push({ integrity: checked.integrity, path: checked.location, code: checked.code })
+      continue
+    }
+    report.blobs.checked++
+    report.blobs.bytes += checked.size
+    const id = contentId(checked.integrity)
+    if (checked.result === 'ok') {
+      if (found.has(id)) found.set(id, true)
+      else if (!localIntegrities.has(checked.integrity)) report.orphans++
+      continue
+    }
+    corrupt.add(checked.integrity)
+    const quarantined = fix ? await store.blobs.quarantine(checked.integrity) : null
+    report.blobs.corrupt.push({ integrity: checked.integrity, size: checked.size, quarantined })
   }
-  await Promise.all(running)
-  if (failure) throw (failure as { error: unknown }).error
   progress({ phase: 'blobs', done: listed, total: listed })
 
   // Only content found missing or corrupt makes an entry dangle: when every indexed content was

@@ -7,11 +7,11 @@ import { isDatabaseUrl } from './location.js'
 import type { PgStoreOptions } from './pg/open.js'
 import type { Store } from './types.js'
 
-export type { BlobContent, BlobEntry, BlobWrite, Blobs, Changes, OpenBlob, Packages, Quarantine, Store, TokenRecords, UsageRecords, UserRecords } from './types.js'
+export type { BlobContent, BlobEntry, ContentCheck, BlobWrite, Blobs, Changes, OpenBlob, Packages, Quarantine, Store, StoredText, TokenRecords, UsageRecords, UserRecords } from './types.js'
 export type { DocumentKind, FetchedRecord, LoadedUpstream, LocalDoc, Manifest, Packument, StoredBytes, TokenRecord, UplinkPart, UpstreamRecord, Usage, UserRecord } from './documents.js'
 export { expectedIntegrity, sha512Of } from './integrity.js'
 export { attestationsKey, parseTarballKey, tarballKey, tarballSpec } from './keys.js'
-export { decodeUpstream, encodeUpstream, encodeUpstreamAround, parseJson, revOf } from './records.js'
+export { decodeFetched, decodeUpstream, encodeUpstream, encodeUpstreamAround, parseJson, revOf } from './records.js'
 export { isDatabaseUrl, redactLocation } from './location.js'
 export { STORE_FORMAT } from './fs/layout.js'
 // A file of users outside any store (an htpasswd file): kept the way the folder store keeps its own.

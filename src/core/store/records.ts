@@ -29,7 +29,7 @@ export function encodeUpstreamAround(fields: Omit<UpstreamRecord, 'doc' | 'parts
 }
 
 /** Throws ECORRUPT when `raw` is not a stored record; `where` names it in the message. */
-export function decodeUpstream(raw: Uint8Array, where: string): UpstreamRecord {
+export function decodeUpstream(raw: Uint8Array | string, where: string): UpstreamRecord {
   const record = parseJson<UpstreamRecord>(raw, where)
   const corrupt = () => new SinopiaError('ECORRUPT', `${where} holds no packument`, { hint: 'run `sinopia-cli verify --fix`' })
   if (!record || typeof record !== 'object' || !holdsPackument(record)) throw corrupt()
@@ -52,7 +52,7 @@ const holdsPackument = (holder: { doc?: unknown }) =>
  * fetched"; one that parses to anything but a record (`null`, `[]`) is ECORRUPT too, or a
  * publish would take an uplink package for a new local one.
  */
-export function decodeFetched(raw: Uint8Array, where: string): FetchedRecord {
+export function decodeFetched(raw: Uint8Array | string, where: string): FetchedRecord {
   const record = parseJson<FetchedRecord | null>(raw, where)
   if (!record || typeof record !== 'object' || typeof record.uplink !== 'string' || typeof record.fetchedAt !== 'number' || !timesOrNone(record.uplinks)) {
     throw new SinopiaError('ECORRUPT', `${where} holds no fetch record`, { hint: 'run `sinopia-cli verify --fix`' })
@@ -66,9 +66,10 @@ const timesOrNone = (times: unknown) =>
 /** Content hash of a stored document: changes exactly when its bytes do. */
 export const revOf = (raw: Uint8Array) => createHash('sha1').update(raw).digest('base64url').slice(0, 20)
 
-export function parseJson<T>(raw: Uint8Array, where: string): T {
+/** `raw`: the stored bytes, or their text already decoded (Packages.readDocuments). */
+export function parseJson<T>(raw: Uint8Array | string, where: string): T {
   try {
-    return JSON.parse(Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('utf8')) as T
+    return JSON.parse(typeof raw === 'string' ? raw : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('utf8')) as T
   } catch (error) {
     throw new SinopiaError('ECORRUPT', `${where} is not valid JSON`, { hint: 'run `sinopia-cli verify --fix`', cause: error })
   }

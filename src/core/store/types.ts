@@ -60,6 +60,13 @@ export interface BlobContent {
   location: string
 }
 
+/** What Blobs.checkContent found of one stored content. */
+export type ContentCheck =
+  /** Whether its bytes (`size` of them) hash to the digest it is stored under. */
+  | { integrity: string; location: string; size: number; result: 'ok' | 'mismatch' }
+  /** A read error (EIO, ...): it says nothing about the bytes. */
+  | { integrity: string; location: string; result: 'unreadable'; code: string }
+
 /**
  * Tarballs: content addressed by sha512, served only through the key they were stored for
  * (see keys.ts), so bytes published under one name are never served under another.
@@ -95,6 +102,12 @@ export interface Blobs {
   dropEntry(key: string): Promise<void>
   /** Every stored content, in no promised order. */
   content(): AsyncIterable<BlobContent>
+  /**
+   * Every stored content re-hashed against the digest it is stored under, streamed like
+   * content(): verify's walk, in as few steps per content as the store can take. Content removed
+   * during the walk is left out.
+   */
+  checkContent(): AsyncIterable<ContentCheck>
   hasContent(sha512Integrity: string): Promise<boolean>
   /** Removes content no entry refers to (prune's orphans). */
   removeContent(sha512Integrity: string): Promise<void>
@@ -107,6 +120,12 @@ export interface Blobs {
   totals(): Promise<{ blobs: number; bytes: number }>
   /** Counts every stored content again and keeps that as the totals (verify --fix: corrects drift). */
   recount(): Promise<{ blobs: number; bytes: number }>
+}
+
+/** A document read by Packages.readDocuments. */
+export interface StoredText {
+  text: string
+  bytes: number
 }
 
 /** What Packages.changesSince found. */
@@ -186,6 +205,14 @@ export interface Packages {
   list(): Promise<string[]>
   /** Stored bytes of each document (0: none). */
   sizes(name: string): Promise<Record<DocumentKind, number>>
+  /**
+   * Every document of a package as text (records.ts decodes it) and its stored size in bytes
+   * (what sizes() tells), null where there is none: for a scan of every package (maintenance),
+   * in as few steps as the store can take. Text, not bytes: it lives in the JS heap, where a scan's
+   * garbage is cheap, rather than 100,000 buffers outside it. Not for serving: a folder reads
+   * them with blocking calls.
+   */
+  readDocuments(name: string): Promise<Record<DocumentKind, StoredText | null>>
   /** Where a document is kept (a file path): for reports. */
   where(name: string, kind: DocumentKind): string
 }

@@ -2,7 +2,7 @@ import { readFile, readdir, rm, stat, truncate, writeFile } from 'node:fs/promis
 import path from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { verifyStore, type VerifyProgress } from '../../../src/core/maintenance/index.js'
-import { VERIFY_CONCURRENCY } from '../../../src/core/maintenance/verify.js'
+import { CHECK_CONCURRENCY, checkEachContent } from '../../../src/core/store/content-check.js'
 import { tarballKey, type Blobs } from '../../../src/core/store/index.js'
 import { addUpstream, bytesOf, cacheTarball, integrityOf, publishLocal, storedVersions, tempStore, type TestStore } from './fixture.js'
 
@@ -116,7 +116,7 @@ describe('verifyStore', () => {
     expect(report).toMatchObject({ orphans: 1, problems: 0, missingLocal: [] })
   })
 
-  it('checks each blob as the content listing yields it, a few at once, keeping no list of the content', async () => {
+  it('checks each blob as the content listing yields it, a few at once, keeping no list of the content (a store of round trips)', async () => {
     const more = Array.from({ length: 12 }, (_, i) => bytesOf(`more-${i}`, '1.0.0', 100))
     for (const [i, bytes] of more.entries()) await cacheTarball(t.store, `more-${i}`, '1.0.0', bytes)
     // The real store, with its listing and its re-hash recorded in the order they happen.
@@ -135,8 +135,10 @@ describe('verifyStore', () => {
         return result
       },
     })
-    const report = await verifyStore({ ...t.store, blobs })
-    expect(report).toMatchObject({ problems: 0, orphans: 0, blobs: { checked: 16 } })
+    const checks = []
+    for await (const check of checkEachContent(blobs)) checks.push(check)
+    expect(checks.filter((check) => check.result === 'ok')).toHaveLength(16)
+    expect(await verifyStore(t.store)).toMatchObject({ problems: 0, orphans: 0, blobs: { checked: 16 } })
     const listed = events.filter((e) => e.startsWith('listed ')).map((e) => e.slice('listed '.length))
     const verified = events.filter((e) => e.startsWith('verified ')).map((e) => e.slice('verified '.length))
     expect(listed.sort()).toEqual([b.a, b.b, b.c, b.mine, ...more].map(integrityOf).sort())
@@ -148,6 +150,6 @@ describe('verifyStore', () => {
       ahead += event.startsWith('listed ') ? 1 : -1
       most = Math.max(most, ahead)
     }
-    expect(most).toBeLessThanOrEqual(VERIFY_CONCURRENCY)
+    expect(most).toBeLessThanOrEqual(CHECK_CONCURRENCY)
   })
 })

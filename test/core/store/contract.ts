@@ -122,6 +122,25 @@ export function describeStore(name: string, open: () => Promise<StoreUnderTest>)
         expect(await store.blobs.verify(sri(Buffer.from('never stored')), sri(Buffer.from('never stored')))).toBe('missing')
       })
 
+      it('checks every content again in one walk: ok, mismatch once its bytes changed, each once whatever shares it', async () => {
+        const data = { a: Buffer.from('first bytes to check'), b: Buffer.from('second bytes to check'), c: Buffer.from('third bytes, two keys') }
+        const integrity = {
+          a: await put(store, tarballKey('a', '1.0.0'), data.a),
+          b: await put(store, tarballKey('b', '1.0.0'), data.b),
+          c: await put(store, tarballKey('c', '1.0.0'), data.c),
+        }
+        await put(store, tarballKey('c2', '1.0.0'), data.c)
+        await t.corrupt(integrity.b)
+        const checks = await collect(store.blobs.checkContent())
+        const byIntegrity = Object.fromEntries(checks.map((check) => [check.integrity, check]))
+        expect(checks).toHaveLength(3)
+        expect(byIntegrity[integrity.a]).toMatchObject({ result: 'ok', size: data.a.length, location: store.blobs.where(integrity.a) })
+        expect(byIntegrity[integrity.b]).toMatchObject({ result: 'mismatch', location: store.blobs.where(integrity.b) })
+        expect(byIntegrity[integrity.c]).toMatchObject({ result: 'ok', size: data.c.length })
+        await store.blobs.removeContent(integrity.a)
+        expect((await collect(store.blobs.checkContent())).map((check) => check.integrity).sort()).toEqual([integrity.b, integrity.c].sort())
+      })
+
       it('removes an entry, and its content only when nothing else uses it', async () => {
         const shared = Buffer.from('shared by two versions')
         await put(store, tarballKey('a', '1.0.0'), shared)
@@ -288,6 +307,30 @@ export function describeStore(name: string, open: () => Promise<StoreUnderTest>)
         expect(await store.packages.readFetched('zeta')).toBeNull()
         await store.packages.removeIfEmpty('zeta')
         expect(await store.packages.list()).toEqual(['@scope/pkg', 'alpha'])
+      })
+
+      it('reads every document of a package at once as text, sized as sizes() says; null where there is none', async () => {
+        const record = upstream('both', ['1.0.0', '2.0.0'])
+        await store.packages.withLock('both', async () => {
+          await store.packages.writeUpstream('both', record)
+          await store.packages.writeFetched('both', { uplink: 'npmjs', fetchedAt: 7 })
+          await store.packages.writeLocal('both', local('both', 1))
+        })
+        const documents = await store.packages.readDocuments('both')
+        const sizes = await store.packages.sizes('both')
+        expect(documents.upstream?.bytes).toBe(sizes.upstream)
+        expect(documents.fetched?.bytes).toBe(sizes.fetched)
+        expect(documents.local?.bytes).toBe(sizes.local)
+        expect(decodeUpstream(documents.upstream?.text as string, 'upstream')).toEqual(record)
+        expect(JSON.parse(documents.fetched?.text as string)).toEqual({ uplink: 'npmjs', fetchedAt: 7 })
+        expect(JSON.parse(documents.local?.text as string)).toEqual(local('both', 1))
+        expect(await store.packages.readDocuments('nothing-here')).toEqual({ upstream: null, fetched: null, local: null })
+        // Bigger than one read, with characters of two bytes across the reads' boundaries.
+        const big = { ...record, doc: { ...record.doc, readme: 'é'.repeat(100_000) } }
+        await store.packages.withLock('both', () => store.packages.writeUpstream('both', big))
+        const read = (await store.packages.readDocuments('both')).upstream
+        expect(read?.bytes).toBe((await store.packages.sizes('both')).upstream)
+        expect(decodeUpstream(read?.text as string, 'upstream')).toEqual(big)
       })
 
       it('quarantine moves a document aside: it then reads as absent', async () => {

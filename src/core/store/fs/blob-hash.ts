@@ -3,6 +3,8 @@ import { createReadStream } from 'node:fs'
 import type { FileHandle } from 'node:fs/promises'
 import { pipeline } from 'node:stream/promises'
 import ssri from 'ssri'
+import { readChunksBlocking } from '../../fs/read-blocking.js'
+import type { TimeSlice } from '../../fs/time-slice.js'
 import { openOrNull } from '../../fs/stat.js'
 
 /** The sha512 integrity and size of a file as read from disk now. Read errors (EIO, ...) are thrown. */
@@ -57,4 +59,14 @@ async function eachChunk(handle: FileHandle, buffer: Buffer, shortReadEnds: bool
     if (shortReadEnds && bytesRead < buffer.length) break
   }
   return size
+}
+
+/**
+ * sha512OfFile for a walk over every blob (verify), read with blocking calls (see
+ * readChunksBlocking). The digest is hex, as content files are named.
+ */
+export async function sha512HexOfFileSync(file: string, buffer: Buffer, slice: TimeSlice): Promise<{ hex: string; size: number } | null> {
+  const hash = createHash('sha512')
+  const size = await readChunksBlocking(file, buffer, (chunk) => hash.update(chunk), slice)
+  return size === null ? null : { hex: hash.digest('hex'), size }
 }

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto'
-import { readFile, readdir, stat } from 'node:fs/promises'
+import { readFileSync, readdirSync, statSync } from 'node:fs'
 import path from 'node:path'
 import cacache from 'cacache'
-import ssri from 'ssri'
 import { errnoCode } from '../../errors.js'
+import { TimeSlice } from '../../fs/time-slice.js'
 import { sha512Of } from '../integrity.js'
 import type { BlobEntry } from '../types.js'
 
@@ -33,18 +33,27 @@ interface IndexLine {
  * bucket file (a few lines) at a time. The format is cacache's on-disk index-v5: lines whose sha1
  * does not match are torn writes and skipped, the last line of a key wins, a null integrity is
  * a deletion (all as cacache itself reads them).
+ *
+ * The bucket files are read with blocking calls, the event loop getting a turn every few ms (see
+ * TimeSlice): through the thread pool, 16 reads in flight, 109,000 buckets cost ~14 s of CPU on
+ * a loaded 2-core machine, nearly all of it the round trips of an open, a stat, a read and a close each.
  */
 export async function* eachIndexEntry(blobsDir: string): AsyncGenerator<BlobEntry> {
-  const texts = readAhead(eachFile(path.join(blobsDir, 'index-v5')), async (bucket) => {
-    try {
-      return await readFile(bucket.path, 'utf8')
-    } catch (error) {
-      // Removed while we walked (the last entry of its key went).
-      if (errnoCode(error) === 'ENOENT') return ''
-      throw error
-    }
-  })
-  for await (const text of texts) yield* bucketEntries(text)
+  const slice = new TimeSlice()
+  for (const bucket of eachFile(path.join(blobsDir, 'index-v5'))) {
+    yield* bucketEntries(readTextOrEmpty(bucket.path))
+    await slice.pause()
+  }
+}
+
+/** A bucket file's text; '' when it was removed while we walked (the last entry of its key went). */
+function readTextOrEmpty(file: string): string {
+  try {
+    return readFileSync(file, 'utf8')
+  } catch (error) {
+    if (errnoCode(error) === 'ENOENT') return ''
+    throw error
+  }
 }
 
 /** The live entries of one bucket file's text: the last line of each key, unless it is a deletion. */
@@ -85,62 +94,44 @@ export async function removeEntry(blobsDir: string, key: string): Promise<void> 
 
 /**
  * Every content file: content-v2/sha512/ab/cd/<rest> is the blob whose sha512 hex digest is
- * "abcd<rest>". Anything else found there (temp names, other algorithms) is skipped.
+ * "abcd<rest>". Anything else found there (temp names, other algorithms) is skipped. Stat-ed
+ * with blocking calls between turns of the event loop, as eachIndexEntry reads.
  */
 export async function* listContent(blobsDir: string): AsyncGenerator<ContentFile> {
-  const files = (async function* () {
-    for await (const found of eachFile(path.join(blobsDir, 'content-v2', 'sha512'))) if (/^[0-9a-f]{128}$/.test(found.name)) yield found
-  })()
-  const stated = readAhead(files, async (found) => {
-    try {
-      return { found, info: await stat(found.path) }
-    } catch (error) {
-      // Removed while we walked (a prune, an unpublish): not there any more.
-      if (errnoCode(error) === 'ENOENT') return null
-      throw error
-    }
-  })
-  for await (const item of stated) {
-    if (!item?.info.isFile()) continue
-    const { found, info } = item
-    yield { integrity: ssri.fromHex(found.name, 'sha512').toString(), hex: found.name, path: found.path, size: info.size, mtimeMs: info.mtimeMs }
+  const slice = new TimeSlice()
+  for (const found of contentFiles(blobsDir)) {
+    // Removed while we walked (a prune, an unpublish): not there any more.
+    const info = statSync(found.path, { throwIfNoEntry: false })
+    if (info?.isFile()) yield { integrity: integrityOfHex(found.name), hex: found.name, path: found.path, size: info.size, mtimeMs: info.mtimeMs }
+    await slice.pause()
   }
 }
 
-/**
- * Reads (stats, bucket files) of a walk kept in flight at once. One at a time, each waits its turn
- * on the thread pool: 109,000 index buckets took 42 s on a loaded 2-core machine.
- */
-const READ_AHEAD = 16
+/** The content files' names (their sha512 hex digests) and paths, one folder listing held at a time. */
+export function* contentFiles(blobsDir: string): Generator<{ name: string; path: string }> {
+  for (const found of eachFile(path.join(blobsDir, 'content-v2', 'sha512'))) if (/^[0-9a-f]{128}$/.test(found.name)) yield found
+}
 
-/** `read` of each item, up to READ_AHEAD of them at once, yielded in the items' order: what is held is that window. */
-async function* readAhead<T, R>(items: AsyncIterable<T>, read: (item: T) => Promise<R>): AsyncGenerator<R> {
-  const window: Array<Promise<R>> = []
-  for await (const item of items) {
-    const pending = read(item)
-    // Observed when its turn comes; an early failure must not go unhandled meanwhile.
-    pending.catch(() => undefined)
-    window.push(pending)
-    if (window.length >= READ_AHEAD) yield await (window.shift() as Promise<R>)
-  }
-  while (window.length > 0) yield await (window.shift() as Promise<R>)
+/** sha512-<base64> of a hex digest. */
+export function integrityOfHex(hex: string): string {
+  return `sha512-${Buffer.from(hex, 'hex').toString('base64')}`
 }
 
 /**
  * Every name three folders down from `root` (cacache's `ab/cd/<rest>` fan-out, content and index
  * alike), with the three parts joined: one folder listing held at a time.
  */
-async function* eachFile(root: string): AsyncGenerator<{ name: string; path: string }> {
-  for (const a of await names(root)) {
-    for (const b of await names(path.join(root, a))) {
-      for (const rest of await names(path.join(root, a, b))) yield { name: a + b + rest, path: path.join(root, a, b, rest) }
+function* eachFile(root: string): Generator<{ name: string; path: string }> {
+  for (const a of names(root)) {
+    for (const b of names(path.join(root, a))) {
+      for (const rest of names(path.join(root, a, b))) yield { name: a + b + rest, path: path.join(root, a, b, rest) }
     }
   }
 }
 
-async function names(dir: string): Promise<string[]> {
+function names(dir: string): string[] {
   try {
-    return (await readdir(dir)).sort()
+    return readdirSync(dir).sort()
   } catch (error) {
     if (errnoCode(error) === 'ENOENT' || errnoCode(error) === 'ENOTDIR') return []
     throw error

@@ -6,7 +6,8 @@ import ssri from 'ssri'
 import { errnoCode } from '../../errors.js'
 import { SingleFlight } from '../../upstream/single-flight.js'
 import { sha512Of } from '../integrity.js'
-import type { BlobContent, BlobEntry, BlobWrite, Blobs, OpenBlob } from '../types.js'
+import { checkEachContent } from '../content-check.js'
+import type { BlobContent, BlobEntry, BlobWrite, Blobs, ContentCheck, OpenBlob } from '../types.js'
 import type { BlobCache } from './blob-cache.js'
 import { CHUNK_BYTES, ContentGone, readChunks, uploadChunks } from './chunks.js'
 import { memoryWrite } from './memory-write.js'
@@ -156,6 +157,11 @@ export class PgBlobs implements Blobs {
       (row) => row.integrity,
     )
     for await (const row of rows) yield { integrity: row.integrity, size: row.size, mtimeMs: row.stored_ms, location: this.where(row.integrity) }
+  }
+
+  /** A few re-hashed at once: each is a few round trips to the database. */
+  checkContent(): AsyncIterable<ContentCheck> {
+    return checkEachContent(this)
   }
 
   async hasContent(sha512Integrity: string): Promise<boolean> {

@@ -1,7 +1,7 @@
 import type pg from 'pg'
 import type { DocumentKind, FetchedRecord, LoadedUpstream, LocalDoc, StoredBytes, UpstreamRecord } from '../documents.js'
 import { decodeFetched, decodeUpstream, encodeUpstream, parseJson, revOf } from '../records.js'
-import type { Changes, Packages } from '../types.js'
+import type { Changes, Packages, StoredText } from '../types.js'
 import type { AdvisoryLocks } from './advisory.js'
 import { changeCursor, changesSince, readSnapshot, writeSnapshot } from './changes.js'
 import type { FetchTurns } from './fetch-turns.js'
@@ -177,6 +177,14 @@ export class PgPackages implements Packages {
     const sizes: Record<DocumentKind, number> = { upstream: 0, fetched: 0, local: 0 }
     for (const row of rows) sizes[row.kind] = row.size
     return sizes
+  }
+
+  /** One query for the three. */
+  async readDocuments(name: string): Promise<Record<DocumentKind, StoredText | null>> {
+    const { rows } = await this.pool.query<{ kind: DocumentKind; body: Buffer }>('SELECT kind, body FROM sinopia_documents WHERE name = $1', [name])
+    const documents: Record<DocumentKind, StoredText | null> = { upstream: null, fetched: null, local: null }
+    for (const row of rows) documents[row.kind] = { text: row.body.toString('utf8'), bytes: row.body.length }
+    return documents
   }
 
   where(name: string, kind: DocumentKind): string {
