@@ -4,7 +4,7 @@ import { BUNDLE_UPLINK } from '../bundle/format.js'
 import { CACHE_BOUNDS } from '../cache-bounds.js'
 import { SinopiaError } from '../errors.js'
 import { tarballKey, type LocalDoc, type Manifest, type Packument, type Store, type StoredBytes } from '../store/index.js'
-import type { PackageSummary } from '../search/summary.js'
+import { withText, type PackageSummary } from '../search/summary.js'
 import type { UpstreamClient } from '../upstream/client.js'
 import { SingleFlight } from '../upstream/single-flight.js'
 import { isTombstone, mergePackument } from './merge.js'
@@ -190,7 +190,8 @@ export class Packuments extends EventEmitter {
     if (local && isTombstone(local.doc)) return null
     const { upstream, size } = await this.storedInput(name, local?.doc.origin === 'local-only')
     if (!local && !upstream) return null
-    return this.views.run('summary', { name, upstream, local: local?.doc ?? null }, size, [upstream?.raw])
+    const fields = await this.views.run('summary', { name, upstream, local: local?.doc ?? null }, size, [upstream?.raw])
+    return fields && withText(fields)
   }
 
   /**

@@ -228,11 +228,20 @@ export interface SummaryInput {
   local: LocalDoc | null
 }
 
-/** What the search index keeps of the package as served (see search/summary.ts). */
-export function summary(input: SummaryInput): PackageSummary | null {
+/**
+ * What the search index keeps of the package as served (see search/summary.ts), without its
+ * search text: that is an object whose fields are getters, which a thread crossing would turn
+ * into a copy missing them. The caller adds it with `withText`, on its own thread.
+ */
+export function summary(input: SummaryInput): SummaryFields | null {
   const { doc } = served(input)
-  return summarize(input.name, doc, packageOrigin(input.local), input.local?.users)
+  const whole = summarize(input.name, doc, packageOrigin(input.local), input.local?.users)
+  if (!whole) return null
+  const { text: _text, ...fields } = whole
+  return fields
 }
+
+export type SummaryFields = Omit<PackageSummary, 'text'>
 
 /**
  * The packument as this registry serves it, from the stored uplink record and what was published

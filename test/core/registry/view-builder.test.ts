@@ -1,7 +1,8 @@
 import { readdirSync, readFileSync } from 'node:fs'
 import { afterEach, describe, expect, it } from 'vitest'
 import { ViewBuilder } from '../../../src/core/registry/view-builder.js'
-import type { FromUplinkInput } from '../../../src/core/registry/view-tasks.js'
+import type { FromUplinkInput, SummaryFields } from '../../../src/core/registry/view-tasks.js'
+import { withText } from '../../../src/core/search/summary.js'
 import { BASE_TOKEN, viewOf, type ViewData } from '../../../src/core/registry/view.js'
 import { emptyLocal } from '../../../src/core/registry/merge.js'
 import { rejection } from '../../helpers/errors.js'
@@ -72,7 +73,13 @@ describe('ViewBuilder', () => {
     expect(Object.keys(served.versions)).toEqual(['1.0.0'])
     expect(served.versions['1.0.0']?.deprecated).toBe('use 1.1')
     const summaryInput = { name: 'pkg', upstream: { raw: record, where: 'test' }, local }
-    expect(await make(0).run('summary', summaryInput, 0)).toEqual(await make(Infinity).run('summary', summaryInput, 0))
+    const inlineSummary = await make(Infinity).run('summary', summaryInput, 0)
+    const workerSummary = await make(0).run('summary', summaryInput, 0)
+    expect(workerSummary).toEqual(inlineSummary)
+    // The search text is made on the caller's thread: a crossing kept only its plain fields, and
+    // every package whose document went to the worker (over 1 MB) failed to be indexed.
+    expect(workerSummary).not.toHaveProperty('text')
+    expect(withText(workerSummary as SummaryFields).text.all).toBe(withText(inlineSummary as SummaryFields).text.all)
   })
 
   it('picks one version as npm does (registry/pick.ts), inline and in the worker', async () => {

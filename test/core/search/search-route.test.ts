@@ -5,6 +5,7 @@ import { parseConfig } from '../../../src/core/config/index.js'
 import { silentLogger } from '../../../src/core/log.js'
 import { startServer } from '../../../src/core/server/index.js'
 import { startHarness, type Harness } from '../server/harness.js'
+import { buildPackage } from '../../helpers/packages.js'
 import { addUsers, basic, publish } from './helpers.js'
 
 interface SearchBody {
@@ -74,6 +75,14 @@ describe('GET /-/v1/search', () => {
     expect(await found('keywords:alpha')).toEqual(['alpha-helper'])
     expect(await found('alpha is:cached')).toEqual(['alpha'])
     expect(await found('maintainer:alice')).toEqual(['alpha-helper'])
+  })
+
+  it('finds a cached package whose document is over 1 MB (summarised in the view worker)', async () => {
+    // The worker's answer crosses threads as plain fields; its search text, read through getters,
+    // is made back on the server's thread. Without that, such a package never reached the index.
+    h.upstream.addPackage(await buildPackage({ name: 'sizeable', version: '1.0.0', description: 'a roomy document', extra: { notes: 'x'.repeat(1_500_000) } }))
+    expect((await fetch(`${h.url}sizeable`)).status).toBe(200)
+    expect(await found('roomy')).toEqual(['sizeable'])
   })
 
   it('shows a package only to those who may read it', async () => {
