@@ -1,6 +1,7 @@
 import { createInterface } from 'node:readline/promises'
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../cli/base-command.js'
+import { preferSmallHeap } from '../core/heap.js'
 import { parseDuration, parseSize } from '../core/config/units.js'
 import { SinopiaError } from '../core/errors.js'
 import { applyPrune, formatAge, formatBytes, planPrune, plural, readKeepList, type PruneItem, type PrunePlan, type PruneResult, type StalePackument } from '../core/maintenance/index.js'
@@ -55,6 +56,7 @@ uplink is down, removed versions are no longer advertised.`
 
   async run(): Promise<PruneOutput> {
     const { flags } = await this.parse(Prune)
+    preferSmallHeap()
     const olderThanMs = flags['older-than'] === undefined ? undefined : parseFlag('--older-than', () => parseDuration(flags['older-than'] as string))
     const maxBytes = flags['max-size'] === undefined ? undefined : parseFlag('--max-size', () => parseSize(flags['max-size'] as string))
     const graceMs = flags.grace === undefined ? undefined : parseFlag('--grace', () => parseDuration(flags.grace as string))

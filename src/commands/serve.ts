@@ -1,7 +1,8 @@
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../cli/base-command.js'
 import { assertNoSelfUplink, parseListen } from '../core/config/index.js'
-import { preferSmallHeap, startServer } from '../core/server/index.js'
+import { preferSmallHeap } from '../core/heap.js'
+import { startServer } from '../core/server/index.js'
 import { serverLogger } from '../core/log.js'
 import { redactLocation } from '../core/store/index.js'
 

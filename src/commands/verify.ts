@@ -1,6 +1,7 @@
 import { Flags } from '@oclif/core'
 import ora, { type Ora } from 'ora'
 import { BaseCommand } from '../cli/base-command.js'
+import { preferSmallHeap } from '../core/heap.js'
 import { formatBytes, plural, verifyStore, type VerifyProgress, type VerifyReport } from '../core/maintenance/index.js'
 import { openStore, tarballSpec } from '../core/store/index.js'
 
@@ -22,6 +23,7 @@ other copy: such problems are reported, never "fixed". Safe while \`serve\` runs
 
   async run(): Promise<VerifyReport> {
     const { flags } = await this.parse(Verify)
+    preferSmallHeap()
     const config = await this.loadConfig(flags.config, false)
     const store = await openStore(config.storage)
     // A terminal that reports no width (some pseudo-terminals) would make ora redraw forever.

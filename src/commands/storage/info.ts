@@ -1,4 +1,5 @@
 import { BaseCommand } from '../../cli/base-command.js'
+import { preferSmallHeap } from '../../core/heap.js'
 import { formatBytes, plural, storageInfo, type StorageInfo } from '../../core/maintenance/index.js'
 import { openStore } from '../../core/store/index.js'
 
@@ -9,6 +10,7 @@ export default class StorageInfoCommand extends BaseCommand {
 
   async run(): Promise<StorageInfo> {
     const { flags } = await this.parse(StorageInfoCommand)
+    preferSmallHeap()
     const config = await this.loadConfig(flags.config, false)
     const info = await storageInfo(await openStore(config.storage))
     const rows: Array<[string, string]> = [

@@ -20,7 +20,6 @@ import { ConfigWatcher } from './reload.js'
 import { readTls } from './tls.js'
 
 export { createApp } from './app.js'
-export { preferSmallHeap } from './heap.js'
 export type { ServerContext } from './context.js'
 
 function secureServer(options: https.ServerOptions, handler: http.RequestListener): https.Server {
