@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { SinopiaError } from '../errors.js'
-import { packageOrigin, summarize, type Origin, type PackageSummary } from '../search/summary.js'
+import { packageOrigin, summaryFields, type Origin, type PackageSummary } from '../search/summary.js'
 import { packageModel, type PackageModel } from '../web/package-model.js'
 import { decodeUpstream, encodeUpstream, encodeUpstreamAround, parseJson, revOf, type LocalDoc, type Manifest, type Packument, type UplinkPart, type UpstreamRecord } from '../store/index.js'
 import { originOf } from '../upstream/response.js'
@@ -235,10 +235,7 @@ export interface SummaryInput {
  */
 export function summary(input: SummaryInput): SummaryFields | null {
   const { doc } = served(input)
-  const whole = summarize(input.name, doc, packageOrigin(input.local), input.local?.users)
-  if (!whole) return null
-  const { text: _text, ...fields } = whole
-  return fields
+  return summaryFields(input.name, doc, packageOrigin(input.local), input.local?.users)
 }
 
 export type SummaryFields = Omit<PackageSummary, 'text'>

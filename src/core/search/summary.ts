@@ -80,6 +80,15 @@ const MAX_STARS = 1000
  * the `users` map kept here (local.json), not the merged document's, which may be the uplink's.
  */
 export function summarize(name: string, doc: Packument, origin: Origin, stars?: unknown): PackageSummary | null {
+  const fields = summaryFields(name, doc, origin, stars)
+  return fields && withText(fields)
+}
+
+/**
+ * summarize without the search text: what crosses a thread (the view worker's `summary` task),
+ * as the text's fields are getters a copy would lose. The receiving thread adds it with withText.
+ */
+export function summaryFields(name: string, doc: Packument, origin: Origin, stars?: unknown): Omit<PackageSummary, 'text'> | null {
   const latest = latestManifest(doc)
   if (!latest) return null
   const description = text(latest.description ?? doc.description).slice(0, MAX_DESCRIPTION)
@@ -90,7 +99,7 @@ export function summarize(name: string, doc: Packument, origin: Origin, stars?: 
   const publisher = person(latest._npmUser) ?? maintainers[0] ?? null
   const time = doc.time ?? {}
   const date = validDate(time[latest.version]) ?? validDate(time.modified)
-  return withText({
+  return {
     name,
     version: latest.version,
     description,
@@ -103,7 +112,7 @@ export function summarize(name: string, doc: Packument, origin: Origin, stars?: 
     origin,
     deprecated: typeof latest.deprecated === 'string' && latest.deprecated !== '',
     starredBy: starredBy(stars),
-  })
+  }
 }
 
 /**
