@@ -5,6 +5,7 @@ import parsePrometheusTextFormat, { type MetricFamily } from 'parse-prometheus-t
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { cleanupTempDirs, makeProject, makeTempDir, runNpm } from '../helpers/clients.js'
 import { startFakeUpstream, type FakeUpstream } from '../helpers/fake-upstream.js'
+import { remount } from '../faults/tmpfs.js'
 import { buildPackage } from '../helpers/packages.js'
 import { publishBody } from '../helpers/publish.js'
 import { cleanupRegistries, startRegistry, type RunningRegistry } from '../helpers/server.js'
@@ -135,11 +136,11 @@ describe('metrics, health and JSON logs', () => {
       const onTmpfs = await startRegistry({ storage: mount })
       const health = async () => (await fetch(`${onTmpfs.url}-/health`)).status
       expect(await health()).toBe(200)
-      execFileSync('mount', ['-o', 'remount,ro', mount])
+      await remount(mount, 'ro')
       await expect.poll(health, { timeout: 20_000, interval: 250 }).toBe(503)
       const body = (await (await fetch(`${onTmpfs.url}-/health`)).json()) as { storage: { error?: string } }
       expect(body.storage.error).toBe('EROFS')
-      execFileSync('mount', ['-o', 'remount,rw', mount])
+      await remount(mount, 'rw')
       await expect.poll(health, { timeout: 20_000, interval: 250 }).toBe(200)
       await onTmpfs.cleanup()
     } finally {

@@ -108,7 +108,7 @@ describe.skipIf(!canMount)(`a full or read-only storage volume${canMount ? '' : 
     const stored = await get(big)
     expect(stored.body?.equals(big.tarball)).toBe(true)
     const pkg = await buildPackage({ name: 'ro-disk-pub', version: '1.0.0' })
-    volume.readOnly(true)
+    await volume.readOnly(true)
     try {
       expect((await get(big)).body?.equals(big.tarball)).toBe(true)
       const res = await publish(pkg)
@@ -118,7 +118,7 @@ describe.skipIf(!canMount)(`a full or read-only storage volume${canMount ? '' : 
       expect(fill.status).toBe(503)
       expect(fill.error).toMatch(/read-only/)
     } finally {
-      volume.readOnly(false)
+      await volume.readOnly(false)
     }
     expect((await publish(pkg)).status).toBe(201)
     expect((await get(pkg)).body?.equals(pkg.tarball)).toBe(true)

@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process'
 import { mkdtemp, rm, statfs, writeFile } from 'node:fs/promises'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 
@@ -19,8 +20,26 @@ export interface Volume {
   fill(leave: number): Promise<void>
   /** Removes the filler: the space is back. */
   drain(): Promise<void>
-  readOnly(on: boolean): void
+  readOnly(on: boolean): Promise<void>
   unmount(): Promise<void>
+}
+
+/**
+ * Remounts a mount read-only or writable. The kernel refuses `ro` ("mount point is busy") while any
+ * file on it is open for writing, which a running server does for a moment now and then (a health
+ * probe, a snapshot, a totals write), so the refusal is retried for a bounded while.
+ */
+export async function remount(dir: string, mode: 'ro' | 'rw'): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      execFileSync('mount', ['-o', `remount,${mode}`, dir], { stdio: 'pipe' })
+      return
+    } catch (error) {
+      const busy = /busy/i.test(String((error as { stderr?: Buffer }).stderr ?? error))
+      if (!busy || attempt >= 80) throw error
+      await sleep(50)
+    }
+  }
 }
 
 export async function mountTmpfs(size: string): Promise<Volume> {
@@ -41,9 +60,7 @@ export async function mountTmpfs(size: string): Promise<Volume> {
       if (take > 0) await writeFile(filler, Buffer.alloc(take))
     },
     drain: () => rm(filler, { force: true }),
-    readOnly(on) {
-      execFileSync('mount', ['-o', `remount,${on ? 'ro' : 'rw'}`, dir])
-    },
+    readOnly: (on) => remount(dir, on ? 'ro' : 'rw'),
     async unmount() {
       if (!mounted) return
       mounted = false
