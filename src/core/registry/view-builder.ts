@@ -1,7 +1,6 @@
-import { existsSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
 import { Worker } from 'node:worker_threads'
 import { SinopiaError } from '../errors.js'
+import { workerFile } from '../worker-file.js'
 import { ownedMemory } from './transfer.js'
 import { TASKS, type TaskInput, type TaskName, type TaskOutput } from './view-tasks.js'
 import type { ResultMessage, TaskMessage } from './view-worker.js'
@@ -53,7 +52,7 @@ export class ViewBuilder {
   }
 
   private start(): Lane {
-    const lane: Lane = { worker: new Worker(workerFile(), { workerData: { baseToken: BASE_TOKEN } }), pending: new Map() }
+    const lane: Lane = { worker: new Worker(workerFile(import.meta.url, './view-worker.js'), { workerData: { baseToken: BASE_TOKEN } }), pending: new Map() }
     const { worker, pending } = lane
     worker.unref()
     worker.on('message', (message: ResultMessage) => {
@@ -80,18 +79,4 @@ export class ViewBuilder {
 interface Lane {
   worker: Worker
   pending: Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>
-}
-
-/**
- * The worker's script: the compiled file beside this one. Run from the TypeScript sources
- * (vitest), that is the build's copy in dist/, since a worker thread cannot load .ts files.
- */
-function workerFile(): string {
-  const here = fileURLToPath(import.meta.url)
-  if (!here.endsWith('.ts')) return here.replace(/view-builder\.js$/, 'view-worker.js')
-  const built = here.replace(/([\\/])src([\\/])(?!.*[\\/]src[\\/])/, '$1dist$2').replace(/view-builder\.ts$/, 'view-worker.js')
-  if (!existsSync(built)) {
-    throw new SinopiaError('EINTERNAL', `the view worker is not built (${built})`, { hint: 'run `npm run build`' })
-  }
-  return built
 }

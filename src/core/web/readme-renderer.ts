@@ -1,4 +1,6 @@
+import { pathToFileURL } from 'node:url'
 import { Worker } from 'node:worker_threads'
+import { workerFile } from '../worker-file.js'
 import { trusted, type SafeHtml } from './html.js'
 import { cutReadme, hasReadme, plainReadme } from './readme.js'
 import type { ReadmeResult } from './readme-worker.js'
@@ -51,7 +53,7 @@ export class ReadmeRenderer {
   constructor(
     private readonly budget: () => ReadmeBudget,
     private readonly onFallback: (reason: string) => void = () => {},
-    private readonly workerUrl: URL = defaultWorkerUrl(),
+    private readonly workerUrl: URL = pathToFileURL(workerFile(import.meta.url, './readme-worker.js')),
   ) {}
 
   render(markdown: string | null | undefined): Promise<ReadmeOutcome> {
@@ -152,14 +154,4 @@ export class ReadmeRenderer {
     if (this.current?.worker === worker) this.current = null
     void worker.terminate()
   }
-}
-
-/**
- * The compiled worker next to this module. Run from the TypeScript sources (vitest), a
- * worker thread cannot load `.ts`, so it takes the build's copy (`npm run build`).
- */
-function defaultWorkerUrl(): URL {
-  const here = import.meta.url
-  if (here.endsWith('.ts')) return new URL(here.replace(/\/src\/core\/web\/[^/]+\.ts$/, '/dist/core/web/readme-worker.js'))
-  return new URL('./readme-worker.js', here)
 }
