@@ -5,7 +5,10 @@ import { preferSmallHeap } from '../core/heap.js'
 import { formatBytes, plural, verifyStore, type VerifyProgress, type VerifyReport } from '../core/maintenance/index.js'
 import { openStore, tarballSpec } from '../core/store/index.js'
 
-const PHASES: Record<VerifyProgress['phase'], string> = { blobs: 'hashing blobs', metadata: 'reading package metadata', index: 'checking the blob index' }
+function progressText(p: VerifyProgress): string {
+  if (p.phase === 'index') return `looking again at ${p.entries} blob index entries`
+  return `${p.blobs} blobs hashed, ${p.entries} index entries read, ${p.done}/${p.packages} packages' metadata parsed`
+}
 
 export default class Verify extends BaseCommand {
   static override summary = 'Check the storage: re-hash every blob, parse every metadata file, find missing tarballs.'
@@ -33,7 +36,7 @@ other copy: such problems are reported, never "fixed". Safe while \`serve\` runs
     try {
       report = await verifyStore(store, {
         fix: flags.fix,
-        onProgress: spinner ? (p) => (spinner.text = `${PHASES[p.phase]} ${p.done}/${p.total}`) : undefined,
+        onProgress: spinner ? (p) => (spinner.text = progressText(p)) : undefined,
       })
     } catch (error) {
       spinner?.fail()

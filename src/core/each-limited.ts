@@ -38,3 +38,41 @@ export async function eachLimitedOf<T>(items: AsyncIterable<T>, limit: number, f
   await Promise.all(running)
   if (failure) throw (failure as { error: unknown }).error
 }
+
+/**
+ * The items of every source, as each arrives (no order across sources): a source waits for
+ * nothing but its own next item. Leaving early, or a source's failure, stops the others.
+ */
+export async function* merged<T>(sources: ReadonlyArray<AsyncIterable<T>>): AsyncGenerator<T> {
+  const iterators = sources.map((source) => source[Symbol.asyncIterator]())
+  const pending = new Map<number, Promise<{ at: number; result: IteratorResult<T> }>>()
+  const pull = (at: number) => {
+    const next = (iterators[at] as AsyncIterator<T>).next().then((result) => ({ at, result }))
+    // Observed by the race; one that fails after another source's failure ended it is dropped.
+    next.catch(() => undefined)
+    pending.set(at, next)
+  }
+  iterators.forEach((_, at) => pull(at))
+  try {
+    while (pending.size > 0) {
+      const { at, result } = await Promise.race(pending.values())
+      if (result.done) {
+        pending.delete(at)
+        continue
+      }
+      pull(at)
+      yield result.value
+    }
+  } finally {
+    await Promise.allSettled(iterators.map((iterator) => iterator.return?.() ?? Promise.resolve()))
+  }
+}
+
+/** `fn` of each item, at most `limit` at once, each result as it is ready (not in the items' order). */
+export function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): AsyncGenerator<R> {
+  let next = 0
+  async function* lane(): AsyncGenerator<R> {
+    while (next < items.length) yield await fn(items[next++] as T)
+  }
+  return merged(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, lane))
+}

@@ -58,13 +58,14 @@ export async function storageInfo(store: Store, options: { top?: number } = {}):
   let cached = 0
   let localVersions = 0
   const published: Array<{ name: string; versions: string[] }> = []
+  // Sizes of the uplink documents only: nothing here needs what they say.
   const scan = () =>
-    eachScan(store, (scan) => {
+    eachScan(store, 'size', (scan) => {
       metadataBytes += scan.metadataBytes
       // A folder holding only a lock directory is not a package, nor is an unpublished name's tombstone.
-      if ((scan.local?.size ?? 0) > 0 || scan.upstream !== null) total++
+      if ((scan.local?.size ?? 0) > 0 || scan.upstream) total++
       if (scan.local && scan.local.size > 0) local++
-      if (scan.upstream !== null) cached++
+      if (scan.upstream) cached++
       localVersions += scan.local?.size ?? 0
       if (scan.local) published.push({ name: scan.name, versions: [...scan.local.keys()] })
     })

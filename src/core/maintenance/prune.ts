@@ -312,7 +312,7 @@ function stalePackuments(
   const locked = new Set([...keep.specs].map((spec) => spec.slice(0, spec.lastIndexOf('@'))))
   const out: StalePackument[] = []
   for (const scan of inventory.packages.values()) {
-    if (scan.upstream === null || scan.local !== null || scan.broken.length > 0) continue
+    if (!scan.upstream || scan.local !== null || scan.broken.length > 0) continue
     if ((left.get(scan.name) ?? 0) > 0 || locked.has(scan.name)) continue
     const fetchedAt = scan.fetchedAt ?? 0
     if (fetchedAt >= cutoff || fetchedAt > recent) continue

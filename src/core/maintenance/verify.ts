@@ -1,16 +1,22 @@
-import { eachLimited } from '../each-limited.js'
 import { SinopiaError } from '../errors.js'
-import { parseTarballKey, tarballKey, type Store } from '../store/index.js'
+import { parseTarballKey, tarballKey, type PackageScan, type Store } from '../store/index.js'
 import { contentId } from './content-id.js'
-import { scanPackage } from './inventory.js'
 
-/** Packages whose documents are read at once (see SCAN_CONCURRENCY in inventory.ts). */
-const METADATA_CONCURRENCY = 8
+/** A content's flags: an index entry names it; its file was hashed and matched its name. */
+const INDEXED = 1
+const INTACT = 2
 
+/**
+ * 'checking': the blobs are hashed, the index read and the packages' documents parsed, side by
+ * side; 'index': a second walk of the index, only when some content was missing or corrupt.
+ */
 export interface VerifyProgress {
-  phase: 'blobs' | 'index' | 'metadata'
+  phase: 'checking' | 'index'
+  /** Blobs hashed, index entries read, packages read (of `packages`). */
+  blobs: number
+  entries: number
   done: number
-  total: number
+  packages: number
 }
 
 export interface VerifyReport {
@@ -49,39 +55,63 @@ export async function verifyStore(store: Store, options: { fix?: boolean; onProg
     orphans: 0,
     problems: 0,
   }
-  // The index first: content written after this is then never mistaken for missing.
-  // Each indexed content (by contentId) -> whether it was found intact: one slot per distinct
-  // content (~60 bytes), the least that tells orphans from referenced content while the content
-  // streams past. The entries themselves are streamed, a second time only when something is amiss.
-  const found = new Map<string, boolean>()
-  let indexed = 0
+  // The blobs are hashed, the index is read and the documents are parsed at the same time:
+  // the first two on worker threads where the store has them (the folder store), the last here.
+  // Each content (by contentId) gets one slot of flags, the least that tells orphans, dangling
+  // entries and intact content apart once all three are done (~60 bytes per content): nothing
+  // of the content listing or of the index is kept (a million blobs' paths and digests would be
+  // hundreds of MB). The entries are walked a second time only when something is amiss.
+  const flags = new Map<string, number>()
+  const names = await store.packages.list()
+  const counts = { blobs: 0, entries: 0, done: 0 }
+  const tell = (phase: VerifyProgress['phase']) => progress({ phase, ...counts, packages: names.length })
   const walkIndex = async () => {
     for await (const entry of store.blobs.eachEntry()) {
-      indexed++
-      found.set(contentId(entry.integrity), false)
+      counts.entries++
+      const id = contentId(entry.integrity)
+      flags.set(id, (flags.get(id) ?? 0) | INDEXED)
     }
   }
 
-  // The metadata before the content: what was published here is then known while the content
-  // streams past, so nothing of the content listing has to be kept (a million blobs' paths and
-  // digests would be hundreds of MB). Read beside the index walk (neither needs the other), a
-  // few packages at once; the broken ones are handled after, in name order.
-  const names = await store.packages.list()
-  const localVersions = new Map<string, Map<string, string | null>>()
-  const localIntegrities = new Set<string>()
-  const brokenScans: Array<{ name: string; broken: Awaited<ReturnType<typeof scanPackage>>['broken'] }> = []
-  let read = 0
-  const readMetadata = () =>
-    eachLimited(names, METADATA_CONCURRENCY, async (name) => {
-      const scan = await scanPackage(store, name)
-      progress({ phase: 'metadata', done: read++, total: names.length })
-      if (scan.local) {
-        localVersions.set(name, scan.local)
-        for (const sha512 of scan.local.values()) if (sha512) localIntegrities.add(sha512)
+  const corrupt = new Set<string>()
+  const checkContent = async () => {
+    for await (const checked of store.blobs.checkContent()) {
+      counts.blobs++
+      if (counts.blobs % 512 === 0) tell('checking')
+      if (checked.result === 'unreadable') {
+        report.blobs.unreadable.push({ integrity: checked.integrity, path: checked.location, code: checked.code })
+        continue
       }
-      if (scan.broken.length > 0) brokenScans.push({ name, broken: scan.broken })
-    })
-  await Promise.all([walkIndex(), readMetadata()])
+      report.blobs.checked++
+      report.blobs.bytes += checked.size
+      if (checked.result === 'ok') {
+        const id = contentId(checked.integrity)
+        flags.set(id, (flags.get(id) ?? 0) | INTACT)
+        continue
+      }
+      corrupt.add(checked.integrity)
+      const quarantined = fix ? await store.blobs.quarantine(checked.integrity) : null
+      report.blobs.corrupt.push({ integrity: checked.integrity, size: checked.size, quarantined })
+    }
+  }
+
+  // The broken ones are handled after, in name order.
+  const localVersions = new Map<string, Map<string, string | null>>()
+  const localIds = new Set<string>()
+  const brokenScans: Array<Pick<PackageScan, 'name' | 'broken'>> = []
+  const readMetadata = async () => {
+    for await (const scan of store.packages.scan(names, 'parse')) {
+      counts.done++
+      if (counts.done % 512 === 0) tell('checking')
+      if (scan.local) {
+        localVersions.set(scan.name, scan.local)
+        for (const sha512 of scan.local.values()) if (sha512) localIds.add(contentId(sha512))
+      }
+      if (scan.broken.length > 0) brokenScans.push(scan)
+    }
+  }
+  await Promise.all([walkIndex(), checkContent(), readMetadata()])
+  tell('checking')
   report.metadata.packages = names.length
   brokenScans.sort((a, b) => (a.name < b.name ? -1 : 1))
   for (const { name, broken: documents } of brokenScans) {
@@ -100,50 +130,30 @@ export async function verifyStore(store: Store, options: { fix?: boolean; onProg
     if (fix) await store.usage.clear()
     report.metadata.broken.push({ file: store.usage.where(), message: error.message, quarantined: fix ? '(removed)' : null })
   }
-  progress({ phase: 'metadata', done: names.length, total: names.length })
 
-  // Each content is checked as the store's walk yields it (checkContent: in as few steps per
-  // content as the store can take). The total is not known before the walk ends: the indexed
-  // digests stand in for it meanwhile.
-  const corrupt = new Set<string>()
-  let listed = 0
-  for await (const checked of store.blobs.checkContent()) {
-    progress({ phase: 'blobs', done: listed, total: Math.max(found.size, listed) })
-    listed++
-    if (checked.result === 'unreadable') {
-      report.blobs.unreadable.push({ integrity: checked.integrity, path: checked.location, code: checked.code })
-      continue
-    }
-    report.blobs.checked++
-    report.blobs.bytes += checked.size
-    const id = contentId(checked.integrity)
-    if (checked.result === 'ok') {
-      if (found.has(id)) found.set(id, true)
-      else if (!localIntegrities.has(checked.integrity)) report.orphans++
-      continue
-    }
-    corrupt.add(checked.integrity)
-    const quarantined = fix ? await store.blobs.quarantine(checked.integrity) : null
-    report.blobs.corrupt.push({ integrity: checked.integrity, size: checked.size, quarantined })
+  // Content no entry names, and no version published here: prune's to collect. Content stored
+  // while the walks ran can show here (its entry written behind the index walk): a count only.
+  let allFound = corrupt.size === 0
+  for (const [id, found] of flags) {
+    if (found === INTACT && !localIds.has(id)) report.orphans++
+    if (found === INDEXED) allFound = false
   }
-  progress({ phase: 'blobs', done: listed, total: listed })
+  const intact = (integrity: string) => ((flags.get(contentId(integrity)) ?? 0) & INTACT) !== 0
 
   // Only content found missing or corrupt makes an entry dangle: when every indexed content was
   // found intact, a second walk of the index has nothing to find (entries written since the first
-  // walk are new, and their content was checked as it was stored).
-  let allFound = corrupt.size === 0
-  for (const ok of found.values()) if (!ok) allFound = false
-  let i = 0
+  // walk are new, and their content was checked as it was stored). Content written while the
+  // walks ran can have its entry read but not its file: it is looked for again before it counts.
   if (allFound) {
-    report.entries.checked = indexed
-    i = indexed
+    report.entries.checked = counts.entries
   } else {
+    counts.entries = 0
     for await (const entry of store.blobs.eachEntry()) {
-      progress({ phase: 'index', done: i, total: Math.max(indexed, i) })
-      i++
+      counts.entries++
+      if (counts.entries % 512 === 0) tell('index')
       report.entries.checked++
       let why: 'missing' | 'corrupt' | null = corrupt.has(entry.integrity) ? 'corrupt' : null
-      if (!why && found.get(contentId(entry.integrity)) !== true && !(await store.blobs.hasContent(entry.integrity))) why = 'missing'
+      if (!why && !intact(entry.integrity) && !(await store.blobs.hasContent(entry.integrity))) why = 'missing'
       if (!why) continue
       const parsed = parseTarballKey(entry.key)
       // A published version's entry stays: it is reported under missingLocal, and no uplink can fill it in.
@@ -152,14 +162,14 @@ export async function verifyStore(store: Store, options: { fix?: boolean; onProg
       report.entries.dangling.push({ key: entry.key, integrity: entry.integrity, why, dropped: fix })
     }
   }
-  progress({ phase: 'index', done: i, total: i })
+  tell('index')
 
   for (const [name, versions] of localVersions) {
     for (const [version, sha512] of versions) {
       // A version with only a sha1 in its manifest: the index entry names its sha512.
       const integrity = sha512 ?? (await store.blobs.entry(tarballKey(name, version)))?.integrity ?? null
-      const intact = integrity !== null && !corrupt.has(integrity) && (found.get(contentId(integrity)) === true || (await store.blobs.hasContent(integrity)))
-      if (!intact) report.missingLocal.push({ name, version })
+      const there = integrity !== null && !corrupt.has(integrity) && (intact(integrity) || (await store.blobs.hasContent(integrity)))
+      if (!there) report.missingLocal.push({ name, version })
     }
   }
 

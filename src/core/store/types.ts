@@ -1,5 +1,6 @@
 import type { FileHandle } from 'node:fs/promises'
 import type { Writable } from 'node:stream'
+import type { PackageScan, ScanDepth } from './scan.js'
 import type { DocumentKind, FetchedRecord, LoadedUpstream, LocalDoc, StoredBytes, TokenRecord, UpstreamRecord, Usage, UserRecord } from './documents.js'
 
 /**
@@ -213,6 +214,13 @@ export interface Packages {
    * them with blocking calls.
    */
   readDocuments(name: string): Promise<Record<DocumentKind, StoredText | null>>
+  /**
+   * The scan of each listed package (scan.ts), as each is ready, in no promised order: every
+   * document of the store read and decoded (`depth` 'parse') or the uplink ones only sized
+   * ('size'), with as much of the machine as the store can use. For maintenance; a package
+   * gone meanwhile scans as one without documents.
+   */
+  scan(names: readonly string[], depth: ScanDepth): AsyncIterable<PackageScan>
   /** Where a document is kept (a file path): for reports. */
   where(name: string, kind: DocumentKind): string
 }

@@ -1,3 +1,4 @@
+import { writeFile } from 'node:fs/promises'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { scanStore, storageInfo } from '../../../src/core/maintenance/index.js'
 import { tarballKey } from '../../../src/core/store/index.js'
@@ -26,8 +27,18 @@ describe('storageInfo', () => {
     for (const name of [...names].reverse()) await addUpstream(t.store, name, { '1.0.0': bytesOf(name, '1.0.0', 10), '1.1.0': bytesOf(name, '1.1.0', 10) })
     const inventory = await scanStore(t.store)
     expect([...inventory.packages.keys()]).toEqual(names)
-    expect([...inventory.packages.values()].map((scan) => scan.upstream)).toEqual(names.map(() => 2))
+    expect([...inventory.packages.values()].map((scan) => scan.upstream)).toEqual(names.map(() => true))
     expect((await storageInfo(t.store)).packages).toEqual({ total: 30, local: 0, cached: 30 })
+  })
+
+  it('sizes the uplink documents without reading them: a damaged one still counts, with its bytes (verify is what finds it)', async () => {
+    await addUpstream(t.store, 'damaged', { '1.0.0': bytesOf('damaged', '1.0.0', 10) })
+    await writeFile(t.store.packages.where('damaged', 'upstream'), '{"doc": {"versions"')
+    const info = await storageInfo(t.store)
+    expect(info.packages).toEqual({ total: 1, local: 0, cached: 1 })
+    expect(info.metadataBytes).toBe((await t.store.packages.sizes('damaged')).upstream + (await t.store.packages.sizes('damaged')).fetched)
+    const [scan] = [...(await scanStore(t.store)).packages.values()]
+    expect(scan?.broken.map((b) => b.document)).toEqual(['upstream'])
   })
 
   it('counts a cached packument that lists no version as a cached package', async () => {

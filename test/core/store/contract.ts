@@ -333,6 +333,34 @@ export function describeStore(name: string, open: () => Promise<StoreUnderTest>)
         expect(decodeUpstream(read?.text as string, 'upstream')).toEqual(big)
       })
 
+      it('scans listed packages as each is ready: every document decoded, or the uplink ones only sized', async () => {
+        const sha512 = sri(Buffer.from('mine 1.0.0'))
+        const published: LocalDoc = { ...local('mine', 1), versions: { '1.0.0': { name: 'mine', version: '1.0.0', dist: { integrity: sha512, tarball: 'x' } } } }
+        await store.packages.withLock('alpha', async () => {
+          await store.packages.writeUpstream('alpha', upstream('alpha', ['1.0.0', '2.0.0']))
+          await store.packages.writeFetched('alpha', { uplink: 'npmjs', fetchedAt: 7 })
+        })
+        await store.packages.withLock('mine', () => store.packages.writeLocal('mine', published))
+        const names = ['alpha', 'ghost', 'mine', ...Array.from({ length: 20 }, (_, i) => `extra-${i}`)]
+        for (const extra of names.slice(3)) await store.packages.withLock(extra, () => store.packages.writeUpstream(extra, upstream(extra, ['1.0.0'])))
+        const byName = async (depth: 'parse' | 'size') => new Map((await collect(store.packages.scan(names, depth))).map((scan) => [scan.name, scan]))
+        const parsed = await byName('parse')
+        const sized = await byName('size')
+        expect([...parsed.keys()].sort()).toEqual([...names].sort())
+        expect([...sized.keys()].sort()).toEqual([...names].sort())
+        const sizes = await store.packages.sizes('alpha')
+        const alpha = { name: 'alpha', local: null, upstream: true, upstreamBytes: sizes.upstream, metadataBytes: sizes.upstream + sizes.fetched, broken: [] }
+        expect(parsed.get('alpha')).toEqual({ ...alpha, fetchedAt: 7 })
+        // Sized only: when it was fetched is in the document that was not read.
+        expect(sized.get('alpha')).toEqual({ ...alpha, fetchedAt: null })
+        const mine = { name: 'mine', local: new Map([['1.0.0', sha512]]), upstream: false, fetchedAt: null, upstreamBytes: 0, metadataBytes: (await store.packages.sizes('mine')).local, broken: [] }
+        expect(parsed.get('mine')).toEqual(mine)
+        expect(sized.get('mine')).toEqual(mine)
+        const ghost = { name: 'ghost', local: null, upstream: false, fetchedAt: null, upstreamBytes: 0, metadataBytes: 0, broken: [] }
+        expect(parsed.get('ghost')).toEqual(ghost)
+        expect(sized.get('ghost')).toEqual(ghost)
+      })
+
       it('quarantine moves a document aside: it then reads as absent', async () => {
         await store.packages.withLock('a', () => store.packages.writeUpstream('a', upstream('a', ['1.0.0'])))
         expect(await store.quarantine.document('b', 'upstream')).toBeNull()

@@ -65,7 +65,7 @@ async function eachChunk(handle: FileHandle, buffer: Buffer, shortReadEnds: bool
  * sha512OfFile for a walk over every blob (verify), read with blocking calls (see
  * readChunksBlocking). The digest is hex, as content files are named.
  */
-export async function sha512HexOfFileSync(file: string, buffer: Buffer, slice: TimeSlice): Promise<{ hex: string; size: number } | null> {
+export async function sha512HexOfFileBlocking(file: string, buffer: Buffer, slice: TimeSlice): Promise<{ hex: string; size: number } | null> {
   const hash = createHash('sha512')
   const size = await readChunksBlocking(file, buffer, (chunk) => hash.update(chunk), slice)
   return size === null ? null : { hex: hash.digest('hex'), size }

@@ -8,11 +8,12 @@ import { CACHE_BOUNDS } from '../../cache-bounds.js'
 import { errnoCode } from '../../errors.js'
 import { statOrNull } from '../../fs/stat.js'
 import { sha512Of } from '../integrity.js'
-import { TimeSlice } from '../../fs/time-slice.js'
 import type { BlobContent, BlobEntry, BlobWrite, Blobs, ContentCheck, OpenBlob } from '../types.js'
-import { hashHandle, sha512HexOfFileSync, sha512OfFile } from './blob-hash.js'
+import { hashHandle, sha512OfFile } from './blob-hash.js'
 import { writeBlobFile } from './blob-write.js'
-import { contentFiles, eachIndexEntry, integrityOfHex, listContent, readEntry, removeEntry } from './listing.js'
+import { listContent, readEntry, removeEntry } from './listing.js'
+import { checkContentFiles } from './check-content.js'
+import { walkOnThread } from './walk-thread.js'
 import type { FsTotals } from './totals.js'
 import type { FsQuarantine } from './quarantine.js'
 
@@ -24,9 +25,6 @@ interface Entry {
 
 /** An integrity that is one sha512 digest and nothing else (the form the index keeps). */
 const ONE_SHA512 = /^sha512-[A-Za-z0-9+/]{86}==$/
-
-/** Bytes read at once by checkContent: a whole small tarball in one read. */
-const CHECK_READ = 64 * 1024
 
 /** Index metadata of an entry written after its content was read back and hashed (see write). */
 const VERIFIED = { verified: 1 }
@@ -159,8 +157,9 @@ export class BlobStore implements Blobs {
     return { contentRemoved: true }
   }
 
+  /** On a worker thread (walk-thread.ts): reading 100,000 bucket files is seconds of blocking calls. */
   eachEntry(): AsyncIterable<BlobEntry> {
-    return eachIndexEntry(this.dir)
+    return walkOnThread<BlobEntry>({ walk: 'entries', blobsDir: this.dir })
   }
 
   entry(key: string): Promise<BlobEntry | null> {
@@ -176,27 +175,13 @@ export class BlobStore implements Blobs {
     for await (const file of listContent(this.dir)) yield { integrity: file.integrity, size: file.size, mtimeMs: file.mtimeMs, location: file.path }
   }
 
-  /** See sha512HexOfFileSync: a content file is named by its hex digest, so the two are compared as they are. */
-  async *checkContent(): AsyncGenerator<ContentCheck> {
-    const slice = new TimeSlice()
-    const buffer = Buffer.allocUnsafe(CHECK_READ)
-    for (const found of contentFiles(this.dir)) {
-      const integrity = integrityOfHex(found.name)
-      let hashed: { hex: string; size: number } | null
-      try {
-        hashed = await sha512HexOfFileSync(found.path, buffer, slice)
-      } catch (error) {
-        const code = errnoCode(error)
-        if (!code) throw error
-        // Not a file (content() skips those too).
-        if (code === 'EISDIR') continue
-        yield { integrity, location: found.path, result: 'unreadable', code }
-        continue
-      }
-      // Gone meanwhile (pruned, unpublished).
-      if (hashed) yield { integrity, location: found.path, size: hashed.size, result: hashed.hex === found.name ? 'ok' : 'mismatch' }
-      await slice.pause()
-    }
+  /**
+   * On the caller's thread, with blocking reads in slices (check-content.ts): its only caller,
+   * verify, has the index walk and the documents' scan on threads of their own meanwhile, so
+   * this thread's share of the machine goes to the hashing, at one thread's memory less.
+   */
+  checkContent(): AsyncIterable<ContentCheck> {
+    return checkContentFiles(this.dir)
   }
 
   async hasContent(sha512Integrity: string): Promise<boolean> {

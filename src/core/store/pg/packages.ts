@@ -1,6 +1,8 @@
 import type pg from 'pg'
 import type { DocumentKind, FetchedRecord, LoadedUpstream, LocalDoc, StoredBytes, UpstreamRecord } from '../documents.js'
 import { decodeFetched, decodeUpstream, encodeUpstream, parseJson, revOf } from '../records.js'
+import { mapLimited } from '../../each-limited.js'
+import { scanDocuments, type PackageScan, type ScanDepth, type ScannedDocument } from '../scan.js'
 import type { Changes, Packages, StoredText } from '../types.js'
 import type { AdvisoryLocks } from './advisory.js'
 import { changeCursor, changesSince, readSnapshot, writeSnapshot } from './changes.js'
@@ -11,6 +13,9 @@ import type { ChangeFeed } from './notify.js'
 import { NOW_MS } from './transaction.js'
 
 /** The documents whose changes are announced to other instances (the served ones: see stamp()). */
+/** Packages a scan reads at once: enough round trips in flight to keep the database busy. */
+const SCAN_CONCURRENCY = 8
+
 const ANNOUNCED = "kind IN ('upstream', 'local')"
 
 /**
@@ -180,11 +185,22 @@ export class PgPackages implements Packages {
   }
 
   /** One query for the three. */
-  async readDocuments(name: string): Promise<Record<DocumentKind, StoredText | null>> {
-    const { rows } = await this.pool.query<{ kind: DocumentKind; body: Buffer }>('SELECT kind, body FROM sinopia_documents WHERE name = $1', [name])
-    const documents: Record<DocumentKind, StoredText | null> = { upstream: null, fetched: null, local: null }
-    for (const row of rows) documents[row.kind] = { text: row.body.toString('utf8'), bytes: row.body.length }
+  readDocuments(name: string): Promise<Record<DocumentKind, StoredText | null>>
+  /** With 'size', the uplink documents' bodies stay in the database: only their sizes come. */
+  readDocuments(name: string, depth: ScanDepth): Promise<Record<DocumentKind, ScannedDocument | null>>
+  async readDocuments(name: string, depth: ScanDepth = 'parse'): Promise<Record<DocumentKind, ScannedDocument | null>> {
+    const { rows } = await this.pool.query<{ kind: DocumentKind; body: Buffer | null; bytes: number }>(
+      "SELECT kind, CASE WHEN $2::boolean OR kind = 'local' THEN body END AS body, octet_length(body) AS bytes FROM sinopia_documents WHERE name = $1",
+      [name, depth === 'parse'],
+    )
+    const documents: Record<DocumentKind, ScannedDocument | null> = { upstream: null, fetched: null, local: null }
+    for (const row of rows) documents[row.kind] = { text: row.body ? row.body.toString('utf8') : null, bytes: Number(row.bytes) }
     return documents
+  }
+
+  /** A few packages at once: each is a round trip (see readDocuments). */
+  scan(names: readonly string[], depth: ScanDepth): AsyncIterable<PackageScan> {
+    return mapLimited(names, SCAN_CONCURRENCY, async (name) => scanDocuments(name, await this.readDocuments(name, depth), (kind) => this.where(name, kind)))
   }
 
   where(name: string, kind: DocumentKind): string {

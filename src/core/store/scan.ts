@@ -1,0 +1,77 @@
+import { SinopiaError } from '../errors.js'
+import type { DocumentKind, LocalDoc, Manifest } from './documents.js'
+import { expectedIntegrity, sha512Of } from './integrity.js'
+import { decodeFetched, decodeUpstream, parseJson } from './records.js'
+import type { StoredText } from './types.js'
+
+/**
+ * How a scan takes a package's uplink documents (upstream.json, fetched.json): 'parse' decodes
+ * them as their own reads would, so a broken one is found (verify, prune); 'size' only sizes
+ * them (storage info), which spares reading and parsing what is most of a store's metadata.
+ */
+export type ScanDepth = 'parse' | 'size'
+
+/** What the store holds of one package, reduced to what maintenance needs. */
+export interface PackageScan {
+  name: string
+  /** Versions published here -> the sha512 of their tarball (null when they only carry a sha1). Null: no local.json. */
+  local: Map<string, string | null> | null
+  /** Whether an uplink's packument is cached (with 'parse': one that decodes). */
+  upstream: boolean
+  /** ms of the last 200/304 from the uplink, when known (with 'parse' only). */
+  fetchedAt: number | null
+  /** Bytes of the package's documents (upstream, fetched, local) together. */
+  metadataBytes: number
+  /** Bytes of the upstream document alone (the cached packument). */
+  upstreamBytes: number
+  /** Documents that could not be read, with where they are and why. */
+  broken: Array<{ document: DocumentKind; file: string; message: string }>
+}
+
+/** A document as a scan reads it: its text, or with 'size' (uplink documents) its size alone. */
+export type ScannedDocument = StoredText | { text: null; bytes: number }
+
+/**
+ * One package's scan from its documents as read (null: none), decoded as their own reads would
+ * decode them; a broken document is recorded, not thrown. `where` names a document's file.
+ */
+export function scanDocuments(name: string, documents: Record<DocumentKind, ScannedDocument | null>, where: (kind: DocumentKind) => string): PackageScan {
+  const scan: PackageScan = { name, local: null, upstream: false, fetchedAt: null, metadataBytes: 0, upstreamBytes: 0, broken: [] }
+  scan.upstreamBytes = documents.upstream?.bytes ?? 0
+  scan.metadataBytes = scan.upstreamBytes + (documents.fetched?.bytes ?? 0) + (documents.local?.bytes ?? 0)
+  const attempt = (document: DocumentKind, read: () => void) => {
+    try {
+      read()
+    } catch (error) {
+      if (!(error instanceof SinopiaError)) throw error
+      scan.broken.push({ document, file: where(document), message: error.message })
+    }
+  }
+  attempt('upstream', () => {
+    const upstream = documents.upstream
+    if (upstream && upstream.text !== null) decodeUpstream(upstream.text, where('upstream'))
+    scan.upstream = upstream !== null
+  })
+  attempt('fetched', () => {
+    const text = documents.fetched?.text
+    if (typeof text !== 'string') return
+    scan.fetchedAt = decodeFetched(text, where('fetched')).fetchedAt
+  })
+  attempt('local', () => {
+    const text = documents.local?.text
+    if (typeof text !== 'string') return
+    const local = parseJson<LocalDoc | null>(text, where('local'))
+    if (!local) return
+    if (!local.versions || typeof local.versions !== 'object') throw new SinopiaError('ECORRUPT', `${where('local')} has no versions`)
+    scan.local = digests(local.versions)
+  })
+  return scan
+}
+
+function digests(versions: Record<string, Manifest>): Map<string, string | null> {
+  const out = new Map<string, string | null>()
+  for (const [version, manifest] of Object.entries(versions)) {
+    out.set(version, sha512Of(expectedIntegrity(manifest && typeof manifest === 'object' ? manifest.dist : undefined) ?? undefined))
+  }
+  return out
+}
