@@ -16,7 +16,7 @@ describe('merged and mapLimited', () => {
       yield 'slow'
     }
     async function* fast() {
-      for (const item of ['a', 'b', 'c']) yield item
+      for (const item of ['a', 'b', 'c']) yield await Promise.resolve(item)
       release()
     }
     expect(await collect(merged([slow(), fast()]))).toEqual(['a', 'b', 'c', 'slow'])
@@ -35,7 +35,7 @@ describe('merged and mapLimited', () => {
       }
     }
     async function* failing() {
-      yield -1
+      yield await Promise.resolve(-1)
       throw Object.assign(new Error('read failed'), { code: 'EIO' })
     }
     await expect(collect(merged([endless(), failing()]))).rejects.toMatchObject({ code: 'EIO' })
