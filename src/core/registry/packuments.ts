@@ -12,7 +12,7 @@ import { printable } from './names.js'
 import type { PackageRules } from './rules.js'
 import { ViewBuilder } from './view-builder.js'
 import { settle, type UplinkAnswer } from './uplink-answers.js'
-import type { PartValidators, StoredInput, UplinkUrls, UpstreamData } from './view-tasks.js'
+import { EMPTY, type PartValidators, type StoredInput, type UplinkUrls, type UpstreamData } from './view-tasks.js'
 import { viewOf, type PackageView } from './view.js'
 
 export interface CacheUse {
@@ -57,9 +57,6 @@ interface UpstreamAnswer {
   /** With several uplinks: those that could not be asked (when `offline`); the others' versions are served in full. */
   down?: string[]
 }
-
-/** Bytes let go of (see revalidate). */
-const EMPTY = new Uint8Array(0)
 
 /** Derived views (merged with local versions, or offline) are rebuilt at most this often. */
 const DERIVED_TTL = 5_000

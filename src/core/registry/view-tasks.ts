@@ -86,7 +86,8 @@ export function fromUplink(input: FromUplinkInput): { record: Uint8Array; data: 
   return { record: raw, data: upstreamData(input.name, revOf(raw), part, input.uplinks, size) }
 }
 
-const EMPTY = new Uint8Array(0)
+/** Bytes let go of: what a handed-over body or record is left holding. */
+export const EMPTY = new Uint8Array(0)
 
 /** One uplink's answer when the rule lists several, checked: its part of the record, encoded (see fromUplinks). */
 export function checkUplink(input: Omit<FromUplinkInput, 'uplinks'>): Uint8Array {
