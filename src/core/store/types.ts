@@ -39,6 +39,23 @@ export interface BlobWrite {
   done: Promise<{ integrity: string; size: number }>
 }
 
+/** Content stored by Blobs.stage and served under no key yet. */
+export interface StagedBlob {
+  /** The sha512 integrity the content is stored under. */
+  integrity: string
+  size: number
+  /**
+   * Points the stage's key at the content, from then on served (call under the key's package
+   * lock). Once only; never after discard.
+   */
+  commit(): Promise<void>
+  /**
+   * Drops what the stage stored, unless it was there before or `inUse(integrity)` says something
+   * refers to it (call under the package lock). Never after commit.
+   */
+  discard(inUse: (integrity: string) => boolean | Promise<boolean>): Promise<void>
+}
+
 /** One live index entry: the key a blob is served under and the content it points at. */
 export interface BlobEntry {
   key: string
@@ -80,6 +97,13 @@ export interface Blobs {
   has(integrity: string | undefined, key: string): Promise<boolean>
   /** Starts storing a blob that must hash to `expected` (and be `size` bytes, when known). */
   write(key: string, expected: string, size?: number): BlobWrite
+  /**
+   * write() in two steps: the bytes are verified and made durable first, with no key serving
+   * them (a publish does this before it takes the package's lock, so the lock covers only the
+   * document), then the caller commits or discards. Content a crash leaves between the steps is
+   * an orphan: no entry refers to it, and prune removes it once past its grace.
+   */
+  stage(key: string, expected: string, size?: number): { stream: Writable; done: Promise<StagedBlob> }
   /** Fails with ENOSPC when `size` bytes cannot be stored now. */
   assertRoom(size: number | undefined): Promise<void>
   /** Re-hashes stored content against `integrity`; read errors (EIO, ...) are thrown, never a 'mismatch'. */

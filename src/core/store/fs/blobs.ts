@@ -1,6 +1,7 @@
 import { createReadStream } from 'node:fs'
 import { open, rm, statfs, type FileHandle } from 'node:fs/promises'
 import path from 'node:path'
+import type { Writable } from 'node:stream'
 import cacache from 'cacache'
 import ssri from 'ssri'
 import { LRUCache } from 'lru-cache'
@@ -9,7 +10,7 @@ import { errnoCode } from '../../errors.js'
 import { statOrNull } from '../../fs/stat.js'
 import { sha512Of } from '../integrity.js'
 import { TimeSlice } from '../../fs/time-slice.js'
-import type { BlobContent, BlobEntry, BlobWrite, Blobs, ContentCheck, OpenBlob } from '../types.js'
+import type { BlobContent, BlobEntry, BlobWrite, Blobs, ContentCheck, OpenBlob, StagedBlob } from '../types.js'
 import { hashHandle, sha512HexOfFileSync, sha512OfFile } from './blob-hash.js'
 import { writeBlobFile } from './blob-write.js'
 import { contentFiles, eachIndexEntry, integrityOfHex, listContent, readEntry, removeEntry } from './listing.js'
@@ -230,19 +231,44 @@ export class BlobStore implements Blobs {
 
   /** Starts storing a blob that must hash to `expected` (and be `size` bytes, when known). */
   write(key: string, expected: string, size?: number): BlobWrite {
-    const { stream, done } = writeBlobFile(path.join(this.dir, 'tmp'), (sha512) => this.contentPath(sha512), expected, size, (written, replaced) =>
-      this.counted.change(replaced === null ? 1 : 0, written - (replaced ?? 0)),
-    )
-    const indexed = done.then(async (stored) => {
-      const entry = { integrity: stored.integrity, size: stored.size }
-      // The entry is the record that the bytes were checked on disk: it is written last.
-      await cacache.index.insert(this.dir, key, entry.integrity, { size: entry.size, metadata: VERIFIED })
-      this.remember(key, entry)
-      return entry
+    const staged = this.stage(key, expected, size)
+    const done = staged.done.then(async (blob) => {
+      await blob.commit()
+      return { integrity: blob.integrity, size: blob.size }
     })
     // The rejection is observed by whoever awaits `done`; keep an unobserved one from crashing us.
-    indexed.catch(() => undefined)
-    return { stream, done: indexed }
+    done.catch(() => undefined)
+    return { stream: staged.stream, done }
+  }
+
+  /**
+   * The content is written, fsynced, read back and renamed into place (see blob-write.ts); the
+   * index entry, the record that the bytes were checked on disk, is written by commit. Content
+   * this stage did not find there before is what discard may remove.
+   */
+  stage(key: string, expected: string, size?: number): { stream: Writable; done: Promise<StagedBlob> } {
+    let created = false
+    const { stream, done } = writeBlobFile(path.join(this.dir, 'tmp'), (sha512) => this.contentPath(sha512), expected, size, (written, replaced) => {
+      created = replaced === null
+      return this.counted.change(replaced === null ? 1 : 0, written - (replaced ?? 0))
+    })
+    const staged = done.then(
+      (stored): StagedBlob => ({
+        ...stored,
+        commit: async () => {
+          await cacache.index.insert(this.dir, key, stored.integrity, { size: stored.size, metadata: VERIFIED })
+          this.remember(key, stored)
+        },
+        discard: async (inUse) => {
+          if (!created || (await inUse(stored.integrity))) return
+          // Another stage of the same bytes for this key committed meanwhile.
+          if ((await readEntry(this.dir, key))?.integrity === stored.integrity) return
+          await this.removeContent(stored.integrity)
+        },
+      }),
+    )
+    staged.catch(() => undefined)
+    return { stream, done: staged }
   }
 
   /**
