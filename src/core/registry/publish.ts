@@ -281,13 +281,9 @@ export class Publisher {
     })
   }
 
+  /** Changes queued behind one package's lock are written together (Packages.changeLocal). */
   private async change(name: string, fn: (current: LocalDoc | null) => LocalDoc | null | Promise<LocalDoc | null>): Promise<void> {
-    await this.store.packages.withLock(name, async () => {
-      const current = (await this.store.packages.readLocal(name))?.doc ?? null
-      const next = await fn(current ? structuredClone(current) : null)
-      if (next) next.revision = (current?.revision ?? 0) + 1
-      await this.store.packages.writeLocal(name, next)
-    })
+    await this.store.packages.changeLocal(name, fn)
     this.packuments.forget(name)
   }
 

@@ -1,5 +1,6 @@
 import type { FileHandle } from 'node:fs/promises'
 import type { Writable } from 'node:stream'
+import type { LocalChange } from './local-changes.js'
 import type { DocumentKind, FetchedRecord, LoadedUpstream, LocalDoc, StoredBytes, TokenRecord, UpstreamRecord, Usage, UserRecord } from './documents.js'
 
 /**
@@ -179,6 +180,15 @@ export interface Packages {
   readLocal(name: string): Promise<{ doc: LocalDoc; mtimeMs: number; stamp: string } | null>
   /** `null` removes what was published here. The store may keep `doc` (as the next read's answer): never change it afterwards. */
   writeLocal(name: string, doc: LocalDoc | null): Promise<void>
+  /**
+   * Read-modify-write of the local document under the package's lock: `change` gets a copy of
+   * the document (null: none) and returns the next one (null removes it), whose revision is set
+   * to the one before plus one; a change that throws changes nothing, and its error is thrown
+   * here. Concurrent changes of one package may be written together (see local-changes.ts):
+   * each still runs as if alone under the lock, in call order, and resolves once its document
+   * is durable.
+   */
+  changeLocal(name: string, change: LocalChange): Promise<void>
   localMtime(name: string): Promise<number | null>
   /** Changes on every write of the local document by any process; null when there is none. Synchronous: it runs on every request. */
   localStamp(name: string): string | null

@@ -11,6 +11,7 @@ import type { KeyedLock } from '../../fs/lock.js'
 import { fileStamp, mtimeOrNull, openOrNull, stampOf, statOrNull } from '../../fs/stat.js'
 import type { DocumentKind, FetchedRecord, LoadedUpstream, LocalDoc, StoredBytes, UpstreamRecord } from '../documents.js'
 import { decodeFetched, decodeUpstream, encodeUpstream, parseJson, revOf } from '../records.js'
+import { LocalChanges, type LocalChange } from '../local-changes.js'
 import type { Changes, Packages, StoredText } from '../types.js'
 
 /** Bytes readDocuments reads at once: a whole document of most packages in one read. */
@@ -24,6 +25,7 @@ export class PackageStore implements Packages {
   /** readDocuments' turn-taking, and the buffer it reads through. */
   private readonly slice = new TimeSlice()
   private readonly scratch = Buffer.allocUnsafe(SCAN_READ)
+  private readonly localChanges = new LocalChanges(this)
 
   constructor(
     private readonly root: string,
@@ -132,6 +134,11 @@ export class PackageStore implements Packages {
   async removeUpstream(name: string): Promise<void> {
     await this.dropUpstreamDocument(name)
     await rm(fetchedFile(this.root, name), { force: true })
+  }
+
+  /** See local-changes.ts: changes queued behind the lock share one read and one write. */
+  changeLocal(name: string, change: LocalChange): Promise<void> {
+    return this.localChanges.run(name, change)
   }
 
   /** Call only inside `withLock(name)`. `null` removes what was published here. */
