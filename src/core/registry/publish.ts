@@ -1,6 +1,6 @@
 import semver from 'semver'
 import { SinopiaError, badRequest } from '../errors.js'
-import { tarballKey, type LocalDoc, type Packument, type StagedBlob, type Store } from '../store/index.js'
+import { sha512Of, tarballKey, type LocalDoc, type Packument, type StagedBlob, type Store } from '../store/index.js'
 import { changesPackage, planEdit, type WritePlan } from './edit-plan.js'
 import { emptyLocal } from './merge.js'
 import { assertNewPackageName, printable } from './names.js'
@@ -92,8 +92,7 @@ export class Publisher {
       })
     } catch (error) {
       // Every check came before the keys; what can fail after them is the document's write.
-      const left = staged.filter((s) => !committed.includes(s.version))
-      if (left.length > 0) await this.discardStaged(name, left)
+      await this.discardStaged(name, staged.filter((s) => !committed.includes(s.version)))
       for (const s of staged) if (committed.includes(s.version) && !s.existed) await this.removeBlobIfUnused(name, s.version)
       throw error
     }
@@ -123,14 +122,21 @@ export class Publisher {
     return staged
   }
 
-  /** Drops staged tarballs no version served now refers to, under the lock (see removeBlobIfUnused). */
+  /**
+   * Drops staged tarballs no version served now refers to, under the lock (see
+   * removeBlobIfUnused). It runs while a publish fails, whose error is the one to report: bytes
+   * a failed drop leaves (a disk gone read-only meanwhile) are an orphan, which prune removes.
+   */
   private async discardStaged(name: string, staged: Staged[]): Promise<void> {
-    await this.store.packages.withLock(name, async () => {
-      await this.packuments.local(name, true)
-      const doc = await this.packuments.document(name)
-      const inUse = (integrity: string) => Object.values(doc?.versions ?? {}).some((m) => m.dist?.integrity === integrity)
-      for (const s of staged) await s.blob.discard(inUse)
-    })
+    if (staged.length === 0) return
+    await this.store.packages
+      .withLock(name, async () => {
+        await this.packuments.local(name, true)
+        const doc = await this.packuments.document(name)
+        const inUse = (integrity: string) => Object.values(doc?.versions ?? {}).some((m) => sha512Of(m.dist?.integrity) === integrity)
+        for (const s of staged) await s.blob.discard(inUse)
+      })
+      .catch(() => undefined)
   }
 
   /**

@@ -175,12 +175,17 @@ describe('publishing', () => {
     const rival = await buildPackage({ name: 'crowd', version: '1.0.3', files: { 'rival.js': 'other bytes' } })
     // Refused under the lock (bob does not maintain crowd), queued among the others.
     const intruder = await buildPackage({ name: 'crowd', version: '2.0.0' })
-    const [statuses, rivalStatus, intruderStatus] = await Promise.all([
+    // Refused before the lock: its tarball is not the one its manifest names.
+    const broken = publishBody(await buildPackage({ name: 'crowd', version: '3.0.0' }))
+    broken._attachments = { 'crowd-3.0.0.tgz': { content_type: 'application/octet-stream', data: rival.tarball.toString('base64') } }
+    const [statuses, rivalStatus, intruderStatus, brokenStatus] = await Promise.all([
       Promise.all(versions.map((pkg) => put('crowd', publishBody(pkg)).then((r) => r.status))),
       put('crowd', publishBody(rival)).then((r) => r.status),
       put('crowd', publishBody(intruder), bob).then((r) => r.status),
+      put('crowd', broken).then((r) => r.status),
     ])
     expect(intruderStatus).toBe(403)
+    expect(brokenStatus).toBe(400)
     expect([statuses[3], rivalStatus].sort()).toEqual([201, 409])
     expect(statuses.filter((s, i) => i !== 3)).toEqual(Array.from({ length: 11 }, () => 201))
     const doc = await get('crowd')
