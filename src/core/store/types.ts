@@ -57,6 +57,13 @@ export interface StagedBlob {
   discard(inUse: (integrity: string) => boolean | Promise<boolean>): Promise<void>
 }
 
+/** A blob being staged (Blobs.stage): write the bytes to `stream`, then end() it, as with BlobWrite. */
+export interface BlobStage {
+  stream: Writable
+  /** Resolves once the bytes are verified and durable, served under no key yet; rejects as BlobWrite's. */
+  done: Promise<StagedBlob>
+}
+
 /** One live index entry: the key a blob is served under and the content it points at. */
 export interface BlobEntry {
   key: string
@@ -104,7 +111,7 @@ export interface Blobs {
    * document), then the caller commits or discards. Content a crash leaves between the steps is
    * an orphan: no entry refers to it, and prune removes it once past its grace.
    */
-  stage(key: string, expected: string, size?: number): { stream: Writable; done: Promise<StagedBlob> }
+  stage(key: string, expected: string, size?: number): BlobStage
   /** Fails with ENOSPC when `size` bytes cannot be stored now. */
   assertRoom(size: number | undefined): Promise<void>
   /** Re-hashes stored content against `integrity`; read errors (EIO, ...) are thrown, never a 'mismatch'. */

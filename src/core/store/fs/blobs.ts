@@ -1,7 +1,6 @@
 import { createReadStream } from 'node:fs'
 import { open, rm, statfs, type FileHandle } from 'node:fs/promises'
 import path from 'node:path'
-import type { Writable } from 'node:stream'
 import cacache from 'cacache'
 import ssri from 'ssri'
 import { LRUCache } from 'lru-cache'
@@ -10,7 +9,8 @@ import { errnoCode } from '../../errors.js'
 import { statOrNull } from '../../fs/stat.js'
 import { sha512Of } from '../integrity.js'
 import { TimeSlice } from '../../fs/time-slice.js'
-import type { BlobContent, BlobEntry, BlobWrite, Blobs, ContentCheck, OpenBlob, StagedBlob } from '../types.js'
+import { committedAtOnce } from '../staged-write.js'
+import type { BlobContent, BlobEntry, BlobStage, BlobWrite, Blobs, ContentCheck, OpenBlob, StagedBlob } from '../types.js'
 import { hashHandle, sha512HexOfFileSync, sha512OfFile } from './blob-hash.js'
 import { writeBlobFile } from './blob-write.js'
 import { contentFiles, eachIndexEntry, integrityOfHex, listContent, readEntry, removeEntry } from './listing.js'
@@ -231,14 +231,7 @@ export class BlobStore implements Blobs {
 
   /** Starts storing a blob that must hash to `expected` (and be `size` bytes, when known). */
   write(key: string, expected: string, size?: number): BlobWrite {
-    const staged = this.stage(key, expected, size)
-    const done = staged.done.then(async (blob) => {
-      await blob.commit()
-      return { integrity: blob.integrity, size: blob.size }
-    })
-    // The rejection is observed by whoever awaits `done`; keep an unobserved one from crashing us.
-    done.catch(() => undefined)
-    return { stream: staged.stream, done }
+    return committedAtOnce(this.stage(key, expected, size))
   }
 
   /**
@@ -246,7 +239,7 @@ export class BlobStore implements Blobs {
    * index entry, the record that the bytes were checked on disk, is written by commit. Content
    * this stage did not find there before is what discard may remove.
    */
-  stage(key: string, expected: string, size?: number): { stream: Writable; done: Promise<StagedBlob> } {
+  stage(key: string, expected: string, size?: number): BlobStage {
     let created = false
     const { stream, done } = writeBlobFile(path.join(this.dir, 'tmp'), (sha512) => this.contentPath(sha512), expected, size, (written, replaced) => {
       created = replaced === null

@@ -1,5 +1,5 @@
 import { statfs } from 'node:fs/promises'
-import { Readable, type Writable } from 'node:stream'
+import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import type pg from 'pg'
 import ssri from 'ssri'
@@ -7,7 +7,8 @@ import { errnoCode } from '../../errors.js'
 import { SingleFlight } from '../../upstream/single-flight.js'
 import { sha512Of } from '../integrity.js'
 import { checkEachContent } from '../content-check.js'
-import type { BlobContent, BlobEntry, BlobWrite, Blobs, ContentCheck, OpenBlob, StagedBlob } from '../types.js'
+import { committedAtOnce } from '../staged-write.js'
+import type { BlobContent, BlobEntry, BlobStage, BlobWrite, Blobs, ContentCheck, OpenBlob, StagedBlob } from '../types.js'
 import type { BlobCache } from './blob-cache.js'
 import { CHUNK_BYTES, ContentGone, readChunks, uploadChunks } from './chunks.js'
 import { memoryWrite } from './memory-write.js'
@@ -72,13 +73,7 @@ export class PgBlobs implements Blobs {
    * lock. Its disk copy is made by the first read, as on any instance that did not write it.
    */
   write(key: string, expected: string, size?: number): BlobWrite {
-    const staged = this.stage(key, expected, size)
-    const done = staged.done.then(async (blob) => {
-      await blob.commit()
-      return { integrity: blob.integrity, size: blob.size }
-    })
-    done.catch(() => undefined)
-    return { stream: staged.stream, done }
+    return committedAtOnce(this.stage(key, expected, size))
   }
 
   /**
@@ -86,7 +81,7 @@ export class PgBlobs implements Blobs {
    * its verified disk copy, kept from eviction until commit or discard. So discard drops only
    * what this instance holds, and a crash between the two leaves nothing in the database.
    */
-  stage(key: string, expected: string, size?: number): { stream: Writable; done: Promise<StagedBlob> } {
+  stage(key: string, expected: string, size?: number): BlobStage {
     if (size !== undefined && size <= CHUNK_BYTES) {
       const inMemory = memoryWrite(expected, size)
       const done = inMemory.done.then(({ bytes, ...stored }): StagedBlob => ({
