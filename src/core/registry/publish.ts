@@ -1,6 +1,6 @@
 import semver from 'semver'
 import { SinopiaError, badRequest } from '../errors.js'
-import { tarballKey, type LocalDoc, type Packument, type Store } from '../store/index.js'
+import { sha512Of, tarballKey, type LocalDoc, type Packument, type StagedBlob, type Store } from '../store/index.js'
 import { changesPackage, planEdit, type WritePlan } from './edit-plan.js'
 import { emptyLocal } from './merge.js'
 import { assertNewPackageName, printable } from './names.js'
@@ -8,6 +8,13 @@ import { assertMayChange, assertMayOverride, type Actor } from './ownership.js'
 import type { Packuments } from './packuments.js'
 import type { EditCommand, NewVersion, PublishCommand } from './publish-body.js'
 import { assertTag } from './tags.js'
+
+/** A tarball a publish stored before taking the lock (see Publisher.publish). */
+interface Staged {
+  version: string
+  existed: boolean
+  blob: StagedBlob
+}
 
 const conflict = (message: string) => new SinopiaError('EPUBLISHCONFLICT', message)
 
@@ -33,15 +40,18 @@ export class Publisher {
 
   /**
    * npm publish of a parsed body (see parsePublish, which checked versions, tags and tarballs
-   * against their manifests). Under the package's lock: the name of a new package, who may
-   * publish it (see ownership.ts) and whether a version exists (409); only then are the
-   * tarballs stored, then the versions added. A failure after a tarball was stored removes it
-   * again: no orphan blobs.
+   * against their manifests). The tarballs are stored first, verified and durable but served
+   * under no key (Blobs.stage), so the package's lock covers only the document: under it, the
+   * name of a new package, who may publish it (see ownership.ts) and whether a version exists
+   * (409); only then are the tarballs' keys pointed at them, then the versions added. A publish
+   * that fails drops the tarballs it stored (kept when something else refers to the same bytes):
+   * no orphan blobs.
    */
   async publish(name: string, command: PublishCommand, actor: Actor): Promise<string[]> {
     const { versions: attachments, tags } = command
     const publisher = actor.user?.name ?? 'anonymous'
-    const stored: string[] = []
+    const staged = await this.stageBlobs(name, attachments)
+    const committed: string[] = []
     try {
       await this.change(name, async (current) => {
         // Asked only for a first publish here: once a local document exists its origin says it,
@@ -73,13 +83,17 @@ export class Publisher {
         if (command.description !== undefined) doc.description = command.description
         const maintainers = doc.maintainers ?? []
         if (!maintainers.some((m) => m.name === publisher)) doc.maintainers = [...maintainers, { name: publisher }]
-        // Bytes last, just before the document: a version is never visible before its bytes are.
-        for (const a of attachments) if (await this.storeBlob(name, a)) stored.push(a.version)
+        // Keys last, just before the document: a version is never visible before its bytes are.
+        for (const s of staged) {
+          await s.blob.commit()
+          committed.push(s.version)
+        }
         return doc
       })
     } catch (error) {
-      // Every check came before the bytes; what can fail after them is the document's write.
-      for (const version of stored) await this.removeBlobIfUnused(name, version)
+      // Every check came before the keys; what can fail after them is the document's write.
+      await this.discardStaged(name, staged.filter((s) => !committed.includes(s.version)))
+      for (const s of staged) if (committed.includes(s.version) && !s.existed) await this.removeBlobIfUnused(name, s.version)
       throw error
     }
     return attachments.map((a) => a.version)
@@ -87,16 +101,42 @@ export class Publisher {
 
   /**
    * The one place a publish writes a tarball: verified against its integrity as it is
-   * stored. False when the bytes were there already (the uplink's copy of the same version
-   * may hold the same content), so a failed publish removes only what it wrote.
+   * stored, served under no key until commit. `existed`: the key served these very bytes
+   * already (the uplink's copy of the same version may hold the same content), so a failed
+   * publish removes only what it added. One that fails here drops what the others stored.
    */
-  private async storeBlob(name: string, a: NewVersion): Promise<boolean> {
-    const key = tarballKey(name, a.version)
-    const existed = await this.store.blobs.has(a.integrity, key)
-    const write = this.store.blobs.write(key, a.integrity, a.bytes.length)
-    write.stream.end(a.bytes)
-    await write.done
-    return !existed
+  private async stageBlobs(name: string, attachments: NewVersion[]): Promise<Staged[]> {
+    const staged: Staged[] = []
+    try {
+      for (const a of attachments) {
+        const key = tarballKey(name, a.version)
+        const existed = await this.store.blobs.has(a.integrity, key)
+        const write = this.store.blobs.stage(key, a.integrity, a.bytes.length)
+        write.stream.end(a.bytes)
+        staged.push({ version: a.version, existed, blob: await write.done })
+      }
+    } catch (error) {
+      await this.discardStaged(name, staged)
+      throw error
+    }
+    return staged
+  }
+
+  /**
+   * Drops staged tarballs no version served now refers to, under the lock (see
+   * removeBlobIfUnused). It runs while a publish fails, whose error is the one to report: bytes
+   * a failed drop leaves (a disk gone read-only meanwhile) are an orphan, which prune removes.
+   */
+  private async discardStaged(name: string, staged: Staged[]): Promise<void> {
+    if (staged.length === 0) return
+    await this.store.packages
+      .withLock(name, async () => {
+        await this.packuments.local(name, true)
+        const doc = await this.packuments.document(name)
+        const inUse = (integrity: string) => Object.values(doc?.versions ?? {}).some((m) => sha512Of(m.dist?.integrity) === integrity)
+        for (const s of staged) await s.blob.discard(inUse)
+      })
+      .catch(() => undefined)
   }
 
   /**
@@ -247,13 +287,9 @@ export class Publisher {
     })
   }
 
+  /** Changes queued behind one package's lock are written together (Packages.changeLocal). */
   private async change(name: string, fn: (current: LocalDoc | null) => LocalDoc | null | Promise<LocalDoc | null>): Promise<void> {
-    await this.store.packages.withLock(name, async () => {
-      const current = (await this.store.packages.readLocal(name))?.doc ?? null
-      const next = await fn(current ? structuredClone(current) : null)
-      if (next) next.revision = (current?.revision ?? 0) + 1
-      await this.store.packages.writeLocal(name, next)
-    })
+    await this.store.packages.changeLocal(name, fn)
     this.packuments.forget(name)
   }
 

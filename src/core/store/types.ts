@@ -1,6 +1,7 @@
 import type { FileHandle } from 'node:fs/promises'
 import type { Writable } from 'node:stream'
 import type { PackageScan, ScanDepth } from './scan.js'
+import type { LocalChange } from './local-changes.js'
 import type { DocumentKind, FetchedRecord, LoadedUpstream, LocalDoc, StoredBytes, TokenRecord, UpstreamRecord, Usage, UserRecord } from './documents.js'
 
 /**
@@ -38,6 +39,30 @@ export interface BlobWrite {
   stream: Writable
   /** Resolves once the blob is verified and visible; rejects (EINTEGRITY, EBADSIZE, ...) otherwise. */
   done: Promise<{ integrity: string; size: number }>
+}
+
+/** Content stored by Blobs.stage and served under no key yet. */
+export interface StagedBlob {
+  /** The sha512 integrity the content is stored under. */
+  integrity: string
+  size: number
+  /**
+   * Points the stage's key at the content, from then on served (call under the key's package
+   * lock). Once only; never after discard.
+   */
+  commit(): Promise<void>
+  /**
+   * Drops what the stage stored, unless it was there before or `inUse(integrity)` says something
+   * refers to it (call under the package lock). Never after commit.
+   */
+  discard(inUse: (integrity: string) => boolean | Promise<boolean>): Promise<void>
+}
+
+/** A blob being staged (Blobs.stage): write the bytes to `stream`, then end() it, as with BlobWrite. */
+export interface BlobStage {
+  stream: Writable
+  /** Resolves once the bytes are verified and durable, served under no key yet; rejects as BlobWrite's. */
+  done: Promise<StagedBlob>
 }
 
 /** One live index entry: the key a blob is served under and the content it points at. */
@@ -81,6 +106,13 @@ export interface Blobs {
   has(integrity: string | undefined, key: string): Promise<boolean>
   /** Starts storing a blob that must hash to `expected` (and be `size` bytes, when known). */
   write(key: string, expected: string, size?: number): BlobWrite
+  /**
+   * write() in two steps: the bytes are verified and made durable first, with no key serving
+   * them (a publish does this before it takes the package's lock, so the lock covers only the
+   * document), then the caller commits or discards. Content a crash leaves between the steps is
+   * an orphan: no entry refers to it, and prune removes it once past its grace.
+   */
+  stage(key: string, expected: string, size?: number): BlobStage
   /** Fails with ENOSPC when `size` bytes cannot be stored now. */
   assertRoom(size: number | undefined): Promise<void>
   /** Re-hashes stored content against `integrity`; read errors (EIO, ...) are thrown, never a 'mismatch'. */
@@ -156,6 +188,15 @@ export interface Packages {
   readLocal(name: string): Promise<{ doc: LocalDoc; mtimeMs: number; stamp: string } | null>
   /** `null` removes what was published here. The store may keep `doc` (as the next read's answer): never change it afterwards. */
   writeLocal(name: string, doc: LocalDoc | null): Promise<void>
+  /**
+   * Read-modify-write of the local document under the package's lock: `change` gets a copy of
+   * the document (null: none) and returns the next one (null removes it), whose revision is set
+   * to the one before plus one; a change that throws changes nothing, and its error is thrown
+   * here. Concurrent changes of one package may be written together (see local-changes.ts):
+   * each still runs as if alone under the lock, in call order, and resolves once its document
+   * is durable.
+   */
+  changeLocal(name: string, change: LocalChange): Promise<void>
   localMtime(name: string): Promise<number | null>
   /** Changes on every write of the local document by any process; null when there is none. Synchronous: it runs on every request. */
   localStamp(name: string): string | null

@@ -167,6 +167,37 @@ describe('publishing', () => {
     expect(results.filter((s) => s === 409)).toHaveLength(29)
   })
 
+  it('concurrent publishes of one package: each lands or is refused on its own, and only the bytes of those that landed are kept', async () => {
+    const first = await buildPackage({ name: 'crowd', version: '0.0.1' })
+    expect((await put('crowd', publishBody(first))).status).toBe(201)
+    const versions = await Promise.all(Array.from({ length: 12 }, (_, i) => buildPackage({ name: 'crowd', version: `1.0.${i}` })))
+    // The same version with other bytes: one of the two is first and lands, the other gets 409.
+    const rival = await buildPackage({ name: 'crowd', version: '1.0.3', files: { 'rival.js': 'other bytes' } })
+    // Refused under the lock (bob does not maintain crowd), queued among the others.
+    const intruder = await buildPackage({ name: 'crowd', version: '2.0.0' })
+    // Refused before the lock: its tarball is not the one its manifest names.
+    const broken = publishBody(await buildPackage({ name: 'crowd', version: '3.0.0' }))
+    broken._attachments = { 'crowd-3.0.0.tgz': { content_type: 'application/octet-stream', data: rival.tarball.toString('base64') } }
+    const [statuses, rivalStatus, intruderStatus, brokenStatus] = await Promise.all([
+      Promise.all(versions.map((pkg) => put('crowd', publishBody(pkg)).then((r) => r.status))),
+      put('crowd', publishBody(rival)).then((r) => r.status),
+      put('crowd', publishBody(intruder), bob).then((r) => r.status),
+      put('crowd', broken).then((r) => r.status),
+    ])
+    expect(intruderStatus).toBe(403)
+    expect(brokenStatus).toBe(400)
+    expect([statuses[3], rivalStatus].sort()).toEqual([201, 409])
+    expect(statuses.filter((s, i) => i !== 3)).toEqual(Array.from({ length: 11 }, () => 201))
+    const doc = await get('crowd')
+    expect(Object.keys(doc.versions).sort()).toEqual(['0.0.1', ...versions.map((v) => v.version)].sort())
+    const landed = [first, ...versions.map((v, i) => (i === 3 && rivalStatus === 201 ? rival : v))]
+    for (const pkg of landed) {
+      const tgz = Buffer.from(await (await fetch(versionIn(doc, pkg.version).dist.tarball)).arrayBuffer())
+      expect(tgz.equals(pkg.tarball)).toBe(true)
+    }
+    expect((await storedNow(h.storage)).contents.sort()).toEqual(landed.map((pkg) => pkg.manifest.dist.integrity).sort())
+  })
+
   it('dist-tags: ls, add, rm, also on uplink packages', async () => {
     const one = await buildPackage({ name: 'tagged', version: '1.0.0' })
     const two = await buildPackage({ name: 'tagged', version: '2.0.0' })

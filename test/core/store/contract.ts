@@ -160,6 +160,52 @@ export function describeStore(name: string, open: () => Promise<StoreUnderTest>)
         expect(await store.blobs.remove(tarballKey('a', '1.0.1'), () => false)).toEqual({ contentRemoved: false })
       })
 
+      it('stages a blob served under no key until commit; discard keeps it only where something refers to it', async () => {
+        const stage = async (key: string, data: Buffer) => {
+          const write = store.blobs.stage(key, sri(data), data.length)
+          write.stream.end(data)
+          return write.done
+        }
+        const data = Buffer.from('staged tarball bytes')
+        const staged = await stage(tarballKey('a', '1.0.0'), data)
+        expect(staged).toMatchObject({ integrity: sri(data), size: data.length })
+        expect(await read(store, tarballKey('a', '1.0.0'), data)).toBeNull()
+        expect(await store.blobs.entry(tarballKey('a', '1.0.0'))).toBeNull()
+        await staged.commit()
+        expect(await read(store, tarballKey('a', '1.0.0'), data)).toEqual(data)
+        // Discarded: nothing of it stays, whatever it was stored as in between.
+        const dropped = Buffer.from('bytes of a refused publish')
+        const refused = await stage(tarballKey('a', '2.0.0'), dropped)
+        const asked: string[] = []
+        await refused.discard((integrity) => {
+          asked.push(integrity)
+          return false
+        })
+        expect(await read(store, tarballKey('a', '2.0.0'), dropped)).toBeNull()
+        expect((await collect(store.blobs.content())).map((c) => c.integrity)).toEqual([sri(data)])
+        // A stage of bytes stored already leaves them to what refers to them.
+        await (await stage(tarballKey('a', '3.0.0'), data)).discard(() => false)
+        expect(await read(store, tarballKey('a', '1.0.0'), data)).toEqual(data)
+        // Bytes that do not match are refused before anything is stored.
+        const bad = store.blobs.stage(tarballKey('a', '4.0.0'), sri(Buffer.from('other')), dropped.length)
+        bad.stream.end(dropped)
+        await expect(bad.done).rejects.toMatchObject({ code: 'EINTEGRITY' })
+        expect((await collect(store.blobs.content())).map((c) => c.integrity)).toEqual([sri(data)])
+        expect((await sortedEntries(store.blobs)).map((e) => e.key)).toEqual([tarballKey('a', '1.0.0')])
+      })
+
+      it('a discard keeps staged bytes that the caller says are in use', async () => {
+        const data = Buffer.from('published by the other one')
+        const write = store.blobs.stage(tarballKey('a', '1.0.0'), sri(data), data.length)
+        write.stream.end(data)
+        const staged = await write.done
+        const other = store.blobs.write(tarballKey('a', '1.0.1'), sri(data), data.length)
+        other.stream.end(data)
+        await other.done
+        await staged.discard((integrity) => integrity === sri(data))
+        expect(await read(store, tarballKey('a', '1.0.1'), data)).toEqual(data)
+      })
+
       it('drops an entry without its content, and removes content no entry uses', async () => {
         const data = Buffer.from('soon an orphan')
         const integrity = await put(store, tarballKey('a', '1.0.0'), data)
@@ -439,6 +485,54 @@ export function describeStore(name: string, open: () => Promise<StoreUnderTest>)
           })
         await Promise.all(Array.from({ length: 20 }, (_, i) => bump(i % 2 === 0 ? store : other)))
         expect((await store.packages.readFetched('counter'))?.fetchedAt).toBe(20)
+      })
+    })
+
+    describe('local document changes', () => {
+      const addVersion = (version: string) => (doc: LocalDoc | null): LocalDoc => {
+        const next = doc ?? { ...local('grouped', 0), versions: {}, 'dist-tags': {} }
+        next.versions[version] = { name: 'grouped', version }
+        next['dist-tags'].latest = version
+        return next
+      }
+
+      it('concurrent changes of one package from two handles all land, each once, a revision each', async () => {
+        const other = await t.reopen()
+        const versions = Array.from({ length: 30 }, (_, i) => `1.0.${i}`)
+        await Promise.all(versions.map((v, i) => (i % 2 === 0 ? store : other).packages.changeLocal('grouped', addVersion(v))))
+        const doc = (await store.packages.readLocal('grouped'))?.doc
+        expect(Object.keys(doc?.versions ?? {}).sort()).toEqual([...versions].sort())
+        expect(doc?.revision).toBe(30)
+      })
+
+      it('run in call order on what the ones before left; one that throws fails alone and changes nothing', async () => {
+        const seen: string[][] = []
+        const refused = new Error('refused')
+        const record = (version: string) => (doc: LocalDoc | null) => {
+          seen.push(Object.keys(doc?.versions ?? {}))
+          return addVersion(version)(doc)
+        }
+        const results = await Promise.allSettled([
+          store.packages.changeLocal('grouped', record('1.0.0')),
+          store.packages.changeLocal('grouped', record('1.0.1')),
+          store.packages.changeLocal('grouped', (doc) => {
+            // Changed and then refused: none of it may reach the next change or the document.
+            addVersion('9.9.9')(doc)
+            throw refused
+          }),
+          store.packages.changeLocal('grouped', record('1.0.2')),
+          store.packages.changeLocal('grouped', () => null),
+          store.packages.changeLocal('grouped', record('2.0.0')),
+        ])
+        expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'fulfilled', 'fulfilled'])
+        expect(results[2]).toMatchObject({ reason: refused })
+        expect(seen).toEqual([[], ['1.0.0'], ['1.0.0', '1.0.1'], []])
+        const doc = (await store.packages.readLocal('grouped'))?.doc
+        expect(Object.keys(doc?.versions ?? {})).toEqual(['2.0.0'])
+        expect(doc?.revision).toBe(1)
+        // Read back by another handle: what was written is durable, not only kept in memory.
+        const other = await t.reopen()
+        expect(Object.keys((await other.packages.readLocal('grouped'))?.doc.versions ?? {})).toEqual(['2.0.0'])
       })
     })
 

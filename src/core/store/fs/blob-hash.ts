@@ -1,26 +1,11 @@
 import { createHash } from 'node:crypto'
-import { createReadStream } from 'node:fs'
 import type { FileHandle } from 'node:fs/promises'
-import { pipeline } from 'node:stream/promises'
 import ssri from 'ssri'
 import { readChunksBlocking } from '../../fs/read-blocking.js'
 import type { TimeSlice } from '../../fs/time-slice.js'
 import { openOrNull } from '../../fs/stat.js'
 
-/** The sha512 integrity and size of a file as read from disk now. Read errors (EIO, ...) are thrown. */
-export async function hashFile(file: string): Promise<{ integrity: string; size: number }> {
-  const hasher = ssri.create({ algorithms: ['sha512'] })
-  let size = 0
-  await pipeline(createReadStream(file, { highWaterMark: 1024 * 1024 }), async (chunks: AsyncIterable<Buffer>) => {
-    for await (const chunk of chunks) {
-      hasher.update(chunk)
-      size += chunk.length
-    }
-  })
-  return { integrity: hasher.digest().toString(), size }
-}
-
-/** The same, through a handle that stays open (the blob is served from it next). */
+/** The sha512 integrity and size of a file, through a handle that stays open (the blob is served from it next). */
 export async function hashHandle(handle: FileHandle): Promise<{ integrity: string; size: number }> {
   const hasher = ssri.create({ algorithms: ['sha512'] })
   const size = await eachChunk(handle, Buffer.allocUnsafe(1024 * 1024), false, (chunk) => hasher.update(chunk))

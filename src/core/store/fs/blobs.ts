@@ -8,7 +8,8 @@ import { CACHE_BOUNDS } from '../../cache-bounds.js'
 import { errnoCode } from '../../errors.js'
 import { statOrNull } from '../../fs/stat.js'
 import { sha512Of } from '../integrity.js'
-import type { BlobContent, BlobEntry, BlobWrite, Blobs, ContentCheck, OpenBlob } from '../types.js'
+import { committedAtOnce } from '../staged-write.js'
+import type { BlobContent, BlobEntry, BlobStage, BlobWrite, Blobs, ContentCheck, OpenBlob, StagedBlob } from '../types.js'
 import { hashHandle, sha512OfFile } from './blob-hash.js'
 import { writeBlobFile } from './blob-write.js'
 import { listContent, readEntry, removeEntry } from './listing.js'
@@ -215,19 +216,37 @@ export class BlobStore implements Blobs {
 
   /** Starts storing a blob that must hash to `expected` (and be `size` bytes, when known). */
   write(key: string, expected: string, size?: number): BlobWrite {
-    const { stream, done } = writeBlobFile(path.join(this.dir, 'tmp'), (sha512) => this.contentPath(sha512), expected, size, (written, replaced) =>
-      this.counted.change(replaced === null ? 1 : 0, written - (replaced ?? 0)),
-    )
-    const indexed = done.then(async (stored) => {
-      const entry = { integrity: stored.integrity, size: stored.size }
-      // The entry is the record that the bytes were checked on disk: it is written last.
-      await cacache.index.insert(this.dir, key, entry.integrity, { size: entry.size, metadata: VERIFIED })
-      this.remember(key, entry)
-      return entry
+    return committedAtOnce(this.stage(key, expected, size))
+  }
+
+  /**
+   * The content is written, fsynced, read back and renamed into place (see blob-write.ts); the
+   * index entry, the record that the bytes were checked on disk, is written by commit. Content
+   * this stage did not find there before is what discard may remove.
+   */
+  stage(key: string, expected: string, size?: number): BlobStage {
+    let created = false
+    const { stream, done } = writeBlobFile(path.join(this.dir, 'tmp'), (sha512) => this.contentPath(sha512), expected, size, (written, replaced) => {
+      created = replaced === null
+      return this.counted.change(replaced === null ? 1 : 0, written - (replaced ?? 0))
     })
-    // The rejection is observed by whoever awaits `done`; keep an unobserved one from crashing us.
-    indexed.catch(() => undefined)
-    return { stream, done: indexed }
+    const staged = done.then(
+      (stored): StagedBlob => ({
+        ...stored,
+        commit: async () => {
+          await cacache.index.insert(this.dir, key, stored.integrity, { size: stored.size, metadata: VERIFIED })
+          this.remember(key, stored)
+        },
+        discard: async (inUse) => {
+          if (!created || (await inUse(stored.integrity))) return
+          // Another stage of the same bytes for this key committed meanwhile.
+          if ((await readEntry(this.dir, key))?.integrity === stored.integrity) return
+          await this.removeContent(stored.integrity)
+        },
+      }),
+    )
+    staged.catch(() => undefined)
+    return { stream, done: staged }
   }
 
   /**

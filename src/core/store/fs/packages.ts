@@ -11,6 +11,7 @@ import { fileStamp, mtimeOrNull, openOrNull, stampOf, statOrNull } from '../../f
 import type { DocumentKind, FetchedRecord, LoadedUpstream, LocalDoc, StoredBytes, UpstreamRecord } from '../documents.js'
 import { decodeFetched, decodeUpstream, encodeUpstream, parseJson, revOf } from '../records.js'
 import type { PackageScan, ScanDepth } from '../scan.js'
+import { LocalChanges, type LocalChange } from '../local-changes.js'
 import type { Changes, Packages, StoredText } from '../types.js'
 import { DocumentReader } from './documents-read.js'
 import { walkOnThread } from './walk-thread.js'
@@ -22,6 +23,7 @@ const SNAPSHOT_BATCH = 256 * 1024
 /** Per-package metadata files. A missing file is `null`; a broken one is an ECORRUPT error. */
 export class PackageStore implements Packages {
   private readonly reader: DocumentReader
+  private readonly localChanges = new LocalChanges(this)
 
   constructor(
     private readonly root: string,
@@ -132,6 +134,11 @@ export class PackageStore implements Packages {
   async removeUpstream(name: string): Promise<void> {
     await this.dropUpstreamDocument(name)
     await rm(fetchedFile(this.root, name), { force: true })
+  }
+
+  /** See local-changes.ts: changes queued behind the lock share one read and one write. */
+  changeLocal(name: string, change: LocalChange): Promise<void> {
+    return this.localChanges.run(name, change)
   }
 
   /** Call only inside `withLock(name)`. `null` removes what was published here. */

@@ -88,16 +88,35 @@ export class BlobCache {
    * then counts it: it is a copy of what the database now holds.
    */
   async sending<T>(sha512Integrity: string, size: number, send: () => Promise<T>): Promise<T> {
-    this.sendingNow.set(sha512Integrity, (this.sendingNow.get(sha512Integrity) ?? 0) + 1)
+    const unpin = this.pin(sha512Integrity)
     try {
       const result = await send()
       await this.used(sha512Integrity, size)
       return result
     } finally {
+      unpin()
+    }
+  }
+
+  /**
+   * Keeps a copy a write placed from eviction until the returned function is called: a staged
+   * blob (PgBlobs.stage) waits for its publish's lock before it is sent.
+   */
+  pin(sha512Integrity: string): () => void {
+    this.sendingNow.set(sha512Integrity, (this.sendingNow.get(sha512Integrity) ?? 0) + 1)
+    let pinned = true
+    return () => {
+      if (!pinned) return
+      pinned = false
       const left = (this.sendingNow.get(sha512Integrity) ?? 1) - 1
       if (left === 0) this.sendingNow.delete(sha512Integrity)
       else this.sendingNow.set(sha512Integrity, left)
     }
+  }
+
+  /** Whether a write still needs the copy (pinned or being sent): then it must stay. */
+  pinned(sha512Integrity: string): boolean {
+    return this.sendingNow.has(sha512Integrity)
   }
 
   /** A verified write into the cache (see fs/blob-write.ts). */

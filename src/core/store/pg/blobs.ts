@@ -7,7 +7,8 @@ import { errnoCode } from '../../errors.js'
 import { SingleFlight } from '../../upstream/single-flight.js'
 import { sha512Of } from '../integrity.js'
 import { checkEachContent } from '../content-check.js'
-import type { BlobContent, BlobEntry, BlobWrite, Blobs, ContentCheck, OpenBlob } from '../types.js'
+import { committedAtOnce } from '../staged-write.js'
+import type { BlobContent, BlobEntry, BlobStage, BlobWrite, Blobs, ContentCheck, OpenBlob, StagedBlob } from '../types.js'
 import type { BlobCache } from './blob-cache.js'
 import { CHUNK_BYTES, ContentGone, readChunks, uploadChunks } from './chunks.js'
 import { memoryWrite } from './memory-write.js'
@@ -72,25 +73,48 @@ export class PgBlobs implements Blobs {
    * lock. Its disk copy is made by the first read, as on any instance that did not write it.
    */
   write(key: string, expected: string, size?: number): BlobWrite {
+    return committedAtOnce(this.stage(key, expected, size))
+  }
+
+  /**
+   * Nothing goes into the database before commit: a small blob waits in memory, a larger one as
+   * its verified disk copy, kept from eviction until commit or discard. So discard drops only
+   * what this instance holds, and a crash between the two leaves nothing in the database.
+   */
+  stage(key: string, expected: string, size?: number): BlobStage {
     if (size !== undefined && size <= CHUNK_BYTES) {
       const inMemory = memoryWrite(expected, size)
-      const done = inMemory.done.then(async ({ bytes, ...stored }) => {
-        await this.commitOne(key, stored, bytes)
-        return stored
-      })
+      const done = inMemory.done.then(({ bytes, ...stored }): StagedBlob => ({
+        ...stored,
+        commit: () => this.commitOne(key, stored, bytes),
+        discard: () => Promise.resolve(),
+      }))
       done.catch(() => undefined)
       return { stream: inMemory.stream, done }
     }
     const cached = this.cache.write(expected, size)
-    const done = cached.done.then(async (stored) => {
-      try {
-        await this.cache.sending(stored.integrity, stored.size, () => this.commit(key, stored))
-      } catch (error) {
-        // The copy on disk is fine, but it stands for nothing the database holds.
-        await this.cache.remove(stored.integrity).catch(() => undefined)
-        throw error
+    const done = cached.done.then((stored): StagedBlob => {
+      const unpin = this.cache.pin(stored.integrity)
+      // The copy on disk is fine, but it stands for nothing the database holds, unless another write still needs it.
+      const drop = () => (this.cache.pinned(stored.integrity) ? Promise.resolve() : this.cache.remove(stored.integrity).catch(() => undefined))
+      return {
+        ...stored,
+        commit: async () => {
+          try {
+            await this.cache.sending(stored.integrity, stored.size, () => this.commit(key, stored))
+          } catch (error) {
+            unpin()
+            await drop()
+            throw error
+          } finally {
+            unpin()
+          }
+        },
+        discard: async () => {
+          unpin()
+          await drop()
+        },
       }
-      return stored
     })
     done.catch(() => undefined)
     return { stream: cached.stream, done }

@@ -3,6 +3,7 @@ import type { DocumentKind, FetchedRecord, LoadedUpstream, LocalDoc, StoredBytes
 import { decodeFetched, decodeUpstream, encodeUpstream, parseJson, revOf } from '../records.js'
 import { mapLimited } from '../../each-limited.js'
 import { scanDocuments, type PackageScan, type ScanDepth, type ScannedDocument } from '../scan.js'
+import { LocalChanges, type LocalChange } from '../local-changes.js'
 import type { Changes, Packages, StoredText } from '../types.js'
 import type { AdvisoryLocks } from './advisory.js'
 import { changeCursor, changesSince, readSnapshot, writeSnapshot } from './changes.js'
@@ -25,6 +26,7 @@ const ANNOUNCED = "kind IN ('upstream', 'local')"
  */
 export class PgPackages implements Packages {
   private readonly localDocs = new LocalDocs()
+  private readonly localChanges = new LocalChanges(this)
 
   constructor(
     private readonly pool: pg.Pool,
@@ -106,6 +108,11 @@ export class PgPackages implements Packages {
     const whole = await this.read(name, 'local')
     if (!whole) return null
     return this.keep(name, whole)
+  }
+
+  /** See local-changes.ts: changes queued behind the lock share one read and one write. */
+  changeLocal(name: string, change: LocalChange): Promise<void> {
+    return this.localChanges.run(name, change)
   }
 
   /** Keeps `doc` as the document of the stamp written (local-docs.ts): the caller must not change it afterwards. */
