@@ -40,28 +40,37 @@ export async function eachLimitedOf<T>(items: AsyncIterable<T>, limit: number, f
 }
 
 /**
- * The items of every source, as each arrives (no order across sources): a source waits for
- * nothing but its own next item. Leaving early, or a source's failure, stops the others.
+ * The items of every source, as each arrives (no order across sources; those ready at once in
+ * the order they became ready): a source waits for nothing but its own next item. Leaving
+ * early, or a source's failure, stops the others.
  */
 export async function* merged<T>(sources: ReadonlyArray<AsyncIterable<T>>): AsyncGenerator<T> {
   const iterators = sources.map((source) => source[Symbol.asyncIterator]())
-  const pending = new Map<number, Promise<{ at: number; result: IteratorResult<T> }>>()
-  const pull = (at: number) => {
-    const next = (iterators[at] as AsyncIterator<T>).next().then((result) => ({ at, result }))
-    // Observed by the race; one that fails after another source's failure ended it is dropped.
-    next.catch(() => undefined)
-    pending.set(at, next)
+  const ready: Array<{ at: number; result: IteratorResult<T> } | { at: number; error: unknown }> = []
+  let wake: (() => void) | null = null
+  const arrive = (item: (typeof ready)[number]) => {
+    ready.push(item)
+    wake?.()
   }
+  const pull = (at: number) =>
+    void (iterators[at] as AsyncIterator<T>).next().then(
+      (result) => arrive({ at, result }),
+      (error: unknown) => arrive({ at, error }),
+    )
+  let live = iterators.length
   iterators.forEach((_, at) => pull(at))
   try {
-    while (pending.size > 0) {
-      const { at, result } = await Promise.race(pending.values())
-      if (result.done) {
-        pending.delete(at)
+    while (live > 0) {
+      while (ready.length === 0) await new Promise<void>((resolve) => (wake = resolve))
+      wake = null
+      const item = ready.shift() as (typeof ready)[number]
+      if ('error' in item) throw item.error
+      if (item.result.done) {
+        live--
         continue
       }
-      pull(at)
-      yield result.value
+      pull(item.at)
+      yield item.result.value
     }
   } finally {
     await Promise.allSettled(iterators.map((iterator) => iterator.return?.() ?? Promise.resolve()))

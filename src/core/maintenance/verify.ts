@@ -65,8 +65,11 @@ export async function verifyStore(store: Store, options: { fix?: boolean; onProg
   const names = await store.packages.list()
   const counts = { blobs: 0, entries: 0, done: 0 }
   const tell = (phase: VerifyProgress['phase']) => progress({ phase, ...counts, packages: names.length })
+  // One part failing stops the others (leaving a walk ends its thread): a failed verify fixes nothing more.
+  let failed = false
   const walkIndex = async () => {
     for await (const entry of store.blobs.eachEntry()) {
+      if (failed) break
       counts.entries++
       const id = contentId(entry.integrity)
       flags.set(id, (flags.get(id) ?? 0) | INDEXED)
@@ -76,6 +79,7 @@ export async function verifyStore(store: Store, options: { fix?: boolean; onProg
   const corrupt = new Set<string>()
   const checkContent = async () => {
     for await (const checked of store.blobs.checkContent()) {
+      if (failed) break
       counts.blobs++
       if (counts.blobs % 512 === 0) tell('checking')
       if (checked.result === 'unreadable') {
@@ -101,6 +105,7 @@ export async function verifyStore(store: Store, options: { fix?: boolean; onProg
   const brokenScans: Array<Pick<PackageScan, 'name' | 'broken'>> = []
   const readMetadata = async () => {
     for await (const scan of store.packages.scan(names, 'parse')) {
+      if (failed) break
       counts.done++
       if (counts.done % 512 === 0) tell('checking')
       if (scan.local) {
@@ -110,7 +115,15 @@ export async function verifyStore(store: Store, options: { fix?: boolean; onProg
       if (scan.broken.length > 0) brokenScans.push(scan)
     }
   }
-  await Promise.all([walkIndex(), checkContent(), readMetadata()])
+  const parts = await Promise.allSettled(
+    [walkIndex, checkContent, readMetadata].map((part) =>
+      part().catch((error: unknown) => {
+        failed = true
+        throw error
+      }),
+    ),
+  )
+  for (const part of parts) if (part.status === 'rejected') throw part.reason
   tell('checking')
   report.metadata.packages = names.length
   brokenScans.sort((a, b) => (a.name < b.name ? -1 : 1))
@@ -147,6 +160,7 @@ export async function verifyStore(store: Store, options: { fix?: boolean; onProg
   if (allFound) {
     report.entries.checked = counts.entries
   } else {
+    tell('index')
     counts.entries = 0
     for await (const entry of store.blobs.eachEntry()) {
       counts.entries++
@@ -162,7 +176,7 @@ export async function verifyStore(store: Store, options: { fix?: boolean; onProg
       report.entries.dangling.push({ key: entry.key, integrity: entry.integrity, why, dropped: fix })
     }
   }
-  tell('index')
+  if (!allFound) tell('index')
 
   for (const [name, versions] of localVersions) {
     for (const [version, sha512] of versions) {

@@ -53,7 +53,8 @@ export class ReadmeRenderer {
   constructor(
     private readonly budget: () => ReadmeBudget,
     private readonly onFallback: (reason: string) => void = () => {},
-    private readonly workerUrl: URL = pathToFileURL(workerFile(import.meta.url, './readme-worker.js')),
+    // Unchecked: without a build, the worker fails to start and READMEs fall back to plain text.
+    private readonly workerUrl: URL = pathToFileURL(workerFile(import.meta.url, './readme-worker.js', false)),
   ) {}
 
   render(markdown: string | null | undefined): Promise<ReadmeOutcome> {

@@ -32,7 +32,51 @@ describe('verifyStore', () => {
     const report = await verifyStore(t.store, { onProgress: (p) => seen.push(p) })
     expect(report).toMatchObject({ problems: 0, orphans: 0, missingLocal: [], blobs: { checked: 4, corrupt: [] }, entries: { checked: 4, dangling: [] } })
     expect(report.metadata).toEqual({ packages: 4, broken: [] })
-    expect(seen.at(-1)).toEqual({ phase: 'index', blobs: 4, entries: 4, done: 4, packages: 4 })
+    // Everything found intact: no second walk of the index.
+    expect(seen.at(-1)).toEqual({ phase: 'checking', blobs: 4, entries: 4, done: 4, packages: 4 })
+    expect(seen.some((p) => p.phase === 'index')).toBe(false)
+  })
+
+  it('content stored while the walks run (its entry read, its file not hashed) is looked for again, not reported', async () => {
+    // The content walk passes `c` by, as it would a blob written behind it; the index walk reads its entry.
+    const blobs = Object.create(t.store.blobs, {
+      checkContent: {
+        value: async function* () {
+          for await (const checked of t.store.blobs.checkContent()) if (checked.integrity !== integrityOf(b.c)) yield checked
+        },
+      },
+    }) as Blobs
+    const report = await verifyStore({ ...t.store, blobs })
+    expect(report).toMatchObject({ problems: 0, missingLocal: [], entries: { checked: 4, dangling: [] }, blobs: { checked: 3, corrupt: [] } })
+  })
+
+  it('one part failing fails verify and stops the others', async () => {
+    let yielded = 0
+    let ended = false
+    const blobs = Object.create(t.store.blobs, {
+      eachEntry: {
+        value: async function* () {
+          yield* []
+          throw Object.assign(new Error('EIO: i/o error, read'), { code: 'EIO' })
+        },
+      },
+      checkContent: {
+        value: async function* () {
+          try {
+            for await (const checked of t.store.blobs.checkContent()) {
+              await new Promise((resolve) => setImmediate(resolve))
+              yielded++
+              yield checked
+            }
+          } finally {
+            ended = true
+          }
+        },
+      },
+    }) as Blobs
+    await expect(verifyStore({ ...t.store, blobs }, { fix: true })).rejects.toMatchObject({ code: 'EIO' })
+    expect(ended).toBe(true)
+    expect(yielded).toBeLessThan(4)
   })
 
   it('finds a flipped byte and a truncated blob; --fix quarantines them and drops their references', async () => {

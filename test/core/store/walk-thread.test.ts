@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto'
 import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { Worker } from 'node:worker_threads'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { WALK_BATCH } from '../../../src/core/store/fs/walk-thread.js'
 import { openStore, tarballKey, type Store } from '../../../src/core/store/index.js'
 
@@ -34,24 +35,28 @@ describe('folder store walks on worker threads', () => {
     for (let i = 0; i < keys.length; i += 32) await Promise.all(keys.slice(i, i + 32).map((_, j) => put(`pkg-${i + j}`, '1.0.0')))
     const first = (await collect(store.blobs.eachEntry())).map((entry) => entry.key)
     expect([...first].sort()).toEqual([...keys].sort())
+    const terminate = vi.spyOn(Worker.prototype, 'terminate')
     let taken = 0
     for await (const _ of store.blobs.eachEntry()) if (++taken === 3) break
     expect(taken).toBe(3)
+    expect(terminate).toHaveBeenCalledTimes(1)
+    terminate.mockRestore()
     expect((await collect(store.blobs.eachEntry())).length).toBe(keys.length)
   })
 
-  it("throws the walk's error with its code (a bucket that is a folder: EISDIR), never a partial answer", async () => {
+  it("throws the walk's error with its code and errno fields (a bucket that is a folder: EISDIR)", async () => {
     await put('fine', '1.0.0')
     const buckets = path.join(dir, 'storage', 'blobs', 'index-v5')
     const [a] = await readdir(buckets)
     const [b] = await readdir(path.join(buckets, a as string))
     await mkdir(path.join(buckets, a as string, b as string, 'f'.repeat(60)))
-    await expect(collect(store.blobs.eachEntry())).rejects.toMatchObject({ code: 'EISDIR' })
+    await expect(collect(store.blobs.eachEntry())).rejects.toMatchObject({ code: 'EISDIR', syscall: 'read', errno: expect.any(Number) })
   })
 
   it('scans packages on threads: a document that is a folder fails the scan with its code', async () => {
     await store.packages.withLock('odd', () => store.packages.writeFetched('odd', { uplink: 'npmjs', fetchedAt: 1 }))
     await mkdir(store.packages.where('odd', 'upstream'))
     await expect(collect(store.packages.scan(['odd'], 'parse'))).rejects.toMatchObject({ code: 'EISDIR' })
+    await expect(collect(store.packages.scan(['odd'], 'size'))).rejects.toMatchObject({ code: 'EISDIR' })
   })
 })

@@ -53,7 +53,10 @@ export class DocumentReader {
   }
 }
 
+/** A document's size; not a file is EISDIR, as its read would be (a scan at 'parse' depth). */
 function sizeOnly(file: string): ScannedDocument | null {
   const found = statSync(file, { throwIfNoEntry: false })
-  return found ? { text: null, bytes: found.size } : null
+  if (!found) return null
+  if (!found.isFile()) throw Object.assign(new Error(`EISDIR: illegal operation on a directory, read '${file}'`), { code: 'EISDIR', syscall: 'read', path: file })
+  return { text: null, bytes: found.size }
 }

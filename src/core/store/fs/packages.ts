@@ -16,7 +16,6 @@ import type { Changes, Packages, StoredText } from '../types.js'
 import { DocumentReader } from './documents-read.js'
 import { walkOnThread } from './walk-thread.js'
 
-
 /** Characters of the snapshot written at once. */
 const SNAPSHOT_BATCH = 256 * 1024
 

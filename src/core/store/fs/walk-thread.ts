@@ -1,4 +1,5 @@
 import { Worker } from 'node:worker_threads'
+import { SinopiaError } from '../../errors.js'
 import { workerFile } from '../../worker-file.js'
 import type { ScanDepth } from '../scan.js'
 
@@ -10,7 +11,44 @@ export const WALK_AHEAD = 4
 /** What the folder store runs on a thread of its own: a walk of the index entries, a scan of packages. */
 export type WalkRequest = { walk: 'entries'; blobsDir: string } | { walk: 'packages'; root: string; names: string[]; depth: ScanDepth }
 
-export type WalkMessage = { type: 'items'; items: unknown[] } | { type: 'done' } | { type: 'error'; message: string; code: string | null }
+/** An error as it crosses the thread: what callers read of one (its class, code, hint, errno fields). */
+export interface WalkError {
+  name: string
+  message: string
+  code: string | null
+  hint?: string
+  errno?: number
+  syscall?: string
+  path?: string
+  stack?: string
+}
+
+export type WalkMessage = { type: 'items'; items: unknown[] } | { type: 'done' } | { type: 'error'; error: WalkError }
+
+/** An error of the walk, as the worker sends it. */
+export function sendableError(error: unknown): WalkError {
+  const { name, message, code, hint, errno, syscall, path, stack } = (error ?? {}) as Record<string, unknown>
+  const text = (value: unknown) => (typeof value === 'string' ? value : undefined)
+  return {
+    name: text(name) ?? 'Error',
+    message: text(message) ?? String(error),
+    code: text(code) ?? null,
+    ...(text(hint) ? { hint: text(hint) } : {}),
+    ...(typeof errno === 'number' ? { errno } : {}),
+    ...(text(syscall) ? { syscall: text(syscall) } : {}),
+    ...(text(path) ? { path: text(path) } : {}),
+    ...(text(stack) ? { stack: text(stack) } : {}),
+  }
+}
+
+/** The walk's error on this side: a SinopiaError again when it was one, else an Error with the errno fields. */
+function receivedError(sent: WalkError): Error {
+  if (sent.name === 'SinopiaError' && sent.code) return new SinopiaError(sent.code, sent.message, sent.hint ? { hint: sent.hint } : {})
+  const { name: _name, hint: _hint, code, stack, ...fields } = sent
+  const error = Object.assign(new Error(sent.message), fields, code ? { code } : {})
+  if (stack) error.stack = stack
+  return error
+}
 
 /**
  * A walk over every index entry or listed package of a store, run on a worker thread: its
@@ -27,7 +65,7 @@ export async function* walkOnThread<T>(request: WalkRequest): AsyncGenerator<T> 
     wake?.()
   }
   worker.on('message', arrive)
-  worker.on('error', (error) => arrive({ type: 'error', message: error.message, code: null }))
+  worker.on('error', (error) => arrive({ type: 'error', error: sendableError(error) }))
   worker.on('exit', (code) => arrive({ type: 'exit', code }))
   try {
     for (;;) {
@@ -35,7 +73,7 @@ export async function* walkOnThread<T>(request: WalkRequest): AsyncGenerator<T> 
       wake = null
       const message = arrived.shift() as (typeof arrived)[number]
       if (message.type === 'done') return
-      if (message.type === 'error') throw Object.assign(new Error(message.message), message.code ? { code: message.code } : {})
+      if (message.type === 'error') throw receivedError(message.error)
       if (message.type === 'exit') throw new Error(`the ${request.walk} walk's thread stopped (exit code ${message.code})`)
       worker.postMessage(1)
       yield* message.items as T[]

@@ -1,6 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads'
 import type { ScanDepth } from '../scan.js'
-import { WALK_AHEAD, WALK_BATCH, type WalkMessage, type WalkRequest } from './walk-thread.js'
+import { WALK_AHEAD, WALK_BATCH, sendableError, type WalkMessage, type WalkRequest } from './walk-thread.js'
 
 /**
  * A walk of a blob folder run on its own thread (see walk-thread.ts): the items go to the
@@ -36,8 +36,7 @@ try {
   if (batch.length > 0) await send({ type: 'items', items: batch })
   port.postMessage({ type: 'done' } satisfies WalkMessage)
 } catch (error) {
-  const { message, code } = error as { message?: string; code?: unknown }
-  port.postMessage({ type: 'error', message: String(message ?? error), code: typeof code === 'string' ? code : null } satisfies WalkMessage)
+  port.postMessage({ type: 'error', error: sendableError(error) } satisfies WalkMessage)
 }
 
 // Each walk loads only its own modules: a thread's memory is the process's.

@@ -13,10 +13,10 @@ import type { LocalStamps } from './local-stamps.js'
 import type { ChangeFeed } from './notify.js'
 import { NOW_MS } from './transaction.js'
 
-/** The documents whose changes are announced to other instances (the served ones: see stamp()). */
 /** Packages a scan reads at once: enough round trips in flight to keep the database busy. */
 const SCAN_CONCURRENCY = 8
 
+/** The documents whose changes are announced to other instances (the served ones: see stamp()). */
 const ANNOUNCED = "kind IN ('upstream', 'local')"
 
 /**
