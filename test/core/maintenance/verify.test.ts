@@ -56,7 +56,7 @@ describe('verifyStore', () => {
     const blobs = Object.create(t.store.blobs, {
       eachEntry: {
         value: async function* () {
-          yield* []
+          yield* await Promise.resolve([])
           throw Object.assign(new Error('EIO: i/o error, read'), { code: 'EIO' })
         },
       },
