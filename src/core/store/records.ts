@@ -66,7 +66,7 @@ const timesOrNone = (times: unknown) =>
 /** Content hash of a stored document: changes exactly when its bytes do. */
 export const revOf = (raw: Uint8Array) => createHash('sha1').update(raw).digest('base64url').slice(0, 20)
 
-/** `raw`: the stored bytes, or their text already decoded (Packages.readDocuments). */
+/** `raw`: the stored bytes, or their text already decoded (a scan's documents: scan.ts). */
 export function parseJson<T>(raw: Uint8Array | string, where: string): T {
   try {
     return JSON.parse(typeof raw === 'string' ? raw : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('utf8')) as T

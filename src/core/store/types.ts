@@ -155,7 +155,7 @@ export interface Blobs {
   recount(): Promise<{ blobs: number; bytes: number }>
 }
 
-/** A document read by Packages.readDocuments. */
+/** A document as a scan reads it (scan.ts): its text and its stored size in bytes (what sizes() tells). */
 export interface StoredText {
   text: string
   bytes: number
@@ -248,18 +248,11 @@ export interface Packages {
   /** Stored bytes of each document (0: none). */
   sizes(name: string): Promise<Record<DocumentKind, number>>
   /**
-   * Every document of a package as text (records.ts decodes it) and its stored size in bytes
-   * (what sizes() tells), null where there is none: for a scan of every package (maintenance),
-   * in as few steps as the store can take. Text, not bytes: it lives in the JS heap, where a scan's
-   * garbage is cheap, rather than 100,000 buffers outside it. Not for serving: a folder reads
-   * them with blocking calls.
-   */
-  readDocuments(name: string): Promise<Record<DocumentKind, StoredText | null>>
-  /**
    * The scan of each listed package (scan.ts), as each is ready, in no promised order: every
    * document of the store read and decoded (`depth` 'parse') or the uplink ones only sized
    * ('size'), with as much of the machine as the store can use. For maintenance; a package
-   * gone meanwhile scans as one without documents.
+   * gone meanwhile scans as one without documents. Documents are read as text, not bytes: it
+   * lives in the JS heap, where a scan's garbage is cheap, rather than 100,000 buffers outside it.
    */
   scan(names: readonly string[], depth: ScanDepth): AsyncIterable<PackageScan>
   /** Where a document is kept (a file path): for reports. */

@@ -355,30 +355,6 @@ export function describeStore(name: string, open: () => Promise<StoreUnderTest>)
         expect(await store.packages.list()).toEqual(['@scope/pkg', 'alpha'])
       })
 
-      it('reads every document of a package at once as text, sized as sizes() says; null where there is none', async () => {
-        const record = upstream('both', ['1.0.0', '2.0.0'])
-        await store.packages.withLock('both', async () => {
-          await store.packages.writeUpstream('both', record)
-          await store.packages.writeFetched('both', { uplink: 'npmjs', fetchedAt: 7 })
-          await store.packages.writeLocal('both', local('both', 1))
-        })
-        const documents = await store.packages.readDocuments('both')
-        const sizes = await store.packages.sizes('both')
-        expect(documents.upstream?.bytes).toBe(sizes.upstream)
-        expect(documents.fetched?.bytes).toBe(sizes.fetched)
-        expect(documents.local?.bytes).toBe(sizes.local)
-        expect(decodeUpstream(documents.upstream?.text as string, 'upstream')).toEqual(record)
-        expect(JSON.parse(documents.fetched?.text as string)).toEqual({ uplink: 'npmjs', fetchedAt: 7 })
-        expect(JSON.parse(documents.local?.text as string)).toEqual(local('both', 1))
-        expect(await store.packages.readDocuments('nothing-here')).toEqual({ upstream: null, fetched: null, local: null })
-        // Bigger than one read, with characters of two bytes across the reads' boundaries.
-        const big = { ...record, doc: { ...record.doc, readme: 'é'.repeat(100_000) } }
-        await store.packages.withLock('both', () => store.packages.writeUpstream('both', big))
-        const read = (await store.packages.readDocuments('both')).upstream
-        expect(read?.bytes).toBe((await store.packages.sizes('both')).upstream)
-        expect(decodeUpstream(read?.text as string, 'upstream')).toEqual(big)
-      })
-
       it('scans listed packages as each is ready: every document decoded, or the uplink ones only sized', async () => {
         const sha512 = sri(Buffer.from('mine 1.0.0'))
         const published: LocalDoc = { ...local('mine', 1), versions: { '1.0.0': { name: 'mine', version: '1.0.0', dist: { integrity: sha512, tarball: 'x' } } } }
@@ -389,6 +365,9 @@ export function describeStore(name: string, open: () => Promise<StoreUnderTest>)
         await store.packages.withLock('mine', () => store.packages.writeLocal('mine', published))
         const names = ['alpha', 'ghost', 'mine', ...Array.from({ length: 20 }, (_, i) => `extra-${i}`)]
         for (const extra of names.slice(3)) await store.packages.withLock(extra, () => store.packages.writeUpstream(extra, upstream(extra, ['1.0.0'])))
+        // Bigger than one read of a folder store, with characters of two bytes across the reads' boundaries.
+        const big = upstream('extra-0', ['1.0.0'])
+        await store.packages.withLock('extra-0', () => store.packages.writeUpstream('extra-0', { ...big, doc: { ...big.doc, readme: 'é'.repeat(100_000) } }))
         const byName = async (depth: 'parse' | 'size') => new Map((await collect(store.packages.scan(names, depth))).map((scan) => [scan.name, scan]))
         const parsed = await byName('parse')
         const sized = await byName('size')
@@ -402,6 +381,7 @@ export function describeStore(name: string, open: () => Promise<StoreUnderTest>)
         const mine = { name: 'mine', local: new Map([['1.0.0', sha512]]), upstream: false, fetchedAt: null, upstreamBytes: 0, metadataBytes: (await store.packages.sizes('mine')).local, broken: [] }
         expect(parsed.get('mine')).toEqual(mine)
         expect(sized.get('mine')).toEqual(mine)
+        expect(parsed.get('extra-0')).toMatchObject({ upstream: true, upstreamBytes: (await store.packages.sizes('extra-0')).upstream, broken: [] })
         const ghost = { name: 'ghost', local: null, upstream: false, fetchedAt: null, upstreamBytes: 0, metadataBytes: 0, broken: [] }
         expect(parsed.get('ghost')).toEqual(ghost)
         expect(sized.get('ghost')).toEqual(ghost)

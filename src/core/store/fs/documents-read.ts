@@ -10,7 +10,7 @@ import { fetchedFile, localFile, upstreamFile } from './layout.js'
 const SCAN_READ = 64 * 1024
 
 /**
- * Reads packages' documents for a scan of every package (Packages.readDocuments, Packages.scan)
+ * Reads packages' documents for a scan of every package (Packages.scan, on its worker threads)
  * with blocking calls, an open, usually one read and a close per document, the event loop
  * getting a turn every few ms: through the thread pool, storage info of 100,000 packages spent
  * ~50 s of CPU on the round trips of the reads and stats of their documents.

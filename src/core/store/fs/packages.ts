@@ -12,8 +12,7 @@ import type { DocumentKind, FetchedRecord, LoadedUpstream, LocalDoc, StoredBytes
 import { decodeFetched, decodeUpstream, encodeUpstream, parseJson, revOf } from '../records.js'
 import type { PackageScan, ScanDepth } from '../scan.js'
 import { LocalChanges, type LocalChange } from '../local-changes.js'
-import type { Changes, Packages, StoredText } from '../types.js'
-import { DocumentReader } from './documents-read.js'
+import type { Changes, Packages } from '../types.js'
 import { walkOnThread } from './walk-thread.js'
 
 /** Characters of the snapshot written at once. */
@@ -21,16 +20,13 @@ const SNAPSHOT_BATCH = 256 * 1024
 
 /** Per-package metadata files. A missing file is `null`; a broken one is an ECORRUPT error. */
 export class PackageStore implements Packages {
-  private readonly reader: DocumentReader
   private readonly localChanges = new LocalChanges(this)
 
   constructor(
     private readonly root: string,
     private readonly lock: KeyedLock,
     private readonly journal: ChangeJournal,
-  ) {
-    this.reader = new DocumentReader(root)
-  }
+  ) {}
 
   upstreamMtime(name: string): Promise<number | null> {
     return mtimeOrNull(upstreamFile(this.root, name))
@@ -221,10 +217,6 @@ export class PackageStore implements Packages {
     const sizeOf = async (kind: DocumentKind) => (await statOrNull(this.where(name, kind)))?.size ?? 0
     const [upstream, fetched, local] = await Promise.all([sizeOf('upstream'), sizeOf('fetched'), sizeOf('local')])
     return { upstream, fetched, local }
-  }
-
-  readDocuments(name: string): Promise<Record<DocumentKind, StoredText | null>> {
-    return this.reader.all(name)
   }
 
   /**

@@ -4,7 +4,7 @@ import { decodeFetched, decodeUpstream, encodeUpstream, parseJson, revOf } from 
 import { mapLimited } from '../../each-limited.js'
 import { scanDocuments, type PackageScan, type ScanDepth, type ScannedDocument } from '../scan.js'
 import { LocalChanges, type LocalChange } from '../local-changes.js'
-import type { Changes, Packages, StoredText } from '../types.js'
+import type { Changes, Packages } from '../types.js'
 import type { AdvisoryLocks } from './advisory.js'
 import { changeCursor, changesSince, readSnapshot, writeSnapshot } from './changes.js'
 import type { FetchTurns } from './fetch-turns.js'
@@ -191,11 +191,8 @@ export class PgPackages implements Packages {
     return sizes
   }
 
-  /** One query for the three. */
-  readDocuments(name: string): Promise<Record<DocumentKind, StoredText | null>>
-  /** With 'size', the uplink documents' bodies stay in the database: only their sizes come. */
-  readDocuments(name: string, depth: ScanDepth): Promise<Record<DocumentKind, ScannedDocument | null>>
-  async readDocuments(name: string, depth: ScanDepth = 'parse'): Promise<Record<DocumentKind, ScannedDocument | null>> {
+  /** A package's three documents as a scan takes them, in one query: with 'size', the uplink ones' bodies stay in the database. */
+  private async documentsForScan(name: string, depth: ScanDepth): Promise<Record<DocumentKind, ScannedDocument | null>> {
     const { rows } = await this.pool.query<{ kind: DocumentKind; body: Buffer | null; bytes: number }>(
       "SELECT kind, CASE WHEN $2::boolean OR kind = 'local' THEN body END AS body, octet_length(body) AS bytes FROM sinopia_documents WHERE name = $1",
       [name, depth === 'parse'],
@@ -205,9 +202,9 @@ export class PgPackages implements Packages {
     return documents
   }
 
-  /** A few packages at once: each is a round trip (see readDocuments). */
+  /** A few packages at once: each is a round trip (see documentsForScan). */
   scan(names: readonly string[], depth: ScanDepth): AsyncIterable<PackageScan> {
-    return mapLimited(names, SCAN_CONCURRENCY, async (name) => scanDocuments(name, await this.readDocuments(name, depth), (kind) => this.where(name, kind)))
+    return mapLimited(names, SCAN_CONCURRENCY, async (name) => scanDocuments(name, await this.documentsForScan(name, depth), (kind) => this.where(name, kind)))
   }
 
   where(name: string, kind: DocumentKind): string {
