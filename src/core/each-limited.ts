@@ -1,3 +1,5 @@
+import { Inbox } from './inbox.js'
+
 /**
  * Runs `fn` over `items`, at most `limit` at once; the first failure rejects once the running
  * ones end. Shared by what goes through many packages of the store (bundle import, migrate, the
@@ -46,24 +48,17 @@ export async function eachLimitedOf<T>(items: AsyncIterable<T>, limit: number, f
  */
 export async function* merged<T>(sources: ReadonlyArray<AsyncIterable<T>>): AsyncGenerator<T> {
   const iterators = sources.map((source) => source[Symbol.asyncIterator]())
-  const ready: Array<{ at: number; result: IteratorResult<T> } | { at: number; error: unknown }> = []
-  let wake: (() => void) | null = null
-  const arrive = (item: (typeof ready)[number]) => {
-    ready.push(item)
-    wake?.()
-  }
+  const ready = new Inbox<{ at: number; result: IteratorResult<T> } | { at: number; error: unknown }>()
   const pull = (at: number) =>
     void (iterators[at] as AsyncIterator<T>).next().then(
-      (result) => arrive({ at, result }),
-      (error: unknown) => arrive({ at, error }),
+      (result) => ready.push({ at, result }),
+      (error: unknown) => ready.push({ at, error }),
     )
   let live = iterators.length
   iterators.forEach((_, at) => pull(at))
   try {
     while (live > 0) {
-      while (ready.length === 0) await new Promise<void>((resolve) => (wake = resolve))
-      wake = null
-      const item = ready.shift() as (typeof ready)[number]
+      const item = await ready.take()
       if ('error' in item) throw item.error
       if (item.result.done) {
         live--

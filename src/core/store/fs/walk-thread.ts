@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads'
 import { SinopiaError } from '../../errors.js'
+import { Inbox } from '../../inbox.js'
 import { workerFile } from '../../worker-file.js'
 import type { ScanDepth } from '../scan.js'
 
@@ -58,20 +59,13 @@ function receivedError(sent: WalkError): Error {
  */
 export async function* walkOnThread<T>(request: WalkRequest): AsyncGenerator<T> {
   const worker = new Worker(workerFile(import.meta.url, './walk-worker.js'), { workerData: request })
-  const arrived: Array<WalkMessage | { type: 'exit'; code: number }> = []
-  let wake: (() => void) | null = null
-  const arrive = (message: WalkMessage | { type: 'exit'; code: number }) => {
-    arrived.push(message)
-    wake?.()
-  }
-  worker.on('message', arrive)
-  worker.on('error', (error) => arrive({ type: 'error', error: sendableError(error) }))
-  worker.on('exit', (code) => arrive({ type: 'exit', code }))
+  const arrived = new Inbox<WalkMessage | { type: 'exit'; code: number }>()
+  worker.on('message', (message: WalkMessage) => arrived.push(message))
+  worker.on('error', (error) => arrived.push({ type: 'error', error: sendableError(error) }))
+  worker.on('exit', (code) => arrived.push({ type: 'exit', code }))
   try {
     for (;;) {
-      while (arrived.length === 0) await new Promise<void>((resolve) => (wake = resolve))
-      wake = null
-      const message = arrived.shift() as (typeof arrived)[number]
+      const message = await arrived.take()
       if (message.type === 'done') return
       if (message.type === 'error') throw receivedError(message.error)
       if (message.type === 'exit') throw new Error(`the ${request.walk} walk's thread stopped (exit code ${message.code})`)

@@ -3,8 +3,9 @@ import type { ScanDepth } from '../scan.js'
 import { WALK_AHEAD, WALK_BATCH, sendableError, type WalkMessage, type WalkRequest } from './walk-thread.js'
 
 /**
- * A walk of a blob folder run on its own thread (see walk-thread.ts): the items go to the
- * owning thread in batches, at most WALK_AHEAD batches ahead of what it has taken.
+ * A walk of the folder store (its blob index, or a scan of its packages) run on its own thread
+ * (see walk-thread.ts): the items go to the owning thread in batches, at most WALK_AHEAD batches
+ * ahead of what it has taken.
  */
 const request = workerData as WalkRequest
 const port = parentPort
