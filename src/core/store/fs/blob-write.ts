@@ -6,7 +6,7 @@ import ssri from 'ssri'
 import { SinopiaError } from '../../errors.js'
 import { sha512OfFile } from './blob-hash.js'
 import { sha512Of } from '../integrity.js'
-import { ensureDir } from '../../fs/dirs.js'
+import { inDir } from '../../fs/dirs.js'
 import { statOrNull } from '../../fs/stat.js'
 
 /**
@@ -38,8 +38,7 @@ export function writeBlobFile(
 
   const openTmp = async (): Promise<FileHandle> => {
     if (handle) return handle
-    await ensureDir(tmpDir)
-    handle = await open(tmp, 'wx')
+    handle = await inDir(tmpDir, () => open(tmp, 'wx'))
     return handle
   }
 
@@ -68,9 +67,8 @@ export function writeBlobFile(
       })
     }
     const destination = target(sha512)
-    await ensureDir(path.dirname(destination))
     const before = placed ? await statOrNull(destination) : null
-    await rename(tmp, destination)
+    await inDir(path.dirname(destination), () => rename(tmp, destination))
     const told = placed?.(written, before ? before.size : null)
     await syncDir(path.dirname(destination))
     await told

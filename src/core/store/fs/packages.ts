@@ -3,7 +3,7 @@ import { merged } from '../../each-limited.js'
 import { open, readFile, readdir, rename, rm, rmdir, stat, utimes } from 'node:fs/promises'
 import { errnoCode } from '../../errors.js'
 import { writeFileAtomic } from '../../fs/atomic.js'
-import { ensureDir } from '../../fs/dirs.js'
+import { inDir } from '../../fs/dirs.js'
 import type { ChangeJournal } from './journal.js'
 import { documentFile, fetchedFile, localFile, lockFile, packageDir, packagesDir, snapshotFile, upstreamFile } from './layout.js'
 import type { KeyedLock } from '../../fs/lock.js'
@@ -63,9 +63,8 @@ export class PackageStore implements Packages {
 
   /** Call only inside `withLock(name)`. `raw` is a record encoded by records.ts (encodeUpstream). */
   async writeUpstreamBytes(name: string, raw: Buffer): Promise<{ rev: string; mtimeMs: number }> {
-    await ensureDir(packageDir(this.root, name))
     const file = upstreamFile(this.root, name)
-    await writeFileAtomic(file, raw)
+    await inDir(packageDir(this.root, name), () => writeFileAtomic(file, raw))
     const mtimeMs = (await stat(file)).mtimeMs
     await this.journal.note(name)
     return { rev: revOf(raw), mtimeMs }
@@ -73,8 +72,7 @@ export class PackageStore implements Packages {
 
   /** Call only inside `withLock(name)`. */
   async writeFetched(name: string, record: FetchedRecord): Promise<void> {
-    await ensureDir(packageDir(this.root, name))
-    await writeFileAtomic(fetchedFile(this.root, name), JSON.stringify(record))
+    await inDir(packageDir(this.root, name), () => writeFileAtomic(fetchedFile(this.root, name), JSON.stringify(record)))
   }
 
   /** Changes whenever the package's served documents (upstream.json, local.json) are written or removed, by any process. */
@@ -143,10 +141,9 @@ export class PackageStore implements Packages {
       await this.journal.note(name)
       return
     }
-    await ensureDir(packageDir(this.root, name))
     const file = localFile(this.root, name)
     const before = await statOrNull(file)
-    await writeFileAtomic(file, JSON.stringify(doc))
+    await inDir(packageDir(this.root, name), () => writeFileAtomic(file, JSON.stringify(doc)))
     // Each write's mtime is later than the one before (the lock orders them), so no two versions
     // of the file share a stamp: a coarse clock can give two writes one mtime, and a freed inode
     // can be given to the next file.

@@ -103,7 +103,7 @@ export class FsTotals {
   private async merge(delta: Totals): Promise<void> {
     // Nothing to add to (see above); and no lock taken, which would make the folder again if the
     // store was just deleted.
-    if ((await this.readFile()) === null) return
+    if ((await statOrNull(this.file)) === null) return
     await this.lock.withLock(this.lockPath, async () => {
       const kept = await this.readFile()
       if (kept) await this.writeFile({ blobs: kept.blobs + delta.blobs, bytes: kept.bytes + delta.bytes })
