@@ -12,7 +12,7 @@ import { printable } from './names.js'
 import type { PackageRules } from './rules.js'
 import { ViewBuilder } from './view-builder.js'
 import { settle, type UplinkAnswer } from './uplink-answers.js'
-import { EMPTY, type PartValidators, type StoredInput, type UplinkUrls, type UpstreamData } from './view-tasks.js'
+import { EMPTY, type PartValidators, type StoredInput, type SummaryFields, type UplinkUrls, type UpstreamData } from './view-tasks.js'
 import { viewOf, type PackageView } from './view.js'
 
 export interface CacheUse {
@@ -67,9 +67,11 @@ const DERIVED_TTL = 5_000
  * by one uplink request per package at a time.
  */
 /**
- * Events: 'changed' (name) after a package's served document changed in this process: a
+ * Events: 'changed' (name, summary?) after a package's served document changed in this process: a
  * publish, unpublish or tag change here, or a new copy from the uplink. Indexes (search)
- * listen to it instead of scanning the store.
+ * listen to it instead of scanning the store. `summary` (fields without search text; null: the
+ * package has no version to list) is given when it is known already, for a new uplink copy of a
+ * package with nothing published here; undefined means read it.
  */
 export class Packuments extends EventEmitter {
   private readonly memory = new LRUCache<string, CachedUpstream>({ maxSize: CACHE_BOUNDS.upstreamViewBytes, sizeCalculation: (entry) => viewBytes(entry.view) })
@@ -214,6 +216,14 @@ export class Packuments extends EventEmitter {
     const entry = { doc: loaded.doc, stamp: loaded.stamp }
     this.locals.set(name, entry)
     return entry
+  }
+
+  /**
+   * A new uplink copy was stored: 'changed' carries its search summary when nothing is published
+   * here under the name (one stat), so the index need not read and parse the document again.
+   */
+  private changedFromUplink(name: string, summary: SummaryFields | null): void {
+    this.emit('changed', name, this.store.packages.localStamp(name) === null ? summary : undefined)
   }
 
   /** Called after this process changed a package's local file: the next read sees it. */
@@ -366,17 +376,17 @@ export class Packuments extends EventEmitter {
     }
     // Read, merge and write under the package's lock: another process may be storing another
     // uplink's answer for the same package, and a merge with a copy read before it would drop it.
-    const { written, data } = await this.store.packages.withLock(name, async () => {
+    const { written, data, summary } = await this.store.packages.withLock(name, async () => {
       const { upstream: stored, size } = await this.storedInput(name, !cached)
       const input = { name, order: uplinks, answers: settled.parts, stored, uplinks: this.uplinkUrls() }
       const merged = await this.views.run('fromUplinks', input, size + fresher.reduce((sum, part) => sum + part.length, 0), [stored?.raw, ...fresher])
       const record = merged.record
       const done = await this.store.packages.writeUpstreamBytes(name, Buffer.from(record.buffer, record.byteOffset, record.byteLength))
       await this.store.packages.writeFetched(name, fetched)
-      return { written: done, data: merged.data }
+      return { written: done, data: merged.data, summary: merged.summary }
     })
     const entry = await this.remember(name, data, written.mtimeMs, now, settled.times)
-    this.emit('changed', name)
+    this.changedFromUplink(name, summary)
     return { entry, cache: settled.cache, ...failure }
   }
 
@@ -460,7 +470,7 @@ export class Packuments extends EventEmitter {
     if (result.status !== 'ok') {
       throw new SinopiaError('EUPLINK', `uplink ${uplink} answered 304 to an unconditional request for ${printable(name)}`)
     }
-    const { record, data } = result.value
+    const { record, data, summary } = result.value
     // Let go of the record's bytes once written (`result` lives on while the view is made): a
     // 10 MB document's record would otherwise stay in memory beside its view until then.
     result.value.record = EMPTY
@@ -471,7 +481,7 @@ export class Packuments extends EventEmitter {
     })
     // The rev is the content hash of the bytes written, as a later read of them computes it.
     const entry = await this.remember(name, data, written.mtimeMs, fetchedAt)
-    this.emit('changed', name)
+    this.changedFromUplink(name, summary)
     return { entry, cache: cached ? 'revalidated' : 'miss' }
   }
 

@@ -73,7 +73,7 @@ export interface FromUplinkInput {
  * leaves as it came is stored as the uplink's bytes, not serialized again; its text is dropped
  * once parsed, so the document is only ever held as bytes and as one parsed tree.
  */
-export function fromUplink(input: FromUplinkInput): { record: Uint8Array; data: UpstreamData } {
+export function fromUplink(input: FromUplinkInput): { record: Uint8Array; data: UpstreamData; summary: SummaryFields | null } {
   const size = input.body.length
   const { part, asSent } = checkedPart(input)
   phaseDone(size)
@@ -83,7 +83,15 @@ export function fromUplink(input: FromUplinkInput): { record: Uint8Array; data: 
   // the views below are made without the sent bytes held besides the record's.
   input.body = EMPTY
   phaseDone(size)
-  return { record: raw, data: upstreamData(input.name, revOf(raw), part, input.uplinks, size) }
+  return { record: raw, data: upstreamData(input.name, revOf(raw), part, input.uplinks, size), summary: cachedSummary(input.name, part) }
+}
+
+/**
+ * What `summary` gives for this record when nothing is published here, from the tree already
+ * parsed: search takes it with the change, rather than reading and parsing the document again.
+ */
+function cachedSummary(name: string, record: UpstreamRecord): SummaryFields | null {
+  return summaryFields(name, mergePackument(name, record.doc, null), packageOrigin(null))
 }
 
 /** Bytes let go of: what a handed-over body or record is left holding. */
@@ -127,7 +135,7 @@ export interface FromUplinksInput {
  * The record for a rule with several uplinks after some of them answered: their new parts, the
  * stored parts of the others (down, unchanged, or no longer listing the package), merged.
  */
-export function fromUplinks(input: FromUplinksInput): { record: Uint8Array; data: UpstreamData } {
+export function fromUplinks(input: FromUplinksInput): { record: Uint8Array; data: UpstreamData; summary: SummaryFields | null } {
   const kept = input.stored ? partsOf(decodeUpstream(input.stored.raw, input.stored.where)) : []
   const parts: UplinkPart[] = []
   for (const uplink of input.order) {
@@ -137,7 +145,7 @@ export function fromUplinks(input: FromUplinksInput): { record: Uint8Array; data
   }
   const record = mergedRecord(input.name, parts)
   const raw = encodeUpstream(record)
-  return { record: raw, data: upstreamData(input.name, revOf(raw), record, input.uplinks, raw.length) }
+  return { record: raw, data: upstreamData(input.name, revOf(raw), record, input.uplinks, raw.length), summary: cachedSummary(input.name, record) }
 }
 
 export interface FromStoredInput {

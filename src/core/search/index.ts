@@ -1,4 +1,4 @@
-export { SearchIndex, type IndexState, type Scored, type SearchAnswer, type SearchOptions, type SummarySource } from './search-index.js'
+export { SearchIndex, type IndexState, type Scored, type SearchAnswer, type SearchOptions, type SummaryFeed, type SummarySource } from './search-index.js'
 export { parseQuery, hasTerms, type Query, type Flag } from './query.js'
 export { hasQualifiers, passesQualifiers, relevance } from './match.js'
 export { summarize, packageOrigin, latestManifest, httpUrl, repositoryUrl, person, type PackageSummary, type PackageLinks, type Person, type Origin } from './summary.js'

@@ -6,7 +6,7 @@ import type { Query } from './query.js'
 import { RankedCache } from './ranked-cache.js'
 import { MatchScratch } from './scratch.js'
 import { readSnapshotLines, snapshotLines } from './snapshot.js'
-import type { PackageSummary } from './summary.js'
+import { withText, type PackageSummary } from './summary.js'
 import { VisibleIds } from './visible-ids.js'
 import { WordIndex } from './word-index.js'
 import { rankWords } from './word-search.js'
@@ -82,6 +82,8 @@ export class SearchIndex {
   private readonly scratch = new MatchScratch()
   private readonly answers: RankedCache
   private readonly queued = new Map<string, Promise<void>>()
+  /** The fields a queued refresh of a name takes instead of reading it (undefined: read it). */
+  private readonly given = new Map<string, Omit<PackageSummary, 'text'> | null | undefined>()
   private readonly active = new Map<string, Promise<void>>()
   /** Refreshes caused by changes: a search waits for them, so a publish is findable as soon as it is answered. */
   private readonly pending = new Set<Promise<void>>()
@@ -275,11 +277,14 @@ export class SearchIndex {
     await Promise.all(Array.from({ length: Math.min(concurrency, names.length) }, worker))
   }
 
-  /** Refreshes a name on every `'changed'` event of `emitter`; returns the unsubscribe function. */
+  /**
+   * Refreshes a name on every `'changed'` event of `emitter`, with the summary the event carries
+   * when it has one (see Packuments); returns the unsubscribe function.
+   */
   follow(emitter: EventEmitter): () => void {
-    const listener = (name: unknown) => {
+    const listener = (name: unknown, fields?: Omit<PackageSummary, 'text'> | null) => {
       if (typeof name !== 'string' || this.closed) return
-      const refreshed = this.refresh(name)
+      const refreshed = this.refresh(name, fields)
       this.pending.add(refreshed)
       void refreshed.then(() => this.pending.delete(refreshed))
     }
@@ -287,8 +292,14 @@ export class SearchIndex {
     return () => emitter.off('changed', listener)
   }
 
-  /** Reads one package again. Never rejects: a package that cannot be read is reported and left as it was. */
-  refresh(name: string): Promise<void> {
+  /**
+   * Reads one package again, or takes `fields` (its summary as of a change just made; null: none
+   * to list) instead when given. Never rejects: a package that cannot be read is reported and
+   * left as it was.
+   */
+  refresh(name: string, fields?: Omit<PackageSummary, 'text'> | null): Promise<void> {
+    // A refresh not started yet takes the latest word: these fields, or a read when none came.
+    this.given.set(name, fields)
     const queued = this.queued.get(name)
     if (queued) return queued
     const before = this.active.get(name) ?? Promise.resolve()
@@ -299,8 +310,11 @@ export class SearchIndex {
       try {
         // The stamp first: a change landing during the read makes the next sync read again. The
         // feed, when there is one, tells of changes instead: no stamp to read for each package.
+        const given = this.given.get(name)
+        this.given.delete(name)
         if (!this.source.feed) stamp = await this.source.stamp(name)
-        const summary = await this.source.load(name)
+        // Taken only beside a feed: without one, the stamp read just now may be of a later change.
+        const summary = given === undefined || !this.source.feed ? await this.source.load(name) : given && withText(given)
         if (summary) this.put(summary)
         else this.remove(name)
         if (stamp !== undefined) this.stamps.set(name, stamp)

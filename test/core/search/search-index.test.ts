@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events'
 import { describe, expect, it } from 'vitest'
-import { SearchIndex, parseQuery, type PackageSummary, type SummarySource } from '../../../src/core/search/index.js'
+import { SearchIndex, parseQuery, type PackageSummary, type SummaryFeed, type SummarySource } from '../../../src/core/search/index.js'
 import { summary } from './helpers.js'
 
 const all = () => true
@@ -162,6 +162,53 @@ describe('SearchIndex building and following changes', () => {
     await index.settled()
     expect(index.size).toBe(0)
     expect(names(index, 'fresh')).toEqual([])
+  })
+
+  it('takes the summary a change event carries instead of reading the package, beside a feed only; a waiting refresh takes the latest word', async () => {
+    const docs = new Map<string, PackageSummary | null>([['cached', summary('cached', { description: 'on disk' })]])
+    const gated = gatedSource(docs)
+    const feed: SummaryFeed = {
+      changeCursor: () => Promise.resolve('c'),
+      changesSince: () => Promise.resolve({ names: [], cursor: 'c' }),
+      readSnapshot: () => Promise.resolve(null),
+      writeSnapshot: () => Promise.resolve(),
+    }
+    const index = new SearchIndex({ ...gated.source, feed })
+    const events = new EventEmitter()
+    index.follow(events)
+    const { text: _text, ...fields } = summary('cached', { description: 'from the fill' })
+    events.emit('changed', 'cached', fields)
+    await index.settled()
+    expect(gated.stats().loads).toBe(0)
+    expect(index.get('cached')?.description).toBe('from the fill')
+    expect(names(index, 'fill')).toEqual(['cached'])
+    events.emit('changed', 'cached', null)
+    await index.settled()
+    expect(index.get('cached')).toBeUndefined()
+
+    // Fields given to a refresh that waits behind a read are dropped by a later change without any.
+    events.emit('changed', 'cached')
+    await tick()
+    expect(gated.waiting()).toBe(1)
+    events.emit('changed', 'cached', fields)
+    events.emit('changed', 'cached')
+    gated.releaseAll()
+    await tick()
+    gated.releaseAll()
+    await index.settled()
+    expect(gated.stats().loads).toBe(2)
+    expect(index.get('cached')?.description).toBe('on disk')
+
+    // Without a feed a stamp is read with each refresh, which may be of a later change: read the package.
+    const plain = new SearchIndex(gated.source)
+    const more = new EventEmitter()
+    plain.follow(more)
+    more.emit('changed', 'cached', fields)
+    await tick()
+    gated.releaseAll()
+    await plain.settled()
+    expect(gated.stats().loads).toBe(3)
+    expect(plain.get('cached')?.description).toBe('on disk')
   })
 
   it('reads a name again after a change that arrived during its read, and coalesces the rest', async () => {
