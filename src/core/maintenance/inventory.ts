@@ -28,11 +28,14 @@ export async function readUsage(store: Store): Promise<Pick<Inventory, 'usage' |
   }
 }
 
-/** Reads the usage records (unless given) and every package's documents. Broken files are recorded, not thrown. */
-export async function scanStore(store: Store, records?: Pick<Inventory, 'usage' | 'usageProblem'>): Promise<Inventory> {
-  const { usage, usageProblem } = records ?? (await readUsage(store))
+/**
+ * Reads the usage records (unless given) and every package's documents, at `depth` (see
+ * ScanDepth). Broken files are recorded, not thrown.
+ */
+export async function scanStore(store: Store, options: { records?: Pick<Inventory, 'usage' | 'usageProblem'>; depth?: ScanDepth } = {}): Promise<Inventory> {
+  const { usage, usageProblem } = options.records ?? (await readUsage(store))
   const scans: PackageScan[] = []
-  await eachScan(store, 'parse', (scan) => void scans.push(scan))
+  await eachScan(store, options.depth ?? 'parse', (scan) => void scans.push(scan))
   scans.sort((a, b) => (a.name < b.name ? -1 : 1))
   const packages = new Map<string, PackageScan>()
   const localIntegrities = new Set<string>()

@@ -113,7 +113,10 @@ export async function planPrune(store: Store, options: PruneOptions): Promise<Pr
   const startedAt = options.now ?? Date.now()
   const grace = options.graceMs ?? PRUNE_GRACE_MS
   const keep = options.keep ?? emptyKeepList()
-  const inventory = await scanStore(store)
+  // What was published here and when each packument was fetched: the cached packuments are
+  // only sized (a broken one is verify's to report; removing it as stale loses nothing the
+  // uplink cannot give again).
+  const inventory = await scanStore(store, { depth: 'records' })
   const warnings: string[] = []
   if (inventory.usageProblem) warnings.push(`${inventory.usageProblem}: only fetch times count as uses`)
   for (const scan of inventory.packages.values()) {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { decodeUpstream, encodeUpstream, tarballKey, type LocalDoc, type Store, type UpstreamRecord } from '../../../src/core/store/index.js'
+import { decodeUpstream, encodeUpstream, tarballKey, type LocalDoc, type ScanDepth, type Store, type UpstreamRecord } from '../../../src/core/store/index.js'
 import { sortedEntries } from '../../helpers/blobs.js'
 
 /**
@@ -355,7 +355,7 @@ export function describeStore(name: string, open: () => Promise<StoreUnderTest>)
         expect(await store.packages.list()).toEqual(['@scope/pkg', 'alpha'])
       })
 
-      it('scans listed packages as each is ready: every document decoded, or the uplink ones only sized', async () => {
+      it('scans listed packages as each is ready: every document decoded, the packument only sized, or both uplink documents only sized', async () => {
         const sha512 = sri(Buffer.from('mine 1.0.0'))
         const published: LocalDoc = { ...local('mine', 1), versions: { '1.0.0': { name: 'mine', version: '1.0.0', dist: { integrity: sha512, tarball: 'x' } } } }
         await store.packages.withLock('alpha', async () => {
@@ -368,23 +368,31 @@ export function describeStore(name: string, open: () => Promise<StoreUnderTest>)
         // Bigger than one read of a folder store, with characters of two bytes across the reads' boundaries.
         const big = upstream('extra-0', ['1.0.0'])
         await store.packages.withLock('extra-0', () => store.packages.writeUpstream('extra-0', { ...big, doc: { ...big.doc, readme: 'é'.repeat(100_000) } }))
-        const byName = async (depth: 'parse' | 'size') => new Map((await collect(store.packages.scan(names, depth))).map((scan) => [scan.name, scan]))
+        const byName = async (depth: ScanDepth) => new Map((await collect(store.packages.scan(names, depth))).map((scan) => [scan.name, scan]))
         const parsed = await byName('parse')
+        const records = await byName('records')
         const sized = await byName('size')
-        expect([...parsed.keys()].sort()).toEqual([...names].sort())
-        expect([...sized.keys()].sort()).toEqual([...names].sort())
+        for (const scans of [parsed, records, sized]) expect([...scans.keys()].sort()).toEqual([...names].sort())
         const sizes = await store.packages.sizes('alpha')
         const alpha = { name: 'alpha', local: null, upstream: true, upstreamBytes: sizes.upstream, metadataBytes: sizes.upstream + sizes.fetched, broken: [] }
         expect(parsed.get('alpha')).toEqual({ ...alpha, fetchedAt: 7 })
+        expect(records.get('alpha')).toEqual({ ...alpha, fetchedAt: 7 })
         // Sized only: when it was fetched is in the document that was not read.
         expect(sized.get('alpha')).toEqual({ ...alpha, fetchedAt: null })
         const mine = { name: 'mine', local: new Map([['1.0.0', sha512]]), upstream: false, fetchedAt: null, upstreamBytes: 0, metadataBytes: (await store.packages.sizes('mine')).local, broken: [] }
         expect(parsed.get('mine')).toEqual(mine)
         expect(sized.get('mine')).toEqual(mine)
+        expect(records.get('mine')).toEqual(mine)
         expect(parsed.get('extra-0')).toMatchObject({ upstream: true, upstreamBytes: (await store.packages.sizes('extra-0')).upstream, broken: [] })
         const ghost = { name: 'ghost', local: null, upstream: false, fetchedAt: null, upstreamBytes: 0, metadataBytes: 0, broken: [] }
         expect(parsed.get('ghost')).toEqual(ghost)
         expect(sized.get('ghost')).toEqual(ghost)
+        expect(records.get('ghost')).toEqual(ghost)
+        // Below 'parse' the packument is not read: a broken one is verify's to find.
+        await store.packages.withLock('extra-1', () => store.packages.writeUpstreamBytes('extra-1', Buffer.from('{"uplink": not json')))
+        const again = async (depth: ScanDepth) => (await collect(store.packages.scan(['extra-1'], depth)))[0]
+        expect((await again('parse'))?.broken.map((b) => b.document)).toEqual(['upstream'])
+        expect(await again('records')).toMatchObject({ upstream: true, broken: [] })
       })
 
       it('quarantine moves a document aside: it then reads as absent', async () => {

@@ -27,11 +27,12 @@ export class DocumentReader {
     return { upstream: await this.text(upstreamFile(this.root, name)), fetched: await this.text(fetchedFile(this.root, name)), local: await this.text(localFile(this.root, name)) }
   }
 
-  /** As a scan at `depth` takes them: with 'size', the uplink documents are only stat-ed. */
+  /** As a scan at `depth` takes them: below 'parse' the packument is only stat-ed, and with 'size' the fetched record too. */
   async forScan(name: string, depth: ScanDepth): Promise<Record<DocumentKind, ScannedDocument | null>> {
     if (depth === 'parse') return this.all(name)
     await this.slice.pause()
-    return { upstream: sizeOnly(upstreamFile(this.root, name)), fetched: sizeOnly(fetchedFile(this.root, name)), local: await this.text(localFile(this.root, name)) }
+    const fetched = depth === 'records' ? await this.text(fetchedFile(this.root, name)) : sizeOnly(fetchedFile(this.root, name))
+    return { upstream: sizeOnly(upstreamFile(this.root, name)), fetched, local: await this.text(localFile(this.root, name)) }
   }
 
   private async text(file: string): Promise<StoredText | null> {

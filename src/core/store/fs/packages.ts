@@ -219,7 +219,7 @@ export class PackageStore implements Packages {
   /**
    * On worker threads (walk-thread.ts), each reading and decoding its share of the packages: to
    * parse every uplink document (325 MB at 100,000 packages) takes two, and then both cores;
-   * sizes and the few local documents take one, beside the caller's own part.
+   * sizes and the small records (fetched, local) take one, beside the caller's own part.
    */
   scan(names: readonly string[], depth: ScanDepth): AsyncIterable<PackageScan> {
     const threads = depth === 'parse' ? 2 : 1

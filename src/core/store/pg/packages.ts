@@ -24,6 +24,9 @@ const ANNOUNCED = "kind IN ('upstream', 'local')"
  * the filesystem store writes (records.ts), so the upstream record is read back undecoded.
  * Every write and removal is one statement that also announces itself (notify.ts).
  */
+/** The documents whose bodies a scan at each depth reads (see ScanDepth); the others are only sized. */
+const SCANNED_BODIES: Record<ScanDepth, DocumentKind[]> = { parse: ['upstream', 'fetched', 'local'], records: ['fetched', 'local'], size: ['local'] }
+
 export class PgPackages implements Packages {
   private readonly localDocs = new LocalDocs()
   private readonly localChanges = new LocalChanges(this)
@@ -191,11 +194,11 @@ export class PgPackages implements Packages {
     return sizes
   }
 
-  /** A package's three documents as a scan takes them, in one query: with 'size', the uplink ones' bodies stay in the database. */
+  /** A package's three documents as a scan takes them, in one query: below 'parse', the bodies a scan only sizes stay in the database. */
   private async documentsForScan(name: string, depth: ScanDepth): Promise<Record<DocumentKind, ScannedDocument | null>> {
     const { rows } = await this.pool.query<{ kind: DocumentKind; body: Buffer | null; bytes: number }>(
-      "SELECT kind, CASE WHEN $2::boolean OR kind = 'local' THEN body END AS body, octet_length(body) AS bytes FROM sinopia_documents WHERE name = $1",
-      [name, depth === 'parse'],
+      'SELECT kind, CASE WHEN kind = ANY($2::text[]) THEN body END AS body, octet_length(body) AS bytes FROM sinopia_documents WHERE name = $1',
+      [name, SCANNED_BODIES[depth]],
     )
     const documents: Record<DocumentKind, ScannedDocument | null> = { upstream: null, fetched: null, local: null }
     for (const row of rows) documents[row.kind] = { text: row.body ? row.body.toString('utf8') : null, bytes: Number(row.bytes) }
