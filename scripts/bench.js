@@ -33,10 +33,10 @@
 // there and reuses them. Measured on 2 cores shared with other work (load average 7-11): the store
 // is written at ~210 tarballs/s (500/s on an idle machine), so 10k (109,000 tarballs) takes ~8.5 min
 // to write and ~10 min to measure (storage info, verify and prune take 1-2 min each at 10k and grow
-// linearly); 100k with 10 per package would take ~85 min to write and ~1.5 h to measure: use
-// --tarballs-per-package 1 (109,000 tarballs) for the 100k point. Measured: writing that store took
-// 73 min at load 17-25 (25 tarballs/s), measuring it ~10 min on a quiet machine; the first start on
-// a store builds the search snapshot (107 s at 100k), later starts load it (8.5 s).
+// linearly). 100k with 10 per package (1.09M tarballs, 13 GB on disk) took 25 min to write at load
+// 4 (735 tarballs/s) and 17 min to measure; --tarballs-per-package 1 (109,000 tarballs) writes in
+// minutes and measures in ~10. The first start on a store builds the search snapshot (101-107 s at
+// 100k packages), later starts load it (7.5-8.5 s).
 //   node scripts/bench.js --bundle [--packages N] [--json FILE]
 // --bundle runs only the bundle mode (scripts/bench/bundle.js): sizes and times of `bundle create`
 // (cold, then from the warm store), `bundle verify` and `bundle import` (into an empty store with no
