@@ -220,7 +220,10 @@ export class Packuments extends EventEmitter {
 
   /**
    * A new uplink copy was stored: 'changed' carries its search summary when nothing is published
-   * here under the name (one stat), so the index need not read and parse the document again.
+   * here under the name (one stat), so the index does not read and parse the document again on
+   * the fill's heels (its feed pass, up to 30 s later, still reads what the feed names). Called
+   * under the package's lock, right after the write: another process's later write of the same
+   * package is announced after this, so a summary of an older copy never has the last word.
    */
   private changedFromUplink(name: string, summary: SummaryFields | null): void {
     this.emit('changed', name, this.store.packages.localStamp(name) === null ? summary : undefined)
@@ -376,17 +379,17 @@ export class Packuments extends EventEmitter {
     }
     // Read, merge and write under the package's lock: another process may be storing another
     // uplink's answer for the same package, and a merge with a copy read before it would drop it.
-    const { written, data, summary } = await this.store.packages.withLock(name, async () => {
+    const { written, data } = await this.store.packages.withLock(name, async () => {
       const { upstream: stored, size } = await this.storedInput(name, !cached)
       const input = { name, order: uplinks, answers: settled.parts, stored, uplinks: this.uplinkUrls() }
       const merged = await this.views.run('fromUplinks', input, size + fresher.reduce((sum, part) => sum + part.length, 0), [stored?.raw, ...fresher])
       const record = merged.record
       const done = await this.store.packages.writeUpstreamBytes(name, Buffer.from(record.buffer, record.byteOffset, record.byteLength))
       await this.store.packages.writeFetched(name, fetched)
-      return { written: done, data: merged.data, summary: merged.summary }
+      this.changedFromUplink(name, merged.summary)
+      return { written: done, data: merged.data }
     })
     const entry = await this.remember(name, data, written.mtimeMs, now, settled.times)
-    this.changedFromUplink(name, summary)
     return { entry, cache: settled.cache, ...failure }
   }
 
@@ -477,11 +480,11 @@ export class Packuments extends EventEmitter {
     const written = await this.store.packages.withLock(name, async () => {
       const done = await this.store.packages.writeUpstreamBytes(name, Buffer.from(record.buffer, record.byteOffset, record.byteLength))
       await this.store.packages.writeFetched(name, { uplink, fetchedAt })
+      this.changedFromUplink(name, summary)
       return done
     })
     // The rev is the content hash of the bytes written, as a later read of them computes it.
     const entry = await this.remember(name, data, written.mtimeMs, fetchedAt)
-    this.changedFromUplink(name, summary)
     return { entry, cache: cached ? 'revalidated' : 'miss' }
   }
 

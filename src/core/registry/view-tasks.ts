@@ -88,7 +88,8 @@ export function fromUplink(input: FromUplinkInput): { record: Uint8Array; data: 
 
 /**
  * What `summary` gives for this record when nothing is published here, from the tree already
- * parsed: search takes it with the change, rather than reading and parsing the document again.
+ * parsed: search takes it with the change, rather than reading and parsing the document again
+ * right after the fill.
  */
 function cachedSummary(name: string, record: UpstreamRecord): SummaryFields | null {
   return summaryFields(name, mergePackument(name, record.doc, null), packageOrigin(null))

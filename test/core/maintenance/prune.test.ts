@@ -157,6 +157,15 @@ describe('prune', () => {
     expect((await planPrune(t.store, { now, maxBytes: 0 })).packuments).toEqual([])
   })
 
+  it('only sizes a cached packument: a broken one is not prune’s to report, and with no tarballs and old it goes as stale', async () => {
+    await addUpstream(t.store, 'gone', { '1.0.0': bytesOf('gone', '1.0.0', 100) }, now - 60 * DAY)
+    await writeFile(path.join(t.root, 'packages', 'gone', 'upstream.json'), '{"uplink": not json')
+    const { plan, result } = await prune({ olderThanMs: 30 * DAY })
+    expect(plan.warnings.join('\n')).not.toMatch(/gone/)
+    expect(result.packumentsRemoved.map((p) => p.name)).toContain('gone')
+    expect(await t.store.packages.upstreamMtime('gone')).toBeNull()
+  })
+
   it('leaves a packument fetched again, or given a tag here, after the plan', async () => {
     await addUpstream(t.store, 'refetched', { '1.0.0': bytesOf('refetched', '1.0.0', 100) }, now - 60 * DAY)
     await addUpstream(t.store, 'claimed', { '1.0.0': bytesOf('claimed', '1.0.0', 100) }, now - 60 * DAY)

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -50,6 +51,15 @@ describe("Packuments 'changed' after an uplink fill", () => {
     const { text: _text, ...expected } = read
     expect(fields).toEqual(expected)
     expect(fields).toMatchObject({ description: 'first alpha', keywords: ['greek'], origin: 'cached' })
+  })
+
+  it('is announced while the package is still locked: a later writer of the package is announced after it', async () => {
+    // Else another process's write landing before this announcement would be read by the index
+    // first and then overwritten by this older copy's summary. (The folder store's lock folder.)
+    const locked: boolean[] = []
+    packuments.on('changed', () => locked.push(existsSync(path.join(dir, 'storage', 'packages', 'alpha', '.lock'))))
+    await packuments.get('alpha')
+    expect(locked).toEqual([true])
   })
 
   it('carries none when something is published here: the merged document is read instead', async () => {

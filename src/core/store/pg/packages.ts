@@ -19,14 +19,14 @@ const SCAN_CONCURRENCY = 8
 /** The documents whose changes are announced to other instances (the served ones: see stamp()). */
 const ANNOUNCED = "kind IN ('upstream', 'local')"
 
+/** The documents whose bodies a scan at each depth reads (see ScanDepth); the others are only sized. */
+const SCANNED_BODIES: Record<ScanDepth, DocumentKind[]> = { parse: ['upstream', 'fetched', 'local'], records: ['fetched', 'local'], size: ['local'] }
+
 /**
  * Per-package documents as rows of sinopia_documents (schema.ts), each kept as the very bytes
  * the filesystem store writes (records.ts), so the upstream record is read back undecoded.
  * Every write and removal is one statement that also announces itself (notify.ts).
  */
-/** The documents whose bodies a scan at each depth reads (see ScanDepth); the others are only sized. */
-const SCANNED_BODIES: Record<ScanDepth, DocumentKind[]> = { parse: ['upstream', 'fetched', 'local'], records: ['fetched', 'local'], size: ['local'] }
-
 export class PgPackages implements Packages {
   private readonly localDocs = new LocalDocs()
   private readonly localChanges = new LocalChanges(this)
