@@ -9,8 +9,8 @@ import type { StoredText } from './types.js'
  * them as their own reads would, so a broken one is found (verify); 'records' decodes the small
  * fetched record and only sizes the cached packument (prune, which needs when it was fetched but
  * nothing the packument says); 'size' only sizes both (storage info). The cached packuments are
- * most of a store's metadata: at 100,000 packages of 10 versions, parsing them took prune's
- * worker threads to 536 MiB.
+ * most of a store's metadata: at 100,000 packages of 10 versions, a scan that parses them took
+ * 22 s and 334 MiB, one that only sizes them 5 s and 189 MiB.
  */
 export type ScanDepth = 'parse' | 'records' | 'size'
 

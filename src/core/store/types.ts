@@ -251,9 +251,9 @@ export interface Packages {
    * The scan of each listed package (scan.ts), as each is ready, in no promised order: every
    * document of the store read and decoded (`depth` 'parse'), the cached packument only sized
    * ('records'), or both uplink documents only sized ('size'), with as much of the machine as
-   * the store can use. For maintenance; a package
-   * gone meanwhile scans as one without documents. Documents are read as text, not bytes: it
-   * lives in the JS heap, where a scan's garbage is cheap, rather than 100,000 buffers outside it.
+   * the store can use. For maintenance; a package gone meanwhile scans as one without
+   * documents. Documents are read as text, not bytes: it lives in the JS heap, where a scan's
+   * garbage is cheap, rather than 100,000 buffers outside it.
    */
   scan(names: readonly string[], depth: ScanDepth): AsyncIterable<PackageScan>
   /** Where a document is kept (a file path): for reports. */
