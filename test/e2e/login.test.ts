@@ -174,7 +174,7 @@ describe('npm login, whoami, logout and token against sinopia-cli serve', () => 
     expect(await page.text()).toMatch(/<form method="post">/)
     // npm's first poll of the done URL, answered 202 (not yet), before the form is sent: on a
     // loaded machine the form could otherwise be sent first, and then no poll ever waits.
-    for (let i = 0; i < 300 && !/GET \/-\/v1\/done\/\*\*\* 202/.test(registry.output()); i++) await new Promise((resolve) => setTimeout(resolve, 50))
+    await registry.waitForOutput(/GET \/-\/v1\/done\/\*\*\* 202/, 15_000)
     const submitted = await fetch(loginUrl, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },

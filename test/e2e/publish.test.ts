@@ -300,6 +300,8 @@ describe('publishing through npm, pnpm and yarn berry to sinopia-cli serve', () 
       expect(forced.code).not.toBe(0)
       expect(forced.stderr, explain(forced, registry)).toMatch(/E409/)
       expect(forced.stderr).toMatch(/409 Conflict - PUT \S+ - cannot publish over the previously published version/i)
+      // The server logs a request once its answer is sent: npm may have read it and exited first.
+      await registry.waitForOutput('PUT /pub-conflict 409')
       expect(puts()).toEqual(['PUT /pub-conflict 201', 'PUT /pub-conflict 409'])
       expect(await viewJson(['pub-conflict', 'versions'])).toEqual(['1.0.0'])
     })
