@@ -21,7 +21,10 @@ export class KeyedLock {
     for (let attempt = 0; ; attempt++) {
       await ensureDir(path.dirname(lockPath))
       try {
-        release = await lockfile.lock(path.dirname(lockPath), {
+        // The lock's own path as the locked "file": proper-lockfile keeps its held locks by that
+        // name, so two locks in one folder (usage.lock and changes.log.lock in the storage root)
+        // keyed by the folder would take each other's place and fail to release.
+        release = await lockfile.lock(lockPath, {
           lockfilePath: lockPath,
           realpath: false,
           // A holder that died (SIGKILL, power cut) leaves a lock whose mtime stops being refreshed
