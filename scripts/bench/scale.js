@@ -178,9 +178,9 @@ async function measureSize({ root, sizeDir, size, perPackage, upstream, log, cle
     if (verify.code !== 0) problem(`verify exited ${verify.code}: ${verify.stderr.slice(-300)}`)
     const bytes = figures.info?.blobs?.bytes ?? 0
     const sums = await timed(['sh', '-c', "find blobs/content-v2 -type f -print0 | xargs -0 sha512sum > /dev/null"], path.join(sizeDir, 'storage'))
-    // verify also reads every index bucket and parses every package document: the same bytes,
+    // verify also reads every entries file and parses every package document: the same bytes,
     // hashed by sha512sum, are its floor as much as the content alone is.
-    const all = await timed(['sh', '-c', 'find blobs/content-v2 blobs/index-v5 packages -type f -print0 | xargs -0 sha512sum > /dev/null'], path.join(sizeDir, 'storage'))
+    const all = await timed(['sh', '-c', 'find blobs/content-v2 blobs/entries packages -type f -print0 | xargs -0 sha512sum > /dev/null'], path.join(sizeDir, 'storage'))
     figures.verifyMbps = rate(bytes, verify.seconds)
     figures.sha512sumMbps = rate(bytes, sums.seconds)
     figures.sha512sumS = sums.seconds

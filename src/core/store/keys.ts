@@ -27,3 +27,15 @@ export function tarballSpec(key: string): string {
  * routes leave it alone.
  */
 export const attestationsKey = (name: string, version: string) => `attestations:${name}@${version}`
+
+/**
+ * The package a blob key belongs to (`<kind>:<name>@<version>`: tarballs and attestations alike),
+ * or null for a key of another shape. The folder store keeps a package's keys together by it.
+ */
+export function packageOfKey(key: string): string | null {
+  const colon = key.indexOf(':')
+  if (colon <= 0) return null
+  const rest = key.slice(colon + 1)
+  const at = rest.lastIndexOf('@')
+  return at > 0 && at < rest.length - 1 ? rest.slice(0, at) : null
+}

@@ -2,7 +2,6 @@ import { createHash } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import cacache from 'cacache'
 import { openFsStore, type FsStore } from '../../../src/core/store/fs/open.js'
 import { tarballKey, type LocalDoc, type Manifest } from '../../../src/core/store/index.js'
 
@@ -55,11 +54,17 @@ export async function addUpstream(store: FsStore, name: string, versions: Record
   })
 }
 
-/** A tarball in the blob store as if fetched at `time`. */
+/** A tarball in the blob store as if fetched at `time`: written through the store, its entry then appended again with that time. */
 export async function cacheTarball(store: FsStore, name: string, version: string, bytes: Buffer, time = Date.now()): Promise<void> {
-  await cacache.put(store.blobs.dir, tarballKey(name, version), bytes, { time, algorithms: ['sha512'] } as cacache.put.Options)
-  // Written behind the store's back (to set the time), so its running totals are told by a count.
-  await store.blobs.recount()
+  await putBlob(store, tarballKey(name, version), bytes, time)
+}
+
+/** A blob stored under any key, its entry dated `time`. */
+export async function putBlob(store: FsStore, key: string, bytes: Buffer, time = Date.now()): Promise<void> {
+  const write = store.blobs.write(key, integrityOf(bytes), bytes.length)
+  write.stream.end(bytes)
+  await write.done
+  await store.blobs.entries.put(key, { integrity: integrityOf(bytes), size: bytes.length, time, verified: true })
 }
 
 /** Versions published here: their tarballs and local.json. */
@@ -85,7 +90,7 @@ export async function setUsage(store: FsStore, uses: Record<string, number>): Pr
 
 /** Keys of the tarballs the blob index holds, as name@version, sorted. */
 export async function storedVersions(store: FsStore): Promise<string[]> {
-  return Object.keys(await cacache.ls(store.blobs.dir))
-    .map((key) => key.slice('tarball:'.length))
-    .sort()
+  const keys: string[] = []
+  for await (const entry of store.blobs.eachEntry()) keys.push(entry.key)
+  return keys.map((key) => key.slice('tarball:'.length)).sort()
 }

@@ -1,11 +1,10 @@
 import { stat, utimes, writeFile } from 'node:fs/promises'
 import path from 'node:path'
-import cacache from 'cacache'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { applyPrune, planPrune, readKeepList, type KeepList, type PruneOptions } from '../../../src/core/maintenance/index.js'
 import { emptyLocal } from '../../../src/core/registry/merge.js'
 import { tarballKey } from '../../../src/core/store/index.js'
-import { DAY, addUpstream, bytesOf, cacheTarball, integrityOf, publishLocal, setUsage, storedVersions, tempStore, type TestStore } from './fixture.js'
+import { DAY, addUpstream, bytesOf, cacheTarball, integrityOf, publishLocal, putBlob, setUsage, storedVersions, tempStore, type TestStore } from './fixture.js'
 
 /**
  * A store with, by last use:        size
@@ -251,8 +250,8 @@ describe('prune', () => {
   })
 
   it('leaves index keys of another shape alone', async () => {
-    await cacache.put(t.store.blobs.dir, 'something-else', Buffer.from('x'), { time: now - 999 * DAY } as cacache.put.Options)
+    await putBlob(t.store, 'something-else', Buffer.from('x'), now - 999 * DAY)
     await prune({ maxBytes: 0 })
-    expect(await cacache.get.info(t.store.blobs.dir, 'something-else')).toBeTruthy()
+    expect(await t.store.blobs.entry('something-else')).toBeTruthy()
   })
 })

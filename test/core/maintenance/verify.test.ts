@@ -104,8 +104,7 @@ describe('verifyStore', () => {
     const found = await verifyStore(t.store)
     expect(found.entries.dangling).toEqual([{ key: tarballKey('c', '1.0.0'), integrity: integrityOf(b.c), why: 'missing', dropped: false }])
     expect(found.problems).toBe(1)
-    // The fixture's blobs went in through cacache and this one out by rm, both behind the store's
-    // back: its totals are off until --fix counts again.
+    // This blob went out by rm, behind the store's back: its totals are off until --fix counts again.
     const before = await t.store.blobs.totals()
     expect((await verifyStore(t.store, { fix: true })).problems).toBe(0)
     expect(await storedVersions(t.store)).not.toContain('c@1.0.0')

@@ -2,7 +2,6 @@ import { createHash } from 'node:crypto'
 import { mkdtemp, readFile, readdir, rm, truncate, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import cacache from 'cacache'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { openFsStore, type FsStore } from '../../../src/core/store/fs/open.js'
 import { expectedIntegrity } from '../../../src/core/store/index.js'
@@ -72,9 +71,15 @@ describe('store', () => {
   it('hashes an entry written by an older version once before serving it; a truncated one is quarantined, not served', async () => {
     const good = Buffer.from('bytes an older version stored')
     const cut = Buffer.from('bytes that lost their tail on a full disk')
-    // cacache's own writer: an index entry without the mark that the bytes were checked on disk.
-    await cacache.put(store.blobs.dir, 'tarball:old@1.0.0', good)
-    await cacache.put(store.blobs.dir, 'tarball:cut@1.0.0', cut)
+    // As a format 1 folder's entries come out of the upgrade: without the mark that the bytes were checked on disk.
+    for (const [key, data] of [['tarball:old@1.0.0', good], ['tarball:cut@1.0.0', cut]] as const) {
+      const write = store.blobs.write(key, sri(data), data.length)
+      write.stream.end(data)
+      await write.done
+      await store.blobs.entries.put(key, { integrity: sri(data), size: data.length, time: 1234, verified: false })
+    }
+    // A fresh store over the same folder: nothing remembered in memory.
+    store = await openFsStore(root)
     await truncate(store.blobs.where(sri(cut)), 10)
     const blob = await store.blobs.open(sri(good), 'tarball:old@1.0.0')
     expect(await blob?.handle.readFile()).toEqual(good)
@@ -84,8 +89,8 @@ describe('store', () => {
     expect(quarantined).toHaveLength(1)
     expect(quarantined[0]).toMatch(new RegExp(`^${createHash('sha512').update(cut).digest('hex')}\\.\\d+$`))
     // The check is recorded: a new process trusts the first entry without hashing it again.
-    const info = await cacache.get.info(store.blobs.dir, 'tarball:old@1.0.0')
-    expect(info?.metadata).toEqual({ verified: 1 })
+    const entry = await store.blobs.entries.get('tarball:old@1.0.0')
+    expect(entry).toMatchObject({ verified: true, time: 1234 })
   })
 
   it('blob totals: counted once from the content when totals.json is missing, then kept; a drifted file is put right by recount', async () => {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises'
+import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { Worker } from 'node:worker_threads'
@@ -44,12 +44,9 @@ describe('folder store walks on worker threads', () => {
     expect((await collect(store.blobs.eachEntry())).length).toBe(keys.length)
   })
 
-  it("throws the walk's error with its code and errno fields (a bucket that is a folder: EISDIR)", async () => {
+  it("throws the walk's error with its code and errno fields (an entries file that is a folder: EISDIR)", async () => {
     await put('fine', '1.0.0')
-    const buckets = path.join(dir, 'storage', 'blobs', 'index-v5')
-    const [a] = await readdir(buckets)
-    const [b] = await readdir(path.join(buckets, a as string))
-    await mkdir(path.join(buckets, a as string, b as string, 'f'.repeat(60)))
+    await mkdir(path.join(dir, 'storage', 'blobs', 'entries', 'odd'))
     await expect(collect(store.blobs.eachEntry())).rejects.toMatchObject({ code: 'EISDIR', syscall: 'read', errno: expect.any(Number) })
   })
 

@@ -1,7 +1,6 @@
 import { createReadStream } from 'node:fs'
 import { open, rm, statfs, type FileHandle } from 'node:fs/promises'
 import path from 'node:path'
-import cacache from 'cacache'
 import ssri from 'ssri'
 import { LRUCache } from 'lru-cache'
 import { CACHE_BOUNDS } from '../../cache-bounds.js'
@@ -12,7 +11,8 @@ import { committedAtOnce } from '../staged-write.js'
 import type { BlobContent, BlobEntry, BlobStage, BlobWrite, Blobs, ContentCheck, OpenBlob, StagedBlob } from '../types.js'
 import { hashHandle, sha512OfFile } from './blob-hash.js'
 import { writeBlobFile } from './blob-write.js'
-import { listContent, readEntry, removeEntry } from './listing.js'
+import { listContent } from './listing.js'
+import type { FsEntries } from './entries.js'
 import { checkContentFiles } from './check-content.js'
 import { walkOnThread } from './walk-thread.js'
 import type { FsTotals } from './totals.js'
@@ -27,11 +27,9 @@ interface Entry {
 /** An integrity that is one sha512 digest and nothing else (the form the index keeps). */
 const ONE_SHA512 = /^sha512-[A-Za-z0-9+/]{86}==$/
 
-/** Index metadata of an entry written after its content was read back and hashed (see write). */
-const VERIFIED = { verified: 1 }
-
 /**
- * Tarballs, content-addressed by sha512 in a cacache folder, served only through the index key
+ * Tarballs, content-addressed by sha512 (content laid out as cacache lays it, the index kept per
+ * package: entries.ts), served only through the index key
  * (`tarball:<name>@<version>`) they were stored for: bytes published under one name are never
  * served under another one whose packument claims the same digest.
  *
@@ -48,6 +46,8 @@ export class BlobStore implements Blobs {
 
   constructor(
     readonly dir: string,
+    /** The index: key -> content (public for tests that set an entry's time). */
+    readonly entries: FsEntries,
     private readonly quarantined: FsQuarantine,
     private readonly counted: FsTotals,
   ) {}
@@ -150,26 +150,27 @@ export class BlobStore implements Blobs {
    */
   async remove(key: string, inUse: (integrity: string) => boolean | Promise<boolean>): Promise<{ contentRemoved: boolean }> {
     this.known.delete(key)
-    const entry = await readEntry(this.dir, key)
+    const entry = await this.entries.get(key)
     if (!entry) return { contentRemoved: false }
-    await removeEntry(this.dir, key)
+    await this.entries.remove(key)
     if (await inUse(entry.integrity)) return { contentRemoved: false }
     await this.removeContent(entry.integrity)
     return { contentRemoved: true }
   }
 
-  /** On a worker thread (walk-thread.ts): reading 100,000 bucket files is seconds of blocking calls. */
+  /** On a worker thread (walk-thread.ts): reading 100,000 entries files is seconds of blocking calls. */
   eachEntry(): AsyncIterable<BlobEntry> {
     return walkOnThread<BlobEntry>({ walk: 'entries', blobsDir: this.dir })
   }
 
-  entry(key: string): Promise<BlobEntry | null> {
-    return readEntry(this.dir, key)
+  async entry(key: string): Promise<BlobEntry | null> {
+    const found = await this.entries.get(key)
+    return found && { key, integrity: found.integrity, size: found.size, time: found.time }
   }
 
   async dropEntry(key: string): Promise<void> {
     this.known.delete(key)
-    await removeEntry(this.dir, key)
+    await this.entries.remove(key)
   }
 
   async *content(): AsyncGenerator<BlobContent> {
@@ -234,13 +235,13 @@ export class BlobStore implements Blobs {
       (stored): StagedBlob => ({
         ...stored,
         commit: async () => {
-          await cacache.index.insert(this.dir, key, stored.integrity, { size: stored.size, metadata: VERIFIED })
+          await this.entries.put(key, { integrity: stored.integrity, size: stored.size, verified: true })
           this.remember(key, stored)
         },
         discard: async (inUse) => {
           if (!created || (await inUse(stored.integrity))) return
           // Another stage of the same bytes for this key committed meanwhile.
-          if ((await readEntry(this.dir, key))?.integrity === stored.integrity) return
+          if ((await this.entries.get(key))?.integrity === stored.integrity) return
           await this.removeContent(stored.integrity)
         },
       }),
@@ -266,18 +267,14 @@ export class BlobStore implements Blobs {
   private async lookup(key: string, wanted: string | null): Promise<{ entry: Entry; verified: boolean } | null> {
     const cached = this.known.get(key)
     if (cached && (wanted === null || cached.integrity === wanted)) return { entry: cached, verified: true }
-    const info = await cacache.get.info(this.dir, key)
-    const integrity = info ? sha512Of(info.integrity) : null
-    if (!info || !integrity || (wanted !== null && integrity !== wanted)) return null
-    const verified = (info.metadata as { verified?: unknown } | undefined)?.verified === VERIFIED.verified
-    return { entry: { integrity, size: info.size ?? -1 }, verified }
+    const found = await this.entries.get(key)
+    if (!found || (wanted !== null && found.integrity !== wanted)) return null
+    return { entry: { integrity: found.integrity, size: found.size }, verified: found.verified }
   }
 
   private async markVerified(key: string, entry: Entry): Promise<void> {
-    const info = await cacache.get.info(this.dir, key)
     try {
-      // Same time as before: prune reads it as when the tarball was fetched.
-      await cacache.index.insert(this.dir, key, entry.integrity, { size: entry.size, metadata: VERIFIED, ...(info ? { time: info.time } : {}) })
+      await this.entries.markVerified(key, entry.integrity)
     } catch {
       // A full or read-only disk: the check is remembered in memory and done again after a restart.
     }

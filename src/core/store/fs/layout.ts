@@ -1,16 +1,25 @@
 /**
- * The on-disk layout of a storage folder, format 1. This comment is the one place it is described.
+ * The on-disk layout of a storage folder, format 2. This comment is the one place it is described.
  *
  *   <storage>/
- *     format.json                       {"format": 1}: written on first use, checked on every open
- *     blobs/                            a cacache folder: tarballs, content-addressed
+ *     format.json                       {"format": 2}: written on first use, checked on every open; a format 1
+ *                                       folder (a cacache index-v5 per key) is upgraded on open (upgrade.ts)
+ *     format.lock                       cross-process lock (proper-lockfile) held while a format 1 folder is upgraded
+ *     blobs/                            tarballs, content-addressed (content laid out as cacache lays it)
  *       content-v2/sha512/ab/cd/<rest>  the bytes of a tarball whose sha512 hex digest is "abcd<rest>"
- *       index-v5/...                    cacache index: key "tarball:<name>@<version>" -> integrity, size, time,
- *                                       metadata {"verified": 1}. A tarball is served only through its own key,
- *                                       and only when its content file has the entry's size. The entry is
- *                                       appended only after the content was fsynced, read back, hashed and
- *                                       renamed into place; one without `verified` (written by older versions)
- *                                       is hashed on its first open, then appended again with it (same time)
+ *       entries/<folder>                the blob index, one file per package (folder: its percent-encoded name, as
+ *                                       under packages/; a key of no package: the key's own): lines
+ *                                       "<sha1 of the JSON>\t<JSON>", appended, the last line of a key winning. The JSON
+ *                                       is {key, integrity, time, size, metadata}: key "tarball:<name>@<version>" (or
+ *                                       "attestations:..."), integrity null for a removal, time when the tarball was
+ *                                       fetched or published, metadata {"verified": 1}. A tarball is served only through
+ *                                       its own key, and only when its content file has the entry's size. A line is
+ *                                       appended only after the content was fsynced, read back, hashed and renamed into
+ *                                       place; one without `verified` (format 1's, written by older versions) is hashed
+ *                                       on its first open, then appended again with it (same time). A line whose sha1
+ *                                       does not match is a torn append and is skipped. Rewritten with its live lines
+ *                                       when removals outnumber them (entries.ts)
+ *       entries.locks/<folder>          cross-process lock (proper-lockfile) held across every change of that file
  *       tmp/<pid>-<uuid>                blob writes in progress (downloads, publishes); never read as content
  *       totals.json                     {"blobs": n, "bytes": n}: the content's running count, merged in by each
  *                                       process after its writes and removals (see totals.ts); counted again by
@@ -34,8 +43,8 @@
  *                                       keeps them in the store (auth.store) rather than an htpasswd file
  *     usage.json                        {"format": 1, "lastUse": {"tarball:<name>@<version>": ms}}: when a server last
  *                                       served each tarball. Servers batch this in memory and merge it in (newest
- *                                       time wins) every ~30 s and at shutdown; a fetch counts through the cacache
- *                                       index time instead. Only a recency hint for `prune`: losing it loses nothing.
+ *                                       time wins) every ~30 s and at shutdown; a fetch counts through its entry's
+ *                                       time instead. Only a recency hint for `prune`: losing it loses nothing.
  *     usage.lock                        cross-process lock (proper-lockfile) held while usage.json is merged
  *     quarantine/                       what was moved aside, kept for inspection, never read again, never
  *                                       deleted by sinopia-cli:
@@ -50,10 +59,16 @@
 import path from 'node:path'
 import type { DocumentKind } from '../documents.js'
 
-export const STORE_FORMAT = 1
+export const STORE_FORMAT = 2
 
 export const formatFile = (root: string) => path.join(root, 'format.json')
+export const formatLock = (root: string) => path.join(root, 'format.lock')
 export const blobsDir = (root: string) => path.join(root, 'blobs')
+/** Under the blobs folder (see blobs.ts): the per-package entries files and their locks. */
+export const entriesDir = (blobs: string) => path.join(blobs, 'entries')
+export const entriesLock = (blobs: string, fileName: string) => path.join(blobs, 'entries.locks', fileName)
+/** Format 1's blob index (cacache index-v5, one bucket file per key): read once, by the upgrade. */
+export const formatOneIndexDir = (blobs: string) => path.join(blobs, 'index-v5')
 export const packagesDir = (root: string) => path.join(root, 'packages')
 export const packageDir = (root: string, name: string) => path.join(packagesDir(root), encodeURIComponent(name))
 export const upstreamFile = (root: string, name: string) => path.join(packageDir(root, name), 'upstream.json')

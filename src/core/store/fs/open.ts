@@ -7,12 +7,14 @@ import type { UserRecord } from '../documents.js'
 import { FsTotals } from './totals.js'
 import type { Store } from '../types.js'
 import { BlobStore } from './blobs.js'
+import { FsEntries } from './entries.js'
 import { ChangeJournal } from './journal.js'
-import { STORE_FORMAT, blobsDir, formatFile, journalFile, packagesDir, quarantineDir, tokensFile, usersFile } from './layout.js'
+import { STORE_FORMAT, blobsDir, formatFile, formatLock, journalFile, packagesDir, quarantineDir, tokensFile, usersFile } from './layout.js'
 import { PackageStore } from './packages.js'
 import { probeWritable } from './probe.js'
 import { FsQuarantine } from './quarantine.js'
 import { FsTokens } from './tokens.js'
+import { upgradeFromFormatOne } from './upgrade.js'
 import { FsUsage } from './usage.js'
 import { FileUserRecords, jsonUsers } from './users.js'
 
@@ -32,8 +34,9 @@ export interface FsStore extends Store {
 const STALE_TMP_MS = 60 * 60 * 1000
 
 /**
- * Opens (creating on first use) the storage folder. Refuses a folder written in another
- * format, and one this process cannot write, with an error that says so.
+ * Opens (creating on first use) the storage folder, upgrading one of format 1 first (upgrade.ts).
+ * Refuses a folder written in another format, and one this process cannot write, with an error
+ * that says so.
  */
 export async function openFsStore(root: string): Promise<FsStore> {
   const absolute = path.resolve(root)
@@ -46,16 +49,16 @@ export async function openFsStore(root: string): Promise<FsStore> {
       cause: error,
     })
   }
-  await checkFormat(absolute)
+  const lock = new KeyedLock()
+  await checkFormat(absolute, lock)
   await mkdir(packagesDir(absolute), { recursive: true })
   await mkdir(blobsDir(absolute), { recursive: true })
   await removeStaleTemp(path.join(blobsDir(absolute), 'tmp'))
-  const lock = new KeyedLock()
   const journal = new ChangeJournal(journalFile(absolute), lock)
   const quarantine = new FsQuarantine(absolute, quarantineDir(absolute), journal)
   const totals = new FsTotals(blobsDir(absolute), lock)
   await totals.startIfEmpty()
-  const blobs = new BlobStore(blobsDir(absolute), quarantine, totals)
+  const blobs = new BlobStore(blobsDir(absolute), new FsEntries(blobsDir(absolute), lock), quarantine, totals)
   return {
     root: absolute,
     blobs,
@@ -71,26 +74,40 @@ export async function openFsStore(root: string): Promise<FsStore> {
   }
 }
 
-async function checkFormat(root: string): Promise<void> {
-  const file = formatFile(root)
-  let raw: string
-  try {
-    raw = await readFile(file, 'utf8')
-  } catch (error) {
-    if (errnoCode(error) !== 'ENOENT') throw error
-    await writeFileAtomic(file, JSON.stringify({ format: STORE_FORMAT }) + '\n')
+/** Writes the format of a new folder; upgrades one of format 1 (upgrade.ts); refuses any other. */
+async function checkFormat(root: string, lock: KeyedLock): Promise<void> {
+  let format = await readFormat(root)
+  if (format === undefined) {
+    await writeFileAtomic(formatFile(root), JSON.stringify({ format: STORE_FORMAT }) + '\n')
     return
   }
-  let format: unknown
-  try {
-    format = (JSON.parse(raw) as { format?: unknown }).format
-  } catch {
-    format = undefined
+  if (format === 1) {
+    // Read again under the lock: another process may have upgraded it while this one waited.
+    format = await lock.withLock(formatLock(root), async () => {
+      if ((await readFormat(root)) === 1) await upgradeFromFormatOne(root, blobsDir(root))
+      return readFormat(root)
+    })
   }
   if (format !== STORE_FORMAT) {
     throw new SinopiaError('ESTORAGE', `storage folder ${root} has format ${String(format)}; this version reads format ${STORE_FORMAT}`, {
       hint: 'point `storage` at another folder, or use the sinopia-cli version that wrote it',
     })
+  }
+}
+
+/** format.json's `format`; undefined when there is no file (a new folder), null when it does not parse. */
+async function readFormat(root: string): Promise<unknown> {
+  let raw: string
+  try {
+    raw = await readFile(formatFile(root), 'utf8')
+  } catch (error) {
+    if (errnoCode(error) === 'ENOENT') return undefined
+    throw error
+  }
+  try {
+    return (JSON.parse(raw) as { format?: unknown }).format ?? null
+  } catch {
+    return null
   }
 }
 

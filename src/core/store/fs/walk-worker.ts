@@ -42,8 +42,8 @@ try {
 
 // Each walk loads only its own modules: a thread's memory is the process's.
 async function entries(blobsDir: string): Promise<AsyncIterable<unknown>> {
-  const { eachIndexEntry } = await import('./listing.js')
-  return eachIndexEntry(blobsDir)
+  const { eachEntry } = await import('./entries.js')
+  return eachEntry(blobsDir)
 }
 
 async function scans(root: string, names: string[], depth: ScanDepth): Promise<AsyncIterable<unknown>> {
