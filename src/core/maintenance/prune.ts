@@ -178,8 +178,8 @@ export async function planPrune(store: Store, options: PruneOptions): Promise<Pr
   for (const item of remove) removedOf.set(contentId(item.integrity), (removedOf.get(contentId(item.integrity)) ?? 0) + 1)
   const references = (id: string) => selector.references(id) + (otherRefs.get(id) ?? 0) + (removedOf.get(id) ?? 0)
   const orphans: OrphanBlob[] = []
-  for await (const content of store.blobs.content()) {
-    if (references(contentId(content.integrity)) > 0 || inventory.localIntegrities.has(content.integrity)) continue
+  const unreferenced = (integrity: string) => references(contentId(integrity)) === 0 && !inventory.localIntegrities.has(integrity)
+  for await (const content of store.blobs.content(unreferenced)) {
     if (content.mtimeMs > startedAt - ORPHAN_GRACE_MS) continue
     orphans.push({ integrity: content.integrity, path: content.location, size: content.size })
   }

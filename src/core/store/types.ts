@@ -133,8 +133,12 @@ export interface Blobs {
   entry(key: string): Promise<BlobEntry | null>
   /** Drops an entry whose content is gone, so the tarball is fetched again; the content is not touched. */
   dropEntry(key: string): Promise<void>
-  /** Every stored content, in no promised order. */
-  content(): AsyncIterable<BlobContent>
+  /**
+   * Every stored content, in no promised order; with `only`, just the contents whose integrity
+   * it accepts, asked before anything else is read of them (prune's orphans: a million contents
+   * stat-ed to find a few would be most of its time).
+   */
+  content(only?: (integrity: string) => boolean): AsyncIterable<BlobContent>
   /**
    * Every stored content re-hashed against the digest it is stored under, streamed like
    * content(): verify's walk, in as few steps per content as the store can take. Content removed

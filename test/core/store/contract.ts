@@ -110,6 +110,11 @@ export function describeStore(name: string, open: () => Promise<StoreUnderTest>)
             [sri(other), other.length],
           ].sort(),
         )
+        // Filtered by integrity: only what `only` accepts, each asked once.
+        const asked: string[] = []
+        const only = (integrity: string) => (asked.push(integrity), integrity === sri(other))
+        expect((await collect(store.blobs.content(only))).map((c) => [c.integrity, c.size])).toEqual([[sri(other), other.length]])
+        expect(asked.sort()).toEqual([sri(shared), sri(other)].sort())
         expect(await store.blobs.totals()).toEqual({ blobs: 2, bytes: shared.length + other.length })
       })
 

@@ -173,8 +173,8 @@ export class BlobStore implements Blobs {
     await this.entries.remove(key)
   }
 
-  async *content(): AsyncGenerator<BlobContent> {
-    for await (const file of listContent(this.dir)) yield { integrity: file.integrity, size: file.size, mtimeMs: file.mtimeMs, location: file.path }
+  async *content(only?: (integrity: string) => boolean): AsyncGenerator<BlobContent> {
+    for await (const file of listContent(this.dir, only)) yield { integrity: file.integrity, size: file.size, mtimeMs: file.mtimeMs, location: file.path }
   }
 
   /**

@@ -14,12 +14,18 @@ export interface ContentFile {
 
 /**
  * Every content file: content-v2/sha512/ab/cd/<rest> is the blob whose sha512 hex digest is
- * "abcd<rest>". Anything else found there (temp names, other algorithms) is skipped. Stat-ed
- * with blocking calls between turns of the event loop (see TimeSlice).
+ * "abcd<rest>". Anything else found there (temp names, other algorithms) is skipped; so is one
+ * `only` refuses, before its stat. Stat-ed with blocking calls between turns of the event loop
+ * (see TimeSlice).
  */
-export async function* listContent(blobsDir: string): AsyncGenerator<ContentFile> {
+export async function* listContent(blobsDir: string, only?: (integrity: string) => boolean): AsyncGenerator<ContentFile> {
   const slice = new TimeSlice()
   for (const found of contentFiles(blobsDir)) {
+    // Asked by name, before the stat: see Blobs.content.
+    if (only && !only(integrityOfHex(found.name))) {
+      await slice.pause()
+      continue
+    }
     // Removed while we walked (a prune, an unpublish): not there any more.
     const info = statSync(found.path, { throwIfNoEntry: false })
     if (info?.isFile()) yield { integrity: integrityOfHex(found.name), hex: found.name, path: found.path, size: info.size, mtimeMs: info.mtimeMs }

@@ -173,14 +173,16 @@ export class PgBlobs implements Blobs {
     await this.pool.query('DELETE FROM sinopia_blob_entries WHERE key = $1', [key])
   }
 
-  async *content(): AsyncGenerator<BlobContent> {
+  async *content(only?: (integrity: string) => boolean): AsyncGenerator<BlobContent> {
     const rows = byPages<{ integrity: string; size: number; stored_ms: number }>(
       this.pool,
       'SELECT integrity, size::float8 AS size, stored_ms FROM sinopia_blob_content',
       'integrity',
       (row) => row.integrity,
     )
-    for await (const row of rows) yield { integrity: row.integrity, size: row.size, mtimeMs: row.stored_ms, location: this.where(row.integrity) }
+    for await (const row of rows) {
+      if (!only || only(row.integrity)) yield { integrity: row.integrity, size: row.size, mtimeMs: row.stored_ms, location: this.where(row.integrity) }
+    }
   }
 
   /** A few re-hashed at once: each is a few round trips to the database. */
