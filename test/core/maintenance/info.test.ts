@@ -68,4 +68,15 @@ describe('storageInfo', () => {
       { name: 'mine', bytes: 1500, versions: 2 },
     ])
   })
+
+  it("counts a package's bytes once per content, below and above the ids it keeps joined in one string", async () => {
+    // 40 versions (past SEEN_JOINED), where 1.5.0 and 1.39.0 repeat the bytes of 1.0.0.
+    const same = bytesOf('many', '1.0.0', 300)
+    for (let minor = 0; minor < 40; minor++) {
+      const repeat = minor === 5 || minor === 39
+      await cacheTarball(t.store, 'many', `1.${minor}.0`, repeat ? same : bytesOf('many', `1.${minor}.0`, 300))
+    }
+    const info = await storageInfo(t.store, { top: 1 })
+    expect(info.largest).toEqual([{ name: 'many', bytes: 38 * 300, versions: 40 }])
+  })
 })
