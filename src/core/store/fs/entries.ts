@@ -13,7 +13,7 @@ import type { BlobEntry } from '../types.js'
 import { entriesDir, entriesLock } from './layout.js'
 
 /**
- * One line of an entries file: `<sha1 hex of the JSON>\t<JSON>\n`, appended per change. The same
+ * One line of an entries file: `\n<sha1 hex of the JSON>\t<JSON>`, appended per change. The same
  * line as a cacache index-v5 bucket's, so format 1's lines carry over as they are (upgrade.ts).
  * A null integrity removes the key.
  */
@@ -38,9 +38,13 @@ export interface StoredEntry extends BlobEntry {
   verified: boolean
 }
 
+/**
+ * A line as appended: the newline comes first, so that a torn append (a crash mid-write leaves
+ * no newline after it) stays a line of its own, skipped, instead of swallowing the next one.
+ */
 export function formatLine(line: EntryLine): string {
   const json = JSON.stringify(line)
-  return `${createHash('sha1').update(json).digest('hex')}\t${json}\n`
+  return `\n${createHash('sha1').update(json).digest('hex')}\t${json}`
 }
 
 /**
@@ -167,14 +171,18 @@ export class FsEntries {
 /**
  * Every live entry of the index under `blobsDir`, one entries file at a time, in the order of
  * their names (no order a caller may rely on): one folder listing and one file held at a time.
+ * With `lanes`, only the files whose place in that order is `lane` modulo `lanes`, so that
+ * several threads share a walk.
  * Read with blocking calls, the event loop getting a turn every few ms (see TimeSlice): it runs
  * on a walk thread (walk-worker.ts), where a trip through the thread pool per file would cost
  * more than the read.
  */
-export async function* eachEntry(blobsDir: string): AsyncGenerator<BlobEntry> {
+export async function* eachEntry(blobsDir: string, lane = 0, lanes = 1): AsyncGenerator<BlobEntry> {
   const slice = new TimeSlice()
   const dir = entriesDir(blobsDir)
-  for (const name of namesIn(dir)) {
+  const names = namesIn(dir)
+  for (let at = lane; at < names.length; at += lanes) {
+    const name = names[at] as string
     // Temp files of a compaction in progress (writeFileAtomic's `.<name>.<pid>...tmp`).
     if (name.startsWith('.')) continue
     for (const line of lastLines(readTextOrEmpty(path.join(dir, name))).latest.values()) {

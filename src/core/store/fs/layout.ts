@@ -9,7 +9,7 @@
  *       content-v2/sha512/ab/cd/<rest>  the bytes of a tarball whose sha512 hex digest is "abcd<rest>"
  *       entries/<folder>                the blob index, one file per package (folder: its percent-encoded name, as
  *                                       under packages/; a key of no package: the key's own): lines
- *                                       "<sha1 of the JSON>\t<JSON>", appended, the last line of a key winning. The JSON
+ *                                       "\n<sha1 of the JSON>\t<JSON>", appended, the last line of a key winning. The JSON
  *                                       is {key, integrity, time, size, metadata}: key "tarball:<name>@<version>" (or
  *                                       "attestations:..."), integrity null for a removal, time when the tarball was
  *                                       fetched or published, metadata {"verified": 1}. A tarball is served only through
