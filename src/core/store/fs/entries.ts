@@ -67,13 +67,11 @@ export function lastLines(text: string): { lines: number; latest: Map<string, En
     }
     if (!parsed || typeof parsed.key !== 'string') continue
     lines++
-    latest.set(parsed.key, {
-      key: parsed.key,
-      integrity: typeof parsed.integrity === 'string' ? parsed.integrity : null,
-      time: typeof parsed.time === 'number' ? parsed.time : 0,
-      size: typeof parsed.size === 'number' ? parsed.size : 0,
-      metadata: parsed.metadata ?? null,
-    })
+    // Set right in place (a walk meets a million lines: no second object each).
+    if (typeof parsed.integrity !== 'string') parsed.integrity = null
+    if (typeof parsed.time !== 'number') parsed.time = 0
+    if (typeof parsed.size !== 'number') parsed.size = 0
+    latest.set(parsed.key, parsed as EntryLine)
   }
   return { lines, latest }
 }
@@ -171,23 +169,19 @@ export class FsEntries {
 /**
  * Every live entry of the index under `blobsDir`, one entries file at a time, in the order of
  * their names (no order a caller may rely on): one folder listing and one file held at a time.
- * With `lanes`, only the files whose place in that order is `lane` modulo `lanes`, so that
- * several threads share a walk.
  * Read with blocking calls, the event loop getting a turn every few ms (see TimeSlice): it runs
  * on a walk thread (walk-worker.ts), where a trip through the thread pool per file would cost
  * more than the read.
  */
-export async function* eachEntry(blobsDir: string, lane = 0, lanes = 1): AsyncGenerator<BlobEntry> {
+export async function* eachEntry(blobsDir: string): AsyncGenerator<BlobEntry> {
   const slice = new TimeSlice()
   const dir = entriesDir(blobsDir)
-  const names = namesIn(dir)
-  for (let at = lane; at < names.length; at += lanes) {
-    const name = names[at] as string
+  for (const name of namesIn(dir)) {
     // Temp files of a compaction in progress (writeFileAtomic's `.<name>.<pid>...tmp`).
     if (name.startsWith('.')) continue
     for (const line of lastLines(readTextOrEmpty(path.join(dir, name))).latest.values()) {
-      const entry = liveEntry(line)
-      if (entry) yield { key: entry.key, integrity: entry.integrity, size: entry.size, time: entry.time }
+      const integrity = sha512Of(line.integrity ?? undefined)
+      if (integrity) yield { key: line.key, integrity, size: line.size, time: line.time }
     }
     await slice.pause()
   }

@@ -10,10 +10,7 @@ export const WALK_BATCH = 512
 export const WALK_AHEAD = 4
 
 /** What the folder store runs on a thread of its own: a walk of the index entries, a scan of packages. */
-export type WalkRequest =
-  /** The entries files whose place in name order is `lane` modulo `lanes` (see entries.ts). */
-  | { walk: 'entries'; blobsDir: string; lane: number; lanes: number }
-  | { walk: 'packages'; root: string; names: string[]; depth: ScanDepth }
+export type WalkRequest = { walk: 'entries'; blobsDir: string } | { walk: 'packages'; root: string; names: string[]; depth: ScanDepth }
 
 /** An error as it crosses the thread: what callers read of one (its class, code, hint, errno fields). */
 export interface WalkError {

@@ -26,7 +26,7 @@ const send = async (message: WalkMessage) => {
 }
 
 try {
-  const items = request.walk === 'packages' ? await scans(request.root, request.names, request.depth) : await entries(request.blobsDir, request.lane, request.lanes)
+  const items = request.walk === 'packages' ? await scans(request.root, request.names, request.depth) : await entries(request.blobsDir)
   let batch: unknown[] = []
   for await (const item of items) {
     batch.push(item)
@@ -41,9 +41,9 @@ try {
 }
 
 // Each walk loads only its own modules: a thread's memory is the process's.
-async function entries(blobsDir: string, lane: number, lanes: number): Promise<AsyncIterable<unknown>> {
+async function entries(blobsDir: string): Promise<AsyncIterable<unknown>> {
   const { eachEntry } = await import('./entries.js')
-  return eachEntry(blobsDir, lane, lanes)
+  return eachEntry(blobsDir)
 }
 
 async function scans(root: string, names: string[], depth: ScanDepth): Promise<AsyncIterable<unknown>> {
