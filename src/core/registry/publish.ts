@@ -246,9 +246,9 @@ export class Publisher {
       await this.packuments.local(name, true)
       const doc = await this.packuments.document(name)
       if (doc && Object.hasOwn(doc.versions, version)) return
-      await this.store.blobs.remove(tarballKey(name, version), (integrity) => {
+      await this.store.blobs.remove([tarballKey(name, version)], {
         // Content-addressed: another version (here or from the uplink) may hold the same bytes.
-        return Object.values(doc?.versions ?? {}).some((m) => m.dist?.integrity === integrity)
+        inUse: (integrity) => Object.values(doc?.versions ?? {}).some((m) => m.dist?.integrity === integrity),
       })
     })
   }

@@ -8,7 +8,7 @@ import type { PgStoreOptions } from './pg/open.js'
 import type { Store } from './types.js'
 
 export type { PackageScan, ScanDepth } from './scan.js'
-export type { BlobContent, BlobEntry, ContentCheck, BlobStage, BlobWrite, Blobs, StagedBlob, Changes, OpenBlob, Packages, Quarantine, Store, StoredText, TokenRecords, UsageRecords, UserRecords } from './types.js'
+export type { BlobContent, BlobEntry, RemoveOptions, RemovedEntry, ContentCheck, BlobStage, BlobWrite, Blobs, StagedBlob, Changes, OpenBlob, Packages, Quarantine, Store, StoredText, TokenRecords, UsageRecords, UserRecords } from './types.js'
 export type { DocumentKind, FetchedRecord, LoadedUpstream, LocalDoc, Manifest, Packument, StoredBytes, TokenRecord, UplinkPart, UpstreamRecord, Usage, UserRecord } from './documents.js'
 export { expectedIntegrity, sha512Of } from './integrity.js'
 export { attestationsKey, parseTarballKey, tarballKey, tarballSpec } from './keys.js'

@@ -75,6 +75,16 @@ export interface BlobEntry {
   time: number
 }
 
+export interface RemoveOptions {
+  inUse: (integrity: string) => boolean | Promise<boolean>
+  still?: (entry: BlobEntry) => boolean
+}
+
+export interface RemovedEntry {
+  entry: BlobEntry
+  contentRemoved: boolean
+}
+
 /** One stored content, whatever keys point at it. */
 export interface BlobContent {
   /** Its sha512 integrity: the name it is stored under. */
@@ -118,10 +128,14 @@ export interface Blobs {
   /** Re-hashes stored content against `integrity`; read errors (EIO, ...) are thrown, never a 'mismatch'. */
   verify(sha512Integrity: string, integrity: string): Promise<'ok' | 'mismatch' | 'missing'>
   /**
-   * Removes `key`'s entry, then its content unless `inUse(integrity)` says something else still
-   * refers to the bytes. Says whether the content went.
+   * Removes the entries of `keys` that are there and that `still(entry)` accepts (all, without
+   * it: the check and the removal are one step, so what is removed is what was checked), then
+   * the content of each unless `inUse(integrity)` says something else still refers to the bytes
+   * (asked once per removed entry, in turn). Returns the removed entries, each saying whether
+   * its content went. Keys of one package go together in one step of the folder store (prune
+   * removes a package's tarballs at once).
    */
-  remove(key: string, inUse: (integrity: string) => boolean | Promise<boolean>): Promise<{ contentRemoved: boolean }>
+  remove(keys: readonly string[], options: RemoveOptions): Promise<RemovedEntry[]>
   /** Moves bad content aside (see Quarantine); it then counts as absent. */
   quarantine(sha512Integrity: string): Promise<string | null>
   /**

@@ -152,7 +152,7 @@ describe.each(destinations)('migrateStore (folder to %s)', (_kind, openDest) => 
   it('resumes: a rerun skips what the destination holds identical and copies only what is missing', async () => {
     await migrateStore(source, dest)
     // As if the first run had stopped part way: one blob and one document never arrived.
-    await dest.blobs.remove(tarballKey('alpha', '2.0.0'), () => false)
+    await dest.blobs.remove([tarballKey('alpha', '2.0.0')], { inUse: () => false })
     await dest.packages.withLock('@s/local', () => dest.packages.writeLocal('@s/local', null))
 
     const report: MigrateReport = await migrateStore(source, dest)

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { decodeUpstream, encodeUpstream, tarballKey, type LocalDoc, type ScanDepth, type Store, type UpstreamRecord } from '../../../src/core/store/index.js'
+import { decodeUpstream, encodeUpstream, tarballKey, type BlobEntry, type LocalDoc, type ScanDepth, type Store, type UpstreamRecord } from '../../../src/core/store/index.js'
 import { sortedEntries } from '../../helpers/blobs.js'
 
 /**
@@ -150,19 +150,49 @@ export function describeStore(name: string, open: () => Promise<StoreUnderTest>)
         const shared = Buffer.from('shared by two versions')
         await put(store, tarballKey('a', '1.0.0'), shared)
         await put(store, tarballKey('a', '1.0.1'), shared)
-        expect(await store.blobs.remove(tarballKey('a', '1.0.0'), () => true)).toEqual({ contentRemoved: false })
+        const first = await store.blobs.remove([tarballKey('a', '1.0.0')], { inUse: () => true })
+        expect(first.map((r) => [r.entry.key, r.entry.integrity, r.contentRemoved])).toEqual([[tarballKey('a', '1.0.0'), sri(shared), false]])
         expect(await store.blobs.has(sri(shared), tarballKey('a', '1.0.0'))).toBe(false)
         expect(await store.blobs.has(sri(shared), tarballKey('a', '1.0.1'))).toBe(true)
         const asked: string[] = []
-        const removed = await store.blobs.remove(tarballKey('a', '1.0.1'), (integrity) => {
+        const inUse = (integrity: string) => {
           asked.push(integrity)
           return false
-        })
-        expect(removed).toEqual({ contentRemoved: true })
+        }
+        const removed = await store.blobs.remove([tarballKey('a', '1.0.1')], { inUse })
+        expect(removed.map((r) => r.contentRemoved)).toEqual([true])
         expect(asked).toEqual([sri(shared)])
         expect(await store.blobs.hasContent(sri(shared))).toBe(false)
         expect(await sortedEntries(store.blobs)).toEqual([])
-        expect(await store.blobs.remove(tarballKey('a', '1.0.1'), () => false)).toEqual({ contentRemoved: false })
+        expect(await store.blobs.remove([tarballKey('a', '1.0.1')], { inUse: () => false })).toEqual([])
+      })
+
+      it("removes a package's keys together: only those `still` accepts, each one's content asked about in turn", async () => {
+        const [one, two, three] = ['one', 'two', 'three'].map((text) => Buffer.from(`bytes ${text}`)) as [Buffer, Buffer, Buffer]
+        await put(store, tarballKey('p', '1.0.0'), one)
+        await put(store, tarballKey('p', '2.0.0'), two)
+        await put(store, tarballKey('p', '3.0.0'), three)
+        await put(store, tarballKey('p', '4.0.0'), three)
+        await put(store, tarballKey('q', '1.0.0'), one)
+        const checked: string[] = []
+        const still = (entry: BlobEntry) => (checked.push(entry.key), entry.key !== tarballKey('p', '2.0.0'))
+        // 3.0.0 and 4.0.0 share bytes: the first asked keeps them, the second lets them go.
+        let shared = 2
+        const inUse = (integrity: string) => (integrity === sri(three) ? --shared > 0 : integrity === sri(one))
+        const keys = ['1.0.0', '2.0.0', '3.0.0', '4.0.0', '9.0.0'].map((v) => tarballKey('p', v))
+        const removed = await store.blobs.remove(keys, { still, inUse })
+        expect(checked.sort()).toEqual(keys.slice(0, 4).sort())
+        expect(removed.map((r) => [r.entry.key, r.contentRemoved]).sort()).toEqual(
+          [
+            [tarballKey('p', '1.0.0'), false],
+            [tarballKey('p', '3.0.0'), false],
+            [tarballKey('p', '4.0.0'), true],
+          ].sort(),
+        )
+        expect((await sortedEntries(store.blobs)).map((e) => e.key)).toEqual([tarballKey('p', '2.0.0'), tarballKey('q', '1.0.0')])
+        expect(await store.blobs.hasContent(sri(one))).toBe(true)
+        expect(await store.blobs.hasContent(sri(three))).toBe(false)
+        expect(await store.blobs.totals()).toEqual({ blobs: 2, bytes: one.length + two.length })
       })
 
       it('stages a blob served under no key until commit; discard keeps it only where something refers to it', async () => {
@@ -275,21 +305,21 @@ export function describeStore(name: string, open: () => Promise<StoreUnderTest>)
         const other = await t.reopen()
         try {
           await put(other, tarballKey('c', '1.0.0'), c)
-          await other.blobs.remove(tarballKey('b', '1.0.0'), () => false)
+          await other.blobs.remove([tarballKey('b', '1.0.0')], { inUse: () => false })
         } finally {
           await other.close()
         }
         expect(await store.blobs.totals()).toEqual({ blobs: 2, bytes: 140 })
         expect(await store.blobs.totals()).toEqual(await count(store))
 
-        await store.blobs.remove(tarballKey('a', '1.0.0'), () => true)
+        await store.blobs.remove([tarballKey('a', '1.0.0')], { inUse: () => true })
         expect(await store.blobs.totals()).toEqual({ blobs: 2, bytes: 140 })
         await store.blobs.quarantine(sri(c))
         await store.blobs.removeContent(sri(Buffer.from('never stored')))
         expect(await store.blobs.totals()).toEqual({ blobs: 1, bytes: 100 })
         expect(await store.blobs.totals()).toEqual(await count(store))
         expect(await store.blobs.recount()).toEqual({ blobs: 1, bytes: 100 })
-        await store.blobs.remove(tarballKey('a', '1.0.1'), () => false)
+        await store.blobs.remove([tarballKey('a', '1.0.1')], { inUse: () => false })
         expect(await store.blobs.totals()).toEqual({ blobs: 0, bytes: 0 })
       })
     })

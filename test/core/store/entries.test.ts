@@ -48,17 +48,17 @@ describe('entries files', () => {
   it('a removal is a line until removals outnumber live keys; then the file is rewritten, and removed with its last key', async () => {
     const keys = [1, 2, 3, 4].map((n) => tarballKey('p', `${n}.0.0`))
     for (const [n, key] of keys.entries()) await entries.put(key, { integrity: digest(n), size: n, verified: true })
-    await entries.remove(keys[0] as string)
+    await entries.remove([keys[0] as string])
     expect(await linesOf(keys[0] as string)).toHaveLength(5)
-    await entries.remove(keys[1] as string)
+    await entries.remove([keys[1] as string])
     // 4 puts + 2 removals against 2 live keys: rewritten with the live ones.
     expect(await linesOf(keys[0] as string)).toHaveLength(2)
     expect(await all()).toEqual(keys.slice(2))
-    await entries.remove(keys[2] as string)
-    await entries.remove(keys[3] as string)
+    await entries.remove([keys[2] as string])
+    await entries.remove([keys[3] as string])
     expect(await readdir(path.join(dir, 'entries'))).toEqual([])
     // Removing what is not there changes nothing.
-    await entries.remove(keys[3] as string)
+    await entries.remove([keys[3] as string])
     expect(await all()).toEqual([])
   })
 
@@ -66,7 +66,7 @@ describe('entries files', () => {
     const [kept, gone] = [tarballKey('m', '1.0.0'), tarballKey('m', '2.0.0')]
     await entries.put(kept, { integrity: digest(1), size: 1, time: 42, verified: false })
     await entries.put(gone, { integrity: digest(2), size: 2, verified: false })
-    await entries.remove(gone)
+    await entries.remove([gone])
     await entries.markVerified(kept, digest(1))
     await entries.markVerified(gone, digest(2))
     // A content other than the one hashed is not marked.
@@ -86,7 +86,7 @@ describe('entries files', () => {
         for (let n = 0; n < 30; n++) {
           await each.put(key(side, n), { integrity: digest(n), size: n, verified: true })
           // Every third key removed again: compactions run while the other side appends.
-          if (n % 3 === 0) await each.remove(key(side, n))
+          if (n % 3 === 0) await each.remove([key(side, n)])
         }
       }),
     )

@@ -260,7 +260,7 @@ describe('PostgreSQL store', () => {
       await blob?.handle.close()
     }
     // Removed through one handle: absent through the other at once, its disk copy notwithstanding.
-    await a.blobs.remove(tarballKey('big', '1.0.0'), () => false)
+    await a.blobs.remove([tarballKey('big', '1.0.0')], { inUse: () => false })
     expect(await b.blobs.open(sri(data), tarballKey('big', '1.0.0'))).toBeNull()
   })
 
@@ -282,7 +282,7 @@ describe('PostgreSQL store', () => {
       await blob?.handle.close()
     }
     // Content removed, then written again: in again under a new id, with its chunk.
-    await a.blobs.remove(tarballKey('p0', '1.0.0'), () => false)
+    await a.blobs.remove([tarballKey('p0', '1.0.0')], { inUse: () => false })
     const again = b.blobs.write(tarballKey('p0', '1.0.0'), sri(data), data.length)
     again.stream.end(data)
     await again.done

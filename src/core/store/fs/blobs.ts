@@ -8,7 +8,7 @@ import { errnoCode } from '../../errors.js'
 import { statOrNull } from '../../fs/stat.js'
 import { ONE_SHA512, sha512Of } from '../integrity.js'
 import { committedAtOnce } from '../staged-write.js'
-import type { BlobContent, BlobEntry, BlobStage, BlobWrite, Blobs, ContentCheck, OpenBlob, StagedBlob } from '../types.js'
+import type { BlobContent, BlobEntry, BlobStage, BlobWrite, Blobs, ContentCheck, OpenBlob, RemoveOptions, RemovedEntry, StagedBlob } from '../types.js'
 import { hashHandle, sha512OfFile } from './blob-hash.js'
 import { writeBlobFile } from './blob-write.js'
 import { listContent } from './listing.js'
@@ -139,20 +139,34 @@ export class BlobStore implements Blobs {
   }
 
   /**
-   * The index entry goes first, then the content: a crash in between leaves content that no
+   * The index entries go first, then the content: a crash in between leaves content that no
    * entry refers to, which the next prune collects as an orphan, and never an entry pointing at
    * missing content (open() would take that for absent, but verify counts it as a problem, and
    * for a version published here it reads as a lost tarball). The other order can leave such
    * an entry; this one never loses track of content, since orphans are found by walking it.
+   * The totals take the batch's change at once.
    */
-  async remove(key: string, inUse: (integrity: string) => boolean | Promise<boolean>): Promise<{ contentRemoved: boolean }> {
-    this.known.delete(key)
-    const entry = await this.entries.get(key)
-    if (!entry) return { contentRemoved: false }
-    await this.entries.remove(key)
-    if (await inUse(entry.integrity)) return { contentRemoved: false }
-    await this.removeContent(entry.integrity)
-    return { contentRemoved: true }
+  async remove(keys: readonly string[], options: RemoveOptions): Promise<RemovedEntry[]> {
+    for (const key of keys) this.known.delete(key)
+    const removed = await this.entries.remove(keys, options.still)
+    const out: RemovedEntry[] = []
+    const change = { blobs: 0, bytes: 0 }
+    try {
+      for (const { key, integrity, size, time } of removed) {
+        const entry = { key, integrity, size, time }
+        if (await options.inUse(integrity)) {
+          out.push({ entry, contentRemoved: false })
+          continue
+        }
+        const freed = await this.dropContent(integrity)
+        change.blobs -= freed.blobs
+        change.bytes -= freed.bytes
+        out.push({ entry, contentRemoved: true })
+      }
+    } finally {
+      if (change.blobs !== 0) await this.counted.change(change.blobs, change.bytes)
+    }
+    return out
   }
 
   /**
@@ -171,7 +185,7 @@ export class BlobStore implements Blobs {
 
   async dropEntry(key: string): Promise<void> {
     this.known.delete(key)
-    await this.entries.remove(key)
+    await this.entries.remove([key])
   }
 
   async *content(only?: (integrity: string) => boolean): AsyncGenerator<BlobContent> {
@@ -192,10 +206,16 @@ export class BlobStore implements Blobs {
   }
 
   async removeContent(sha512Integrity: string): Promise<void> {
+    const freed = await this.dropContent(sha512Integrity)
+    if (freed.blobs > 0) await this.counted.change(-freed.blobs, -freed.bytes)
+  }
+
+  /** Removes a content file; says what it freed, for the caller to take off the totals. */
+  private async dropContent(sha512Integrity: string): Promise<{ blobs: number; bytes: number }> {
     this.forgetIntegrity(sha512Integrity)
     const before = await statOrNull(this.contentPath(sha512Integrity))
     await rm(this.contentPath(sha512Integrity), { force: true })
-    if (before) await this.counted.change(-1, -before.size)
+    return before ? { blobs: 1, bytes: before.size } : { blobs: 0, bytes: 0 }
   }
 
   where(sha512Integrity: string): string {

@@ -134,22 +134,40 @@ export class FsEntries {
   }
 
   /**
-   * Removes `key`. The removal is a line of its own, unless the file then holds more dead lines
-   * than live ones: then the file is written again with the live ones only (or removed, when
-   * none is left), so a package's file stays near the size of what it holds.
+   * Removes the entries of `keys` that are there and that `still` accepts (checked under the
+   * lock, so what is removed is what was checked); returns them. One step per entries file:
+   * removals are lines of their own, unless the file then holds more dead lines than live ones:
+   * then it is written again with the live ones only (or removed, when none is left), so a
+   * package's file stays near the size of what it holds.
    */
-  async remove(key: string): Promise<void> {
-    const file = this.file(key)
-    await this.withLock(key, async () => {
-      const { lines, latest } = await this.read(file)
-      const current = latest.get(key)
-      if (!current || current.integrity === null) return
-      latest.delete(key)
-      const live = [...latest.values()].filter((line) => line.integrity !== null)
-      if (live.length === 0) return rm(file, { force: true })
-      if (lines + 1 - live.length > live.length) return writeFileAtomic(file, live.map(formatLine).join(''))
-      await appendFile(file, formatLine({ key, integrity: null, time: Date.now(), size: 0 }))
-    })
+  async remove(keys: readonly string[], still?: (entry: StoredEntry) => boolean): Promise<StoredEntry[]> {
+    const byFile = new Map<string, string[]>()
+    for (const key of keys) {
+      const name = entriesFileName(key)
+      byFile.set(name, [...(byFile.get(name) ?? []), key])
+    }
+    const removed: StoredEntry[] = []
+    for (const [name, group] of byFile) {
+      const file = path.join(entriesDir(this.blobsDir), name)
+      await this.lock.withLock(entriesLock(this.blobsDir, name), async () => {
+        const { lines, latest } = await this.read(file)
+        const gone: StoredEntry[] = []
+        for (const key of group) {
+          const line = latest.get(key)
+          const entry = line ? liveEntry(line) : null
+          if (!entry || (still && !still(entry))) continue
+          gone.push(entry)
+          latest.delete(key)
+        }
+        if (gone.length === 0) return
+        const live = [...latest.values()].filter((line) => line.integrity !== null)
+        if (live.length === 0) await rm(file, { force: true })
+        else if (lines + gone.length - live.length > live.length) await writeFileAtomic(file, live.map(formatLine).join(''))
+        else await appendFile(file, gone.map((entry) => formatLine({ key: entry.key, integrity: null, time: Date.now(), size: 0 })).join(''))
+        removed.push(...gone)
+      })
+    }
+    return removed
   }
 
   private withLock<T>(key: string, fn: () => Promise<T>): Promise<T> {

@@ -8,7 +8,7 @@ import { SingleFlight } from '../../upstream/single-flight.js'
 import { sha512Of } from '../integrity.js'
 import { checkEachContent } from '../content-check.js'
 import { committedAtOnce } from '../staged-write.js'
-import type { BlobContent, BlobEntry, BlobStage, BlobWrite, Blobs, ContentCheck, OpenBlob, StagedBlob } from '../types.js'
+import type { BlobContent, BlobEntry, BlobStage, BlobWrite, Blobs, ContentCheck, OpenBlob, RemoveOptions, RemovedEntry, StagedBlob } from '../types.js'
 import type { BlobCache } from './blob-cache.js'
 import { CHUNK_BYTES, ContentGone, readChunks, uploadChunks } from './chunks.js'
 import { memoryWrite } from './memory-write.js'
@@ -145,12 +145,32 @@ export class PgBlobs implements Blobs {
     }
   }
 
-  async remove(key: string, inUse: (integrity: string) => boolean | Promise<boolean>): Promise<{ contentRemoved: boolean }> {
-    const { rows } = await this.pool.query<{ integrity: string }>('DELETE FROM sinopia_blob_entries WHERE key = $1 RETURNING integrity', [key])
-    const integrity = rows[0]?.integrity
-    if (!integrity || (await inUse(integrity))) return { contentRemoved: false }
-    await this.removeContent(integrity)
-    return { contentRemoved: true }
+  /**
+   * The entries are read, checked by `still`, and removed only if unchanged since (one
+   * statement, matched on key, integrity and time): an entry written again meanwhile stays.
+   */
+  async remove(keys: readonly string[], options: RemoveOptions): Promise<RemovedEntry[]> {
+    if (keys.length === 0) return []
+    const { rows: found } = await this.pool.query<BlobEntry>(
+      'SELECT key, integrity, size::float8 AS size, time_ms AS time FROM sinopia_blob_entries WHERE key = ANY($1::text[])',
+      [keys],
+    )
+    const chosen = options.still ? found.filter(options.still) : found
+    if (chosen.length === 0) return []
+    const { rows: removed } = await this.pool.query<BlobEntry>(
+      `DELETE FROM sinopia_blob_entries e
+        USING unnest($1::text[], $2::text[], $3::float8[]) AS t(key, integrity, time_ms)
+        WHERE e.key = t.key AND e.integrity = t.integrity AND e.time_ms = t.time_ms
+        RETURNING e.key, e.integrity, e.size::float8 AS size, e.time_ms AS time`,
+      [chosen.map((e) => e.key), chosen.map((e) => e.integrity), chosen.map((e) => e.time)],
+    )
+    const out: RemovedEntry[] = []
+    for (const entry of removed) {
+      const contentRemoved = !(await options.inUse(entry.integrity))
+      if (contentRemoved) await this.removeContent(entry.integrity)
+      out.push({ entry, contentRemoved })
+    }
+    return out
   }
 
   async quarantine(sha512Integrity: string): Promise<string | null> {
