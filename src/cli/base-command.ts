@@ -1,4 +1,4 @@
-import { Command, Flags } from '@oclif/core'
+import { Command, Flags, ux } from '@oclif/core'
 import { configPath, loadConfig, type Config } from '../core/config/index.js'
 import { SinopiaError } from '../core/errors.js'
 
@@ -26,6 +26,15 @@ export abstract class BaseCommand extends Command {
       // A warning's message already names file, line and key.
       onWarning: (w) => this.warn(w.message),
     })
+  }
+
+  /**
+   * `--json` output as JSON.stringify writes it, unless a color theme is set: oclif's colorizer
+   * tokenizes the whole text to color nothing (2.5 s of CPU for prune's report of 100k removals).
+   */
+  override logJson(json: unknown): void {
+    if (this.config.theme?.json) return super.logJson(json)
+    ux.stdout(JSON.stringify(json, null, 2))
   }
 
   protected override async catch(error: Error & { exitCode?: number }): Promise<unknown> {
