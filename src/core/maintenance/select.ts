@@ -79,16 +79,41 @@ export class PruneSelector<C extends Candidate = Candidate> {
     this.hold = holdBytes
   }
 
-  /** First walk: every candidate, once. */
+  /** First walk: every candidate, once (or, for one passed over, countPassed: see there). */
   count(c: C): void {
-    if (c.keep !== 'local') {
-      const n = this.refs.get(c.integrity)
-      this.refs.set(c.integrity, (n ?? 0) + 1)
-      if (n === undefined) this.total += c.size
-    }
+    this.countContent(c.integrity, c.size, c.keep)
     if (c.keep !== null) return
     if (this.olderThanPicks(c)) this.picked.push({ candidate: c, reason: 'older-than' })
     else this.offer(c)
+  }
+
+  /**
+   * count() of a candidate with no keep reason that the age limit does not pick, when
+   * passedOver(lastUse, key) said true: only its content is counted, so a walk that asks first
+   * makes no candidate object for the many entries that could never be held.
+   */
+  countPassed(integrity: string, size: number): void {
+    this.countContent(integrity, size, null)
+  }
+
+  /**
+   * Whether offer() would let a candidate of this recency go at once (the heap already holds
+   * enough, all of it used before): then it counts as let go (a further walk may be needed),
+   * and count() of it is countPassed().
+   */
+  passedOver(lastUse: number, key: string): boolean {
+    if (this.options.maxBytes === undefined || this.heap.length === 0 || this.heldBytes < this.hold) return false
+    const top = this.heap[0] as C
+    if ((lastUse - top.lastUse || (key < top.key ? -1 : key > top.key ? 1 : 0)) <= 0) return false
+    this.dropped = true
+    return true
+  }
+
+  private countContent(integrity: string, size: number, keep: KeepReason | null): void {
+    if (keep === 'local') return
+    const n = this.refs.get(integrity)
+    this.refs.set(integrity, (n ?? 0) + 1)
+    if (n === undefined) this.total += size
   }
 
   /** Whether another walk must offer() its candidates; ends the round of the walk before. */

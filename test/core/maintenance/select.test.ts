@@ -65,34 +65,50 @@ describe('PruneSelector', () => {
     })
   }
 
-  function bounded(candidates: Candidate[], options: { olderThan?: number; maxBytes?: number }, holdBytes: number) {
+  /** `ask`: as prune walks, asking passedOver() before it makes a candidate (counted in `passed`). */
+  function bounded(candidates: Candidate[], options: { olderThan?: number; maxBytes?: number }, holdBytes: number, ask = false) {
     const selector = new PruneSelector(options, holdBytes)
-    for (const one of candidates) selector.count(one)
+    let passed = 0
+    for (const one of candidates) {
+      const aged = options.olderThan !== undefined && one.lastUse < options.olderThan
+      if (ask && one.keep === null && !aged && selector.passedOver(one.lastUse, one.key)) {
+        selector.countPassed(one.integrity, one.size)
+        passed++
+        continue
+      }
+      selector.count(one)
+    }
     let walks = 1
     while (selector.needsPass()) {
       walks++
       for (const one of candidates) selector.offer(one)
     }
-    return { selection: selector.selection(), walks, order: selector.choices().map((choice) => choice.candidate.key) }
+    return { selection: selector.selection(), walks, passed, order: selector.choices().map((choice) => choice.candidate.key) }
   }
 
   it('gives the answer of selectForPrune whatever it holds, walking again when what it held does not free enough', () => {
     let rewalked = 0
+    let passed = 0
     for (const seed of [1, 2, 3, 4, 5]) {
       const candidates = store(300, seed)
       for (const options of [{ maxBytes: 20_000 }, { maxBytes: 0 }, { olderThan: 10, maxBytes: 15_000 }, { olderThan: 25 }]) {
         const whole = selectForPrune(candidates, options)
         for (const holdBytes of [Infinity, 5000, 100, 0]) {
-          const { selection, walks, order } = bounded(candidates, options, holdBytes)
-          expect(selection).toEqual(whole)
-          expect(order).toEqual([...whole.chosen.keys()])
-          if (walks > 1) rewalked++
-          if (holdBytes === Infinity) expect(walks).toBe(1)
+          for (const ask of [false, true]) {
+            const run = bounded(candidates, options, holdBytes, ask)
+            expect(run.selection).toEqual(whole)
+            expect(run.order).toEqual([...whole.chosen.keys()])
+            if (run.walks > 1) rewalked++
+            passed += run.passed
+            if (holdBytes === Infinity) expect(run.walks).toBe(1)
+          }
         }
       }
     }
-    // The small holds did need further walks: that path was taken, not only the one-walk one.
+    // The small holds did need further walks, and candidates were passed over without being made:
+    // those paths were taken, not only the one-walk one.
     expect(rewalked).toBeGreaterThan(0)
+    expect(passed).toBeGreaterThan(0)
   })
 
   it('needs one walk when its guess of the bytes to free is right', () => {
