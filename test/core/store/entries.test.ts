@@ -35,6 +35,13 @@ describe('entries files', () => {
     expect(await all()).toEqual([tarballKey('@scope/a', '1.0.0'), tarballKey('@scope/a', '2.0.0'), tarballKey('b', '1.0.0')])
   })
 
+  it("names no file '.', '..' or like a temp file, whatever the package's name", async () => {
+    const odd = ['.', '..', '.hidden'].map((name) => tarballKey(name, '1.0.0'))
+    for (const [n, key] of odd.entries()) await entries.put(key, { integrity: digest(n), size: n, verified: true })
+    expect((await readdir(path.join(dir, 'entries'))).sort()).toEqual(['%2E', '%2E.', '%2Ehidden'])
+    expect(await all()).toEqual([...odd].sort())
+  })
+
   it('skips a torn line (a crash mid-append) and reads the lines after it', async () => {
     const key = tarballKey('torn', '1.0.0')
     await entries.put(key, { integrity: digest(1), size: 10, verified: true })

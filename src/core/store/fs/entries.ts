@@ -26,9 +26,14 @@ export interface EntryLine {
   metadata?: { verified?: unknown } | null
 }
 
-/** The name of the entries file a key is kept in: its package's folder name (see layout.ts). */
+/**
+ * The name of the entries file a key is kept in: its package's name percent-encoded (see
+ * layout.ts), a leading `.` too (encodeURIComponent leaves it), so that no name is `.`, `..` or
+ * hidden like a temp file. A real `%` is always encoded as `%25`: no two names meet.
+ */
 export function entriesFileName(key: string): string {
-  return encodeURIComponent(packageOfKey(key) ?? key)
+  const encoded = encodeURIComponent(packageOfKey(key) ?? key)
+  return encoded.startsWith('.') ? `%2E${encoded.slice(1)}` : encoded
 }
 
 export const entriesFileOf = (blobsDir: string, key: string) => path.join(entriesDir(blobsDir), entriesFileName(key))
