@@ -12,11 +12,15 @@ import { ensureDir } from './dirs.js'
 export class KeyedLock {
   private readonly chains = new KeyChains()
 
-  withLock<T>(lockPath: string, fn: () => Promise<T>): Promise<T> {
-    return this.chains.run(lockPath, () => this.acrossProcesses(lockPath, fn))
+  /**
+   * `patient`: wait as long as the holder lives (a store's format upgrade takes minutes), where
+   * a lock otherwise gives up after ~40 s with ELOCKED.
+   */
+  withLock<T>(lockPath: string, fn: () => Promise<T>, options: { patient?: boolean } = {}): Promise<T> {
+    return this.chains.run(lockPath, () => this.acrossProcesses(lockPath, fn, options.patient ?? false))
   }
 
-  private async acrossProcesses<T>(lockPath: string, fn: () => Promise<T>): Promise<T> {
+  private async acrossProcesses<T>(lockPath: string, fn: () => Promise<T>, patient: boolean): Promise<T> {
     let release: () => Promise<void>
     for (let attempt = 0; ; attempt++) {
       await ensureDir(path.dirname(lockPath))
@@ -31,7 +35,7 @@ export class KeyedLock {
           // (every second while held); 5 s later it is stale, so the next writer waits at most that.
           stale: 5_000,
           update: 1_000,
-          retries: { retries: 200, factor: 1.2, minTimeout: 5, maxTimeout: 200 },
+          retries: patient ? { forever: true, factor: 1.2, minTimeout: 5, maxTimeout: 1000 } : { retries: 200, factor: 1.2, minTimeout: 5, maxTimeout: 200 },
         })
         break
       } catch (error) {

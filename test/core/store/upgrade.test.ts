@@ -61,8 +61,10 @@ describe('upgrading a format 1 storage folder', () => {
   })
 
   it('runs again after a crash: an entry appended before it reads once', async () => {
-    // What a crash after the first appends leaves: some lines in the new files, format still 1.
+    // What a crash after the first appends leaves: some lines in the new files, index-v5 whole,
+    // format.json saying an upgrade runs (which a format 1 reader refuses).
     const key = tarballKey('a', '1.0.0')
+    await writeFile(path.join(root, 'format.json'), '{"format":2,"upgrading":1}\n')
     await mkdir(path.join(blobs(), 'entries'))
     await writeFile(entriesFileOf(blobs(), key), formatLine({ key, integrity: sri(bytes(key)), time: 1000, size: bytes(key).length, metadata: { verified: 1 } }))
     const store = await openFsStore(root)
@@ -75,6 +77,29 @@ describe('upgrading a format 1 storage folder', () => {
     expect(await entriesOf(one)).toEqual(expected)
     expect(await entriesOf(two)).toEqual(expected)
     await Promise.all([one.close(), two.close()])
+  })
+
+  it('upgrades a folder with a format 1 index and no format.json, rather than taking it for a new one', async () => {
+    await rm(path.join(root, 'format.json'))
+    const store = await openFsStore(root)
+    expect(await entriesOf(store)).toEqual(expected)
+    await store.close()
+  })
+
+  it('is not stopped by a stray folder in the old index; a leftover of it (a removal cut short) goes at the next open', async () => {
+    await mkdir(path.join(blobs(), 'index-v5', 'zz', 'zz', 'not-a-bucket', 'inside'), { recursive: true })
+    const store = await openFsStore(root)
+    expect(await entriesOf(store)).toEqual(expected)
+    await store.close()
+    expect(JSON.parse(await readFile(path.join(root, 'format.json'), 'utf8'))).toEqual({ format: 2 })
+    await expect(stat(path.join(blobs(), 'index-v5'))).rejects.toMatchObject({ code: 'ENOENT' })
+    // A crash during the removal leaves some of it, under format 2.
+    await mkdir(path.join(blobs(), 'index-v5', 'ab', 'cd'), { recursive: true })
+    await writeFile(path.join(blobs(), 'index-v5', 'ab', 'cd', 'ef'), 'a bucket')
+    const again = await openFsStore(root)
+    await expect(stat(path.join(blobs(), 'index-v5'))).rejects.toMatchObject({ code: 'ENOENT' })
+    expect(await entriesOf(again)).toEqual(expected)
+    await again.close()
   })
 
   it('refuses a format it does not know', async () => {

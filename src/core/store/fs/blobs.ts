@@ -139,12 +139,13 @@ export class BlobStore implements Blobs {
   }
 
   /**
-   * The index entries go first, then the content: a crash in between leaves content that no
-   * entry refers to, which the next prune collects as an orphan, and never an entry pointing at
-   * missing content (open() would take that for absent, but verify counts it as a problem, and
-   * for a version published here it reads as a lost tarball). The other order can leave such
-   * an entry; this one never loses track of content, since orphans are found by walking it.
-   * The totals take the batch's change at once.
+   * The index entries go first, then the content: a process killed in between leaves content
+   * that no entry refers to, which the next prune collects as an orphan, rather than an entry
+   * pointing at missing content (open() would take that for absent, but verify counts it as a
+   * problem, and for a version published here it reads as a lost tarball); orphans are found by
+   * walking the content, so none is lost track of. (The removal's line is not fsynced before the
+   * content goes: a power cut between the two can still leave such an entry, which verify finds
+   * and `verify --fix` drops.) The totals take the batch's change at once.
    */
   async remove(keys: readonly string[], options: RemoveOptions): Promise<RemovedEntry[]> {
     for (const key of keys) this.known.delete(key)

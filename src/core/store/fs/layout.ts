@@ -2,24 +2,27 @@
  * The on-disk layout of a storage folder, format 2. This comment is the one place it is described.
  *
  *   <storage>/
- *     format.json                       {"format": 2}: written on first use, checked on every open; a format 1
- *                                       folder (a cacache index-v5 per key) is upgraded on open (upgrade.ts)
+ *     format.json                       {"format": 2}: written on first use, checked on every open. A format 1 folder
+ *                                       (cacache's index-v5, a file per key) is upgraded on open (upgrade.ts), with
+ *                                       {"format": 2, "upgrading": 1} here until it is done (format 1 readers refuse it)
  *     format.lock                       cross-process lock (proper-lockfile) held while a format 1 folder is upgraded
  *     blobs/                            tarballs, content-addressed (content laid out as cacache lays it)
  *       content-v2/sha512/ab/cd/<rest>  the bytes of a tarball whose sha512 hex digest is "abcd<rest>"
- *       entries/<folder>                the blob index, one file per package (folder: its percent-encoded name, as
- *                                       under packages/; a key of no package: the key's own): lines
- *                                       "\n<sha1 of the JSON>\t<JSON>", appended, the last line of a key winning. The JSON
- *                                       is {key, integrity, time, size, metadata}: key "tarball:<name>@<version>" (or
- *                                       "attestations:..."), integrity null for a removal, time when the tarball was
- *                                       fetched or published, metadata {"verified": 1}. A tarball is served only through
- *                                       its own key, and only when its content file has the entry's size. A line is
- *                                       appended only after the content was fsynced, read back, hashed and renamed into
- *                                       place; one without `verified` (format 1's, written by older versions) is hashed
- *                                       on its first open, then appended again with it (same time). A line whose sha1
- *                                       does not match is a torn append and is skipped. Rewritten with its live lines
- *                                       when removals outnumber them (entries.ts)
- *       entries.locks/<folder>          cross-process lock (proper-lockfile) held across every change of that file
+ *       entries/<file>                  the blob index, one file per package: its name percent-encoded, as under
+ *                                       packages/, with a leading "." as %2E (a key of no package: the key itself,
+ *                                       encoded so). Lines "\n<sha1 of the JSON>\t<JSON>", appended, the last line of a
+ *                                       key winning. The JSON is {key, integrity, time, size, metadata}: key
+ *                                       "tarball:<name>@<version>" (or "attestations:..."), integrity null for a removal,
+ *                                       time when the tarball was fetched or published, metadata {"verified": 1}. A
+ *                                       tarball is served only through its own key, and only when its content file has
+ *                                       the entry's size. A line is appended only after the content was fsynced, read
+ *                                       back, hashed and renamed into place; one without `verified` (format 1's, written
+ *                                       by older versions) is hashed on its first open, then appended again with it
+ *                                       (same time). A line whose sha1 does not match is a torn append and is skipped.
+ *                                       When a removal leaves more dead lines than live ones, the file is written again
+ *                                       with the live ones (a temp ".<file>.<pid>.<hex>.tmp" beside it, renamed over
+ *                                       it); when it leaves none, the file goes (entries.ts)
+ *       entries.locks/<file>            cross-process lock (proper-lockfile) held across every change of that file
  *       tmp/<pid>-<uuid>                blob writes in progress (downloads, publishes); never read as content
  *       totals.json                     {"blobs": n, "bytes": n}: the content's running count, merged in by each
  *                                       process after its writes and removals (see totals.ts); counted again by
@@ -64,7 +67,7 @@ export const STORE_FORMAT = 2
 export const formatFile = (root: string) => path.join(root, 'format.json')
 export const formatLock = (root: string) => path.join(root, 'format.lock')
 export const blobsDir = (root: string) => path.join(root, 'blobs')
-/** Under the blobs folder (see blobs.ts): the per-package entries files and their locks. */
+/** Under the blobs folder (see entries.ts): the per-package entries files and their locks. */
 export const entriesDir = (blobs: string) => path.join(blobs, 'entries')
 export const entriesLock = (blobs: string, fileName: string) => path.join(blobs, 'entries.locks', fileName)
 /** Format 1's blob index (cacache index-v5, one bucket file per key): read once, by the upgrade. */

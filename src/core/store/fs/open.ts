@@ -3,18 +3,19 @@ import path from 'node:path'
 import { SinopiaError, errnoCode } from '../../errors.js'
 import { writeFileAtomic } from '../../fs/atomic.js'
 import { KeyedLock } from '../../fs/lock.js'
+import { statOrNull } from '../../fs/stat.js'
 import type { UserRecord } from '../documents.js'
 import { FsTotals } from './totals.js'
 import type { Store } from '../types.js'
 import { BlobStore } from './blobs.js'
 import { FsEntries } from './entries.js'
 import { ChangeJournal } from './journal.js'
-import { STORE_FORMAT, blobsDir, formatFile, formatLock, journalFile, packagesDir, quarantineDir, tokensFile, usersFile } from './layout.js'
+import { STORE_FORMAT, blobsDir, formatFile, formatLock, formatOneIndexDir, journalFile, packagesDir, quarantineDir, tokensFile, usersFile } from './layout.js'
 import { PackageStore } from './packages.js'
 import { probeWritable } from './probe.js'
 import { FsQuarantine } from './quarantine.js'
 import { FsTokens } from './tokens.js'
-import { upgradeFromFormatOne } from './upgrade.js'
+import { UPGRADING, removeFormatOneIndex, upgradeFromFormatOne } from './upgrade.js'
 import { FsUsage } from './usage.js'
 import { FileUserRecords, jsonUsers } from './users.js'
 
@@ -74,28 +75,45 @@ export async function openFsStore(root: string): Promise<FsStore> {
   }
 }
 
-/** Writes the format of a new folder; upgrades one of format 1 (upgrade.ts); refuses any other. */
+/**
+ * Writes the format of a new folder; upgrades one of format 1 (upgrade.ts), or one whose upgrade
+ * was cut short; refuses any other. A folder with no format.json but a format 1 index is one
+ * written before format.json existed: upgraded too, not taken for a new one.
+ */
 async function checkFormat(root: string, lock: KeyedLock): Promise<void> {
   let format = await readFormat(root)
   if (format === undefined) {
-    await writeFileAtomic(formatFile(root), JSON.stringify({ format: STORE_FORMAT }) + '\n')
-    return
+    if ((await statOrNull(formatOneIndexDir(blobsDir(root)))) === null) {
+      await writeFileAtomic(formatFile(root), JSON.stringify({ format: STORE_FORMAT }) + '\n')
+      return
+    }
+    format = 1
   }
-  if (format === 1) {
+  if (format === 1 || format === 'upgrading') {
     // Read again under the lock: another process may have upgraded it while this one waited.
-    format = await lock.withLock(formatLock(root), async () => {
-      if ((await readFormat(root)) === 1) await upgradeFromFormatOne(root, blobsDir(root))
-      return readFormat(root)
-    })
+    format = await lock.withLock(
+      formatLock(root),
+      async () => {
+        const now = (await readFormat(root)) ?? 1
+        if (now === 1 || now === 'upgrading') await upgradeFromFormatOne(root, blobsDir(root))
+        return readFormat(root)
+      },
+      { patient: true },
+    )
   }
   if (format !== STORE_FORMAT) {
     throw new SinopiaError('ESTORAGE', `storage folder ${root} has format ${String(format)}; this version reads format ${STORE_FORMAT}`, {
       hint: 'point `storage` at another folder, or use the sinopia-cli version that wrote it',
     })
   }
+  // What an upgrade could not remove, or a crash cut short: removed now (rare; one stat otherwise).
+  if ((await statOrNull(formatOneIndexDir(blobsDir(root)))) !== null) await removeFormatOneIndex(blobsDir(root))
 }
 
-/** format.json's `format`; undefined when there is no file (a new folder), null when it does not parse. */
+/**
+ * format.json's `format`: undefined when there is no file (a new folder), null when it does not
+ * parse, 'upgrading' while an upgrade to this format is unfinished (see upgrade.ts).
+ */
 async function readFormat(root: string): Promise<unknown> {
   let raw: string
   try {
@@ -105,7 +123,9 @@ async function readFormat(root: string): Promise<unknown> {
     throw error
   }
   try {
-    return (JSON.parse(raw) as { format?: unknown }).format ?? null
+    const parsed = JSON.parse(raw) as { format?: unknown; upgrading?: unknown }
+    if (parsed.format === UPGRADING.format && parsed.upgrading === UPGRADING.upgrading) return 'upgrading'
+    return parsed.format ?? null
   } catch {
     return null
   }
