@@ -13,6 +13,12 @@ export interface StoreUnderTest {
   reopen(): Promise<Store>
   corrupt(sha512Integrity: string): Promise<void>
   cleanup(): Promise<void>
+  /**
+   * The change feed may name changes it named before (never one that was not made): PostgreSQL's
+   * cursor stays behind while any transaction runs on the cluster (pg/changes.ts), as other test
+   * files' do.
+   */
+  feedMayRepeat?: boolean
 }
 
 const sri = (data: Buffer) => `sha512-${createHash('sha512').update(data).digest('base64')}`
@@ -445,6 +451,12 @@ export function describeStore(name: string, open: () => Promise<StoreUnderTest>)
         const changes = await from.packages.changesSince(cursor)
         return { names: changes.names && [...changes.names].sort(), cursor: changes.cursor }
       }
+      /** `got` names every one of `fresh`, and (see feedMayRepeat) at most those of `earlier` besides. */
+      const expectNames = (got: string[] | null, fresh: string[], earlier: string[] = []) => {
+        if (!t.feedMayRepeat) return expect(got).toEqual(fresh)
+        expect(got).toEqual(expect.arrayContaining(fresh))
+        expect(got?.filter((name) => !fresh.includes(name) && !earlier.includes(name))).toEqual([])
+      }
 
       it('names each package whose served documents another handle wrote or removed, once, and nothing else', async () => {
         const other = await t.reopen()
@@ -458,16 +470,16 @@ export function describeStore(name: string, open: () => Promise<StoreUnderTest>)
         // fetched.json is not served: rewriting it on every revalidation changes nothing a reader shows.
         await other.packages.withLock('c', () => other.packages.writeFetched('c', { uplink: 'npmjs', fetchedAt: 1 }))
         const first = await changed(store, start)
-        expect(first.names).toEqual(['@s/b', 'a'])
+        expectNames(first.names, ['@s/b', 'a'])
         const quiet = await changed(store, first.cursor)
-        expect(quiet.names).toEqual([])
+        expectNames(quiet.names, [], ['@s/b', 'a'])
         await other.packages.withLock('@s/b', () => other.packages.writeLocal('@s/b', null))
         await other.packages.withLock('a', () => other.packages.dropUpstreamDocument('a'))
         const removed = await changed(store, quiet.cursor)
-        expect(removed.names).toEqual(['@s/b', 'a'])
+        expectNames(removed.names, ['@s/b', 'a'])
         await other.packages.withLock('d', () => other.packages.writeUpstream('d', upstream('d', ['1.0.0'])))
         await other.packages.withLock('d', () => other.quarantine.document('d', 'upstream'))
-        expect((await changed(store, removed.cursor)).names).toEqual(['d'])
+        expectNames((await changed(store, removed.cursor)).names, ['d'], ['@s/b', 'a'])
       })
 
       it('a cursor outlives the handle that took it: a restarted reader gets what changed meanwhile', async () => {
@@ -476,9 +488,9 @@ export function describeStore(name: string, open: () => Promise<StoreUnderTest>)
         await store.close()
         const restarted = await t.reopen()
         const after = await changed(restarted, cursor)
-        expect(after.names).toEqual(['a'])
+        expectNames(after.names, ['a'])
         await restarted.packages.withLock('e', () => restarted.packages.writeUpstream('e', upstream('e', ['1.0.0'])))
-        expect((await changed(restarted, after.cursor)).names).toEqual(['e'])
+        expectNames((await changed(restarted, after.cursor)).names, ['e'], ['a'])
       })
 
       it('keeps one snapshot, read back whole by any handle, replaced whole', async () => {

@@ -18,6 +18,7 @@ describeStore('postgresql', async () => {
   const store = opened[0] as Store
   return {
     store,
+    feedMayRepeat: true,
     reopen: async () => {
       const other = await open()
       opened.push(other)
