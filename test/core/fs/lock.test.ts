@@ -16,12 +16,12 @@ describe('KeyedLock', () => {
     // The second taken while the first is held, and released before it.
     let inner: Promise<void> | null = null
     await lock.withLock(path.join(dir, 'usage.lock'), async () => {
-      inner = lock.withLock(path.join(dir, 'changes.log.lock'), async () => undefined)
+      inner = lock.withLock(path.join(dir, 'changes.log.lock'), () => Promise.resolve())
       await inner
     })
     await expect(inner).resolves.toBeUndefined()
     // Both released: taken again at once.
-    await lock.withLock(path.join(dir, 'usage.lock'), async () => undefined)
-    await lock.withLock(path.join(dir, 'changes.log.lock'), async () => undefined)
+    await lock.withLock(path.join(dir, 'usage.lock'), () => Promise.resolve())
+    await lock.withLock(path.join(dir, 'changes.log.lock'), () => Promise.resolve())
   })
 })
