@@ -102,7 +102,9 @@ export class PruneSelector<C extends Candidate = Candidate> {
    * and count() of it is countPassed().
    */
   passedOver(lastUse: number, key: string): boolean {
-    if (this.options.maxBytes === undefined || this.heap.length === 0 || this.heldBytes < this.hold) return false
+    // Without a size limit nothing is held.
+    if (this.options.maxBytes === undefined) return true
+    if (this.heap.length === 0 || this.heldBytes < this.hold) return false
     const top = this.heap[0] as C
     if ((lastUse - top.lastUse || (key < top.key ? -1 : key > top.key ? 1 : 0)) <= 0) return false
     this.dropped = true

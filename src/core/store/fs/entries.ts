@@ -149,7 +149,9 @@ export class FsEntries {
     const byFile = new Map<string, string[]>()
     for (const key of keys) {
       const name = entriesFileName(key)
-      byFile.set(name, [...(byFile.get(name) ?? []), key])
+      const group = byFile.get(name)
+      if (group) group.push(key)
+      else byFile.set(name, [key])
     }
     const removed: StoredEntry[] = []
     for (const [name, group] of byFile) {
