@@ -27,7 +27,12 @@ export interface SelectOptions {
 
 /** Least recently used first; ties by key, so the same candidates always give the same order. */
 export function byRecency(a: Candidate, b: Candidate): number {
-  return a.lastUse - b.lastUse || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)
+  return recencyOrder(a.lastUse, a.key, b)
+}
+
+/** byRecency of a candidate not made yet (its use and key alone) against `b`. */
+function recencyOrder(lastUse: number, key: string, b: Candidate): number {
+  return lastUse - b.lastUse || (key < b.key ? -1 : key > b.key ? 1 : 0)
 }
 
 /**
@@ -106,7 +111,7 @@ export class PruneSelector<C extends Candidate = Candidate> {
     if (this.options.maxBytes === undefined) return true
     if (this.heap.length === 0 || this.heldBytes < this.hold) return false
     const top = this.heap[0] as C
-    if ((lastUse - top.lastUse || (key < top.key ? -1 : key > top.key ? 1 : 0)) <= 0) return false
+    if (recencyOrder(lastUse, key, top) <= 0) return false
     this.dropped = true
     return true
   }
