@@ -107,21 +107,18 @@ export class FsEntries {
     private readonly lock: KeyedLock,
   ) {}
 
-  private file(key: string): string {
-    return entriesFileOf(this.blobsDir, key)
-  }
-
   /** The live entry of `key`, or null. */
   async get(key: string): Promise<StoredEntry | null> {
-    const line = (await this.read(this.file(key))).latest.get(key)
+    const line = (await this.read(this.file(entriesFileName(key)))).latest.get(key)
     return line ? liveEntry(line) : null
   }
 
   /** Points `key` at content (`time` defaults to now). */
   async put(key: string, entry: { integrity: string; size: number; time?: number; verified: boolean }): Promise<void> {
     const line = formatLine({ key, integrity: entry.integrity, time: entry.time ?? Date.now(), size: entry.size, metadata: entry.verified ? { verified: 1 } : null })
-    const file = this.file(key)
-    await this.withLock(key, () => inDir(path.dirname(file), () => appendFile(file, line)))
+    const name = entriesFileName(key)
+    const file = this.file(name)
+    await this.withLock(name, () => inDir(path.dirname(file), () => appendFile(file, line)))
   }
 
   /**
@@ -129,8 +126,9 @@ export class FsEntries {
    * it still points at `integrity`: one removed or replaced meanwhile is left as it is.
    */
   async markVerified(key: string, integrity: string): Promise<void> {
-    const file = this.file(key)
-    await this.withLock(key, async () => {
+    const name = entriesFileName(key)
+    const file = this.file(name)
+    await this.withLock(name, async () => {
       const line = (await this.read(file)).latest.get(key)
       const entry = line ? liveEntry(line) : null
       if (!line || !entry || entry.integrity !== integrity || entry.verified) return
@@ -155,8 +153,8 @@ export class FsEntries {
     }
     const removed: StoredEntry[] = []
     for (const [name, group] of byFile) {
-      const file = path.join(entriesDir(this.blobsDir), name)
-      await this.lock.withLock(entriesLock(this.blobsDir, name), async () => {
+      const file = this.file(name)
+      await this.withLock(name, async () => {
         const { lines, latest } = await this.read(file)
         const gone: StoredEntry[] = []
         for (const key of group) {
@@ -177,8 +175,14 @@ export class FsEntries {
     return removed
   }
 
-  private withLock<T>(key: string, fn: () => Promise<T>): Promise<T> {
-    return this.lock.withLock(entriesLock(this.blobsDir, entriesFileName(key)), fn)
+  /** An entries file by its name (entriesFileName). */
+  private file(name: string): string {
+    return path.join(entriesDir(this.blobsDir), name)
+  }
+
+  /** Runs `fn` holding the lock of the entries file `name`. */
+  private withLock<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    return this.lock.withLock(entriesLock(this.blobsDir, name), fn)
   }
 
   private async read(file: string): Promise<ReturnType<typeof lastLines>> {
