@@ -89,13 +89,15 @@ async function checkFormat(root: string, lock: KeyedLock): Promise<void> {
     }
     format = 1
   }
-  if (format === 1 || format === 'upgrading') {
+  // Format 1, or an upgrade from it cut short.
+  const upgradable = (found: unknown) => found === 1 || found === 'upgrading'
+  if (upgradable(format)) {
     // Read again under the lock: another process may have upgraded it while this one waited.
     format = await lock.withLock(
       formatLock(root),
       async () => {
         const now = (await readFormat(root)) ?? 1
-        if (now === 1 || now === 'upgrading') await upgradeFromFormatOne(root, blobsDir(root))
+        if (upgradable(now)) await upgradeFromFormatOne(root, blobsDir(root))
         return readFormat(root)
       },
       { patient: true },
