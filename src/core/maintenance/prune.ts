@@ -2,7 +2,7 @@ import { eachLimited } from '../each-limited.js'
 import { SinopiaError } from '../errors.js'
 import { parseTarballKey, sha512Of, type BlobEntry, type Store } from '../store/index.js'
 import { lastUseOf, scanStore, type Inventory } from './inventory.js'
-import { contentId } from './content-id.js'
+import { ContentTable } from './content-table.js'
 import { emptyKeepList, type KeepList } from './keep.js'
 import { PruneSelector, type Candidate, type KeepReason, type PruneReason } from './select.js'
 
@@ -24,12 +24,11 @@ const ORPHAN_GRACE_MS = 2 * 60_000
  */
 const APPLY_CONCURRENCY = 8
 
-/** A tarball entry as the selection weighs it; `integrity` is its contentId, `sha512` the whole digest. */
+/** A tarball entry as the selection weighs it. */
 interface PruneCandidate extends Candidate {
   name: string
   version: string
   time: number
-  sha512: string
 }
 
 export interface PruneOptions {
@@ -127,15 +126,17 @@ export async function planPrune(store: Store, options: PruneOptions): Promise<Pr
   }
   const kept: Record<KeepReason, number> = { local: 0, lockfile: 0, recent: 0 }
   const olderThan = options.olderThanMs === undefined ? undefined : startedAt - options.olderThanMs
-  // Held while the index streams past: per content, how many entries refer to it (keyed by a
-  // short id, see contentId: the selector counts the cached ones, `otherRefs` the rest, mostly
-  // published tarballs); per package, how many tarballs it has. The selection holds only what it
-  // may pick (see PruneSelector): nothing here is one object per tarball.
-  const otherRefs = new Map<string, number>()
+  // Held while the index streams past: per content, how many entries refer to it (in a
+  // ContentTable: the selector counts the cached ones, `otherRefs` the rest, mostly published
+  // tarballs); per package, how many tarballs it has. The selection holds only what it may pick
+  // (see PruneSelector): nothing here is one object per tarball.
+  const totals = await store.blobs.totals()
+  const otherRefs = new ContentTable()
   const tarballsOf = new Map<string, number>()
   // The heap of size candidates is bounded by the bytes to free, guessed from the maintained totals.
-  const holdBytes = options.maxBytes === undefined ? 0 : Math.max(0, (await store.blobs.totals()).bytes - options.maxBytes)
-  const selector = new PruneSelector<PruneCandidate>({ ...(olderThan === undefined ? {} : { olderThan }), ...(options.maxBytes === undefined ? {} : { maxBytes: options.maxBytes }) }, holdBytes)
+  const holdBytes = options.maxBytes === undefined ? 0 : Math.max(0, totals.bytes - options.maxBytes)
+  const limits = { ...(olderThan === undefined ? {} : { olderThan }), ...(options.maxBytes === undefined ? {} : { maxBytes: options.maxBytes }) }
+  const selector = new PruneSelector<PruneCandidate>(limits, holdBytes, totals.blobs)
   // Usage records whose key the index lacks: bounded by the usage records already in memory.
   const unindexedUsage = new Set(inventory.usage.keys())
   const keepReason = (entry: BlobEntry, parsed: { name: string; version: string }): KeepReason | null => {
@@ -148,17 +149,14 @@ export async function planPrune(store: Store, options: PruneOptions): Promise<Pr
     return null
   }
   const candidateOf = (entry: BlobEntry, parsed: { name: string; version: string }, reason = keepReason(entry, parsed), lastUse = lastUseOf(entry, inventory.usage)): PruneCandidate => {
-    return { key: entry.key, integrity: contentId(entry.integrity), size: entry.size, lastUse, keep: reason, time: entry.time, sha512: entry.integrity, ...parsed }
+    return { key: entry.key, integrity: entry.integrity, size: entry.size, lastUse, keep: reason, time: entry.time, ...parsed }
   }
   for await (const entry of store.blobs.eachEntry()) {
     unindexedUsage.delete(entry.key)
     const parsed = parseTarballKey(entry.key)
     const reason = parsed && keepReason(entry, parsed)
     // Keys of another shape are not ours to judge; like published ones, they only hold content.
-    if (!parsed || reason === 'local') {
-      const id = contentId(entry.integrity)
-      otherRefs.set(id, (otherRefs.get(id) ?? 0) + 1)
-    }
+    if (!parsed || reason === 'local') otherRefs.add(entry.integrity, 1)
     if (!parsed) continue
     tarballsOf.set(parsed.name, (tarballsOf.get(parsed.name) ?? 0) + 1)
     if (reason) kept[reason]++
@@ -166,7 +164,7 @@ export async function planPrune(store: Store, options: PruneOptions): Promise<Pr
     // Most entries of a big store are newer than everything the selection already holds: no
     // candidate object is made for those (at 1M tarballs, a million of them were garbage).
     if (reason === null && (olderThan === undefined || lastUse >= olderThan) && selector.passedOver(lastUse, entry.key)) {
-      selector.countPassed(contentId(entry.integrity), entry.size)
+      selector.countPassed(entry.integrity, entry.size)
       continue
     }
     selector.count(candidateOf(entry, parsed, reason, lastUse))
@@ -181,13 +179,13 @@ export async function planPrune(store: Store, options: PruneOptions): Promise<Pr
   const selection = selector.selection()
   const remove: PruneItem[] = selector
     .choices()
-    .map(({ candidate: c, reason }) => ({ key: c.key, name: c.name, version: c.version, integrity: c.sha512, size: c.size, lastUse: c.lastUse, reason, time: c.time }))
+    .map(({ candidate: c, reason }) => ({ key: c.key, name: c.name, version: c.version, integrity: c.integrity, size: c.size, lastUse: c.lastUse, reason, time: c.time }))
   remove.sort((a, b) => a.lastUse - b.lastUse || (a.key < b.key ? -1 : 1))
-  const removedOf = new Map<string, number>()
-  for (const item of remove) removedOf.set(contentId(item.integrity), (removedOf.get(contentId(item.integrity)) ?? 0) + 1)
-  const references = (id: string) => selector.references(id) + (otherRefs.get(id) ?? 0) + (removedOf.get(id) ?? 0)
+  const removedOf = new ContentTable(remove.length)
+  for (const item of remove) removedOf.add(item.integrity, 1)
+  const references = (integrity: string) => selector.references(integrity) + otherRefs.get(integrity) + removedOf.get(integrity)
   const orphans: OrphanBlob[] = []
-  const unreferenced = (integrity: string) => references(contentId(integrity)) === 0 && !inventory.localIntegrities.has(integrity)
+  const unreferenced = (integrity: string) => references(integrity) === 0 && !inventory.localIntegrities.has(integrity)
   for await (const content of store.blobs.content(unreferenced)) {
     if (content.mtimeMs > startedAt - ORPHAN_GRACE_MS) continue
     orphans.push({ integrity: content.integrity, path: content.location, size: content.size })
@@ -195,7 +193,7 @@ export async function planPrune(store: Store, options: PruneOptions): Promise<Pr
   const packuments = olderThan === undefined ? [] : stalePackuments(inventory, tarballsOf, remove, keep, olderThan, startedAt - grace)
   const staleUsage = new Map([...unindexedUsage].map((key) => [key, inventory.usage.get(key) as number] as const).filter(([, at]) => at < startedAt - ORPHAN_GRACE_MS))
   // What applyPrune needs of the counts: those of the contents it removes, by their integrity.
-  const removedRefs = new Map(remove.map((item) => [item.integrity, references(contentId(item.integrity))]))
+  const removedRefs = new Map(remove.map((item) => [item.integrity, references(item.integrity)]))
   const remaining = new Map(removedRefs)
   let freedBytes = orphans.reduce((sum, o) => sum + o.size, 0) + packuments.reduce((sum, p) => sum + p.bytes, 0)
   for (const item of remove) {

@@ -1,10 +1,12 @@
+import { ContentTable } from './content-table.js'
+
 /** Why an entry is never pruned, whatever the flags say. */
 export type KeepReason = 'local' | 'lockfile' | 'recent'
 export type PruneReason = 'older-than' | 'max-size'
 
 export interface Candidate {
   key: string
-  /** Names its content: entries with the same bytes share one file (any string that tells contents apart). */
+  /** Names its content: entries with the same bytes share one file (its integrity; any string that tells contents apart). */
   integrity: string
   size: number
   lastUse: number
@@ -63,7 +65,7 @@ export function selectForPrune(candidates: readonly Candidate[], options: Select
  */
 export class PruneSelector<C extends Candidate = Candidate> {
   /** Cached (not published here) references per content. */
-  private readonly refs = new Map<string, number>()
+  private readonly refs: ContentTable
   private total = 0
   private before = 0
   private readonly chosen = new Map<string, PruneReason>()
@@ -77,11 +79,14 @@ export class PruneSelector<C extends Candidate = Candidate> {
   private after: C | null = null
   private counting = true
 
+  /** `contents`: how many contents the store holds, if known (sizes the table of counts). */
   constructor(
     private readonly options: SelectOptions,
     holdBytes = Infinity,
+    contents = 0,
   ) {
     this.hold = holdBytes
+    this.refs = new ContentTable(contents)
   }
 
   /** First walk: every candidate, once (or, for one passed over, countPassed: see there). */
@@ -118,9 +123,7 @@ export class PruneSelector<C extends Candidate = Candidate> {
 
   private countContent(integrity: string, size: number, keep: KeepReason | null): void {
     if (keep === 'local') return
-    const n = this.refs.get(integrity)
-    this.refs.set(integrity, (n ?? 0) + 1)
-    if (n === undefined) this.total += size
+    if (this.refs.add(integrity, 1) === 1) this.total += size
   }
 
   /** Whether another walk must offer() its candidates; ends the round of the walk before. */
@@ -166,7 +169,7 @@ export class PruneSelector<C extends Candidate = Candidate> {
 
   /** Cached references to a content not chosen (so left after the prune). */
   references(integrity: string): number {
-    return this.refs.get(integrity) ?? 0
+    return this.refs.get(integrity)
   }
 
   /** What was chosen, in the order it was: the age limit's first, then by recency. */
@@ -181,13 +184,8 @@ export class PruneSelector<C extends Candidate = Candidate> {
   private choose(c: C, reason: PruneReason): void {
     this.chosen.set(c.key, reason)
     if (reason === 'max-size') this.picked.push({ candidate: c, reason })
-    const n = this.refs.get(c.integrity)
-    if (n === undefined) return
-    if (n > 1) this.refs.set(c.integrity, n - 1)
-    else {
-      this.refs.delete(c.integrity)
-      this.total -= c.size
-    }
+    if (this.refs.get(c.integrity) === 0) return
+    if (this.refs.add(c.integrity, -1) === 0) this.total -= c.size
   }
 }
 

@@ -1,10 +1,11 @@
 import { SinopiaError } from '../errors.js'
 import { parseTarballKey, tarballKey, type PackageScan, type Store } from '../store/index.js'
-import { contentId } from './content-id.js'
+import { ContentTable } from './content-table.js'
 
-/** A content's flags: an index entry names it; its file was hashed and matched its name. */
+/** A content's flags: an index entry names it; its file was hashed and matched its name; a version published here names it. */
 const INDEXED = 1
 const INTACT = 2
+const LOCAL = 4
 
 /**
  * 'checking': the blobs are hashed, the index read and the packages' documents parsed, side by
@@ -57,11 +58,11 @@ export async function verifyStore(store: Store, options: { fix?: boolean; onProg
   }
   // The blobs are hashed, the index is read and the documents are parsed at the same time:
   // the first two on worker threads where the store has them (the folder store), the last here.
-  // Each content (by contentId) gets one slot of flags, the least that tells orphans, dangling
-  // entries and intact content apart once all three are done (~60 bytes per content): nothing
-  // of the content listing or of the index is kept (a million blobs' paths and digests would be
-  // hundreds of MB). The entries are walked a second time only when something is amiss.
-  const flags = new Map<string, number>()
+  // Each content gets one slot of flags, the least that tells orphans, dangling entries and
+  // intact content apart once all three are done (16 bytes per content, see ContentTable):
+  // nothing of the content listing or of the index is kept (a million blobs' paths and digests
+  // would be hundreds of MB). The entries are walked a second time only when something is amiss.
+  const flags = new ContentTable((await store.blobs.totals()).blobs)
   const names = await store.packages.list()
   const counts = { blobs: 0, entries: 0, done: 0 }
   const tell = (phase: VerifyProgress['phase']) => progress({ phase, ...counts, packages: names.length })
@@ -71,8 +72,7 @@ export async function verifyStore(store: Store, options: { fix?: boolean; onProg
     for await (const entry of store.blobs.eachEntry()) {
       if (failed) break
       counts.entries++
-      const id = contentId(entry.integrity)
-      flags.set(id, (flags.get(id) ?? 0) | INDEXED)
+      flags.mark(entry.integrity, INDEXED)
     }
   }
 
@@ -89,8 +89,7 @@ export async function verifyStore(store: Store, options: { fix?: boolean; onProg
       report.blobs.checked++
       report.blobs.bytes += checked.size
       if (checked.result === 'ok') {
-        const id = contentId(checked.integrity)
-        flags.set(id, (flags.get(id) ?? 0) | INTACT)
+        flags.mark(checked.integrity, INTACT)
         continue
       }
       corrupt.add(checked.integrity)
@@ -101,7 +100,6 @@ export async function verifyStore(store: Store, options: { fix?: boolean; onProg
 
   // The broken ones are handled after, in name order.
   const localVersions = new Map<string, Map<string, string | null>>()
-  const localIds = new Set<string>()
   const brokenScans: Array<Pick<PackageScan, 'name' | 'broken'>> = []
   const readMetadata = async () => {
     for await (const scan of store.packages.scan(names, 'parse')) {
@@ -110,7 +108,7 @@ export async function verifyStore(store: Store, options: { fix?: boolean; onProg
       if (counts.done % 512 === 0) tell('checking')
       if (scan.local) {
         localVersions.set(scan.name, scan.local)
-        for (const sha512 of scan.local.values()) if (sha512) localIds.add(contentId(sha512))
+        for (const sha512 of scan.local.values()) if (sha512) flags.mark(sha512, LOCAL)
       }
       if (scan.broken.length > 0) brokenScans.push(scan)
     }
@@ -147,11 +145,11 @@ export async function verifyStore(store: Store, options: { fix?: boolean; onProg
   // Content no entry names, and no version published here: prune's to collect. Content stored
   // while the walks ran can show here (its entry written behind the index walk): a count only.
   let allFound = corrupt.size === 0
-  for (const [id, found] of flags) {
-    if (found === INTACT && !localIds.has(id)) report.orphans++
-    if (found === INDEXED) allFound = false
+  for (const found of flags.eachValue()) {
+    if (found === INTACT) report.orphans++
+    if ((found & (INDEXED | INTACT)) === INDEXED) allFound = false
   }
-  const intact = (integrity: string) => ((flags.get(contentId(integrity)) ?? 0) & INTACT) !== 0
+  const intact = (integrity: string) => (flags.get(integrity) & INTACT) !== 0
 
   // Only content found missing or corrupt makes an entry dangle: when every indexed content was
   // found intact, a second walk of the index has nothing to find (entries written since the first
