@@ -12,7 +12,7 @@ export type { BlobContent, BlobEntry, RemoveOptions, RemovedEntry, ContentCheck,
 export type { DocumentKind, FetchedRecord, LoadedUpstream, LocalDoc, Manifest, Packument, StoredBytes, TokenRecord, UplinkPart, UpstreamRecord, Usage, UserRecord } from './documents.js'
 export { expectedIntegrity, sha512Of } from './integrity.js'
 export { attestationsKey, parseTarballKey, tarballKey, tarballSpec } from './keys.js'
-export { decodeFetched, decodeUpstream, encodeUpstream, encodeUpstreamAround, parseJson, revOf } from './records.js'
+export { checkUpstream, decodeFetched, decodeUpstream, encodeUpstream, encodeUpstreamAround, parseJson, revOf } from './records.js'
 export { isDatabaseUrl, redactLocation } from './location.js'
 export { STORE_FORMAT } from './fs/layout.js'
 // A file of users outside any store (an htpasswd file): kept the way the folder store keeps its own.

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import { SinopiaError } from '../errors.js'
 import { jsonBytes } from '../json-bytes.js'
+import { jsonSkeleton } from '../json-skeleton.js'
 import type { FetchedRecord, UpstreamRecord } from './documents.js'
 
 /**
@@ -42,6 +43,27 @@ export function decodeUpstream(raw: Uint8Array | string, where: string): Upstrea
   }
   return record
 }
+
+/**
+ * decodeUpstream's checks, for a scan that only needs to know whether a stored copy would read
+ * (verify): they run on the record's skeleton (see jsonSkeleton), whose syntax scan covers every
+ * byte, instead of on the whole document. decodeUpstream looks at nothing below `doc.versions`
+ * (level 2), or, in a record of several uplinks, `parts[i].doc.versions` (level 4): keep the
+ * levels in step with it. Bytes the scan refuses are parsed whole, so the error (and the
+ * answer, were the scan ever wrong to refuse them) is JSON.parse's.
+ */
+export function checkUpstream(raw: Uint8Array, where: string): void {
+  const skeleton = jsonSkeleton(raw, RECORD_LEVELS)
+  if (skeleton === null) {
+    decodeUpstream(raw, where)
+    return
+  }
+  const parts = (JSON.parse(skeleton) as { parts?: unknown } | null)?.parts
+  decodeUpstream(parts === undefined ? skeleton : (jsonSkeleton(raw, PARTS_LEVELS) as string), where)
+}
+
+const RECORD_LEVELS = 2
+const PARTS_LEVELS = 4
 
 const holdsPackument = (holder: { doc?: unknown }) =>
   Boolean(holder.doc) && typeof holder.doc === 'object' && typeof (holder.doc as { versions?: unknown }).versions === 'object'

@@ -1,7 +1,7 @@
 import { SinopiaError } from '../errors.js'
 import type { DocumentKind, LocalDoc, Manifest } from './documents.js'
 import { expectedIntegrity, sha512Of } from './integrity.js'
-import { decodeFetched, decodeUpstream, parseJson } from './records.js'
+import { checkUpstream, decodeFetched, decodeUpstream, parseJson } from './records.js'
 import type { StoredText } from './types.js'
 
 /**
@@ -31,8 +31,11 @@ export interface PackageScan {
   broken: Array<{ document: DocumentKind; file: string; message: string }>
 }
 
-/** A document as a scan reads it: its text, or (an uplink document below 'parse') its size alone. */
-export type ScannedDocument = StoredText | { text: null; bytes: number }
+/**
+ * A document as a scan reads it: its text; or an uplink document's bytes (at 'parse' depth: they
+ * are checked, never decoded whole, see checkUpstream) or, below, its size alone.
+ */
+export type ScannedDocument = StoredText | { text: null; bytes: number; raw?: Uint8Array }
 
 /**
  * One package's scan from its documents as read (null: none), decoded as their own reads would
@@ -52,7 +55,8 @@ export function scanDocuments(name: string, documents: Record<DocumentKind, Scan
   }
   attempt('upstream', () => {
     const upstream = documents.upstream
-    if (upstream && upstream.text !== null) decodeUpstream(upstream.text, where('upstream'))
+    if (upstream?.text === null && upstream.raw) checkUpstream(upstream.raw, where('upstream'))
+    else if (typeof upstream?.text === 'string') decodeUpstream(upstream.text, where('upstream'))
     scan.upstream = upstream !== null
   })
   attempt('fetched', () => {

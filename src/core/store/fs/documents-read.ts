@@ -18,21 +18,21 @@ const SCAN_READ = 64 * 1024
 export class DocumentReader {
   private readonly slice = new TimeSlice()
   private readonly scratch = Buffer.allocUnsafe(SCAN_READ)
+  /** The packument's own: its bytes are checked after the other documents are read. */
+  private readonly packumentScratch = Buffer.allocUnsafe(SCAN_READ)
 
   constructor(private readonly root: string) {}
 
-  /** Every document as text (null: none). */
-  async all(name: string): Promise<Record<DocumentKind, StoredText | null>> {
-    await this.slice.pause()
-    return { upstream: await this.text(upstreamFile(this.root, name)), fetched: await this.text(fetchedFile(this.root, name)), local: await this.text(localFile(this.root, name)) }
-  }
-
-  /** As a scan at `depth` takes them: below 'parse' the packument is only stat-ed, and with 'size' the fetched record too. */
+  /**
+   * A package's documents as a scan at `depth` takes them: the fetched record and local.json
+   * as text; the packument as bytes at 'parse' (valid until the next call: they may be in a
+   * buffer it reuses), stat-ed only below; with 'size' the fetched record too.
+   */
   async forScan(name: string, depth: ScanDepth): Promise<Record<DocumentKind, ScannedDocument | null>> {
-    if (depth === 'parse') return this.all(name)
     await this.slice.pause()
-    const fetched = depth === 'records' ? await this.text(fetchedFile(this.root, name)) : sizeOnly(fetchedFile(this.root, name))
-    return { upstream: sizeOnly(upstreamFile(this.root, name)), fetched, local: await this.text(localFile(this.root, name)) }
+    const upstream = depth === 'parse' ? await this.packument(upstreamFile(this.root, name)) : sizeOnly(upstreamFile(this.root, name))
+    const fetched = depth === 'size' ? sizeOnly(fetchedFile(this.root, name)) : await this.text(fetchedFile(this.root, name))
+    return { upstream, fetched, local: await this.text(localFile(this.root, name)) }
   }
 
   private async text(file: string): Promise<StoredText | null> {
@@ -51,6 +51,23 @@ export class DocumentReader {
     )
     if (bytes === null) return null
     return { text: parts.length > 0 ? Buffer.concat(parts, bytes).toString('utf8') : text, bytes }
+  }
+
+  /** A document's bytes: where they were read, when one read took them all. */
+  private async packument(file: string): Promise<ScannedDocument | null> {
+    let raw: Buffer | null = null
+    const parts: Buffer[] = []
+    const bytes = await readChunksBlocking(
+      file,
+      this.packumentScratch,
+      (chunk) => {
+        if (chunk.length < this.packumentScratch.length && parts.length === 0) raw = chunk
+        else parts.push(Buffer.from(chunk))
+      },
+      this.slice,
+    )
+    if (bytes === null) return null
+    return { text: null, raw: parts.length > 0 ? Buffer.concat(parts, bytes) : (raw ?? Buffer.alloc(0)), bytes }
   }
 }
 

@@ -201,7 +201,12 @@ export class PgPackages implements Packages {
       [name, SCANNED_BODIES[depth]],
     )
     const documents: Record<DocumentKind, ScannedDocument | null> = { upstream: null, fetched: null, local: null }
-    for (const row of rows) documents[row.kind] = { text: row.body ? row.body.toString('utf8') : null, bytes: Number(row.bytes) }
+    for (const row of rows) {
+      const bytes = Number(row.bytes)
+      // The packument's bytes are checked where they are (see checkUpstream); the records are read as text.
+      if (row.kind === 'upstream') documents.upstream = row.body ? { text: null, raw: row.body, bytes } : { text: null, bytes }
+      else documents[row.kind] = { text: row.body ? row.body.toString('utf8') : null, bytes }
+    }
     return documents
   }
 
