@@ -2,20 +2,21 @@ import { errnoCode } from '../../errors.js'
 import { TimeSlice } from '../../fs/time-slice.js'
 import type { ContentCheck } from '../types.js'
 import { sha512HexOfFileBlocking } from './blob-hash.js'
-import { contentFiles, integrityOfHex } from './listing.js'
+import { contentFiles, integrityOfHex, type ContentShare } from './listing.js'
 
 /** Bytes read at once: a whole small tarball in one read. */
 const CHECK_READ = 64 * 1024
 
 /**
- * Every content file under `blobsDir` re-hashed and compared with the hex digest it is named
- * by (Blobs.checkContent of the folder store). Files gone meanwhile (pruned, unpublished) and
- * anything that is not a file are skipped; a read error is reported, never taken for a mismatch.
+ * Every content file under `blobsDir` (or its `share`) re-hashed and compared with the hex
+ * digest it is named by (Blobs.checkContent of the folder store). Files gone meanwhile (pruned,
+ * unpublished) and anything that is not a file are skipped; a read error is reported, never
+ * taken for a mismatch.
  */
-export async function* checkContentFiles(blobsDir: string): AsyncGenerator<ContentCheck> {
+export async function* checkContentFiles(blobsDir: string, share?: ContentShare): AsyncGenerator<ContentCheck> {
   const slice = new TimeSlice()
   const buffer = Buffer.allocUnsafe(CHECK_READ)
-  for (const found of contentFiles(blobsDir)) {
+  for (const found of contentFiles(blobsDir, share)) {
     const integrity = integrityOfHex(found.name)
     let hashed: { hex: string; size: number } | null
     try {

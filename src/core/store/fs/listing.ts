@@ -33,9 +33,19 @@ export async function* listContent(blobsDir: string, only?: (integrity: string) 
   }
 }
 
+/**
+ * One of `lanes` parts of the content, for walks of it side by side: the top folders (`ab/`,
+ * 256 of them, each as full as the others) whose place in their sorted listing is `lane` modulo
+ * `lanes`.
+ */
+export interface ContentShare {
+  lane: number
+  lanes: number
+}
+
 /** The content files' names (their sha512 hex digests) and paths, one folder listing held at a time. */
-export function* contentFiles(blobsDir: string): Generator<{ name: string; path: string }> {
-  for (const found of eachFile(path.join(blobsDir, 'content-v2', 'sha512'))) if (/^[0-9a-f]{128}$/.test(found.name)) yield found
+export function* contentFiles(blobsDir: string, share?: ContentShare): Generator<{ name: string; path: string }> {
+  for (const found of eachFile(path.join(blobsDir, 'content-v2', 'sha512'), share)) if (/^[0-9a-f]{128}$/.test(found.name)) yield found
 }
 
 /** sha512-<base64> of a hex digest. */
@@ -45,10 +55,13 @@ export function integrityOfHex(hex: string): string {
 
 /**
  * Every name three folders down from `root` (cacache's `ab/cd/<rest>` fan-out: the content, and
- * format 1's index), with the three parts joined: one folder listing held at a time.
+ * format 1's index), with the three parts joined: one folder listing held at a time. With
+ * `share`, only under its top folders.
  */
-export function* eachFile(root: string): Generator<{ name: string; path: string }> {
-  for (const a of names(root)) {
+export function* eachFile(root: string, share?: ContentShare): Generator<{ name: string; path: string }> {
+  const top = names(root)
+  for (const [at, a] of top.entries()) {
+    if (share && at % share.lanes !== share.lane) continue
     for (const b of names(path.join(root, a))) {
       for (const rest of names(path.join(root, a, b))) yield { name: a + b + rest, path: path.join(root, a, b, rest) }
     }

@@ -3,14 +3,21 @@ import { SinopiaError } from '../../errors.js'
 import { Inbox } from '../../inbox.js'
 import { workerFile } from '../../worker-file.js'
 import type { ScanDepth } from '../scan.js'
+import type { ContentShare } from './listing.js'
 
 /** Items a walk thread sends at once: one message per few hundred items keeps their cost small. */
 export const WALK_BATCH = 512
 /** Batches a walk thread may send before the owner has taken them: the memory a fast walk can hold. */
 export const WALK_AHEAD = 4
 
-/** What the folder store runs on a thread of its own: a walk of the index entries, a scan of packages. */
-export type WalkRequest = { walk: 'entries'; blobsDir: string } | { walk: 'packages'; root: string; names: string[]; depth: ScanDepth }
+/**
+ * What the folder store runs on a thread of its own: a walk of the index entries, a scan of
+ * packages, a check of the content in one lane of several (see ContentShare).
+ */
+export type WalkRequest =
+  | { walk: 'entries'; blobsDir: string }
+  | { walk: 'packages'; root: string; names: readonly string[]; depth: ScanDepth }
+  | { walk: 'content'; blobsDir: string; share: ContentShare }
 
 /** An error as it crosses the thread: what callers read of one (its class, code, hint, errno fields). */
 export interface WalkError {

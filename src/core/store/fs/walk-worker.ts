@@ -1,5 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads'
 import type { ScanDepth } from '../scan.js'
+import type { ContentShare } from './listing.js'
 import { WALK_AHEAD, WALK_BATCH, sendableError, type WalkMessage, type WalkRequest } from './walk-thread.js'
 
 /**
@@ -26,7 +27,7 @@ const send = async (message: WalkMessage) => {
 }
 
 try {
-  const items = request.walk === 'packages' ? await scans(request.root, request.names, request.depth) : await entries(request.blobsDir)
+  const items = request.walk === 'packages' ? await scans(request.root, request.names, request.depth) : request.walk === 'content' ? await content(request.blobsDir, request.share) : await entries(request.blobsDir)
   let batch: unknown[] = []
   for await (const item of items) {
     batch.push(item)
@@ -46,7 +47,12 @@ async function entries(blobsDir: string): Promise<AsyncIterable<unknown>> {
   return eachEntry(blobsDir)
 }
 
-async function scans(root: string, names: string[], depth: ScanDepth): Promise<AsyncIterable<unknown>> {
+async function content(blobsDir: string, share: ContentShare): Promise<AsyncIterable<unknown>> {
+  const { checkContentFiles } = await import('./check-content.js')
+  return checkContentFiles(blobsDir, share)
+}
+
+async function scans(root: string, names: readonly string[], depth: ScanDepth): Promise<AsyncIterable<unknown>> {
   const [{ scanDocuments }, { DocumentReader }, { documentFile }] = await Promise.all([import('../scan.js'), import('./documents-read.js'), import('./layout.js')])
   const reader = new DocumentReader(root)
   return (async function* () {
