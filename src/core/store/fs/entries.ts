@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto'
+import { hash } from 'node:crypto'
 import { readFileSync, readdirSync } from 'node:fs'
 import { appendFile, readFile, rm } from 'node:fs/promises'
 import path from 'node:path'
@@ -44,12 +44,18 @@ export interface StoredEntry extends BlobEntry {
 }
 
 /**
+ * The sha1 hex a line starts with, of its JSON. One-shot: a walk checks a million lines, and
+ * crypto.hash took 0.55 s for them where a Hash object each took 1.4 s.
+ */
+const lineSum = (json: string) => hash('sha1', json, 'hex')
+
+/**
  * A line as appended: the newline comes first, so that a torn append (a crash mid-write leaves
  * no newline after it) stays a line of its own, skipped, instead of swallowing the next one.
  */
 export function formatLine(line: EntryLine): string {
   const json = JSON.stringify(line)
-  return `\n${createHash('sha1').update(json).digest('hex')}\t${json}`
+  return `\n${lineSum(json)}\t${json}`
 }
 
 /**
@@ -63,7 +69,7 @@ export function lastLines(text: string): { lines: number; latest: Map<string, En
     const tab = line.indexOf('\t')
     if (tab < 0) continue
     const json = line.slice(tab + 1)
-    if (createHash('sha1').update(json).digest('hex') !== line.slice(0, tab)) continue
+    if (lineSum(json) !== line.slice(0, tab)) continue
     let parsed: Partial<EntryLine> | null
     try {
       parsed = JSON.parse(json) as Partial<EntryLine> | null
