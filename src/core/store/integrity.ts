@@ -1,13 +1,28 @@
 import ssri from 'ssri'
 
-/** An integrity that is one sha512 digest and nothing else, in canonical form. */
-export const ONE_SHA512 = /^sha512-[A-Za-z0-9+/]{86}==$/
+/**
+ * Whether an integrity is one sha512 digest and nothing else, in canonical form (what
+ * /^sha512-[A-Za-z0-9+/]{86}==$/ matches). By hand: the index walks ask a million times, and
+ * this took a third of the regular expression's time.
+ */
+export function isOneSha512(integrity: string): boolean {
+  if (integrity.length !== SHA512_LENGTH || !integrity.startsWith('sha512-') || !integrity.endsWith('==')) return false
+  for (let at = 'sha512-'.length; at < SHA512_LENGTH - 2; at++) {
+    const code = integrity.charCodeAt(at)
+    if (code >= 128 || BASE64[code] !== 1) return false
+  }
+  return true
+}
+
+const SHA512_LENGTH = 'sha512-'.length + 86 + 2
+const BASE64 = new Uint8Array(128)
+for (const ch of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/') BASE64[ch.charCodeAt(0)] = 1
 
 /** The sha512 hash of an SRI string, as its own SRI string, or null when it has none. */
 export function sha512Of(integrity: string | undefined): string | null {
   if (!integrity) return null
   // The usual case, already in the form asked for: the index walks meet it a million times.
-  if (ONE_SHA512.test(integrity)) return integrity
+  if (isOneSha512(integrity)) return integrity
   const hash = ssri.parse(integrity).sha512?.[0]
   return hash ? ssri.stringify(hash) : null
 }

@@ -7,7 +7,7 @@ import { CACHE_BOUNDS } from '../../cache-bounds.js'
 import { errnoCode } from '../../errors.js'
 import { merged } from '../../each-limited.js'
 import { statOrNull } from '../../fs/stat.js'
-import { ONE_SHA512, sha512Of } from '../integrity.js'
+import { isOneSha512, sha512Of } from '../integrity.js'
 import { committedAtOnce } from '../staged-write.js'
 import type { BlobContent, BlobEntry, BlobStage, BlobWrite, Blobs, ContentCheck, OpenBlob, RemoveOptions, RemovedEntry, StagedBlob } from '../types.js'
 import { hashHandle, sha512OfFile } from './blob-hash.js'
@@ -110,7 +110,7 @@ export class BlobStore implements Blobs {
    */
   async verify(sha512Integrity: string, integrity: string): Promise<'ok' | 'mismatch' | 'missing'> {
     // The usual question (its own sha512) without a read stream: see sha512OfFile.
-    if (ONE_SHA512.test(integrity)) {
+    if (isOneSha512(integrity)) {
       const found = await sha512OfFile(this.contentPath(sha512Integrity))
       if (!found) return 'missing'
       return `sha512-${found.digest}` === integrity ? 'ok' : 'mismatch'
