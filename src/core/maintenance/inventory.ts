@@ -30,12 +30,19 @@ export async function readUsage(store: Store): Promise<Pick<Inventory, 'usage' |
 
 /**
  * Reads the usage records (unless given) and every package's documents, at `depth` (see
- * ScanDepth). Broken files are recorded, not thrown.
+ * ScanDepth). Broken files are recorded, not thrown. With `keep`, only the scans of packages
+ * with versions published here and those `keep` says yes to are held.
  */
-export async function scanStore(store: Store, options: { records?: Pick<Inventory, 'usage' | 'usageProblem'>; depth?: ScanDepth } = {}): Promise<Inventory> {
+export async function scanStore(
+  store: Store,
+  options: { records?: Pick<Inventory, 'usage' | 'usageProblem'>; depth?: ScanDepth; keep?: (scan: PackageScan) => boolean } = {},
+): Promise<Inventory> {
   const { usage, usageProblem } = options.records ?? (await readUsage(store))
   const scans: PackageScan[] = []
-  await eachScan(store, options.depth ?? 'parse', (scan) => void scans.push(scan))
+  const keep = options.keep ?? (() => true)
+  await eachScan(store, options.depth ?? 'parse', (scan) => {
+    if (scan.local !== null || keep(scan)) scans.push(scan)
+  })
   scans.sort((a, b) => (a.name < b.name ? -1 : 1))
   const packages = new Map<string, PackageScan>()
   const localIntegrities = new Set<string>()

@@ -115,8 +115,11 @@ export async function planPrune(store: Store, options: PruneOptions): Promise<Pr
   const keep = options.keep ?? emptyKeepList()
   // What was published here and when each packument was fetched: the cached packuments are
   // only sized (a broken one is verify's to report; removing it as stale loses nothing the
-  // uplink cannot give again).
-  const inventory = await scanStore(store, { depth: 'records' })
+  // uplink cannot give again). Of a package with nothing published here, nothing is needed
+  // but a broken document's warning, or, with an age limit, what says its packument is stale:
+  // at 100,000 packages, the scans of the others were ~20 MB held through the whole walk.
+  const ageLimit = options.olderThanMs !== undefined
+  const inventory = await scanStore(store, { depth: 'records', keep: (scan) => scan.broken.length > 0 || (ageLimit && scan.upstream) })
   const warnings: string[] = []
   if (inventory.usageProblem) warnings.push(`${inventory.usageProblem}: only fetch times count as uses`)
   for (const scan of inventory.packages.values()) {
