@@ -8,7 +8,7 @@ const INTACT = 2
 const LOCAL = 4
 
 /**
- * 'checking': the blobs are hashed, the index read and the packages' documents parsed, side by
+ * 'checking': the blobs are hashed, the index read and the packages' documents checked, side by
  * side; 'index': a second walk of the index, only when some content was missing or corrupt.
  */
 export interface VerifyProgress {
@@ -56,8 +56,9 @@ export async function verifyStore(store: Store, options: { fix?: boolean; onProg
     orphans: 0,
     problems: 0,
   }
-  // The blobs are hashed, the index is read and the documents are parsed at the same time:
-  // the first two on worker threads where the store has them (the folder store), the last here.
+  // The blobs are hashed, the index is read and the documents are checked at the same time, on
+  // threads of their own where the store has them (the folder store: see its checkContent,
+  // eachEntry and scan); this thread only keeps the score.
   // Each content gets one slot of flags, the least that tells orphans, dangling entries and
   // intact content apart once all three are done (16 bytes per content, see ContentTable):
   // nothing of the content listing or of the index is kept (a million blobs' paths and digests
