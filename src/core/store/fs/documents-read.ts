@@ -36,38 +36,33 @@ export class DocumentReader {
   }
 
   private async text(file: string): Promise<StoredText | null> {
-    // Decoded out of the scratch buffer, which the next read reuses: a document of one chunk
-    // at once, a bigger one once whole (a chunk may end inside a character).
-    let text = ''
-    const parts: Buffer[] = []
-    const bytes = await readChunksBlocking(
-      file,
-      this.scratch,
-      (chunk) => {
-        if (chunk.length < this.scratch.length && parts.length === 0) text = chunk.toString('utf8')
-        else parts.push(Buffer.from(chunk))
-      },
-      this.slice,
-    )
-    if (bytes === null) return null
-    return { text: parts.length > 0 ? Buffer.concat(parts, bytes).toString('utf8') : text, bytes }
+    const read = await this.bytes(file, this.scratch)
+    return read && { text: read.raw.toString('utf8'), bytes: read.bytes }
   }
 
-  /** A document's bytes: where they were read, when one read took them all. */
   private async packument(file: string): Promise<ScannedDocument | null> {
+    const read = await this.bytes(file, this.packumentScratch)
+    return read && { text: null, ...read }
+  }
+
+  /**
+   * A document's bytes: where they were read when one read took them all (valid until the next
+   * read into `scratch`), else copied out whole (a chunk may end inside a character).
+   */
+  private async bytes(file: string, scratch: Buffer): Promise<{ raw: Buffer; bytes: number } | null> {
     let raw: Buffer | null = null
     const parts: Buffer[] = []
     const bytes = await readChunksBlocking(
       file,
-      this.packumentScratch,
+      scratch,
       (chunk) => {
-        if (chunk.length < this.packumentScratch.length && parts.length === 0) raw = chunk
+        if (chunk.length < scratch.length && parts.length === 0) raw = chunk
         else parts.push(Buffer.from(chunk))
       },
       this.slice,
     )
     if (bytes === null) return null
-    return { text: null, raw: parts.length > 0 ? Buffer.concat(parts, bytes) : (raw ?? Buffer.alloc(0)), bytes }
+    return { raw: parts.length > 0 ? Buffer.concat(parts, bytes) : (raw ?? Buffer.alloc(0)), bytes }
   }
 }
 
