@@ -19,9 +19,13 @@ export class ContentTable {
   private used = 0
   private readonly other = new Map<string, number>()
 
-  /** `expected`: how many contents the caller thinks it will hold (a hint: the table grows past it). */
+  /**
+   * `expected`: how many contents the caller thinks it will hold (a hint: the table grows past
+   * it; one above MAX_EXPECTED, or not a count, is not trusted that far).
+   */
   constructor(expected = 0) {
-    this.capacity = Math.max(16, Math.ceil(expected / MAX_LOAD))
+    const hint = Number.isFinite(expected) && expected > 0 ? Math.min(expected, MAX_EXPECTED) : 0
+    this.capacity = Math.max(16, Math.ceil(hint / MAX_LOAD))
     this.keys = new Uint32Array(this.capacity * 3)
     this.values = new Uint32Array(this.capacity)
   }
@@ -114,6 +118,8 @@ export class ContentTable {
 }
 
 const MAX_LOAD = 0.7
+/** 4M contents (~96 MB of table): a bigger hint (a count file edited by hand) is grown into, not allocated at once. */
+const MAX_EXPECTED = 4 * 1024 * 1024
 const USED = 0x80000000
 const VALUE = 0x7fffffff
 const PREFIX = 'sha512-'

@@ -58,12 +58,12 @@ export async function verifyStore(store: Store, options: { fix?: boolean; onProg
   }
   // The blobs are hashed, the index is read and the documents are checked at the same time, on
   // threads of their own where the store has them (the folder store: see its checkContent,
-  // eachEntry and scan); this thread only keeps the score.
+  // eachEntry and scan; half of the hashing stays on this thread).
   // Each content gets one slot of flags, the least that tells orphans, dangling entries and
   // intact content apart once all three are done (16 bytes per content, see ContentTable):
   // nothing of the content listing or of the index is kept (a million blobs' paths and digests
   // would be hundreds of MB). The entries are walked a second time only when something is amiss.
-  const flags = new ContentTable((await store.blobs.totals()).blobs)
+  const flags = new ContentTable(await store.blobs.countHint())
   const names = await store.packages.list()
   const counts = { blobs: 0, entries: 0, done: 0 }
   const tell = (phase: VerifyProgress['phase']) => progress({ phase, ...counts, packages: names.length })

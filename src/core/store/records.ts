@@ -58,7 +58,7 @@ export function checkUpstream(raw: Uint8Array, where: string): void {
     decodeUpstream(raw, where)
     return
   }
-  const parts = (JSON.parse(skeleton) as { parts?: unknown } | null)?.parts
+  const parts = parseJson<{ parts?: unknown } | null>(skeleton, where)?.parts
   decodeUpstream(parts === undefined ? skeleton : (jsonSkeleton(raw, PARTS_LEVELS) as string), where)
 }
 

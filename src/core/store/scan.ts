@@ -5,12 +5,13 @@ import { checkUpstream, decodeFetched, decodeUpstream, parseJson } from './recor
 import type { StoredText } from './types.js'
 
 /**
- * How a scan takes a package's uplink documents (upstream.json, fetched.json): 'parse' decodes
- * them as their own reads would, so a broken one is found (verify); 'records' decodes the small
- * fetched record and only sizes the cached packument (prune, which needs when it was fetched but
- * nothing the packument says); 'size' only sizes both (storage info). The cached packuments are
- * most of a store's metadata: at 100,000 packages of 10 versions, a scan that parses them took
- * 22 s and 334 MiB, one that only sizes them 5 s and 189 MiB.
+ * How a scan takes a package's uplink documents (upstream.json, fetched.json): 'parse' checks
+ * them as their own reads would decode them, so a broken one is found (verify; the packument on
+ * its skeleton, see checkUpstream); 'records' decodes the small fetched record and only sizes the
+ * cached packument (prune, which needs when it was fetched but nothing the packument says);
+ * 'size' only sizes both (storage info). The cached packuments are most of a store's metadata:
+ * at 100,000 packages of 10 versions, a scan that parsed them whole took 22 s and 334 MiB, one
+ * that only sizes them 5 s and 189 MiB.
  */
 export type ScanDepth = 'parse' | 'records' | 'size'
 

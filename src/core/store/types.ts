@@ -169,6 +169,12 @@ export interface Blobs {
    * fs keeps it in a file, see fs/totals.ts, which a crash can leave off by the writes in flight).
    */
   totals(): Promise<{ blobs: number; bytes: number }>
+  /**
+   * How many contents are stored, when that is known without counting them (0 when it is not):
+   * a hint for sizing what is kept per content. Reads only, unlike totals() on a folder store
+   * whose count file is missing.
+   */
+  countHint(): Promise<number>
   /** Counts every stored content again and keeps that as the totals (verify --fix: corrects drift). */
   recount(): Promise<{ blobs: number; bytes: number }>
 }
@@ -267,11 +273,12 @@ export interface Packages {
   sizes(name: string): Promise<Record<DocumentKind, number>>
   /**
    * The scan of each listed package (scan.ts), as each is ready, in no promised order: every
-   * document of the store read and decoded (`depth` 'parse'), the cached packument only sized
+   * document of the store read and checked (`depth` 'parse'), the cached packument only sized
    * ('records'), or both uplink documents only sized ('size'), with as much of the machine as
    * the store can use. For maintenance; a package gone meanwhile scans as one without
-   * documents. Documents are read as text, not bytes: it lives in the JS heap, where a scan's
-   * garbage is cheap, rather than 100,000 buffers outside it.
+   * documents. The records are read as text (it lives in the JS heap, where a scan's garbage is
+   * cheap, rather than 100,000 buffers outside it); the packument, at 'parse', as bytes, which
+   * are checked where they are (see checkUpstream) and never decoded whole.
    */
   scan(names: readonly string[], depth: ScanDepth): AsyncIterable<PackageScan>
   /** Where a document is kept (a file path): for reports. */

@@ -60,6 +60,14 @@ describe('ContentTable', () => {
     expect([...table.eachValue()].sort()).toEqual([1, 2, 3])
   })
 
+  it('takes a size hint it cannot trust (a count file edited by hand) as no more than a bound', () => {
+    for (const hint of [1e12, Number.NaN, -5, Infinity]) {
+      const table = new ContentTable(hint)
+      table.add(integrityOf('a'), 1)
+      expect(table.get(integrityOf('a'))).toBe(1)
+    }
+  })
+
   it('refuses a value it cannot hold', () => {
     const table = new ContentTable()
     expect(() => table.add(integrityOf('a'), -1)).toThrow(RangeError)

@@ -307,6 +307,7 @@ export function describeStore(name: string, open: () => Promise<StoreUnderTest>)
         await put(store, tarballKey('a', '1.0.0'), a)
         await put(store, tarballKey('b', '1.0.0'), b)
         expect(await store.blobs.totals()).toEqual({ blobs: 2, bytes: 350 })
+        expect(await store.blobs.countHint()).toBe(2)
 
         const other = await t.reopen()
         try {

@@ -22,6 +22,9 @@ describe('checkUpstream', () => {
     ['versions not an object', JSON.stringify({ uplink: 'one', doc: { ...doc, versions: 'none' } })],
     ['doc null', JSON.stringify({ uplink: 'one', doc: null })],
     ['empty parts', JSON.stringify({ uplink: 'one', doc, parts: [] })],
+    ['parts an object', JSON.stringify({ uplink: 'one', doc, parts: { 0: part } })],
+    ['parts a string', JSON.stringify({ uplink: 'one', doc, parts: 'x' })],
+    ['parts null', JSON.stringify({ uplink: 'one', doc, parts: null })],
     ['a part without versions', JSON.stringify({ uplink: 'one', doc, parts: [part, { ...part, doc: { name: 'a' } }] })],
     ["a part's versions a number", JSON.stringify({ uplink: 'one', doc, parts: [{ ...part, doc: { versions: 3 } }] })],
     ['a part without its uplink', JSON.stringify({ uplink: 'one', doc, parts: [{ upstreamUrl: 'u', doc }] })],
@@ -37,7 +40,7 @@ describe('checkUpstream', () => {
       expect(outcome(() => checkUpstream(raw, 'x/upstream.json')), what).toBe(outcome(() => decodeUpstream(raw, 'x/upstream.json')))
     }
     expect(outcome(() => checkUpstream(Buffer.from(records[0]?.[1] as string), 'x'))).toBe('ok')
-    expect(outcome(() => checkUpstream(Buffer.from(records[6]?.[1] as string), 'x'))).toBe('ECORRUPT: x holds no packument')
+    expect(outcome(() => checkUpstream(Buffer.from(records[9]?.[1] as string), 'x'))).toBe('ECORRUPT: x holds no packument')
     expect(outcome(() => checkUpstream(Buffer.from(''), 'x'))).toBe('ECORRUPT: x is not valid JSON')
   })
 })

@@ -105,9 +105,13 @@ describe('store', () => {
     // Merged in the background; closing waits for it.
     await store.blobs.close()
     expect(JSON.parse(await readFile(file, 'utf8'))).toEqual({ blobs: 2, bytes: 500 })
+    expect(await store.blobs.countHint()).toBe(2)
     // A store written by an older version has no file: the first answer walks the content.
     await rm(file)
     await put('tarball:c@1.0.0', Buffer.alloc(50, 3))
+    // The hint only reads: it neither walks nor writes the file.
+    expect(await store.blobs.countHint()).toBe(0)
+    expect(await readFile(file, 'utf8').catch(() => null)).toBeNull()
     expect(await store.blobs.totals()).toEqual({ blobs: 3, bytes: 550 })
     expect(JSON.parse(await readFile(file, 'utf8'))).toEqual({ blobs: 3, bytes: 550 })
     // Drift (a process killed before it merged its changes): answered as kept until counted again.

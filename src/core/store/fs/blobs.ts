@@ -236,6 +236,10 @@ export class BlobStore implements Blobs {
     return this.counted.recount()
   }
 
+  async countHint(): Promise<number> {
+    return (await this.counted.peek())?.blobs ?? 0
+  }
+
   /** Merges this process's changes of the totals (the store is closing). */
   close(): Promise<void> {
     return this.counted.flush()

@@ -35,8 +35,7 @@ export async function* listContent(blobsDir: string, only?: (integrity: string) 
 
 /**
  * One of `lanes` parts of the content, for walks of it side by side: the top folders (`ab/`,
- * 256 of them, each as full as the others) whose place in their sorted listing is `lane` modulo
- * `lanes`.
+ * 256 of them, each as full as the others) whose number (0x`ab`) is `lane` modulo `lanes`.
  */
 export interface ContentShare {
   lane: number
@@ -59,13 +58,22 @@ export function integrityOfHex(hex: string): string {
  * `share`, only under its top folders.
  */
 export function* eachFile(root: string, share?: ContentShare): Generator<{ name: string; path: string }> {
-  const top = names(root)
-  for (const [at, a] of top.entries()) {
-    if (share && at % share.lanes !== share.lane) continue
+  for (const a of names(root)) {
+    if (share && laneOf(a, share.lanes) !== share.lane) continue
     for (const b of names(path.join(root, a))) {
       for (const rest of names(path.join(root, a, b))) yield { name: a + b + rest, path: path.join(root, a, b, rest) }
     }
   }
+}
+
+/**
+ * The lane of a top folder, by its name (`00`..`ff`), so that lanes that list the folder at
+ * different times (a folder made meanwhile) still share it out the same way. Any other name
+ * is lane 0's.
+ */
+function laneOf(name: string, lanes: number): number {
+  const at = /^[0-9a-f]{2}$/.test(name) ? Number.parseInt(name, 16) : 0
+  return at % lanes
 }
 
 function names(dir: string): string[] {

@@ -87,6 +87,11 @@ export class FsTotals {
     return { blobs: kept.blobs + this.pending.blobs, bytes: kept.bytes + this.pending.bytes }
   }
 
+  /** The kept count as it is (null when there is none): nothing is merged, walked or written. */
+  async peek(): Promise<Totals | null> {
+    return this.readFile()
+  }
+
   /** Walks every content file and keeps what it counted. */
   recount(): Promise<Totals> {
     return this.lock.withLock(this.lockPath, async () => {

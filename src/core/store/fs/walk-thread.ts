@@ -59,9 +59,10 @@ function receivedError(sent: WalkError): Error {
 }
 
 /**
- * A walk over every index entry or listed package of a store, run on a worker thread: its
- * blocking reads and parsing then take another core while the caller does its own part (verify
- * hashes the blobs while the index is read and the documents are parsed). Yields the walk's items in
+ * A walk over every index entry, listed package or content file (of a share) of a store, run on
+ * a worker thread: its blocking reads and parsing then take another core while the caller does
+ * its own part (verify hashes half the blobs while the index is read, the documents checked and
+ * the other half hashed on threads like this one). Yields the walk's items in
  * its order; an error of the walk (EIO, ...) is thrown here with its code; leaving early stops it.
  */
 export async function* walkOnThread<T>(request: WalkRequest): AsyncGenerator<T> {

@@ -4,7 +4,7 @@ import type { ContentShare } from './listing.js'
 import { WALK_AHEAD, WALK_BATCH, sendableError, type WalkMessage, type WalkRequest } from './walk-thread.js'
 
 /**
- * A walk of the folder store (its blob index, or a scan of its packages) run on its own thread
+ * A walk of the folder store (its blob index, a scan of its packages, a check of its content) run on its own thread
  * (see walk-thread.ts): the items go to the owning thread in batches, at most WALK_AHEAD batches
  * ahead of what it has taken.
  */
