@@ -1,3 +1,5 @@
+import { base64Value } from '../store/index.js'
+
 /**
  * One small number per content, for what maintenance holds while the index streams past
  * (prune's reference counts, verify's flags), in typed arrays rather than a Map of strings.
@@ -126,12 +128,6 @@ const PREFIX = 'sha512-'
 const WORDS = 3
 const CHARS_PER_WORD = 5
 
-/** Base64 (standard and URL-safe) character code -> its 6 bits, or -1. */
-const SIXTET = new Int8Array(128).fill(-1)
-'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'.split('').forEach((ch, i) => (SIXTET[ch.charCodeAt(0)] = i))
-SIXTET['-'.charCodeAt(0)] = 62
-SIXTET['_'.charCodeAt(0)] = 63
-
 /** The key words of the last split(), shared so that a lookup allocates nothing. */
 const word = new Uint32Array(WORDS)
 
@@ -142,8 +138,7 @@ function split(integrity: string): boolean {
   for (let w = 0; w < WORDS; w++) {
     let bits = 0
     for (let i = 0; i < CHARS_PER_WORD; i++) {
-      const code = integrity.charCodeAt(at++)
-      const sixtet = code < 128 ? (SIXTET[code] as number) : -1
+      const sixtet = base64Value(integrity.charCodeAt(at++))
       if (sixtet < 0) return false
       bits = bits * 64 + sixtet
     }

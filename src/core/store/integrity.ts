@@ -8,15 +8,19 @@ import ssri from 'ssri'
 export function isOneSha512(integrity: string): boolean {
   if (integrity.length !== SHA512_LENGTH || !integrity.startsWith('sha512-') || !integrity.endsWith('==')) return false
   for (let at = 'sha512-'.length; at < SHA512_LENGTH - 2; at++) {
-    const code = integrity.charCodeAt(at)
-    if (code >= 128 || BASE64[code] !== 1) return false
+    if (base64Value(integrity.charCodeAt(at)) < 0) return false
   }
   return true
 }
 
 const SHA512_LENGTH = 'sha512-'.length + 86 + 2
-const BASE64 = new Uint8Array(128)
-for (const ch of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/') BASE64[ch.charCodeAt(0)] = 1
+const BASE64_VALUES = new Int8Array(128).fill(-1)
+for (const [value, ch] of [...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'].entries()) BASE64_VALUES[ch.charCodeAt(0)] = value
+
+/** The 6 bits a character code stands for in base64 (the alphabet integrities use), or -1. */
+export function base64Value(code: number): number {
+  return code < 128 ? (BASE64_VALUES[code] as number) : -1
+}
 
 /** The sha512 hash of an SRI string, as its own SRI string, or null when it has none. */
 export function sha512Of(integrity: string | undefined): string | null {
