@@ -1,7 +1,7 @@
 import { readFile, readdir, rm, stat, truncate, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { verifyStore, type VerifyProgress } from '../../../src/core/maintenance/index.js'
+import { planPrune, verifyStore, type VerifyProgress } from '../../../src/core/maintenance/index.js'
 import { CHECK_CONCURRENCY, checkEachContent } from '../../../src/core/store/content-check.js'
 import { tarballKey, type Blobs } from '../../../src/core/store/index.js'
 import { addUpstream, bytesOf, cacheTarball, integrityOf, publishLocal, storedVersions, tempStore, type TestStore } from './fixture.js'
@@ -35,6 +35,16 @@ describe('verifyStore', () => {
     // Everything found intact: no second walk of the index.
     expect(seen.at(-1)).toEqual({ phase: 'checking', blobs: 4, entries: 4, done: 4, packages: 4 })
     expect(seen.some((p) => p.phase === 'index')).toBe(false)
+  })
+
+  it('without --fix only reads: a store without its count file keeps none (prune by age alike)', async () => {
+    await t.store.blobs.close()
+    const counts = path.join(t.root, 'blobs', 'totals.json')
+    await rm(counts)
+    expect((await verifyStore(t.store)).problems).toBe(0)
+    expect(await readFile(counts, 'utf8').catch(() => null)).toBeNull()
+    await planPrune(t.store, { olderThanMs: 1000 })
+    expect(await readFile(counts, 'utf8').catch(() => null)).toBeNull()
   })
 
   it('content stored while the walks run (its entry read, its file not hashed) is looked for again, not reported', async () => {
