@@ -42,7 +42,7 @@
 // (cold, then from the warm store), `bundle verify` and `bundle import` (into an empty store with no
 // uplink, then again) for the bench project's lockfile of N packages (default 615), as the built CLI,
 // three rounds. About a minute on 2 loaded cores (each command is stopped after 5 minutes).
-//   node scripts/bench.js --client [--duration S] [--only PHASES] [--json FILE]
+//   node scripts/bench.js --client [--duration S] [--only PHASES] [--profile DIR] [--json FILE]
 // --client runs only the client mode (scripts/bench/client.js; issue 13's table of the client's
 // view of the registry): cold `npm ci` of a ~700-package project through an empty server against
 // the same `npm ci` straight from the fake uplink; warm `npm ci` through the server against nginx
@@ -109,7 +109,7 @@ const USAGE = [
   '                                                           req/s and the maintenance commands; one table with the growth factor',
   '       node scripts/bench.js --bundle [--packages N] [--json FILE]   bundle create (cold, warm), verify and import of the bench',
   '                                                           project\'s lockfile of N packages (default 615): sizes and times',
-  '       node scripts/bench.js --client [--duration S] [--only PHASES] [--json FILE]   issue 13\'s client table: cold and warm npm ci (vs the',
+  '       node scripts/bench.js --client [--duration S] [--only PHASES] [--profile DIR] [--json FILE] issue 13\'s client table: cold and warm npm ci (vs the',
   '                                                           uplink, vs nginx), hot rows and a 40 MB document vs nginx, publish',
   '                                                           p50/p99, server VmHWM; target and met/missed per row. --only cold-ci,',
   '                                                           warm-ci, hot, publish, huge (a regex). About 12-20 min on 2 loaded cores',
@@ -242,6 +242,7 @@ async function main() {
       duration: durationOverride ?? 7,
       track: (stop) => (stopLoad = stop),
       only: options.only ? new RegExp(options.only, 'i') : null,
+      profileDir,
     })
   if (options.backend) return alone('sinopia-backend-', runBackend, renderBackend, { duration: durationOverride ?? 5, profileDir, publishOnly: options['publish-only'] })
   if (options.keepalive) return alone('sinopia-keepalive-', runKeepalive, renderKeepalive, { packages: packageCount, shortTimeoutS })

@@ -8,6 +8,7 @@ import { ABBREVIATED, get } from './http.js'
 import { bytesForNginx, checkNginx, discardResponseBodies, measure, warm } from './load.js'
 import { ensureNginx, startNginx } from './nginx.js'
 import { isolatedNpm, median, runNpm } from './npmci.js'
+import { profileFiles, renderProfile, summarizeProfile } from './profile.js'
 import { buildProject } from './project.js'
 import { addUser, publishLoad } from './publish.js'
 import { launchServer, readMemory } from './server.js'
@@ -63,7 +64,7 @@ export const TARGETS = {
  * 6. the 40 MB document (cold fill, then 10 connections, server then nginx), and VmHWM again.
  * Returns the results object (see renderClient).
  */
-export async function runClient({ root, dir, log, cleanups, stopped, onServer, track, only = null, duration = 7, startupTimeoutMs = 20_000 }) {
+export async function runClient({ root, dir, log, cleanups, stopped, onServer, track, only = null, duration = 7, startupTimeoutMs = 20_000, profileDir = null }) {
   const began = performance.now()
   const results = {
     date: new Date().toISOString(),
@@ -77,6 +78,7 @@ export async function runClient({ root, dir, log, cleanups, stopped, onServer, t
     huge: null,
     hwmKb: {},
     coldFillMs: {},
+    profile: null,
     targets: [],
     problems: [],
     elapsedS: null,
@@ -106,7 +108,9 @@ export async function runClient({ root, dir, log, cleanups, stopped, onServer, t
   const found = ensureNginx({ timeoutMs: 180_000, log })
   if (!found.bin) throw new Error(`the client mode compares with nginx, and there is none: ${found.notes.join('; ')}`)
 
-  const server = await launchServer({ root, dir, upstreamUrl: upstream.url, timeoutMs: startupTimeoutMs })
+  if (profileDir) await mkdir(profileDir, { recursive: true })
+  const nodeArgs = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []
+  const server = await launchServer({ root, dir, upstreamUrl: upstream.url, timeoutMs: startupTimeoutMs, nodeArgs })
   onServer(server)
   cleanups.push(() => server.stop())
   const { url } = await server.ready
@@ -204,6 +208,13 @@ export async function runClient({ root, dir, log, cleanups, stopped, onServer, t
     hwm('after 40 MB')
   })
   if (!server.alive()) results.problems.push(`the server exited during the run: ${JSON.stringify(await server.exited)}`)
+  else if (profileDir) {
+    // The profile is written when the server exits: stop it now (SIGTERM, graceful).
+    await server.stop()
+    const newest = (await profileFiles(profileDir)).sort().at(-1)
+    if (newest) results.profile = { file: newest, summary: summarizeProfile(JSON.parse(await readFile(newest, 'utf8'))) }
+    else results.problems.push(`no CPU profile appeared in ${profileDir} (did the server exit cleanly?)`)
+  }
 
   results.targets = clientTargets(results)
   results.elapsedS = Math.round((performance.now() - began) / 100) / 10
@@ -355,6 +366,7 @@ export function renderClient(results) {
     lines.push(`${t.what.padEnd(width)}  ${String(t.value ?? '-').padStart(8)}  ${t.target.padEnd(20)}  ${t.met === null ? 'not measured' : t.met ? 'met' : 'MISSED'}`)
   }
   if (results.problems.length) lines.push('', 'problems:', ...results.problems.map((p) => `  ${p}`))
+  if (results.profile) lines.push('', renderProfile(results.profile.summary, `server CPU profile ${results.profile.file}`))
   lines.push('', `elapsed ${results.elapsedS} s`)
   return `${lines.join('\n')}\n`
 }
