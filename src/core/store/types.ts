@@ -156,9 +156,11 @@ export interface Blobs {
   /**
    * Every stored content re-hashed against the digest it is stored under, streamed like
    * content(): verify's walk, in as few steps per content as the store can take. Content removed
-   * during the walk is left out.
+   * during the walk is left out. A store that checks on helper threads starts them only once
+   * `helpersAfter` settles, if given (verify: when its index walk's own thread is done, so that
+   * fewer threads hold memory at once).
    */
-  checkContent(): AsyncIterable<ContentCheck>
+  checkContent(options?: { helpersAfter?: Promise<unknown> }): AsyncIterable<ContentCheck>
   hasContent(sha512Integrity: string): Promise<boolean>
   /** Removes content no entry refers to (prune's orphans). */
   removeContent(sha512Integrity: string): Promise<void>

@@ -152,6 +152,23 @@ export function describeStore(name: string, open: () => Promise<StoreUnderTest>)
         expect((await collect(store.blobs.checkContent())).map((check) => check.integrity).sort()).toEqual([integrity.b, integrity.c].sort())
       })
 
+      it('checks the content without waiting for helpersAfter, which only holds back helpers', async () => {
+        const stored = await Promise.all(['one', 'two', 'three'].map((word, i) => put(store, tarballKey(`h${i}`, '1.0.0'), Buffer.from(`${word} helper-gated bytes`))))
+        let open: () => void = () => undefined
+        const gate = new Promise<void>((resolve) => (open = resolve))
+        const checks = store.blobs.checkContent({ helpersAfter: gate })[Symbol.asyncIterator]()
+        const seen: string[] = []
+        // Every content comes before the gate opens: the caller's own part never waits for it.
+        for (let i = 0; i < stored.length; i++) {
+          const next = await checks.next()
+          expect(next.done).toBe(false)
+          if (!next.done) seen.push(next.value.integrity)
+        }
+        open()
+        expect((await checks.next()).done).toBe(true)
+        expect(seen.sort()).toEqual([...stored].sort())
+      })
+
       it('removes an entry, and its content only when nothing else uses it', async () => {
         const shared = Buffer.from('shared by two versions')
         await put(store, tarballKey('a', '1.0.0'), shared)

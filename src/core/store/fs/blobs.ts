@@ -12,7 +12,7 @@ import { committedAtOnce } from '../staged-write.js'
 import type { BlobContent, BlobEntry, BlobStage, BlobWrite, Blobs, ContentCheck, OpenBlob, RemoveOptions, RemovedEntry, StagedBlob } from '../types.js'
 import { hashHandle, sha512OfFile } from './blob-hash.js'
 import { writeBlobFile } from './blob-write.js'
-import { listContent } from './listing.js'
+import { claimsLeft, contentShare, listContent } from './listing.js'
 import type { FsEntries } from './entries.js'
 import { checkContentFiles } from './check-content.js'
 import { walkOnThread } from './walk-thread.js'
@@ -195,15 +195,17 @@ export class BlobStore implements Blobs {
   }
 
   /**
-   * In two lanes (see ContentShare), with blocking reads in slices (check-content.ts): one on
-   * the caller's thread, one on a thread of its own. Its only caller, verify, has the index walk
-   * and the documents' scan on threads of their own meanwhile; a million small files are mostly
-   * system calls, and in one lane the hashing was left alone on one core for half of verify
-   * (117 s at 1.09M files, the machine's second core idle after the others were done).
+   * In two lanes that claim the top folders as they go (see ContentShare), with blocking reads in
+   * slices (check-content.ts): one on the caller's thread, one on a thread of its own, started
+   * after `helpersAfter` if the caller's has left it anything. Its only caller, verify, has the index walk and the documents' scan on
+   * threads of their own meanwhile; a million small files are mostly system calls, and in one
+   * lane the hashing was left alone on one core for half of verify (117 s at 1.09M files, the
+   * machine's second core idle after the others were done).
    */
-  checkContent(): AsyncIterable<ContentCheck> {
-    const lanes = 2
-    return merged([checkContentFiles(this.dir, { lane: 0, lanes }), walkOnThread<ContentCheck>({ walk: 'content', blobsDir: this.dir, share: { lane: 1, lanes } })])
+  checkContent(options: { helpersAfter?: Promise<unknown> } = {}): AsyncIterable<ContentCheck> {
+    const share = contentShare()
+    const helper = () => (claimsLeft(share) ? walkOnThread<ContentCheck>({ walk: 'content', blobsDir: this.dir, share }) : [])
+    return merged([checkContentFiles(this.dir, share), startingAfter(options.helpersAfter, helper)])
   }
 
   async hasContent(sha512Integrity: string): Promise<boolean> {
@@ -321,3 +323,8 @@ export class BlobStore implements Blobs {
   }
 }
 
+/** `source()`'s items, asked for once `start` settles (at once without it; a rejection starts it too). */
+async function* startingAfter<T>(start: Promise<unknown> | undefined, source: () => AsyncIterable<T> | Iterable<T>): AsyncGenerator<T> {
+  await start?.catch(() => undefined)
+  yield* source()
+}

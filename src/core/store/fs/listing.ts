@@ -34,12 +34,34 @@ export async function* listContent(blobsDir: string, only?: (integrity: string) 
 }
 
 /**
- * One of `lanes` parts of the content, for walks of it side by side: the top folders (`ab/`,
- * 256 of them, each as full as the others) whose number (0x`ab`) is `lane` modulo `lanes`.
+ * The content's top folders (`00`..`ff`, cacache's first fan-out) shared out among walks that
+ * run side by side, on threads of their own too: each walk claims the next unclaimed folder from
+ * a counter in shared memory. A walk that starts late or runs slower takes fewer folders, and a
+ * folder is one walk's whole, named by its number, so one made while they run is walked once at
+ * most (a listing taken by each walk could differ between them).
  */
 export interface ContentShare {
-  lane: number
-  lanes: number
+  /** One counter: the next top folder to claim (0..256), in a SharedArrayBuffer. */
+  claims: Int32Array
+}
+
+/** The top folders of cacache's fan-out: 256 two-digit hex names. */
+const TOP_FOLDERS = 256
+
+/** A share whose folders are all unclaimed (pass the same one to every walk that takes part). */
+export function contentShare(): ContentShare {
+  return { claims: new Int32Array(new SharedArrayBuffer(4)) }
+}
+
+/** Whether any top folder is still unclaimed: a helper that would find none is not started. */
+export function claimsLeft(share: ContentShare): boolean {
+  return Atomics.load(share.claims, 0) < TOP_FOLDERS
+}
+
+/** The next top folder's name for this walk, or null when every one is claimed. */
+function claim(share: ContentShare): string | null {
+  const at = Atomics.add(share.claims, 0, 1)
+  return at < TOP_FOLDERS ? at.toString(16).padStart(2, '0') : null
 }
 
 /** The content files' names (their sha512 hex digests) and paths, one folder listing held at a time. */
@@ -55,25 +77,19 @@ export function integrityOfHex(hex: string): string {
 /**
  * Every name three folders down from `root` (cacache's `ab/cd/<rest>` fan-out: the content, and
  * format 1's index), with the three parts joined: one folder listing held at a time. With
- * `share`, only under its top folders.
+ * `share`, only under the top folders this walk claims from it.
  */
 export function* eachFile(root: string, share?: ContentShare): Generator<{ name: string; path: string }> {
-  for (const a of names(root)) {
-    if (share && laneOf(a, share.lanes) !== share.lane) continue
+  for (const a of share ? claimed(share) : names(root)) {
     for (const b of names(path.join(root, a))) {
       for (const rest of names(path.join(root, a, b))) yield { name: a + b + rest, path: path.join(root, a, b, rest) }
     }
   }
 }
 
-/**
- * The lane of a top folder, by its name (`00`..`ff`), so that lanes that list the folder at
- * different times (a folder made meanwhile) still share it out the same way. Any other name
- * is lane 0's.
- */
-function laneOf(name: string, lanes: number): number {
-  const at = /^[0-9a-f]{2}$/.test(name) ? Number.parseInt(name, 16) : 0
-  return at % lanes
+/** Top folders as this walk claims them; any other name there holds no content file (contentFiles wants hex names). */
+function* claimed(share: ContentShare): Generator<string> {
+  for (let a = claim(share); a !== null; a = claim(share)) yield a
 }
 
 function names(dir: string): string[] {

@@ -205,7 +205,7 @@ export class PgBlobs implements Blobs {
     }
   }
 
-  /** A few re-hashed at once: each is a few round trips to the database. */
+  /** A few re-hashed at once: each is a few round trips to the database (no helper threads). */
   checkContent(): AsyncIterable<ContentCheck> {
     return checkEachContent(this)
   }
