@@ -60,10 +60,10 @@ export async function verifyStore(store: Store, options: { fix?: boolean; onProg
   // threads of their own where the store has them (the folder store: see its checkContent,
   // eachEntry and scan; part of the hashing stays on this thread).
   // Each content gets one slot of flags, the least that tells orphans, dangling entries and
-  // intact content apart once all three are done (16 bytes per content, see ContentTable):
+  // intact content apart once all three are done (13 bytes per content, see ContentTable):
   // nothing of the content listing or of the index is kept (a million blobs' paths and digests
   // would be hundreds of MB). The entries are walked a second time only when something is amiss.
-  const flags = new ContentTable(await store.blobs.countHint())
+  const flags = new ContentTable(await store.blobs.countHint(), { narrow: true })
   const names = await store.packages.list()
   const counts = { blobs: 0, entries: 0, done: 0 }
   const tell = (phase: VerifyProgress['phase']) => progress({ phase, ...counts, packages: names.length })

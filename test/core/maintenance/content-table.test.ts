@@ -21,8 +21,8 @@ describe('ContentTable', () => {
     expect([...table.eachValue()].sort()).toEqual([0, 5])
   })
 
-  it('answers as a Map of whole integrities would, across growth from its smallest size', () => {
-    const table = new ContentTable()
+  it.each([{ narrow: false }, { narrow: true }])('answers as a Map of whole integrities would, across growth from its smallest size (%o)', (options) => {
+    const table = new ContentTable(0, options)
     const reference = new Map<string, number>()
     const contents = Array.from({ length: 3000 }, () => integrityOf(randomBytes(8)))
     for (let i = 0; i < 20_000; i++) {
@@ -73,5 +73,11 @@ describe('ContentTable', () => {
     expect(() => table.add(integrityOf('a'), -1)).toThrow(RangeError)
     expect(() => table.set(integrityOf('a'), 2 ** 31)).toThrow(RangeError)
     expect(table.get(integrityOf('a'))).toBe(0)
+    const narrow = new ContentTable(0, { narrow: true })
+    narrow.set(integrityOf('a'), 127)
+    expect(() => narrow.set(integrityOf('b'), 128)).toThrow(RangeError)
+    expect(narrow.get(integrityOf('a'))).toBe(127)
+    expect(narrow.get(integrityOf('b'))).toBe(0)
+    expect([...narrow.eachValue()]).toEqual([127])
   })
 })
