@@ -11,7 +11,7 @@ import { isolatedNpm, median, runNpm } from './npmci.js'
 import { profileFiles, renderProfile, summarizeProfile } from './profile.js'
 import { buildProject } from './project.js'
 import { addUser, publishLoad } from './publish.js'
-import { launchServer, readMemory } from './server.js'
+import { launchServer, readCpuSeconds, readMemory } from './server.js'
 import { startUpstream } from './upstream.js'
 
 /** Packages of the generated project: with the second majors npm nests, ~700 get installed. */
@@ -148,7 +148,7 @@ export async function runClient({ root, dir, log, cleanups, stopped, onServer, t
   await phase(
     'cold-ci',
     async () => {
-      results.npm = await npmRows({ dir, project, upstream, url, nginxFor, log, track, stopped, warmRounds: wanted('warm-ci') ? WARM_ROUNDS : 0, problems: results.problems })
+      results.npm = await npmRows({ dir, project, upstream, url, serverPid: server.pid, nginxFor, log, track, stopped, warmRounds: wanted('warm-ci') ? WARM_ROUNDS : 0, problems: results.problems })
       hwm('after npm ci')
     },
     wanted('cold-ci') || wanted('warm-ci'),
@@ -243,7 +243,7 @@ async function sideBySide({ url, nginxUrl, scenario, connections, duration, log,
  * fake uplink, so nothing reaches the server before its cold run; each project folder has the
  * lockfile with its own host. Every run has a fresh npm cache.
  */
-async function npmRows({ dir, project, upstream, url, nginxFor, log, track, stopped, warmRounds, problems }) {
+async function npmRows({ dir, project, upstream, url, serverPid, nginxFor, log, track, stopped, warmRounds, problems }) {
   const out = { installed: null, cold: { upstream: [], sinopia: null }, warm: { sinopia: [], nginx: [] } }
   const folder = async (label, registryUrl) => {
     const cwd = path.join(dir, `project-${label}`)
@@ -283,8 +283,14 @@ async function npmRows({ dir, project, upstream, url, nginxFor, log, track, stop
   // Cold: between two runs from the uplink, so a drift of the machine's load shows in both.
   out.cold.upstream.push(await ci(direct, 'from the fake uplink'))
   const uplinkBefore = upstream.counts()
+  // The server's CPU (every thread) over the cold run: steadier than the wall-clock ratio on a
+  // loaded machine, and what a cheaper fill path would lower.
+  const cpuBefore = readCpuSeconds(serverPid)
   if (!stopped()) out.cold.sinopia = await ci(through, 'through the server, cold')
+  const cpuAfter = readCpuSeconds(serverPid)
   out.cold.uplinkRequests = sum(upstream.counts()) - sum(uplinkBefore)
+  out.cold.serverCpuS = cpuBefore === null || cpuAfter === null ? null : round2(cpuAfter - cpuBefore)
+  out.cold.serverCpuMsPerFill = out.cold.serverCpuS === null || !out.cold.uplinkRequests ? null : round2((out.cold.serverCpuS * 1000) / out.cold.uplinkRequests)
   if (!stopped()) out.cold.upstream.push(await ci(direct, 'from the fake uplink'))
   out.cold.upstream = out.cold.upstream.filter((ms) => ms !== null)
 
@@ -342,7 +348,7 @@ export function renderClient(results) {
     .join(', ')
   lines.push(`fixtures: project of ${fixtures.project?.packages} packages (${npm?.installed ?? '?'} installed), ${docs}, tarball ${fixtures.tarball?.bytes} bytes`)
   if (npm) {
-    lines.push(`npm ci, ms: cold through the server ${npm.cold.sinopia ?? '-'} (uplink requests ${npm.cold.uplinkRequests ?? '-'}), from the fake uplink ${npm.cold.upstream.join(', ') || '-'}`)
+    lines.push(`npm ci, ms: cold through the server ${npm.cold.sinopia ?? '-'} (uplink requests ${npm.cold.uplinkRequests ?? '-'}; server CPU ${npm.cold.serverCpuS ?? '-'} s, ${npm.cold.serverCpuMsPerFill ?? '-'} ms per uplink request), from the fake uplink ${npm.cold.upstream.join(', ') || '-'}`)
     lines.push(`            warm through the server ${npm.warm.sinopia.join(', ') || '-'} (uplink requests ${npm.warm.uplinkRequests ?? '-'}), from nginx ${npm.warm.nginx.join(', ') || '-'}`)
   }
   for (const hot of results.hot) {
