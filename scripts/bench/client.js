@@ -11,7 +11,7 @@ import { isolatedNpm, median, runNpm } from './npmci.js'
 import { profileFiles, renderProfile, summarizeProfile } from './profile.js'
 import { buildProject } from './project.js'
 import { addUser, publishLoad } from './publish.js'
-import { launchServer, readCpuSeconds, readMemory } from './server.js'
+import { launchServer, readCpuSeconds, readMainThreadCpuSeconds, readMemory } from './server.js'
 import { startUpstream } from './upstream.js'
 
 /** Packages of the generated project: with the second majors npm nests, ~700 get installed. */
@@ -221,6 +221,17 @@ export async function runClient({ root, dir, log, cleanups, stopped, onServer, t
   return results
 }
 
+/** The server's tarball answers so far from its metrics, `{ count, sumS }`, or null (metrics off or unreadable). */
+async function tarballLatency(url) {
+  try {
+    const text = (await get(`${url}-/metrics`)).body.toString()
+    const value = (metric) => Number(new RegExp(`^${metric}\\{route="tarball"\\} (\\S+)$`, 'm').exec(text)?.[1] ?? 0)
+    return { count: value('sinopia_http_request_duration_seconds_count'), sumS: value('sinopia_http_request_duration_seconds_sum') }
+  } catch {
+    return null
+  }
+}
+
 /** One row on the server, then on nginx: `{ sinopia, nginx, ratio }` (req/s server / nginx). */
 async function sideBySide({ url, nginxUrl, scenario, connections, duration, log, problems }) {
   const pair = {}
@@ -283,14 +294,22 @@ async function npmRows({ dir, project, upstream, url, serverPid, nginxFor, log, 
   // Cold: between two runs from the uplink, so a drift of the machine's load shows in both.
   out.cold.upstream.push(await ci(direct, 'from the fake uplink'))
   const uplinkBefore = upstream.counts()
-  // The server's CPU (every thread) over the cold run: steadier than the wall-clock ratio on a
-  // loaded machine, and what a cheaper fill path would lower.
-  const cpuBefore = readCpuSeconds(serverPid)
+  // The server's CPU over the cold run, all threads and the event loop's alone, and how long it
+  // took to answer a tarball on average (its own metrics): steadier than the wall-clock ratio on
+  // a loaded machine. npm keeps ~15 requests open, so the install goes at 15 / that latency.
+  const cpuBefore = [readCpuSeconds(serverPid), readMainThreadCpuSeconds(serverPid)]
+  const tarballsBefore = await tarballLatency(url)
   if (!stopped()) out.cold.sinopia = await ci(through, 'through the server, cold')
-  const cpuAfter = readCpuSeconds(serverPid)
+  const cpuAfter = [readCpuSeconds(serverPid), readMainThreadCpuSeconds(serverPid)]
+  const tarballsAfter = await tarballLatency(url)
   out.cold.uplinkRequests = sum(upstream.counts()) - sum(uplinkBefore)
-  out.cold.serverCpuS = cpuBefore === null || cpuAfter === null ? null : round2(cpuAfter - cpuBefore)
+  const spent = (at) => (cpuBefore[at] === null || cpuAfter[at] === null ? null : round2(cpuAfter[at] - cpuBefore[at]))
+  out.cold.serverCpuS = spent(0)
+  out.cold.serverMainThreadCpuS = spent(1)
   out.cold.serverCpuMsPerFill = out.cold.serverCpuS === null || !out.cold.uplinkRequests ? null : round2((out.cold.serverCpuS * 1000) / out.cold.uplinkRequests)
+  const answered = tarballsBefore && tarballsAfter ? tarballsAfter.count - tarballsBefore.count : 0
+  out.cold.tarballs = answered
+  out.cold.tarballMeanMs = answered > 0 ? Math.round(((tarballsAfter.sumS - tarballsBefore.sumS) * 1000) / answered) : null
   if (!stopped()) out.cold.upstream.push(await ci(direct, 'from the fake uplink'))
   out.cold.upstream = out.cold.upstream.filter((ms) => ms !== null)
 
@@ -348,7 +367,7 @@ export function renderClient(results) {
     .join(', ')
   lines.push(`fixtures: project of ${fixtures.project?.packages} packages (${npm?.installed ?? '?'} installed), ${docs}, tarball ${fixtures.tarball?.bytes} bytes`)
   if (npm) {
-    lines.push(`npm ci, ms: cold through the server ${npm.cold.sinopia ?? '-'} (uplink requests ${npm.cold.uplinkRequests ?? '-'}; server CPU ${npm.cold.serverCpuS ?? '-'} s, ${npm.cold.serverCpuMsPerFill ?? '-'} ms per uplink request), from the fake uplink ${npm.cold.upstream.join(', ') || '-'}`)
+    lines.push(`npm ci, ms: cold through the server ${npm.cold.sinopia ?? '-'} (uplink requests ${npm.cold.uplinkRequests ?? '-'}; server CPU ${npm.cold.serverCpuS ?? '-'} s, event loop ${npm.cold.serverMainThreadCpuS ?? '-'} s, ${npm.cold.serverCpuMsPerFill ?? '-'} ms per uplink request; ${npm.cold.tarballs ?? '-'} tarballs answered in ${npm.cold.tarballMeanMs ?? '-'} ms on average), from the fake uplink ${npm.cold.upstream.join(', ') || '-'}`)
     lines.push(`            warm through the server ${npm.warm.sinopia.join(', ') || '-'} (uplink requests ${npm.warm.uplinkRequests ?? '-'}), from nginx ${npm.warm.nginx.join(', ') || '-'}`)
   }
   for (const hot of results.hot) {

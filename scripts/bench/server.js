@@ -64,6 +64,11 @@ export function readCpuSeconds(pid) {
   return statSeconds(pid, 11)
 }
 
+/** CPU seconds of the process's main thread alone (its event loop: /proc/<pid>/task/<pid>/stat), or null. */
+export function readMainThreadCpuSeconds(pid) {
+  return statSeconds(`${pid}/task/${pid}`, 11)
+}
+
 /**
  * CPU seconds used by this process's waited-for children (fields 16 and 17, cutime and
  * cstime, of /proc/self/stat), or null. Read around one child's run (the only child that
