@@ -169,6 +169,14 @@ export function describeStore(name: string, open: () => Promise<StoreUnderTest>)
         expect(seen.sort()).toEqual([...stored].sort())
       })
 
+      it('leaves the content check at once when left before helpersAfter settles', async () => {
+        await Promise.all(['one', 'two'].map((word, i) => put(store, tarballKey(`l${i}`, '1.0.0'), Buffer.from(`${word} left early`))))
+        let taken = 0
+        // A gate that never opens: leaving must not wait for it (nor start a helper to stop it).
+        for await (const _ of store.blobs.checkContent({ helpersAfter: new Promise(() => undefined) })) if (++taken === 1) break
+        expect(taken).toBe(1)
+      })
+
       it('removes an entry, and its content only when nothing else uses it', async () => {
         const shared = Buffer.from('shared by two versions')
         await put(store, tarballKey('a', '1.0.0'), shared)

@@ -44,6 +44,32 @@ describe('folder store walks on worker threads', () => {
     expect((await collect(store.blobs.eachEntry())).length).toBe(keys.length)
   })
 
+  it('checks the content in two lanes, the helper thread started by helpersAfter: every content once', async () => {
+    const keys = Array.from({ length: 200 }, (_, i) => tarballKey(`lane-${i}`, '1.0.0'))
+    for (let i = 0; i < keys.length; i += 32) await Promise.all(keys.slice(i, i + 32).map((_, j) => put(`lane-${i + j}`, '1.0.0')))
+    const expected = keys.map((key) => {
+      const data = Buffer.from(key.slice('tarball:'.length))
+      return `sha512-${createHash('sha512').update(data).digest('base64')}`
+    })
+    // walkOnThread listens on its worker as soon as it makes it: the helper's start.
+    const started = vi.spyOn(Worker.prototype, 'on')
+    let open: () => void = () => undefined
+    const gate = new Promise<void>((resolve) => (open = resolve))
+    const seen: string[] = []
+    for await (const checked of store.blobs.checkContent({ helpersAfter: gate })) {
+      expect(checked.result).toBe('ok')
+      seen.push(checked.integrity)
+      // The first comes from this thread's lane; then the helper joins for what is left.
+      if (seen.length === 1) {
+        expect(started).not.toHaveBeenCalled()
+        open()
+      }
+    }
+    expect([...seen].sort()).toEqual([...expected].sort())
+    expect(started).toHaveBeenCalled()
+    started.mockRestore()
+  })
+
   it("throws the walk's error with its code and errno fields (an entries file that is a folder: EISDIR)", async () => {
     await put('fine', '1.0.0')
     await mkdir(path.join(dir, 'storage', 'blobs', 'entries', 'odd'))

@@ -197,14 +197,14 @@ export class BlobStore implements Blobs {
   /**
    * In two lanes that claim the top folders as they go (see ContentShare), with blocking reads in
    * slices (check-content.ts): one on the caller's thread, one on a thread of its own, started
-   * after `helpersAfter` if the caller's has left it anything. Its only caller, verify, has the index walk and the documents' scan on
-   * threads of their own meanwhile; a million small files are mostly system calls, and in one
-   * lane the hashing was left alone on one core for half of verify (117 s at 1.09M files, the
-   * machine's second core idle after the others were done).
+   * after `helpersAfter` if the caller's lane has left it anything. Its only caller, verify, has
+   * the index walk and the documents' scan on threads of their own meanwhile; a million small
+   * files are mostly system calls, and in one lane the hashing was left alone on one core for
+   * half of verify (117 s at 1.09M files, the machine's second core idle after the others were done).
    */
   checkContent(options: { helpersAfter?: Promise<unknown> } = {}): AsyncIterable<ContentCheck> {
     const share = contentShare()
-    const helper = () => (claimsLeft(share) ? walkOnThread<ContentCheck>({ walk: 'content', blobsDir: this.dir, share }) : [])
+    const helper = () => (claimsLeft(share) ? walkOnThread<ContentCheck>({ walk: 'content', blobsDir: this.dir, share }) : nothing<ContentCheck>())
     return merged([checkContentFiles(this.dir, share), startingAfter(options.helpersAfter, helper)])
   }
 
@@ -323,8 +323,36 @@ export class BlobStore implements Blobs {
   }
 }
 
-/** `source()`'s items, asked for once `start` settles (at once without it; a rejection starts it too). */
-async function* startingAfter<T>(start: Promise<unknown> | undefined, source: () => AsyncIterable<T> | Iterable<T>): AsyncGenerator<T> {
-  await start?.catch(() => undefined)
-  yield* source()
+/**
+ * `source()`'s items, asked for once `start` settles (at once without it; a rejection starts it
+ * too). Left before that (the caller stopped, or failed), it ends at once and never starts the
+ * source: written by hand because an async generator paused at `await start` would hold a
+ * return() until `start` settles, and then start the source only to stop it.
+ */
+function startingAfter<T>(start: Promise<unknown> | undefined, source: () => AsyncIterable<T>): AsyncIterableIterator<T> {
+  let stop: () => void = () => undefined
+  const stopped = new Promise<false>((resolve) => (stop = () => resolve(false)))
+  const began = Promise.race([(start ?? Promise.resolve()).then(() => true, () => true), stopped])
+  let inner: AsyncIterator<T> | null = null
+  let left = false
+  const done = { done: true, value: undefined } as const
+  return {
+    [Symbol.asyncIterator]() {
+      return this
+    },
+    async next() {
+      if (!(await began) || left) return done
+      inner ??= source()[Symbol.asyncIterator]()
+      return inner.next()
+    },
+    async return() {
+      left = true
+      stop()
+      await inner?.return?.()
+      return done
+    },
+  }
 }
+
+/** Nothing, as an async iterable. */
+async function* nothing<T>(): AsyncGenerator<T> {}

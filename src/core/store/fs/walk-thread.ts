@@ -12,7 +12,7 @@ export const WALK_AHEAD = 4
 
 /**
  * What the folder store runs on a thread of its own: a walk of the index entries, a scan of
- * packages, a check of the content in one lane of several (see ContentShare).
+ * packages, a check of the content folders it claims from a share (see ContentShare).
  */
 export type WalkRequest =
   | { walk: 'entries'; blobsDir: string }
@@ -61,9 +61,9 @@ function receivedError(sent: WalkError): Error {
 /**
  * A walk over every index entry, listed package or content file (of a share) of a store, run on
  * a worker thread: its blocking reads and parsing then take another core while the caller does
- * its own part (verify hashes half the blobs while the index is read, the documents checked and
- * the other half hashed on threads like this one). Yields the walk's items in
- * its order; an error of the walk (EIO, ...) is thrown here with its code; leaving early stops it.
+ * its own part (verify hashes blobs while the index is read and the documents checked on threads
+ * like this one, and one more hashes the folders left once the index walk is done). Yields the
+ * walk's items in its order; an error of the walk (EIO, ...) is thrown here with its code; leaving early stops it.
  */
 export async function* walkOnThread<T>(request: WalkRequest): AsyncGenerator<T> {
   const worker = new Worker(workerFile(import.meta.url, './walk-worker.js'), { workerData: request })
