@@ -114,7 +114,8 @@ export async function runClient({ root, dir, log, cleanups, stopped, onServer, t
   onServer(server)
   cleanups.push(() => server.stop())
   const { url } = await server.ready
-  results.server = { url, pid: server.pid }
+  // Profiled, the CPU and latency figures include the profiler's own cost.
+  results.server = { url, pid: server.pid, profiled: Boolean(profileDir) }
   const hwm = (phase) => (results.hwmKb[phase] = readMemory(server.pid)?.hwmKb ?? null)
   hwm('started')
   log(`client: server up at ${url} (pid ${server.pid})`)
@@ -211,7 +212,8 @@ export async function runClient({ root, dir, log, cleanups, stopped, onServer, t
   else if (profileDir) {
     // The profile is written when the server exits: stop it now (SIGTERM, graceful).
     await server.stop()
-    const newest = (await profileFiles(profileDir)).sort().at(-1)
+    // One file per thread (CPU.<date>.<time>.<pid>.<tid>.<seq>): the server's main thread is tid 0.
+    const newest = (await profileFiles(profileDir)).filter((file) => path.basename(file).includes(`.${server.pid}.0.`)).sort().at(-1)
     if (newest) results.profile = { file: newest, summary: summarizeProfile(JSON.parse(await readFile(newest, 'utf8'))) }
     else results.problems.push(`no CPU profile appeared in ${profileDir} (did the server exit cleanly?)`)
   }
@@ -224,7 +226,9 @@ export async function runClient({ root, dir, log, cleanups, stopped, onServer, t
 /** The server's tarball answers so far from its metrics, `{ count, sumS }`, or null (metrics off or unreadable). */
 async function tarballLatency(url) {
   try {
-    const text = (await get(`${url}-/metrics`)).body.toString()
+    const answer = await get(`${url}-/metrics`)
+    if (answer.status !== 200) return null
+    const text = answer.body.toString()
     const value = (metric) => Number(new RegExp(`^${metric}\\{route="tarball"\\} (\\S+)$`, 'm').exec(text)?.[1] ?? 0)
     return { count: value('sinopia_http_request_duration_seconds_count'), sumS: value('sinopia_http_request_duration_seconds_sum') }
   } catch {
@@ -308,7 +312,7 @@ async function npmRows({ dir, project, upstream, url, serverPid, nginxFor, log, 
   out.cold.serverMainThreadCpuS = spent(1)
   out.cold.serverCpuMsPerFill = out.cold.serverCpuS === null || !out.cold.uplinkRequests ? null : round2((out.cold.serverCpuS * 1000) / out.cold.uplinkRequests)
   const answered = tarballsBefore && tarballsAfter ? tarballsAfter.count - tarballsBefore.count : 0
-  out.cold.tarballs = answered
+  out.cold.tarballs = tarballsBefore && tarballsAfter ? answered : null
   out.cold.tarballMeanMs = answered > 0 ? Math.round(((tarballsAfter.sumS - tarballsBefore.sumS) * 1000) / answered) : null
   if (!stopped()) out.cold.upstream.push(await ci(direct, 'from the fake uplink'))
   out.cold.upstream = out.cold.upstream.filter((ms) => ms !== null)
