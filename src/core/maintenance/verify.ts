@@ -86,7 +86,7 @@ export async function verifyStore(store: Store, options: { fix?: boolean; onProg
   const corrupt = new Set<string>()
   const checkContent = async () => {
     // The content's helper threads start when the index walk's thread is gone: at 1.09M tarballs
-    // one thread fewer at a time is ~15 MiB off verify's peak, and the helper takes fewer folders.
+    // one thread fewer at a time is ~20 MiB off verify's peak (215 -> 195), and the helper takes fewer folders.
     for await (const checked of store.blobs.checkContent({ helpersAfter: indexDone })) {
       if (failed) break
       counts.blobs++
