@@ -72,6 +72,38 @@ export async function* merged<T>(sources: ReadonlyArray<AsyncIterable<T>>): Asyn
   }
 }
 
+/**
+ * `source()`'s items, asked for once `start` settles (at once without it; a rejection starts it
+ * too); a source of null is none. Left before that (the caller stopped, or failed), it ends at
+ * once and never asks for the source: written by hand because an async generator paused at
+ * `await start` would hold a return() until `start` settles, and then start the source only to
+ * stop it.
+ */
+export function startingAfter<T>(start: Promise<unknown> | undefined, source: () => AsyncIterable<T> | null): AsyncIterableIterator<T> {
+  let stop: () => void = () => undefined
+  const stopped = new Promise<false>((resolve) => (stop = () => resolve(false)))
+  const began = Promise.race([(start ?? Promise.resolve()).then(() => true, () => true), stopped])
+  let inner: AsyncIterator<T> | null = null
+  let left = false
+  const done = { done: true, value: undefined } as const
+  return {
+    [Symbol.asyncIterator]() {
+      return this
+    },
+    async next() {
+      if (!(await began) || left) return done
+      inner ??= source()?.[Symbol.asyncIterator]() ?? null
+      return inner ? inner.next() : done
+    },
+    async return() {
+      left = true
+      stop()
+      await inner?.return?.()
+      return done
+    },
+  }
+}
+
 /** `fn` of each item, at most `limit` at once, each result as it is ready (not in the items' order). */
 export function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): AsyncGenerator<R> {
   let next = 0

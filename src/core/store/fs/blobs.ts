@@ -5,7 +5,7 @@ import ssri from 'ssri'
 import { LRUCache } from 'lru-cache'
 import { CACHE_BOUNDS } from '../../cache-bounds.js'
 import { errnoCode } from '../../errors.js'
-import { merged } from '../../each-limited.js'
+import { merged, startingAfter } from '../../each-limited.js'
 import { statOrNull } from '../../fs/stat.js'
 import { isOneSha512, sha512Of } from '../integrity.js'
 import { committedAtOnce } from '../staged-write.js'
@@ -204,7 +204,7 @@ export class BlobStore implements Blobs {
    */
   checkContent(options: { helpersAfter?: Promise<unknown> } = {}): AsyncIterable<ContentCheck> {
     const share = contentShare()
-    const helper = () => (claimsLeft(share) ? walkOnThread<ContentCheck>({ walk: 'content', blobsDir: this.dir, share }) : nothing<ContentCheck>())
+    const helper = () => (claimsLeft(share) ? walkOnThread<ContentCheck>({ walk: 'content', blobsDir: this.dir, share }) : null)
     return merged([checkContentFiles(this.dir, share), startingAfter(options.helpersAfter, helper)])
   }
 
@@ -322,37 +322,3 @@ export class BlobStore implements Blobs {
     for (const key of keys) this.known.delete(key)
   }
 }
-
-/**
- * `source()`'s items, asked for once `start` settles (at once without it; a rejection starts it
- * too). Left before that (the caller stopped, or failed), it ends at once and never starts the
- * source: written by hand because an async generator paused at `await start` would hold a
- * return() until `start` settles, and then start the source only to stop it.
- */
-function startingAfter<T>(start: Promise<unknown> | undefined, source: () => AsyncIterable<T>): AsyncIterableIterator<T> {
-  let stop: () => void = () => undefined
-  const stopped = new Promise<false>((resolve) => (stop = () => resolve(false)))
-  const began = Promise.race([(start ?? Promise.resolve()).then(() => true, () => true), stopped])
-  let inner: AsyncIterator<T> | null = null
-  let left = false
-  const done = { done: true, value: undefined } as const
-  return {
-    [Symbol.asyncIterator]() {
-      return this
-    },
-    async next() {
-      if (!(await began) || left) return done
-      inner ??= source()[Symbol.asyncIterator]()
-      return inner.next()
-    },
-    async return() {
-      left = true
-      stop()
-      await inner?.return?.()
-      return done
-    },
-  }
-}
-
-/** Nothing, as an async iterable. */
-async function* nothing<T>(): AsyncGenerator<T> {}
