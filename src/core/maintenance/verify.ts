@@ -69,25 +69,20 @@ export async function verifyStore(store: Store, options: { fix?: boolean; onProg
   const tell = (phase: VerifyProgress['phase']) => progress({ phase, ...counts, packages: names.length })
   // One part failing stops the others (leaving a walk ends its thread): a failed verify fixes nothing more.
   let failed = false
-  let indexWalked: () => void = () => undefined
-  const indexDone = new Promise<void>((resolve) => (indexWalked = resolve))
   const walkIndex = async () => {
-    try {
-      for await (const entry of store.blobs.eachEntry()) {
-        if (failed) break
-        counts.entries++
-        flags.mark(entry.integrity, INDEXED)
-      }
-    } finally {
-      indexWalked()
+    for await (const entry of store.blobs.eachEntry()) {
+      if (failed) break
+      counts.entries++
+      flags.mark(entry.integrity, INDEXED)
     }
   }
 
   const corrupt = new Set<string>()
-  const checkContent = async () => {
-    // The content's helper threads start when the index walk's thread is gone: at 1.09M tarballs
-    // one thread fewer at a time is ~20 MiB off verify's peak (215 -> 195), and the helper takes fewer folders.
-    for await (const checked of store.blobs.checkContent({ helpersAfter: indexDone })) {
+  // The content's helper threads start when the index walk (and its thread) is done: at 1.09M
+  // tarballs one thread fewer at a time is ~20 MiB off verify's peak (215 -> 195), and the helper
+  // takes fewer folders.
+  const checkContent = async (indexWalked: Promise<void>) => {
+    for await (const checked of store.blobs.checkContent({ helpersAfter: indexWalked })) {
       if (failed) break
       counts.blobs++
       if (counts.blobs % 512 === 0) tell('checking')
@@ -122,14 +117,13 @@ export async function verifyStore(store: Store, options: { fix?: boolean; onProg
       if (scan.broken.length > 0) brokenScans.push(scan)
     }
   }
-  const parts = await Promise.allSettled(
-    [walkIndex, checkContent, readMetadata].map((part) =>
-      part().catch((error: unknown) => {
-        failed = true
-        throw error
-      }),
-    ),
-  )
+  const run = (part: () => Promise<void>) =>
+    part().catch((error: unknown) => {
+      failed = true
+      throw error
+    })
+  const indexWalked = run(walkIndex)
+  const parts = await Promise.allSettled([indexWalked, run(() => checkContent(indexWalked)), run(readMetadata)])
   for (const part of parts) if (part.status === 'rejected') throw part.reason
   tell('checking')
   report.metadata.packages = names.length
