@@ -135,10 +135,12 @@ export async function planPrune(store: Store, options: PruneOptions): Promise<Pr
   // (see PruneSelector): nothing here is one object per tarball.
   const otherRefs = new ContentTable()
   const tarballsOf = new Map<string, number>()
-  // The heap of size candidates is bounded by the bytes to free, guessed from the maintained totals.
-  const holdBytes = options.maxBytes === undefined ? 0 : Math.max(0, (await store.blobs.totals()).bytes - options.maxBytes)
+  // The heap of size candidates is bounded by the bytes to free, guessed from the maintained totals
+  // (read only for a size limit: an age-only prune takes the count hint, which never writes).
+  const totals = options.maxBytes === undefined ? null : await store.blobs.totals()
+  const holdBytes = options.maxBytes === undefined || !totals ? 0 : Math.max(0, totals.bytes - options.maxBytes)
   const limits = { ...(olderThan === undefined ? {} : { olderThan }), ...(options.maxBytes === undefined ? {} : { maxBytes: options.maxBytes }) }
-  const selector = new PruneSelector<PruneCandidate>(limits, holdBytes, await store.blobs.countHint())
+  const selector = new PruneSelector<PruneCandidate>(limits, holdBytes, totals?.blobs ?? (await store.blobs.countHint()))
   // Usage records whose key the index lacks: bounded by the usage records already in memory.
   const unindexedUsage = new Set(inventory.usage.keys())
   const keepReason = (entry: BlobEntry, parsed: { name: string; version: string }): KeepReason | null => {
