@@ -79,7 +79,7 @@ import { bytesForNginx, checkNginx, discardResponseBodies, measure, scenarios, w
 import { renderKeepalive, runKeepalive } from './bench/keepalive.js'
 import { ensureNginx, startNginx } from './bench/nginx.js'
 import { npmCiComparison } from './bench/npmci.js'
-import { profileFiles, renderProfile, summarizeProfile } from './bench/profile.js'
+import { mainThreadProfile, renderProfile } from './bench/profile.js'
 import { buildProject } from './bench/project.js'
 import { evaluateTargets, renderReport } from './bench/report.js'
 import { launchServer, readCpuSeconds, readMemory, readProc, sampleMemory } from './bench/server.js'
@@ -111,8 +111,8 @@ const USAGE = [
   '                                                           project\'s lockfile of N packages (default 615): sizes and times',
   '       node scripts/bench.js --client [--duration S] [--only PHASES] [--profile DIR] [--json FILE]   issue 13\'s client table:',
   '                                                           cold and warm npm ci (vs the uplink, vs nginx), hot rows and a',
-  '                                                           40 MB document vs nginx, publish',
-  '                                                           p50/p99, server VmHWM; target and met/missed per row. --only cold-ci,',
+  '                                                           40 MB document vs nginx, publish p50/p99, server VmHWM; target and',
+  '                                                           met/missed per row. --only cold-ci,',
   '                                                           warm-ci, hot, publish, huge (a regex). About 12-20 min on 2 loaded cores',
   '       node scripts/bench.js --backend postgres [--duration S] [--profile DIR] [--json FILE] [--publish-only]   folder vs',
   '                                                           PostgreSQL (1 and 2 instances): warm req/s, publish p50/p99,',
@@ -502,13 +502,9 @@ async function main() {
   if (profileDir) {
     // The profile is written when the server exits: stop it now (SIGTERM, graceful).
     await server.stop()
-    const files = await profileFiles(profileDir)
-    const newest = files.sort().at(-1)
-    if (newest) {
-      results.profile = { file: newest, summary: summarizeProfile(JSON.parse(await readFile(newest, 'utf8'))) }
-    } else {
-      results.notes.push(`no CPU profile appeared in ${profileDir} (did the server exit cleanly?)`)
-    }
+    // The main thread's (the view worker writes a profile of its own).
+    results.profile = await mainThreadProfile(profileDir, server.pid)
+    if (!results.profile) results.notes.push(`no CPU profile appeared in ${profileDir} (did the server exit cleanly?)`)
   }
 
   results.targets = evaluateTargets(results)

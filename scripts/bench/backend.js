@@ -7,7 +7,7 @@ import { buildFixtures } from './fixtures.js'
 import { ABBREVIATED, request } from './http.js'
 import { measure, scenarios, warm } from './load.js'
 import { createDatabase, startCluster, stopCluster } from './postgres.js'
-import { profileFiles, renderProfile, summarizeProfile } from './profile.js'
+import { mainThreadProfile, renderProfile } from './profile.js'
 import { addUser, percentiles, publishBody, publishLoad } from './publish.js'
 import { launchServer, readCpuSeconds, readProc } from './server.js'
 import { startUpstream } from './upstream.js'
@@ -157,10 +157,8 @@ export async function runBackend({ root, dir, log, cleanups, stopped, onServer, 
   if (profileDir) {
     // The profile is written when the server exits.
     await pgA.server.stop()
-    // CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile: thread 0 is the main thread (workers write their own).
-    const newest = (await profileFiles(profileDir)).filter((f) => f.includes(`.${pgA.pid}.0.`)).sort().at(-1)
-    if (newest) results.profile = { file: newest, summary: summarizeProfile(JSON.parse(await readFile(newest, 'utf8'))) }
-    else results.problems.push(`no CPU profile appeared in ${profileDir}`)
+    results.profile = await mainThreadProfile(profileDir, pgA.pid)
+    if (!results.profile) results.problems.push(`no CPU profile appeared in ${profileDir}`)
   }
   results.targets = targets(results)
   results.environment.loadAverageAtEnd = loadAverage()

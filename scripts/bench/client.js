@@ -8,7 +8,7 @@ import { ABBREVIATED, get } from './http.js'
 import { bytesForNginx, checkNginx, discardResponseBodies, measure, warm } from './load.js'
 import { ensureNginx, startNginx } from './nginx.js'
 import { isolatedNpm, median, runNpm } from './npmci.js'
-import { profileFiles, renderProfile, summarizeProfile } from './profile.js'
+import { mainThreadProfile, renderProfile } from './profile.js'
 import { buildProject } from './project.js'
 import { addUser, publishLoad } from './publish.js'
 import { launchServer, readCpuSeconds, readMainThreadCpuSeconds, readMemory } from './server.js'
@@ -212,10 +212,8 @@ export async function runClient({ root, dir, log, cleanups, stopped, onServer, t
   else if (profileDir) {
     // The profile is written when the server exits: stop it now (SIGTERM, graceful).
     await server.stop()
-    // One file per thread (CPU.<date>.<time>.<pid>.<tid>.<seq>): the server's main thread is tid 0.
-    const newest = (await profileFiles(profileDir)).filter((file) => path.basename(file).includes(`.${server.pid}.0.`)).sort().at(-1)
-    if (newest) results.profile = { file: newest, summary: summarizeProfile(JSON.parse(await readFile(newest, 'utf8'))) }
-    else results.problems.push(`no CPU profile appeared in ${profileDir} (did the server exit cleanly?)`)
+    results.profile = await mainThreadProfile(profileDir, server.pid)
+    if (!results.profile) results.problems.push(`no CPU profile appeared in ${profileDir} (did the server exit cleanly?)`)
   }
 
   results.targets = clientTargets(results)

@@ -77,6 +77,16 @@ export function renderProfile(summary, label) {
   return lines.join('\n')
 }
 
+/**
+ * The newest profile of process `pid`'s main thread in `dir`, summarized: `{ file, summary }`, or
+ * null when there is none. `--cpu-prof` writes one file per thread,
+ * CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile, and the main thread is thread 0.
+ */
+export async function mainThreadProfile(dir, pid) {
+  const file = (await profileFiles(dir)).filter((f) => path.basename(f).includes(`.${pid}.0.`)).sort().at(-1)
+  return file ? { file, summary: summarizeProfile(JSON.parse(await readFile(file, 'utf8'))) } : null
+}
+
 export async function profileFiles(target) {
   if (target.endsWith('.cpuprofile')) return [target]
   return (await readdir(target)).filter((f) => f.endsWith('.cpuprofile')).map((f) => path.join(target, f))
