@@ -291,7 +291,7 @@ export class Packuments extends EventEmitter {
     }
     const input = { name, key, upstream, local: local?.doc ?? null, available, uplinks: this.uplinkUrls() }
     const data = await this.views.run('derived', input, size, [upstream?.raw])
-    const view = await viewOf(name, data)
+    const view = viewOf(name, data)
     this.derived.set(name, { key, view, at })
     return view
   }
@@ -389,7 +389,7 @@ export class Packuments extends EventEmitter {
       this.changedFromUplink(name, merged.summary)
       return { written: done, data: merged.data }
     })
-    const entry = await this.remember(name, data, written.mtimeMs, now, settled.times)
+    const entry = this.remember(name, data, written.mtimeMs, now, settled.times)
     return { entry, cache: settled.cache, ...failure }
   }
 
@@ -484,7 +484,7 @@ export class Packuments extends EventEmitter {
       return done
     })
     // The rev is the content hash of the bytes written, as a later read of them computes it.
-    const entry = await this.remember(name, data, written.mtimeMs, fetchedAt)
+    const entry = this.remember(name, data, written.mtimeMs, fetchedAt)
     return { entry, cache: cached ? 'revalidated' : 'miss' }
   }
 
@@ -530,8 +530,8 @@ export class Packuments extends EventEmitter {
     return urls
   }
 
-  private async remember(name: string, data: UpstreamData, mtimeMs: number, fetchedAt: number, fetchedBy?: Record<string, number>): Promise<CachedUpstream> {
-    const view = await viewOf(name, data.view)
+  private remember(name: string, data: UpstreamData, mtimeMs: number, fetchedAt: number, fetchedBy?: Record<string, number>): CachedUpstream {
+    const view = viewOf(name, data.view)
     const entry: CachedUpstream = {
       view,
       uplink: data.uplink,
@@ -552,10 +552,7 @@ function isUplinkFailure(error: unknown): error is SinopiaError {
   return error instanceof SinopiaError && (error.code === 'EUPLINK' || error.code === 'EUPLINKDOWN' || error.code === 'ETOOLARGE')
 }
 
-/**
- * What a view costs in memory, roughly: its two serialized documents, plus the two maps'
- * entries per version (a few hundred bytes each, a package's only cost beyond its JSON).
- */
+/** What a view costs in memory, roughly: its two serialized documents and its version table. */
 function viewBytes(view: PackageView): number {
-  return view.full.length + view.abbreviated.length + view.versions.size * 256
+  return view.full.length + view.abbreviated.length + view.versions.bytes
 }

@@ -77,9 +77,9 @@ parentPort?.on('message', (message: TaskMessage) => {
 
 /** The byte arrays among a result's values (two levels deep: the tasks' results are flat). */
 function transferables(value: unknown): ArrayBuffer[] {
-  const arrays: Uint8Array[] = []
+  const arrays: ArrayBufferView[] = []
   const visit = (v: unknown, depth: number) => {
-    if (v instanceof Uint8Array) arrays.push(v)
+    if (ArrayBuffer.isView(v)) arrays.push(v)
     else if (v && typeof v === 'object' && depth < 3) for (const child of Object.values(v)) visit(child, depth + 1)
   }
   visit(value, 0)

@@ -4,6 +4,7 @@ import { expectedIntegrity, type Manifest, type Packument } from '../store/index
 import { jsonBytes } from '../json-bytes.js'
 import { tarballFile, tarballPath } from './names.js'
 import { abbreviate } from './packument.js'
+import { indexTable, VersionIndex } from './version-table.js'
 
 /**
  * Served documents carry absolute tarball URLs of this server, which depend on the request
@@ -54,6 +55,10 @@ export interface ViewData {
    * holds a tab or a newline (buildView sees to that).
    */
   table: string
+  /** The table's index (indexTable): built with the table, so the main thread does nothing per row. */
+  index: Int32Array
+  /** The uplink's own file names that differ from the conventional one, and their versions (rare). */
+  owns: Array<[file: string, version: string]>
   /** With several uplinks: their names (see VersionOrigins). */
   uplinks?: string[]
   distTags: Record<string, string>
@@ -81,6 +86,7 @@ export function buildView(
   sizeHint = 0,
 ): ViewData {
   const rows: string[] = []
+  const owns = new Map<string, string>()
   const served: Record<string, Manifest> = {}
   for (const [version, manifest] of Object.entries(doc.versions)) {
     let upstreamUrl = rebase(manifest.dist?.tarball, version)
@@ -88,14 +94,18 @@ export function buildView(
     if (upstreamUrl && UNSAFE_IN_ROW.test(upstreamUrl)) upstreamUrl = rebase(undefined, version)
     const own = upstreamUrl ? fileOf(upstreamUrl) : null
     const ownFile = own && own !== tarballFile(name, version) && !UNSAFE_IN_ROW.test(own) ? own : ''
+    if (ownFile && !owns.has(ownFile)) owns.set(ownFile, version)
     const origin = origins ? `\t${upstreamUrl ? (origins.of(version) ?? '') : ''}` : ''
     rows.push(`${version}\t${expectedIntegrity(manifest.dist) ?? ''}\t${upstreamUrl ?? ''}\t${ownFile}${origin}`)
     served[version] = servedManifest(manifest, name, version)
   }
   const fullDoc = { ...doc, versions: served }
+  const table = rows.join('\n')
   return {
     rev,
-    table: rows.join('\n'),
+    table,
+    index: indexTable(table),
+    owns: [...owns],
     ...(origins ? { uplinks: origins.names } : {}),
     distTags: doc['dist-tags'] ?? {},
     // Serialized to bytes without a string of the whole, in shared memory: the response bodies
@@ -110,97 +120,14 @@ const UNSAFE_IN_ROW = /[\t\n]/
 /** The full form is the stored document with tarball URLs of about the same length: a little room for the difference. */
 const FULL_ROOM = 1.03
 
-/** Rows added to a view's maps between two turns of the event loop (see viewOf). */
-const ROWS_PER_TURN = 1024
-
-/**
- * The view the hot paths use, from its data (built here or in the view worker). A package with
- * 100,000 versions has as many rows: they are added in slices, with the event loop free in
- * between, so a big package never holds up the requests for others.
- */
-export async function viewOf(name: string, data: ViewData): Promise<PackageView> {
-  const versions = new VersionIndex(name, data.uplinks)
-  const { table } = data
-  let start = 0
-  for (let row = 1; start < table.length; row++) {
-    const end = lineEnd(table, start)
-    const [version = '', expected = '', upstreamUrl = '', own = '', origin = ''] = table.slice(start, end).split('\t')
-    versions.add(version, expected || null, upstreamUrl || null, own || null, origin === '' ? -1 : Number(origin))
-    start = end + 1
-    if (row % ROWS_PER_TURN === 0) await nextTurn()
-  }
+/** The view the hot paths use, from its data (built here or in the view worker): no work per version. */
+export function viewOf(name: string, data: ViewData): PackageView {
+  const versions = new VersionIndex(name, data.table, data.index, data.uplinks, data.owns)
   return { name, rev: data.rev, versions, distTags: data.distTags, full: asBuffer(data.full), abbreviated: asBuffer(data.abbreviated) }
-}
-
-/**
- * A package's versions and where each tarball is, for the tarball routes. Compact on purpose (a
- * hostile uplink's package may have 100,000 versions, all held while it is cached): per version
- * one map entry and two array slots; a TarballEntry is made when asked for, and the conventional
- * file name (`name-1.0.0.tgz`) is read back into its version instead of being stored.
- */
-export class VersionIndex {
-  private readonly rows = new Map<string, number>()
-  private readonly expected: Array<string | null> = []
-  private readonly upstreamUrls: Array<string | null> = []
-  /** Index in `uplinks` per row (-1: none); filled only for a document merged from several uplinks. */
-  private readonly origins: number[] = []
-  /** The uplink's own file names that differ from the conventional one (rare) -> version. */
-  private readonly owns = new Map<string, string>()
-  private readonly prefix: string
-
-  constructor(
-    name: string,
-    private readonly uplinks: string[] = [],
-  ) {
-    this.prefix = `${name.slice(name.lastIndexOf('/') + 1)}-`
-  }
-
-  add(version: string, expected: string | null, upstreamUrl: string | null, ownFile: string | null, origin = -1): void {
-    this.rows.set(version, this.expected.length)
-    this.expected.push(expected)
-    this.upstreamUrls.push(upstreamUrl)
-    if (this.uplinks.length > 0) this.origins.push(origin)
-    if (ownFile && !this.owns.has(ownFile)) this.owns.set(ownFile, version)
-  }
-
-  get size(): number {
-    return this.rows.size
-  }
-
-  has(version: string): boolean {
-    return this.rows.has(version)
-  }
-
-  get(version: string): TarballEntry | undefined {
-    const row = this.rows.get(version)
-    if (row === undefined) return undefined
-    const uplink = this.uplinks[this.origins[row] ?? -1]
-    return { version, expected: this.expected[row] ?? null, upstreamUrl: this.upstreamUrls[row] ?? null, ...(uplink ? { uplink } : {}) }
-  }
-
-  keys(): IterableIterator<string> {
-    return this.rows.keys()
-  }
-
-  /** The version a tarball file name is for: its conventional name first, else the uplink's own. */
-  byFile(file: string): string | undefined {
-    if (file.startsWith(this.prefix) && file.endsWith('.tgz')) {
-      const version = file.slice(this.prefix.length, -'.tgz'.length)
-      if (this.rows.has(version)) return version
-    }
-    return this.owns.get(file)
-  }
-}
-
-function lineEnd(text: string, from: number): number {
-  const end = text.indexOf('\n', from)
-  return end === -1 ? text.length : end
 }
 
 /** The same bytes as a Buffer (what arrives from the worker is a plain Uint8Array). */
 export const asBuffer = (bytes: Uint8Array) => (Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength))
-
-const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve))
 
 /** A manifest as this server serves it: its tarball URL points here. */
 export function servedManifest(manifest: Manifest, name: string, version: string): Manifest {

@@ -136,7 +136,7 @@ describe('the several-uplinks view tasks', () => {
     const worker = await run(0)
     expect(Buffer.from(worker.record).equals(Buffer.from(inline.record))).toBe(true)
     expect(worker.data.parts).toEqual([{ uplink: 'corp', etag: '"c"' }, { uplink: 'pub' }])
-    const view = await viewOf('p', worker.data.view)
+    const view = viewOf('p', worker.data.view)
     expect(view.versions.get('1.0.0')).toEqual({ version: '1.0.0', expected: 'sha512-corp1.0.0', upstreamUrl: 'http://127.0.0.1:8/p/-/p-1.0.0.tgz', uplink: 'corp' })
     expect(view.versions.get('3.0.0')).toEqual({ version: '3.0.0', expected: 'sha512-pub3.0.0', upstreamUrl: 'http://127.0.0.1:9/p/-/p-3.0.0.tgz', uplink: 'pub' })
     expect(view.distTags).toEqual({ latest: '1.0.0' })

@@ -57,7 +57,7 @@ describe('ViewBuilder', () => {
     expect(inline.data.view.distTags).toEqual({ latest: '1.1.0' })
     // The worker serializes with this process's base token, and never trusts a foreign tarball origin.
     expect(Buffer.from(worker.data.view.full).toString()).toContain(`${BASE_TOKEN}pkg/-/pkg-1.0.0.tgz`)
-    const view = await viewOf('pkg', worker.data.view)
+    const view = viewOf('pkg', worker.data.view)
     expect(view.versions.get('1.1.0')).toEqual({ version: '1.1.0', expected: 'sha512-abc', upstreamUrl: 'http://127.0.0.1:9/pkg/-/pkg-1.1.0.tgz' })
     expect(view.versions.byFile('pkg-1.0.0.tgz')).toBe('1.0.0')
     expect(view.versions.byFile('pkg-9.9.9.tgz')).toBeUndefined()
