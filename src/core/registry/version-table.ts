@@ -39,7 +39,8 @@ export function indexTable(table: string): Int32Array {
     const start = starts[row] as number
     const end = fieldEnd(table, start)
     let slot = hashRange(table, start, end) & (slots - 1)
-    // A version seen again takes the earlier one's slot (a Map's set would have done the same).
+    // A version seen again takes the earlier one's slot: the later row answers for it. (buildView's
+    // versions come from an object's keys, so this does not happen there.)
     while (index[base + slot] !== 0 && !sameVersion(table, (index[base + slot] as number) - 1, index, start, end)) slot = (slot + 1) & (slots - 1)
     index[base + slot] = row + 1
   }
