@@ -100,7 +100,7 @@ describe('SIGKILL in the middle of writes', () => {
     await once(holder, 'exit')
     const started = Date.now()
     expect((await publish(pkg)).status).toBe(201)
-    // proper-lockfile's staleness (5 s) plus its retry spacing; it was 10 s, which npm users see as a hang.
+    // proper-lockfile's staleness (5 s) plus takeLock's retry spacing; it was 10 s, which npm users see as a hang.
     expect(Date.now() - started).toBeLessThan(9_000)
   })
 

@@ -17,7 +17,7 @@ const lockFs = {
     fs.mkdir(dir, (error) => {
       if (errnoCode(error) !== 'ENOENT') return callback(error)
       // prune removes empty folders: the lock's folder may also vanish between the two mkdirs
-      // (then the lock fails with ENOENT, and proper-lockfile's retries come back here).
+      // (then the lock fails with ENOENT, and takeLock tries again at once).
       ensureDir(path.dirname(dir)).then(() => fs.mkdir(dir, callback), callback)
     })
   },
