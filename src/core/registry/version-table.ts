@@ -22,11 +22,7 @@ const FIELD = 9
  */
 export function indexTable(table: string): Int32Array {
   const starts: number[] = []
-  for (let start = 0; start < table.length; ) {
-    starts.push(start)
-    const end = table.indexOf('\n', start)
-    start = end === -1 ? table.length : end + 1
-  }
+  for (let start = 0; start < table.length; start = rowEnd(table, start) + 1) starts.push(start)
   const rows = starts.length
   let slots = 8
   while (slots < rows * 2) slots *= 2
@@ -41,7 +37,7 @@ export function indexTable(table: string): Int32Array {
     let slot = hashRange(table, start, end) & (slots - 1)
     // A version seen again takes the earlier one's slot: the later row answers for it. (buildView's
     // versions come from an object's keys, so this does not happen there.)
-    while (index[base + slot] !== 0 && !sameVersion(table, (index[base + slot] as number) - 1, index, start, end)) slot = (slot + 1) & (slots - 1)
+    while (index[base + slot] !== 0 && !sameVersion(table, starts[(index[base + slot] as number) - 1] as number, start, end)) slot = (slot + 1) & (slots - 1)
     index[base + slot] = row + 1
   }
   return index
@@ -126,8 +122,7 @@ export class VersionIndex {
 
   private rowText(row: number): string {
     const start = this.start(row)
-    const end = this.table.indexOf('\n', start)
-    return this.table.slice(start, end === -1 ? this.table.length : end)
+    return this.table.slice(start, rowEnd(this.table, start))
   }
 }
 
@@ -140,8 +135,14 @@ function fieldEnd(table: string, start: number): number {
   return table.length
 }
 
-function sameVersion(table: string, row: number, index: Int32Array, start: number, end: number): boolean {
-  const other = index[2 + row] as number
+/** Where the row starting at `start` ends (its '\n', or the table's end). */
+function rowEnd(table: string, start: number): number {
+  const end = table.indexOf('\n', start)
+  return end === -1 ? table.length : end
+}
+
+/** Whether the versions of the rows starting at `other` and at `start` (ending at `end`) are the same. */
+function sameVersion(table: string, other: number, start: number, end: number): boolean {
   if (fieldEnd(table, other) - other !== end - start) return false
   for (let i = 0; i < end - start; i++) if (table.charCodeAt(other + i) !== table.charCodeAt(start + i)) return false
   return true
